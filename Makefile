@@ -1,0 +1,68 @@
+# fraudguard — build, run, test.
+GO        ?= go
+BIN       := bin/fraudguard
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The shipped default model is rebuilt from synthetic data with fixed seeds and time stamp.
+MODEL_ROWS       ?= 300000
+MODEL_SEED       ?= 20261126
+MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
+
+.PHONY: all build run test test-short bench fuzz deps model synth-params assets fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fraudguard
+
+## run: start the service with the embedded defaults and the shipped model on :8000
+run: build
+	./$(BIN) serve
+
+## test: every test, with the race detector, plus gofmt and go vet
+test:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-short: the tests without the race detector
+test-short:
+	$(GO) test -count=1 ./...
+
+## bench: Go benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## fuzz: fuzz the request decoder for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeTransaction -fuzztime $(FUZZTIME) ./internal/api/
+
+## deps: install the Debian packages the tests need (root)
+deps:
+	bash scripts/deps.sh
+
+## model: rebuild the shipped default model in models/ from synthetic data
+model: build
+	rm -rf models && mkdir -p models
+	./$(BIN) gen --rows $(MODEL_ROWS) --seed $(MODEL_SEED) --out bin/model-train.csv
+	./$(BIN) train --data bin/model-train.csv --out models/ --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default
+
+## synth-params: refit the synthetic generator on ../shared/data
+synth-params: build
+	./$(BIN) gen --fit ../shared/data/creditcard-sample-train.csv --params-out internal/synth/params.json
+
+## assets: re-fetch the documentation pages' front-end assets from npm
+assets:
+	bash scripts/docs-assets.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

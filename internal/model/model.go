@@ -1,0 +1,83 @@
+// Package model holds the model bundle (format, load, save, checks), its members and the
+// Registry that holds the live model.
+package model
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// Member is one part of a model: it maps a transaction's features to a margin (log-odds
+// contribution). Margin must not allocate and must be safe for concurrent use.
+type Member interface {
+	Margin(x *[fraud.NumFeatures]float64) float64
+}
+
+// Model is a loaded, checked model bundle. The probability of fraud is
+// sigmoid(Bias + Σ weight_i · member_i.Margin(x)), so members blend in log-odds space.
+// A Model is immutable once loaded and safe for concurrent use.
+type Model struct {
+	Manifest Manifest
+	// Dir is the bundle directory it was loaded from.
+	Dir string
+	// SHA256 is the hex digest of the bundle's content (see BundleDigest).
+	SHA256 string
+	// LoadedAt is when the bundle was loaded.
+	LoadedAt time.Time
+
+	members []Member
+	weights []float64
+	bias    float64
+}
+
+// Version returns the model version.
+func (m *Model) Version() string { return m.Manifest.Version }
+
+// Threshold returns the decision threshold.
+func (m *Model) Threshold() float64 { return m.Manifest.Threshold }
+
+// Margin returns the model's log-odds for x.
+func (m *Model) Margin(x *[fraud.NumFeatures]float64) float64 {
+	s := m.bias
+	for i, mem := range m.members {
+		s += m.weights[i] * mem.Margin(x)
+	}
+	return s
+}
+
+// Probability returns the probability of fraud for x.
+func (m *Model) Probability(x *[fraud.NumFeatures]float64) float64 {
+	return Sigmoid(m.Margin(x))
+}
+
+// Score scores x: its probability, decision and risk level under the model's threshold.
+func (m *Model) Score(x *[fraud.NumFeatures]float64) fraud.Score {
+	return fraud.NewScore(m.Probability(x), m.Manifest.Threshold, m.Manifest.Version)
+}
+
+// Sigmoid is the logistic function, stable for large |z|.
+func Sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+// Registry holds the live model behind an atomic pointer: readers never lock, and a new model
+// is swapped in only once it has been fully loaded and checked.
+type Registry struct {
+	current atomic.Pointer[Model]
+}
+
+// NewRegistry returns an empty registry; Current returns nil until a model is stored.
+func NewRegistry() *Registry { return &Registry{} }
+
+// Current returns the live model, or nil when none is loaded.
+func (r *Registry) Current() *Model { return r.current.Load() }
+
+// Store makes m the live model.
+func (r *Registry) Store(m *Model) { r.current.Store(m) }
