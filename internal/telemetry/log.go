@@ -103,4 +103,3 @@ func NewLogger(opts LogOptions) (*slog.Logger, *BufferedWriter, error) {
 	}
 	return slog.New(h), bw, nil
 }
-
