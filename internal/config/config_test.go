@@ -1,0 +1,131 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"MODEL_PATH": dir}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"host", c.Host, "0.0.0.0"},
+		{"port", c.Port, 8000},
+		{"data dir", c.DataDir, "data/"},
+		{"rate limit", c.RateLimitPerMinute, 100},
+		{"allowed hosts", strings.Join(c.AllowedHosts, ","), "*"},
+		{"cors", len(c.CORSAllowedOrigins), 0},
+		{"caching", c.EnableModelCaching, true},
+		{"batch", c.MaxBatchSize, 1000},
+		{"body", c.MaxBodyBytes, int64(64 << 10)},
+		{"level", c.LogLevel, slog.LevelInfo},
+		{"format", c.LogFormat, "json"},
+		{"file", c.LogFile, ""},
+		{"shutdown", c.ShutdownTimeout, 15 * time.Second},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: got %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load([]string{"--api-port=9001", "--log-format", "text"},
+		env(map[string]string{"MODEL_PATH": dir, "API_PORT": "9000", "LOG_FORMAT": "json", "LOG_LEVEL": "debug",
+			"CORS_ALLOWED_ORIGINS": "https://a.example, http://b.example:8080", "MAX_BODY_BYTES": "1MiB"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9001 || c.LogFormat != "text" || c.LogLevel != slog.LevelDebug || len(c.CORSAllowedOrigins) != 2 || c.MaxBodyBytes != 1<<20 {
+		t.Errorf("got port %d format %s level %v cors %v body %d; want 9001 text DEBUG 2 origins 1MiB",
+			c.Port, c.LogFormat, c.LogLevel, c.CORSAllowedOrigins, c.MaxBodyBytes)
+	}
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		setting string
+	}{
+		{"port not a number", map[string]string{"API_PORT": "eighty"}, nil, "API_PORT"},
+		{"port too big", map[string]string{"API_PORT": "70000"}, nil, "API_PORT"},
+		{"log format", map[string]string{"LOG_FORMAT": "xml"}, nil, "LOG_FORMAT"},
+		{"log level", map[string]string{"LOG_LEVEL": "LOUD"}, nil, "LOG_LEVEL"},
+		{"model path missing", map[string]string{"MODEL_PATH": dir + "/nope"}, nil, "MODEL_PATH"},
+		{"rate limit negative", map[string]string{"RATE_LIMIT_PER_MINUTE": "-1"}, nil, "RATE_LIMIT_PER_MINUTE"},
+		{"batch zero", map[string]string{"MAX_BATCH_SIZE": "0"}, nil, "MAX_BATCH_SIZE"},
+		{"body size", map[string]string{"MAX_BODY_BYTES": "lots"}, nil, "MAX_BODY_BYTES"},
+		{"shutdown", map[string]string{"SHUTDOWN_TIMEOUT": "15"}, nil, "SHUTDOWN_TIMEOUT"},
+		{"caching", map[string]string{"ENABLE_MODEL_CACHING": "maybe"}, nil, "ENABLE_MODEL_CACHING"},
+		{"cors origin", map[string]string{"CORS_ALLOWED_ORIGINS": "example.com"}, nil, "CORS_ALLOWED_ORIGINS"},
+		{"allowed hosts", map[string]string{"ALLOWED_HOSTS": "bad host"}, nil, "ALLOWED_HOSTS"},
+		{"flag", nil, []string{"--api-port=x"}, "--api-port"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := map[string]string{"MODEL_PATH": dir}
+			for k, v := range tc.env {
+				e[k] = v
+			}
+			_, err := Load(tc.args, env(e), io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *config.Error", err)
+			}
+			if ce.Setting != tc.setting {
+				t.Errorf("got setting %q, want %q", ce.Setting, tc.setting)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, tc.setting) {
+				t.Errorf("got message %q, want one line naming %s", msg, tc.setting)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := Load([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"-api-port", "API_PORT", "-shutdown-timeout", "SHUTDOWN_TIMEOUT"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q", want)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{{"65536", 65536, true}, {"64KiB", 65536, true}, {"4MiB", 4 << 20, true}, {"1GiB", 1 << 30, true}, {"12B", 12, true}, {"-1", 0, false}, {"x", 0, false}, {"1.5MiB", 0, false}}
+	for _, tc := range tests {
+		got, err := ParseBytes(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseBytes(%q): got %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
