@@ -1,0 +1,500 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// The strict transaction decoder. /predict and /predict/batch decode with it instead of
+// encoding/json: it allocates nothing on a valid body, rejects unknown and duplicate fields,
+// tells a missing field from a zero, and collects every bad field instead of stopping at the
+// first. Its rules come from fraud.TransactionFields, the same table the OpenAPI document is
+// generated from.
+
+// maxEchoedValue caps how much of a bad value is echoed back in an error's details.
+const maxEchoedValue = 64
+
+// syntaxError is malformed JSON at a byte offset.
+type syntaxError struct {
+	offset  int
+	problem string
+}
+
+func (e *syntaxError) Error() string { return e.problem + " at offset " + strconv.Itoa(e.offset) }
+
+// fieldIndex maps a request field name to its position in fraud.TransactionFields.
+type fieldIndex map[string]int
+
+func newFieldIndex() fieldIndex {
+	idx := make(fieldIndex)
+	for i, r := range fraud.TransactionFields() {
+		idx[r.Name] = i
+	}
+	return idx
+}
+
+// decoder reads JSON from buf. It is cheap to make: a value on the stack.
+type decoder struct {
+	buf   []byte
+	pos   int
+	rules []fraud.FieldRule
+	index fieldIndex
+	// scratch holds an unescaped key or string.
+	scratch [128]byte
+}
+
+// decodeTransaction decodes one JSON object from the whole of buf into tx. Field problems are
+// appended to errs (and the returned slice); malformed JSON is returned as a *syntaxError.
+func (d *decoder) decodeTransaction(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+	errs, err := d.object(tx, errs)
+	if err != nil {
+		return errs, err
+	}
+	d.skipSpace()
+	if d.pos != len(d.buf) {
+		return errs, d.fail("unexpected data after the JSON object")
+	}
+	return errs, nil
+}
+
+// object decodes one transaction object starting at d.pos (after optional white space).
+func (d *decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+	var seen uint64
+	tx.ID = ""
+	d.skipSpace()
+	if !d.consume('{') {
+		if d.pos >= len(d.buf) {
+			return errs, d.fail("empty body: expected a JSON object")
+		}
+		return errs, d.fail("expected a JSON object")
+	}
+	d.skipSpace()
+	if d.consume('}') {
+		return d.missing(seen, errs), nil
+	}
+	for {
+		d.skipSpace()
+		key, err := d.stringBytes()
+		if err != nil {
+			return errs, err
+		}
+		i, known := d.index[string(key)]
+		var name string
+		if !known {
+			name = truncate(string(key))
+		}
+		d.skipSpace()
+		if !d.consume(':') {
+			return errs, d.fail("expected ':' after an object key")
+		}
+		d.skipSpace()
+		switch {
+		case !known:
+			start := d.pos
+			if err := d.skipValue(0); err != nil {
+				return errs, err
+			}
+			errs = append(errs, fraud.FieldError(name, "unknown field", d.echo(start)))
+		case seen&(1<<i) != 0:
+			start := d.pos
+			if err := d.skipValue(0); err != nil {
+				return errs, err
+			}
+			errs = append(errs, fraud.FieldError(d.rules[i].Name, "duplicate field", d.echo(start)))
+		default:
+			seen |= 1 << i
+			errs, err = d.field(&d.rules[i], tx, errs)
+			if err != nil {
+				return errs, err
+			}
+		}
+		d.skipSpace()
+		if d.consume(',') {
+			continue
+		}
+		if d.consume('}') {
+			return d.missing(seen, errs), nil
+		}
+		if d.pos >= len(d.buf) {
+			return errs, d.fail("unexpected end of JSON: object not closed")
+		}
+		return errs, d.fail("expected ',' or '}' after an object value")
+	}
+}
+
+// field decodes the value of a known field.
+func (d *decoder) field(r *fraud.FieldRule, tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+	start := d.pos
+	if d.pos >= len(d.buf) {
+		return errs, d.fail("unexpected end of JSON: value expected")
+	}
+	c := d.buf[d.pos]
+	switch r.Kind {
+	case fraud.KindNumber:
+		if c == '-' || (c >= '0' && c <= '9') {
+			v, err := d.number()
+			if err != nil {
+				return errs, err
+			}
+			if p := r.CheckNumber(v); p != "" {
+				errs = append(errs, fraud.FieldError(r.Name, p, d.echo(start)))
+			}
+			tx.Features[r.Index] = v
+			return errs, nil
+		}
+		if err := d.skipValue(0); err != nil {
+			return errs, err
+		}
+		return append(errs, fraud.FieldError(r.Name, "must be a number", d.echo(start))), nil
+	default: // KindString
+		if c != '"' {
+			if err := d.skipValue(0); err != nil {
+				return errs, err
+			}
+			return append(errs, fraud.FieldError(r.Name, "must be a string", d.echo(start))), nil
+		}
+		s, err := d.stringBytes()
+		if err != nil {
+			return errs, err
+		}
+		if p := r.CheckString(string(s)); p != "" {
+			return append(errs, fraud.FieldError(r.Name, p, truncate(string(s)))), nil
+		}
+		tx.ID = string(s)
+		return errs, nil
+	}
+}
+
+// missing appends a "required" error for every required field not seen.
+func (d *decoder) missing(seen uint64, errs []fraud.Detail) []fraud.Detail {
+	for i := range d.rules {
+		if d.rules[i].Required && seen&(1<<i) == 0 {
+			errs = append(errs, fraud.Detail{"field": d.rules[i].Name, "problem": "is required"})
+		}
+	}
+	return errs
+}
+
+// echo returns the JSON value that starts at start and ends at d.pos, as the client sent it
+// (decoded when it is a scalar), for an error's details.
+func (d *decoder) echo(start int) any {
+	raw := d.buf[start:d.pos]
+	if len(raw) > maxEchoedValue {
+		return truncate(string(raw))
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
+	}
+	if s, ok := v.(string); ok {
+		return truncate(s)
+	}
+	return v
+}
+
+func truncate(s string) string {
+	if len(s) <= maxEchoedValue {
+		return s
+	}
+	cut := maxEchoedValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func (d *decoder) fail(problem string) error { return &syntaxError{offset: d.pos, problem: problem} }
+
+func (d *decoder) skipSpace() {
+	for d.pos < len(d.buf) {
+		switch d.buf[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) consume(c byte) bool {
+	if d.pos < len(d.buf) && d.buf[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+// number scans a JSON number at d.pos under the JSON grammar and parses it. A number too large
+// for float64 parses as ±Inf, which the field rule then rejects as not finite.
+func (d *decoder) number() (float64, error) {
+	start := d.pos
+	b := d.buf
+	i := d.pos
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		d.pos = i
+		return 0, d.fail("invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			d.pos = i
+			return 0, d.fail("invalid number: digit expected after '.'")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			d.pos = i
+			return 0, d.fail("invalid number: digit expected in exponent")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	d.pos = i
+	v, err := strconv.ParseFloat(string(b[start:i]), 64)
+	if err != nil {
+		// Only a range error is possible after the scan above: v is ±Inf or ±0.
+		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+			return 0, &syntaxError{offset: start, problem: "invalid number"}
+		}
+	}
+	return v, nil
+}
+
+// stringBytes reads a JSON string at d.pos and returns its unescaped bytes. The result aliases
+// the input or d.scratch and is valid until the next call. Strings longer than the scratch
+// buffer that need unescaping are truncated at a rune boundary (they are only ever echoed in
+// errors or rejected by length rules).
+func (d *decoder) stringBytes() ([]byte, error) {
+	if !d.consume('"') {
+		if d.pos >= len(d.buf) {
+			return nil, d.fail("unexpected end of JSON: string expected")
+		}
+		return nil, d.fail("expected a string")
+	}
+	start := d.pos
+	b := d.buf
+	// Fast path: no escapes.
+	for i := start; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			d.pos = i + 1
+			if !utf8.Valid(b[start:i]) {
+				return nil, &syntaxError{offset: start, problem: "invalid UTF-8 in string"}
+			}
+			return b[start:i], nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			d.pos = i
+			return nil, d.fail("control character in string")
+		}
+	}
+	out := d.scratch[:0]
+	i := start
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			if !utf8.Valid(out) {
+				return nil, &syntaxError{offset: start, problem: "invalid UTF-8 in string"}
+			}
+			return out, nil
+		case c < 0x20:
+			d.pos = i
+			return nil, d.fail("control character in string")
+		case c != '\\':
+			out = appendCapped(out, c)
+			i++
+			continue
+		}
+		i++
+		if i >= len(b) {
+			break
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = appendCapped(out, b[i])
+			i++
+		case 'b':
+			out, i = appendCapped(out, '\b'), i+1
+		case 'f':
+			out, i = appendCapped(out, '\f'), i+1
+		case 'n':
+			out, i = appendCapped(out, '\n'), i+1
+		case 'r':
+			out, i = appendCapped(out, '\r'), i+1
+		case 't':
+			out, i = appendCapped(out, '\t'), i+1
+		case 'u':
+			r, n, ok := readUnicodeEscape(b[i-1:])
+			if !ok {
+				d.pos = i
+				return nil, d.fail("invalid \\u escape in string")
+			}
+			var tmp [utf8.UTFMax]byte
+			for _, x := range tmp[:utf8.EncodeRune(tmp[:], r)] {
+				out = appendCapped(out, x)
+			}
+			i += n - 1
+		default:
+			d.pos = i
+			return nil, d.fail("invalid escape in string")
+		}
+	}
+	d.pos = len(b)
+	return nil, d.fail("unexpected end of JSON: string not closed")
+}
+
+func appendCapped(out []byte, c byte) []byte {
+	if len(out) < cap(out) {
+		return append(out, c)
+	}
+	return out
+}
+
+// readUnicodeEscape reads \uXXXX (and a following low surrogate when XXXX is a high one) at the
+// start of b, returning the rune and the bytes read.
+func readUnicodeEscape(b []byte) (rune, int, bool) {
+	r, ok := hex4(b)
+	if !ok {
+		return 0, 0, false
+	}
+	if utf16.IsSurrogate(r) {
+		if r2, ok := hex4(b[6:]); ok && len(b) >= 12 && b[6] == '\\' {
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				return dec, 12, true
+			}
+		}
+		return utf8.RuneError, 6, true
+	}
+	return r, 6, true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// maxDepth bounds nesting in skipped values, so a hostile body cannot exhaust the stack.
+const maxDepth = 64
+
+// skipValue skips one JSON value of any kind, checking its syntax.
+func (d *decoder) skipValue(depth int) error {
+	if depth > maxDepth {
+		return d.fail("JSON nested too deeply")
+	}
+	d.skipSpace()
+	if d.pos >= len(d.buf) {
+		return d.fail("unexpected end of JSON: value expected")
+	}
+	switch c := d.buf[d.pos]; {
+	case c == '"':
+		_, err := d.stringBytes()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := d.number()
+		return err
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '{':
+		d.pos++
+		d.skipSpace()
+		if d.consume('}') {
+			return nil
+		}
+		for {
+			d.skipSpace()
+			if _, err := d.stringBytes(); err != nil {
+				return err
+			}
+			d.skipSpace()
+			if !d.consume(':') {
+				return d.fail("expected ':' after an object key")
+			}
+			if err := d.skipValue(depth + 1); err != nil {
+				return err
+			}
+			d.skipSpace()
+			if d.consume(',') {
+				continue
+			}
+			if d.consume('}') {
+				return nil
+			}
+			return d.fail("expected ',' or '}' in object")
+		}
+	case c == '[':
+		d.pos++
+		d.skipSpace()
+		if d.consume(']') {
+			return nil
+		}
+		for {
+			if err := d.skipValue(depth + 1); err != nil {
+				return err
+			}
+			d.skipSpace()
+			if d.consume(',') {
+				continue
+			}
+			if d.consume(']') {
+				return nil
+			}
+			return d.fail("expected ',' or ']' in array")
+		}
+	default:
+		return d.fail("invalid character " + strconv.QuoteRune(rune(c)) + " where a value was expected")
+	}
+}
+
+func (d *decoder) literal(lit string) error {
+	if len(d.buf)-d.pos >= len(lit) && string(d.buf[d.pos:d.pos+len(lit)]) == lit {
+		d.pos += len(lit)
+		return nil
+	}
+	return d.fail("invalid literal")
+}

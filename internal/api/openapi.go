@@ -1,0 +1,345 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// The OpenAPI 3.1 document is generated from the Go types the handlers use: the request schema
+// from fraud.TransactionRequest's tags (the same tags the strict decoder's rules come from), the
+// answers from the response structs here. Maps keep the JSON output in sorted, stable order.
+
+type obj = map[string]any
+
+// OpenAPIDocument builds the OpenAPI 3.1 document of the API.
+func OpenAPIDocument(version string) (map[string]any, error) {
+	g := &schemaGen{schemas: obj{}}
+	for _, t := range []reflect.Type{
+		reflect.TypeFor[fraud.TransactionRequest](),
+		reflect.TypeFor[PredictResponse](),
+		reflect.TypeFor[ErrorResponse](),
+		reflect.TypeFor[HealthResponse](),
+		reflect.TypeFor[ProbeResponse](),
+		reflect.TypeFor[ModelInfoResponse](),
+	} {
+		if _, err := g.ref(t); err != nil {
+			return nil, err
+		}
+	}
+	codes := make([]any, 0, len(fraud.Codes()))
+	for _, c := range fraud.Codes() {
+		codes = append(codes, string(c))
+	}
+	errSchema := g.schemas["ErrorResponse"].(obj)
+	errSchema["properties"].(obj)["error_code"].(obj)["enum"] = codes
+
+	firstRow := obj{}
+	for _, r := range fraud.TransactionFields() {
+		if r.Index >= 0 {
+			firstRow[r.Name] = exampleValue(r.Example, reflect.Float64)
+		}
+	}
+	withID := obj{"transaction_id": "txn-0001"}
+	for k, v := range firstRow {
+		withID[k] = v
+	}
+
+	predict := obj{
+		"operationId": "predict",
+		"summary":     "Score one transaction",
+		"description": "Scores one card transaction and answers its fraud probability, the decision under the model's threshold and a risk level. The body is decoded strictly: every field but transaction_id is required, unknown and duplicate fields are refused, and every bad field is reported.",
+		"tags":        []any{"scoring"},
+		"requestBody": obj{
+			"required": true,
+			"content": obj{"application/json": obj{
+				"schema": ref("TransactionRequest"),
+				"examples": obj{
+					"first_row": obj{"summary": "The first transaction of creditcard.csv", "value": firstRow},
+					"with_id":   obj{"summary": "With the caller's transaction_id", "value": withID},
+				},
+			}},
+		},
+		"responses": mergeResponses(
+			obj{"200": jsonResponse("The transaction's score.", "PredictResponse")},
+			errorResponses("400", "413", "415", "503"),
+		),
+	}
+	get := func(id, summary, desc, schema, tag string, codes ...string) obj {
+		return obj{"get": obj{
+			"operationId": id,
+			"summary":     summary,
+			"description": desc,
+			"tags":        []any{tag},
+			"responses":   mergeResponses(obj{"200": jsonResponse(summary+".", schema)}, errorResponses(codes...)),
+		}}
+	}
+	health := get("health", "Service health", "Status, uptime, background system sample, model and prediction counters. Answers 503 when unhealthy (no model loaded).", "HealthResponse", "health")
+	health["get"].(obj)["responses"].(obj)["503"] = jsonResponse("Unhealthy: scoring cannot work.", "HealthResponse")
+	probe := func(id, summary string, ready bool) obj {
+		o := get(id, summary, summary+".", "ProbeResponse", "health")
+		if ready {
+			o["get"].(obj)["responses"].(obj)["503"] = jsonResponse("No model is loaded yet.", "ProbeResponse")
+		}
+		return o
+	}
+	html := func(id, summary string) obj {
+		return obj{"get": obj{
+			"operationId": id,
+			"summary":     summary,
+			"tags":        []any{"documentation"},
+			"responses": mergeResponses(obj{"200": obj{
+				"description": summary + ".",
+				"content":     obj{"text/html": obj{"schema": obj{"type": "string"}}},
+			}}, errorResponses()),
+		}}
+	}
+	openapi := get("openapi", "This OpenAPI document", "The OpenAPI 3.1 description of the API, generated from the types that validate requests.", "", "documentation")
+	openapi["get"].(obj)["responses"].(obj)["200"] = obj{
+		"description": "The OpenAPI document.",
+		"content":     obj{"application/json": obj{"schema": obj{"type": "object"}}},
+	}
+
+	return obj{
+		"openapi":           "3.1.0",
+		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+		"info": obj{
+			"title":       "fraudguard API",
+			"version":     version,
+			"description": "Fraud scoring for card transactions in the creditcard.csv schema (Time, V1..V28, Amount). Every answer is JSON and carries an X-Request-ID header; every error has the shape of ErrorResponse.",
+			"license":     obj{"name": "Apache-2.0", "identifier": "Apache-2.0"},
+		},
+		"tags": []any{
+			obj{"name": "scoring", "description": "Fraud scores for transactions."},
+			obj{"name": "health", "description": "Health and probes."},
+			obj{"name": "models", "description": "The live model."},
+			obj{"name": "documentation", "description": "This document and its viewers."},
+		},
+		"paths": obj{
+			"/predict":         obj{"post": predict},
+			"/health":          health,
+			"/health/live":     probe("healthLive", "Liveness probe", false),
+			"/health/ready":    probe("healthReady", "Readiness probe", true),
+			"/v2/health/live":  probe("v2HealthLive", "KServe V2 liveness probe", false),
+			"/v2/health/ready": probe("v2HealthReady", "KServe V2 readiness probe", true),
+			"/models/info":     get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle.", "ModelInfoResponse", "models", "503"),
+			"/openapi.json":    openapi,
+			"/docs":            html("swaggerUI", "Swagger UI"),
+			"/redoc":           html("redoc", "ReDoc"),
+		},
+		"components": obj{
+			"schemas": g.schemas,
+			"headers": obj{
+				"X-Request-ID": obj{"description": "The request's identifier: the client's when sane, else generated.", "schema": obj{"type": "string"}},
+			},
+		},
+	}, nil
+}
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func jsonResponse(desc, schema string) obj {
+	r := obj{
+		"description": desc,
+		"headers":     obj{"X-Request-ID": obj{"$ref": "#/components/headers/X-Request-ID"}},
+	}
+	if schema != "" {
+		r["content"] = obj{"application/json": obj{"schema": ref(schema)}}
+	}
+	return r
+}
+
+// errorResponses describes the error answers of an operation: the codes given, plus 404, 405
+// and 500, which any request can meet.
+func errorResponses(codes ...string) obj {
+	examples := map[string]struct {
+		desc string
+		ex   obj
+	}{
+		"400": {"Invalid fields (VALIDATION_ERROR, one detail per bad field), malformed JSON (MALFORMED_JSON) or a Host not served (INVALID_HOST).", errorExample(fraud.CodeValidation, "2 fields are invalid",
+			fraud.FieldError("Amount", "must be between 0 and 100000", -5), fraud.Detail{"field": "V3", "problem": "is required"})},
+		"404": {"No such route (NOT_FOUND).", errorExample(fraud.CodeNotFound, "no such route: /nope; see /docs for the API", fraud.Detail{"path": "/nope"})},
+		"405": {"Method not allowed on this path (METHOD_NOT_ALLOWED); the Allow header lists the methods.", errorExample(fraud.CodeMethodNotAllowed, "GET is not allowed on /predict; use POST", fraud.Detail{"method": "GET", "allowed": []string{"POST"}})},
+		"413": {"Body too large (PAYLOAD_TOO_LARGE).", errorExample(fraud.CodePayloadTooLarge, "the request body is larger than 65536 bytes", fraud.Detail{"limit": 65536, "received": 70000})},
+		"415": {"Body is not JSON (UNSUPPORTED_MEDIA_TYPE).", errorExample(fraud.CodeUnsupportedMedia, "the body must be JSON: send Content-Type: application/json", fraud.Detail{"content_type": "text/plain", "supported": []string{"application/json"}})},
+		"500": {"Internal error (INTERNAL_ERROR): only the request id is told; the log has the rest.", errorExample(fraud.CodeInternal, "internal error; quote the request_id when reporting it")},
+		"503": {"No model is loaded yet (MODEL_NOT_LOADED); retry_after says when to retry.", errorExample(fraud.CodeModelNotLoaded, "no model is loaded yet")},
+	}
+	out := obj{}
+	for _, c := range append(codes, "404", "405", "500") {
+		e := examples[c]
+		out[c] = obj{
+			"description": e.desc,
+			"headers":     obj{"X-Request-ID": obj{"$ref": "#/components/headers/X-Request-ID"}},
+			"content":     obj{"application/json": obj{"schema": ref("ErrorResponse"), "example": e.ex}},
+		}
+	}
+	return out
+}
+
+func errorExample(code fraud.Code, msg string, details ...fraud.Detail) obj {
+	ds := make([]any, 0, len(details))
+	for _, d := range details {
+		ds = append(ds, map[string]any(d))
+	}
+	ex := obj{
+		"error_code": string(code),
+		"message":    msg,
+		"details":    ds,
+		"request_id": "3f2b9c1e8a7d4e6f0a1b2c3d4e5f6a7b",
+		"timestamp":  "2026-11-26T07:00:00Z",
+	}
+	if code == fraud.CodeModelNotLoaded {
+		ex["retry_after"] = 5
+	}
+	return ex
+}
+
+func mergeResponses(parts ...obj) obj {
+	out := obj{}
+	for _, p := range parts {
+		for k, v := range p {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// schemaGen turns Go struct types into JSON Schemas under components/schemas.
+type schemaGen struct {
+	schemas obj
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// ref registers struct type t (once) and returns a reference to it.
+func (g *schemaGen) ref(t reflect.Type) (obj, error) {
+	name := t.Name()
+	if _, ok := g.schemas[name]; ok {
+		return ref(name), nil
+	}
+	g.schemas[name] = obj{} // reserve the name against recursion
+	s, err := g.object(t)
+	if err != nil {
+		return nil, err
+	}
+	g.schemas[name] = s
+	return ref(name), nil
+}
+
+func (g *schemaGen) object(t reflect.Type) (obj, error) {
+	props := obj{}
+	var required []any
+	explicit := false
+	for i := range t.NumField() {
+		explicit = explicit || t.Field(i).Tag.Get("required") != ""
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		s, err := g.schema(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
+		}
+		if _, isRef := s["$ref"]; isRef && f.Tag.Get("doc") != "" {
+			s = obj{"allOf": []any{s}}
+		}
+		for _, kv := range []struct{ tag, key string }{{"doc", "description"}, {"pattern", "pattern"}, {"format", "format"}} {
+			if v := f.Tag.Get(kv.tag); v != "" {
+				s[kv.key] = v
+			}
+		}
+		for _, kv := range []struct{ tag, key string }{{"minimum", "minimum"}, {"maximum", "maximum"}, {"minLength", "minLength"}, {"maxLength", "maxLength"}} {
+			if v := f.Tag.Get(kv.tag); v != "" {
+				n, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return nil, fmt.Errorf("%s.%s: bad %s tag %q", t.Name(), f.Name, kv.tag, v)
+				}
+				s[kv.key] = n
+			}
+		}
+		if v := f.Tag.Get("enum"); v != "" {
+			var vals []any
+			for _, e := range strings.Split(v, ",") {
+				vals = append(vals, e)
+			}
+			s["enum"] = vals
+		}
+		if v := f.Tag.Get("example"); v != "" {
+			s["examples"] = []any{exampleValue(v, f.Type.Kind())}
+		}
+		props[name] = s
+		if (explicit && f.Tag.Get("required") == "true") || (!explicit && !strings.Contains(opts, "omitempty")) {
+			required = append(required, name)
+		}
+	}
+	o := obj{"type": "object", "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	if explicit {
+		// A request type: the decoder refuses unknown fields.
+		o["additionalProperties"] = false
+	}
+	return o, nil
+}
+
+func (g *schemaGen) schema(t reflect.Type) (obj, error) {
+	if t == timeType {
+		return obj{"type": "string", "format": "date-time"}, nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return g.schema(t.Elem())
+	case reflect.String:
+		return obj{"type": "string"}, nil
+	case reflect.Bool:
+		return obj{"type": "boolean"}, nil
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint64, reflect.Uint32:
+		return obj{"type": "integer"}, nil
+	case reflect.Float64, reflect.Float32:
+		return obj{"type": "number"}, nil
+	case reflect.Slice:
+		items, err := g.schema(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return obj{"type": "array", "items": items}, nil
+	case reflect.Map:
+		return obj{"type": "object"}, nil
+	case reflect.Interface:
+		return obj{}, nil
+	case reflect.Struct:
+		return g.ref(t)
+	}
+	return nil, fmt.Errorf("no schema for type %s", t)
+}
+
+// exampleValue turns an example tag into a value of the field's JSON type.
+func exampleValue(v string, k reflect.Kind) any {
+	switch k {
+	case reflect.Float64, reflect.Float32, reflect.Int, reflect.Int64, reflect.Uint64:
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return n
+		}
+	case reflect.Bool:
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	}
+	return v
+}
+
+func digestHex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,97 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/fraudguard/fraudguard/internal/api/docs"
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// route is one operation of the API.
+type route struct {
+	method  string
+	path    string
+	handler http.Handler
+}
+
+// routes is the whole API and its middleware, in one place.
+func (s *Server) routes() http.Handler {
+	table := []route{
+		{"POST", "/predict", http.HandlerFunc(s.handlePredict)},
+
+		{"GET", "/health", http.HandlerFunc(s.handleHealth)},
+		{"GET", "/health/live", http.HandlerFunc(s.handleLive)},
+		{"GET", "/health/ready", http.HandlerFunc(s.handleReady)},
+		{"GET", "/v2/health/live", http.HandlerFunc(s.handleLive)},
+		{"GET", "/v2/health/ready", http.HandlerFunc(s.handleReady)},
+
+		{"GET", "/models/info", http.HandlerFunc(s.handleModelInfo)},
+
+		{"GET", "/openapi.json", http.HandlerFunc(s.handleOpenAPI)},
+		{"GET", "/docs", docs.SwaggerPage("/openapi.json", "/docs/assets/")},
+		{"GET", "/redoc", docs.RedocPage("/openapi.json", "/docs/assets/")},
+		{"GET", "/docs/assets/", http.StripPrefix("/docs/assets/", docs.Assets())},
+	}
+
+	mux := http.NewServeMux()
+	allowed := make(map[string][]string)
+	for _, rt := range table {
+		mux.Handle(rt.method+" "+rt.path, rt.handler)
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// A path with no route for the method answers 405 with Allow, every other path 404: both
+	// in the structured error shape, which ServeMux's own answers are not.
+	for path, methods := range allowed {
+		mux.Handle(path, s.methodNotAllowed(methods))
+	}
+	mux.Handle("/", http.HandlerFunc(s.notFound))
+
+	// The chain, outermost first: every answer, errors included, carries a request id and
+	// reaches the access log; panics become structured 500s.
+	var h http.Handler = mux
+	h = compress(h)
+	h = s.cors(h)
+	h = s.checkHost(h)
+	h = s.recoverPanics(h)
+	h = s.accessLog(h)
+	h = withRequestID(h)
+	return h
+}
+
+func (s *Server) methodNotAllowed(methods []string) http.Handler {
+	methods = slices.Clone(methods)
+	if slices.Contains(methods, "GET") {
+		methods = append(methods, "HEAD")
+	}
+	allow := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errs.write(w, r, &fraud.Error{
+			Code:    fraud.CodeMethodNotAllowed,
+			Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow,
+			Details: []fraud.Detail{{"method": r.Method, "allowed": methods}},
+			Header:  map[string]string{"Allow": allow},
+		})
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.errs.write(w, r, &fraud.Error{
+		Code:    fraud.CodeNotFound,
+		Message: "no such route: " + r.URL.Path + "; see /docs for the API",
+		Details: []fraud.Detail{{"path": r.URL.Path}},
+	})
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("ETag", s.openapiDigest)
+	h.Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == s.openapiDigest {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Write(s.openapiJSON)
+}

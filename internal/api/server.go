@@ -1,0 +1,295 @@
+// Package api is the HTTP face of fraudguard: routes, handlers, middleware, the one error map,
+// the OpenAPI document and the documentation pages.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+// ModelSource gives the live model; nil while none is loaded.
+type ModelSource interface {
+	Current() *model.Model
+}
+
+// SystemSampler gives the latest background sample of the host and process.
+type SystemSampler interface {
+	System() fraud.SystemInfo
+}
+
+// Options are the server's settings.
+type Options struct {
+	// Version is the build version reported by /health.
+	Version string
+	// MaxBodyBytes caps single-transaction request bodies.
+	MaxBodyBytes int64
+	// AllowedHosts are the Host header values served ("*" = any, "*.example.com" = subdomains).
+	AllowedHosts []string
+	// CORSAllowedOrigins are the origins CORS allows; empty turns CORS off.
+	CORSAllowedOrigins []string
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server holds the handlers' shared state. It is an http.Handler.
+type Server struct {
+	logger  *slog.Logger
+	opts    Options
+	models  ModelSource
+	system  SystemSampler
+	errs    errorWriter
+	started time.Time
+	handler http.Handler
+
+	rules []fraud.FieldRule
+	index fieldIndex
+	bufs  sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
+
+	predictions   atomic.Int64
+	predictNanos  atomic.Int64
+	openapiJSON   []byte
+	openapiDigest string
+}
+
+// NewServer builds the API handler with its whole middleware chain.
+func NewServer(logger *slog.Logger, opts Options, models ModelSource, system SystemSampler) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 64 << 10
+	}
+	logger = logger.With(slog.String("component", "api"))
+	s := &Server{
+		logger:  logger,
+		opts:    opts,
+		models:  models,
+		system:  system,
+		errs:    errorWriter{logger: logger, now: opts.Now},
+		started: opts.Now(),
+		rules:   fraud.TransactionFields(),
+		index:   newFieldIndex(),
+	}
+	size := int(opts.MaxBodyBytes) + 1
+	s.bufs.New = func() any { b := make([]byte, 0, size); return &b }
+	doc, err := OpenAPIDocument(opts.Version)
+	if err != nil {
+		return nil, err
+	}
+	if s.openapiJSON, err = json.MarshalIndent(doc, "", "  "); err != nil {
+		return nil, err
+	}
+	s.openapiDigest = `"` + digestHex(s.openapiJSON)[:16] + `"`
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves a request through the middleware chain.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// PredictResponse is the answer of POST /predict.
+type PredictResponse struct {
+	TransactionID    string  `json:"transaction_id" doc:"The caller's transaction_id, or one generated for it." example:"txn-0001"`
+	FraudProbability float64 `json:"fraud_probability" minimum:"0" maximum:"1" doc:"Probability that the transaction is fraudulent." example:"0.0021"`
+	IsFraud          bool    `json:"is_fraud" doc:"fraud_probability >= threshold." example:"false"`
+	RiskLevel        string  `json:"risk_level" enum:"low,medium,high,critical" doc:"low: p < t/2; medium: t/2 <= p < t; high: t <= p < t+(1-t)/2; critical: above, where t is the threshold." example:"low"`
+	Threshold        float64 `json:"threshold" minimum:"0" maximum:"1" doc:"The model's decision threshold." example:"0.5"`
+	ModelVersion     string  `json:"model_version" doc:"Version of the model bundle that scored it." example:"20261126-000000-1a2b3c4d"`
+	ProcessingTimeMS float64 `json:"processing_time_ms" minimum:"0" doc:"Time spent decoding and scoring, in milliseconds." example:"0.012"`
+	RequestID        string  `json:"request_id" doc:"Identifier of the request." example:"3f2b9c1e8a7d4e6f"`
+}
+
+func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if err := requireJSON(r); err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	body, err := readBody(r, s.opts.MaxBodyBytes, (*bp)[:0])
+	*bp = body[:0]
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	d := decoder{buf: body, rules: s.rules, index: s.index}
+	var tx fraud.Transaction
+	details, err := d.decodeTransaction(&tx, nil)
+	if err != nil {
+		s.errs.write(w, r, malformed(err))
+		return
+	}
+	if len(details) > 0 {
+		s.errs.write(w, r, invalid(details))
+		return
+	}
+	m := s.models.Current()
+	if m == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
+		return
+	}
+	score := m.Score(&tx.Features)
+	if tx.ID == "" {
+		tx.ID = newTransactionID()
+	}
+	elapsed := time.Since(start)
+	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, requestID(w))
+	*bp = out[:0]
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
+	s.predictions.Add(1)
+	s.predictNanos.Add(int64(elapsed))
+}
+
+// appendPredictResponse encodes a PredictResponse by hand: /predict is the hot path.
+func appendPredictResponse(b []byte, id string, sc fraud.Score, elapsed time.Duration, reqID string) []byte {
+	b = append(b, `{"transaction_id":`...)
+	b = appendString(b, id)
+	b = append(b, `,"fraud_probability":`...)
+	b = strconv.AppendFloat(b, sc.Probability, 'g', -1, 64)
+	b = append(b, `,"is_fraud":`...)
+	b = strconv.AppendBool(b, sc.IsFraud)
+	b = append(b, `,"risk_level":"`...)
+	b = append(b, sc.Risk...)
+	b = append(b, `","threshold":`...)
+	b = strconv.AppendFloat(b, sc.Threshold, 'g', -1, 64)
+	b = append(b, `,"model_version":`...)
+	b = appendString(b, sc.ModelVersion)
+	b = append(b, `,"processing_time_ms":`...)
+	b = strconv.AppendFloat(b, float64(elapsed.Nanoseconds())/1e6, 'f', 3, 64)
+	b = append(b, `,"request_id":`...)
+	b = appendString(b, reqID)
+	return append(b, "}\n"...)
+}
+
+// appendString appends s as a JSON string. Identifiers are plain ASCII and take the fast path.
+func appendString(b []byte, s string) []byte {
+	if fraud.IsIDString(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+func newTransactionID() string {
+	var buf [4 + 16]byte
+	copy(buf[:], "txn_")
+	appendHex(buf[4:4], rand.Uint64())
+	return string(buf[:])
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex(b []byte, v uint64) []byte {
+	for i := 60; i >= 0; i -= 4 {
+		b = append(b, hexDigits[(v>>uint(i))&0xf])
+	}
+	return b
+}
+
+// requireJSON accepts application/json, with or without parameters.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt := ct
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.TrimSpace(mt)
+	if strings.EqualFold(mt, "application/json") {
+		return nil
+	}
+	if ct == "" {
+		ct = "(none)"
+	}
+	return &fraud.Error{
+		Code:    fraud.CodeUnsupportedMedia,
+		Message: "the body must be JSON: send Content-Type: application/json",
+		Details: []fraud.Detail{{"content_type": ct, "supported": []string{"application/json"}}},
+	}
+}
+
+// readBody reads the whole body into buf (reused), refusing more than limit bytes.
+func readBody(r *http.Request, limit int64, buf []byte) ([]byte, error) {
+	if r.ContentLength > limit {
+		return buf, tooLarge(limit, r.ContentLength)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, tooLarge(limit, -1)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return buf, tooLarge(limit, -1)
+			}
+			return buf, &fraud.Error{Code: fraud.CodeValidation, Message: "could not read the request body: " + err.Error()}
+		}
+	}
+}
+
+func tooLarge(limit, received int64) *fraud.Error {
+	d := fraud.Detail{"limit": limit}
+	if received >= 0 {
+		d["received"] = received
+	}
+	return &fraud.Error{
+		Code:    fraud.CodePayloadTooLarge,
+		Message: "the request body is larger than " + strconv.FormatInt(limit, 10) + " bytes",
+		Details: []fraud.Detail{d},
+	}
+}
+
+func malformed(err error) *fraud.Error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return &fraud.Error{
+			Code:    fraud.CodeMalformedJSON,
+			Message: "the body is not valid JSON: " + se.problem,
+			Details: []fraud.Detail{{"offset": se.offset, "problem": se.problem}},
+		}
+	}
+	return &fraud.Error{Code: fraud.CodeMalformedJSON, Message: "the body is not valid JSON"}
+}
+
+func invalid(details []fraud.Detail) *fraud.Error {
+	msg := "1 field is invalid"
+	if len(details) > 1 {
+		msg = strconv.Itoa(len(details)) + " fields are invalid"
+	}
+	return &fraud.Error{Code: fraud.CodeValidation, Message: msg, Details: details}
+}
+
+// writeJSON writes v as an indented-free JSON body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"error_code":"INTERNAL_ERROR","message":"could not encode the response","details":[]}`)
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,502 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// staticModels is a ModelSource holding one model (or none).
+type staticModels struct{ m *model.Model }
+
+func (s staticModels) Current() *model.Model { return s.m }
+
+// panickyModels is a fault: a model source that panics.
+type panickyModels struct{}
+
+func (panickyModels) Current() *model.Model { panic("model source exploded: secret detail") }
+
+type fixedSystem struct{ info fraud.SystemInfo }
+
+func (f fixedSystem) System() fraud.SystemInfo { return f.info }
+
+// mustModel saves and loads a small logistic-regression bundle that leans on V14 and V4, as the
+// real data does.
+func mustModel(t testing.TB) *model.Model {
+	t.Helper()
+	var mean, coef [fraud.NumFeatures]float64
+	var scale [fraud.NumFeatures]float64
+	for i := range scale {
+		scale[i] = 1
+	}
+	coef[14], coef[4], coef[12] = -1.2, 0.8, -0.6
+	lr, err := model.NewLogreg(mean, scale, coef, -6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(lr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := model.Save(t.TempDir(), model.Bundle{
+		Manifest: model.Manifest{
+			Name: "test", Kind: model.KindLogreg, Threshold: 0.5, CreatedAt: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
+			Members:  []model.MemberSpec{{Kind: model.KindLogreg, File: "logreg.json", Weight: 1}},
+			Canaries: []model.Canary{{Features: firstRow}},
+		},
+		Files: map[string][]byte{"logreg.json": data},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustServer(t testing.TB, opts Options, models ModelSource) *Server {
+	t.Helper()
+	if opts.Version == "" {
+		opts.Version = "test"
+	}
+	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{fraud.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type request struct {
+	method, path string
+	body         []byte
+	header       map[string]string
+}
+
+func do(t testing.TB, h http.Handler, rq request) *httptest.ResponseRecorder {
+	t.Helper()
+	var body io.Reader
+	if rq.body != nil {
+		body = bytes.NewReader(rq.body)
+	}
+	r := httptest.NewRequest(rq.method, rq.path, body)
+	if rq.body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range rq.header {
+		if k == "Host" {
+			r.Host = v
+			continue
+		}
+		if v == "" {
+			r.Header.Del(k)
+			continue
+		}
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func decodeBody(t testing.TB, w *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+		t.Fatalf("body is not JSON: %v: %q", err, w.Body.String())
+	}
+	return m
+}
+
+func TestPredict(t *testing.T) {
+	m := mustModel(t)
+	s := mustServer(t, Options{}, staticModels{m})
+
+	w := do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, map[string]any{"transaction_id": "t-42"}, ""),
+		header: map[string]string{"X-Request-ID": "client-req-1"}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("got status %d, want 200: %s", w.Code, w.Body)
+	}
+	var resp PredictResponse
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&resp); err != nil {
+		t.Fatalf("answer does not match PredictResponse: %v", err)
+	}
+	got := decodeBody(t, w)
+	for _, k := range []string{"transaction_id", "fraud_probability", "is_fraud", "risk_level", "threshold", "model_version", "processing_time_ms", "request_id"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("answer lacks %q", k)
+		}
+	}
+	wantP := m.Probability(&firstRow)
+	if resp.FraudProbability != wantP {
+		t.Errorf("got probability %v, want %v", resp.FraudProbability, wantP)
+	}
+	if resp.TransactionID != "t-42" || resp.RequestID != "client-req-1" || w.Header().Get("X-Request-ID") != "client-req-1" {
+		t.Errorf("got transaction_id %q request_id %q header %q; want t-42, client-req-1, client-req-1", resp.TransactionID, resp.RequestID, w.Header().Get("X-Request-ID"))
+	}
+	if resp.IsFraud != (resp.FraudProbability >= resp.Threshold) || resp.RiskLevel != string(fraud.RiskFor(resp.FraudProbability, resp.Threshold)) {
+		t.Errorf("decision %v / risk %s disagree with probability %v and threshold %v", resp.IsFraud, resp.RiskLevel, resp.FraudProbability, resp.Threshold)
+	}
+	if resp.ModelVersion != m.Version() {
+		t.Errorf("got model_version %q, want %q", resp.ModelVersion, m.Version())
+	}
+
+	// A fraud-like row (very negative V14) is flagged.
+	fraudy := firstRow
+	fraudy[14] = -12
+	w = do(t, s, request{method: "POST", path: "/predict", body: txBody(fraudy, nil, "")})
+	got = decodeBody(t, w)
+	if got["is_fraud"] != true || got["risk_level"] != "critical" {
+		t.Errorf("fraud-like row: got is_fraud %v risk %v, want true critical", got["is_fraud"], got["risk_level"])
+	}
+	if id, _ := got["transaction_id"].(string); !strings.HasPrefix(id, "txn_") || len(id) != 20 {
+		t.Errorf("got generated transaction_id %q, want txn_ and 16 hex digits", id)
+	}
+	if rid := w.Header().Get("X-Request-ID"); len(rid) != 32 || got["request_id"] != rid {
+		t.Errorf("got request id header %q body %v, want one generated 32-hex id in both", rid, got["request_id"])
+	}
+}
+
+// TestErrors drives every error case through the real router and checks status, code and the
+// error shape.
+func TestErrors(t *testing.T) {
+	m := mustModel(t)
+	s := mustServer(t, Options{MaxBodyBytes: 64 << 10, AllowedHosts: []string{"api.example.com", "*.fraud.test"}}, staticModels{m})
+	host := map[string]string{"Host": "api.example.com"}
+	with := func(h map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range h {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	big := append(txBody(firstRow, nil, `"pad":"`+strings.Repeat("x", 70<<10)+`"`), ' ')
+	tests := []struct {
+		name       string
+		rq         request
+		status     int
+		code       string
+		detailKeys []string // keys every detail must have
+		nDetails   int      // -1: any
+	}{
+		{"validation", request{method: "POST", path: "/predict", body: txBody(firstRow, map[string]any{"Amount": -1, "V1": nil, "V2": "x"}, ""), header: host},
+			400, "VALIDATION_ERROR", []string{"field", "problem"}, 3},
+		{"malformed", request{method: "POST", path: "/predict", body: []byte(`{"Time":`), header: host}, 400, "MALFORMED_JSON", []string{"offset", "problem"}, 1},
+		{"empty body", request{method: "POST", path: "/predict", body: []byte{}, header: host}, 400, "MALFORMED_JSON", nil, 1},
+		{"too large", request{method: "POST", path: "/predict", body: big, header: host}, 413, "PAYLOAD_TOO_LARGE", []string{"limit", "received"}, 1},
+		{"text body", request{method: "POST", path: "/predict", body: txBody(firstRow, nil, ""), header: with(host, "Content-Type", "text/plain")}, 415, "UNSUPPORTED_MEDIA_TYPE", nil, 1},
+		{"no content type", request{method: "POST", path: "/predict", body: txBody(firstRow, nil, ""), header: with(host, "Content-Type", "")}, 415, "UNSUPPORTED_MEDIA_TYPE", nil, 1},
+		{"unknown route", request{method: "GET", path: "/nope", header: host}, 404, "NOT_FOUND", []string{"path"}, 1},
+		{"wrong method", request{method: "GET", path: "/predict", header: host}, 405, "METHOD_NOT_ALLOWED", []string{"method", "allowed"}, 1},
+		{"wrong method on health", request{method: "DELETE", path: "/health", header: host}, 405, "METHOD_NOT_ALLOWED", nil, 1},
+		{"bad host", request{method: "GET", path: "/health", header: map[string]string{"Host": "evil.example"}}, 400, "INVALID_HOST", []string{"field", "problem", "value"}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(t, s, tc.rq)
+			checkError(t, w, tc.status, tc.code)
+			details := decodeBody(t, w)["details"].([]any)
+			if tc.nDetails >= 0 && len(details) != tc.nDetails {
+				t.Errorf("got %d details, want %d: %v", len(details), tc.nDetails, details)
+			}
+			for _, d := range details {
+				for _, k := range tc.detailKeys {
+					if _, ok := d.(map[string]any)[k]; !ok {
+						t.Errorf("detail %v lacks %q", d, k)
+					}
+				}
+			}
+		})
+	}
+	t.Run("allow header", func(t *testing.T) {
+		w := do(t, s, request{method: "PUT", path: "/predict", header: host})
+		if got := w.Header().Get("Allow"); got != "POST" {
+			t.Errorf("got Allow %q, want POST", got)
+		}
+	})
+	t.Run("subdomain host and probes allowed", func(t *testing.T) {
+		if w := do(t, s, request{method: "GET", path: "/health", header: map[string]string{"Host": "a.fraud.test:8000"}}); w.Code != 200 {
+			t.Errorf("subdomain: got %d, want 200", w.Code)
+		}
+		if w := do(t, s, request{method: "GET", path: "/health/ready", header: map[string]string{"Host": "10.0.0.7:8000"}}); w.Code != 200 {
+			t.Errorf("probe by address: got %d, want 200", w.Code)
+		}
+	})
+}
+
+// checkError asserts the structured error shape.
+func checkError(t testing.TB, w *httptest.ResponseRecorder, status int, code string) map[string]any {
+	t.Helper()
+	if w.Code != status {
+		t.Errorf("got status %d, want %d: %s", w.Code, status, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("got Content-Type %q, want application/json", ct)
+	}
+	body := decodeBody(t, w)
+	if body["error_code"] != code {
+		t.Errorf("got error_code %v, want %s", body["error_code"], code)
+	}
+	if msg, _ := body["message"].(string); msg == "" {
+		t.Errorf("empty message")
+	}
+	if _, ok := body["details"].([]any); !ok {
+		t.Errorf("details is %T, want a list", body["details"])
+	}
+	if rid := w.Header().Get("X-Request-ID"); rid == "" || body["request_id"] != rid {
+		t.Errorf("got request_id %v, header %q; want equal and set", body["request_id"], rid)
+	}
+	if ts, _ := body["timestamp"].(string); ts == "" {
+		t.Errorf("no timestamp")
+	} else if _, err := time.Parse(time.RFC3339, ts); err != nil {
+		t.Errorf("timestamp %q is not RFC 3339", ts)
+	}
+	_, hasRetry := body["retry_after"]
+	if hasRetry != (status == 503 || status == 429) {
+		t.Errorf("retry_after present: %v, for status %d", hasRetry, status)
+	}
+	return body
+}
+
+func TestPanicIsStructured500(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, panickyModels{}, fixedSystem{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, nil, "")})
+	body := checkError(t, w, 500, "INTERNAL_ERROR")
+	if strings.Contains(w.Body.String(), "secret") || strings.Contains(w.Body.String(), "exploded") {
+		t.Errorf("500 leaks the panic: %s", w.Body)
+	}
+	if !strings.Contains(logs.String(), "model source exploded") || !strings.Contains(logs.String(), body["request_id"].(string)) {
+		t.Errorf("log lacks the panic and its request id: %s", logs.String())
+	}
+}
+
+func TestNoModel(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{})
+	checkError(t, do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, nil, "")}), 503, "MODEL_NOT_LOADED")
+	checkError(t, do(t, s, request{method: "GET", path: "/models/info"}), 503, "MODEL_NOT_LOADED")
+	for _, path := range []string{"/health/ready", "/v2/health/ready"} {
+		if w := do(t, s, request{method: "GET", path: path}); w.Code != 503 {
+			t.Errorf("%s: got %d, want 503", path, w.Code)
+		}
+	}
+	for _, path := range []string{"/health/live", "/v2/health/live"} {
+		if w := do(t, s, request{method: "GET", path: path}); w.Code != 200 {
+			t.Errorf("%s: got %d, want 200", path, w.Code)
+		}
+	}
+	w := do(t, s, request{method: "GET", path: "/health"})
+	if w.Code != 503 || decodeBody(t, w)["status"] != "unhealthy" {
+		t.Errorf("health without a model: got %d %s, want 503 unhealthy", w.Code, w.Body)
+	}
+}
+
+func TestHealthAndModelInfo(t *testing.T) {
+	m := mustModel(t)
+	s := mustServer(t, Options{Version: "1.2.3"}, staticModels{m})
+	for range 3 {
+		do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, nil, "")})
+	}
+	h := decodeBody(t, do(t, s, request{method: "GET", path: "/health"}))
+	if h["status"] != "healthy" || h["version"] != "1.2.3" || h["models_loaded"] != 1.0 || h["model_version"] != m.Version() || h["total_predictions"] != 3.0 {
+		t.Errorf("got health %v", h)
+	}
+	if avg, _ := h["average_response_time_ms"].(float64); avg <= 0 {
+		t.Errorf("got average_response_time_ms %v, want > 0", h["average_response_time_ms"])
+	}
+	si, _ := h["system_info"].(map[string]any)
+	for _, k := range []string{"cpu_percent", "memory_percent", "disk_usage_percent", "goroutines", "rss_bytes"} {
+		if _, ok := si[k]; !ok {
+			t.Errorf("system_info lacks %q", k)
+		}
+	}
+	info := decodeBody(t, do(t, s, request{method: "GET", path: "/models/info"}))
+	feats, _ := info["features"].([]any)
+	if info["version"] != m.Version() || info["kind"] != "logreg" || len(feats) != 30 || feats[0] != "Time" || feats[29] != "Amount" || info["sha256"] != m.SHA256 || info["threshold"] != 0.5 {
+		t.Errorf("got model info %v", info)
+	}
+	for _, k := range []string{"name", "created_at", "metrics", "loaded_at"} {
+		if _, ok := info[k]; !ok {
+			t.Errorf("model info lacks %q", k)
+		}
+	}
+}
+
+func TestDegradedWhenDiskFull(t *testing.T) {
+	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{fraud.SystemInfo{DiskUsagePercent: 99}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := do(t, s, request{method: "GET", path: "/health"})
+	if w.Code != 200 || decodeBody(t, w)["status"] != "degraded" {
+		t.Errorf("got %d %s, want 200 degraded", w.Code, w.Body)
+	}
+}
+
+func TestGzip(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{mustModel(t)})
+	w := do(t, s, request{method: "GET", path: "/openapi.json", header: map[string]string{"Accept-Encoding": "gzip, br"}})
+	if w.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("got Content-Encoding %q, want gzip", w.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(w.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !json.Valid(plain) {
+		t.Fatalf("gunzipped document is not JSON: %v", err)
+	}
+	// A small answer is not worth compressing.
+	w = do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, nil, ""), header: map[string]string{"Accept-Encoding": "gzip"}})
+	if w.Header().Get("Content-Encoding") != "" || !json.Valid(w.Body.Bytes()) {
+		t.Errorf("small answer: got Content-Encoding %q", w.Header().Get("Content-Encoding"))
+	}
+	// gzip;q=0 refuses gzip.
+	w = do(t, s, request{method: "GET", path: "/openapi.json", header: map[string]string{"Accept-Encoding": "gzip;q=0"}})
+	if w.Header().Get("Content-Encoding") != "" {
+		t.Errorf("q=0: got Content-Encoding %q, want none", w.Header().Get("Content-Encoding"))
+	}
+}
+
+func TestCORS(t *testing.T) {
+	s := mustServer(t, Options{CORSAllowedOrigins: []string{"https://app.example"}}, staticModels{mustModel(t)})
+	w := do(t, s, request{method: "OPTIONS", path: "/predict", header: map[string]string{
+		"Origin": "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}})
+	if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.example" || !strings.Contains(w.Header().Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("preflight: got %d, headers %v", w.Code, w.Header())
+	}
+	w = do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, nil, ""), header: map[string]string{"Origin": "https://evil.example"}})
+	if w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("disallowed origin got Access-Control-Allow-Origin %q", w.Header().Get("Access-Control-Allow-Origin"))
+	}
+	// Without CORS_ALLOWED_ORIGINS there are no CORS headers at all.
+	s = mustServer(t, Options{}, staticModels{mustModel(t)})
+	w = do(t, s, request{method: "POST", path: "/predict", body: txBody(firstRow, nil, ""), header: map[string]string{"Origin": "https://app.example"}})
+	if w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS off: got Access-Control-Allow-Origin %q", w.Header().Get("Access-Control-Allow-Origin"))
+	}
+}
+
+func TestRequestIDSanitised(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{mustModel(t)})
+	for _, bad := range []string{"has space", strings.Repeat("a", 129), "<script>"} {
+		w := do(t, s, request{method: "GET", path: "/health/live", header: map[string]string{"X-Request-ID": bad}})
+		if got := w.Header().Get("X-Request-ID"); got == bad || len(got) != 32 {
+			t.Errorf("X-Request-ID %q: got %q, want a generated id", bad, got)
+		}
+	}
+}
+
+// TestOpenAPIGolden compares the document with testdata/openapi.golden.json; run with -update
+// after a deliberate change to the API.
+func TestOpenAPIGolden(t *testing.T) {
+	s := mustServer(t, Options{Version: "golden"}, staticModels{mustModel(t)})
+	w := do(t, s, request{method: "GET", path: "/openapi.json"})
+	if w.Code != 200 {
+		t.Fatalf("got %d", w.Code)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["openapi"] != "3.1.0" {
+		t.Errorf("got openapi %v, want 3.1.0", doc["openapi"])
+	}
+	golden := filepath.Join("testdata", "openapi.golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, w.Body.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/api -run TestOpenAPIGolden -update)", err)
+	}
+	if !bytes.Equal(w.Body.Bytes(), want) {
+		t.Errorf("OpenAPI document differs from %s; if the change is deliberate, rerun with -update", golden)
+	}
+	// Every operation documents its error answers with the error schema.
+	for path, ops := range doc["paths"].(map[string]any) {
+		for method, op := range ops.(map[string]any) {
+			resp := op.(map[string]any)["responses"].(map[string]any)
+			for _, code := range []string{"404", "405", "500"} {
+				if _, ok := resp[code]; !ok {
+					t.Errorf("%s %s does not document %s", method, path, code)
+				}
+			}
+		}
+	}
+	// 304 on a matching ETag.
+	etag := w.Header().Get("ETag")
+	if w2 := do(t, s, request{method: "GET", path: "/openapi.json", header: map[string]string{"If-None-Match": etag}}); w2.Code != 304 {
+		t.Errorf("If-None-Match: got %d, want 304", w2.Code)
+	}
+}
+
+// BenchmarkPredict measures /predict through the whole middleware chain with the first real
+// transaction of creditcard.csv.
+func BenchmarkPredict(b *testing.B) {
+	// The access log is formatted as in production, then discarded.
+	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := txBody(firstRow, map[string]any{"transaction_id": "txn-bench"}, "")
+	r := httptest.NewRequest("POST", "/predict", nil)
+	r.Header.Set("Content-Type", "application/json")
+	br := bytes.NewReader(body)
+	r.Body = io.NopCloser(br)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		br.Reset(body)
+		clear(w.h)
+		w.code = 0
+		s.ServeHTTP(w, r)
+		if w.code != 200 {
+			b.Fatalf("got status %d", w.code)
+		}
+	}
+}
+
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (d *discardWriter) Header() http.Header { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) {
+	if d.code == 0 {
+		d.code = 200
+	}
+	return len(p), nil
+}
+func (d *discardWriter) WriteHeader(code int) { d.code = code }
