@@ -272,6 +272,9 @@ func compress(next http.Handler) http.Handler {
 }
 
 func acceptsGzip(ae string) bool {
+	if ae == "" {
+		return false
+	}
 	for _, part := range strings.Split(ae, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
