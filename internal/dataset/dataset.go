@@ -1,0 +1,361 @@
+// Package dataset reads transactions in the creditcard.csv schema: a header row naming the
+// columns Time, V1..V28 and Amount in that order, optionally an identifier column
+// (transaction_id) first or last and a label column (Class) anywhere, then one row per
+// transaction.
+//
+// Reader streams a file row by row without allocating per row beyond what encoding/csv needs;
+// ReadAll loads a labelled file column by column for training. Every problem with the content is
+// reported as an *Error naming the file, the line and the column.
+package dataset
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// The names of the optional columns.
+const (
+	ColumnID    = "transaction_id"
+	ColumnClass = "Class"
+)
+
+// Error is a problem with a file's content. Line is 1-based (the header is line 1); 0 means the
+// problem concerns the whole file. Column is the header name of the column at fault, or "".
+type Error struct {
+	File    string
+	Line    int
+	Column  string
+	Problem string
+	// Err is the underlying error, if any (a *csv.ParseError's cause, say).
+	Err error
+}
+
+// Error formats e as "file:line: column C: problem", leaving out the parts that are unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Column != "" {
+		b.WriteString("column ")
+		b.WriteString(e.Column)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Problem)
+	return b.String()
+}
+
+// Unwrap returns the underlying error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Options are the optional settings of a Reader.
+type Options struct {
+	// RequireClass makes a header without a Class column an error.
+	RequireClass bool
+}
+
+// Record is one row of a file.
+type Record struct {
+	// Line is the line on which the row starts.
+	Line int
+	// ID is the transaction_id cell, or "" when the file has no such column. It shares memory
+	// with the row's text: strings.Clone it before keeping many of them.
+	ID string
+	// Features holds Time, V1..V28 and Amount, in fraud.FeatureNames order.
+	Features [fraud.NumFeatures]float64
+	// Class is the label, 0 (normal) or 1 (fraud), or -1 when the file has no Class column.
+	Class int
+}
+
+// Reader reads the rows of one creditcard.csv-style file. It is not safe for concurrent use.
+type Reader struct {
+	name     string
+	csv      *csv.Reader
+	columns  []string // header names, by position
+	feature  []int    // feature index of each position, or -1
+	idCol    int      // position of transaction_id, or -1
+	classCol int      // position of Class, or -1
+}
+
+// NewReader reads and checks the header of r, whose name (a file name, say) prefixes every
+// error. A missing, unknown, duplicate or misplaced column is an *Error on line 1 naming the
+// column; an empty input is an *Error too.
+func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
+	c := csv.NewReader(r)
+	c.ReuseRecord = true
+	c.FieldsPerRecord = -1 // checked here, with a clearer message than csv.ErrFieldCount
+	rd := &Reader{name: name, csv: c, idCol: -1, classCol: -1}
+	header, err := c.Read()
+	if err == io.EOF {
+		return nil, &Error{File: name, Line: 1, Problem: "empty file: no header row"}
+	}
+	if err != nil {
+		return nil, rd.wrap(err)
+	}
+	if err := rd.parseHeader(header, opts); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// headerHint lists the columns a file may have, for error messages.
+const headerHint = "want Time, V1..V28, Amount in that order, an optional Class and an optional transaction_id first or last"
+
+func (rd *Reader) parseHeader(header []string, opts Options) error {
+	names := fraud.FeatureNames()
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		index[n] = i
+	}
+	rd.columns = make([]string, len(header))
+	rd.feature = make([]int, len(header))
+	seen := make(map[string]bool, len(header))
+	next := 0 // the feature expected next
+	for pos, raw := range header {
+		col := strings.TrimSpace(raw)
+		if pos == 0 {
+			col = strings.TrimPrefix(col, "\ufeff") // a byte-order mark left by spreadsheet exports
+		}
+		rd.columns[pos] = col
+		rd.feature[pos] = -1
+		herr := func(problem string) error {
+			shown := col
+			if shown == "" {
+				shown = fmt.Sprintf("#%d", pos+1)
+			}
+			return &Error{File: rd.name, Line: 1, Column: shown, Problem: problem}
+		}
+		if seen[col] {
+			return herr("duplicate column")
+		}
+		seen[col] = true
+		switch {
+		case col == ColumnID:
+			if pos != 0 && pos != len(header)-1 {
+				return herr("transaction_id must be the first or the last column")
+			}
+			rd.idCol = pos
+		case col == ColumnClass:
+			rd.classCol = pos
+		case col == "":
+			return herr("empty column name (" + headerHint + ")")
+		default:
+			fi, ok := index[col]
+			if !ok {
+				for _, known := range append(names, ColumnID, ColumnClass) {
+					if strings.EqualFold(known, col) {
+						return herr(fmt.Sprintf("unknown column (did you mean %q?)", known))
+					}
+				}
+				return herr("unknown column (" + headerHint + ")")
+			}
+			if fi != next {
+				if fi < next || headerHas(header[pos+1:], names[next]) {
+					return herr(fmt.Sprintf("out of order: expected %s at this position", names[next]))
+				}
+				return &Error{File: rd.name, Line: 1, Column: names[next],
+					Problem: fmt.Sprintf("missing (found %s where %s was expected)", col, names[next])}
+			}
+			rd.feature[pos] = fi
+			next++
+		}
+	}
+	if next < len(names) {
+		return &Error{File: rd.name, Line: 1, Column: names[next], Problem: "missing (" + headerHint + ")"}
+	}
+	if opts.RequireClass && rd.classCol < 0 {
+		return &Error{File: rd.name, Line: 1, Column: ColumnClass, Problem: "missing (a Class column of 0/1 labels is required here)"}
+	}
+	return nil
+}
+
+func headerHas(header []string, name string) bool {
+	for _, h := range header {
+		if strings.TrimSpace(h) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Name returns the name given to NewReader.
+func (rd *Reader) Name() string { return rd.name }
+
+// Columns returns the header's column names, by position. The slice must not be modified.
+func (rd *Reader) Columns() []string { return rd.columns }
+
+// HasClass reports whether the file has a Class column.
+func (rd *Reader) HasClass() bool { return rd.classCol >= 0 }
+
+// HasID reports whether the file has a transaction_id column.
+func (rd *Reader) HasID() bool { return rd.idCol >= 0 }
+
+// Next returns the next row. At the end of the input it returns io.EOF; a bad row is an *Error
+// naming its line and column. Rows after an error may still be read.
+func (rd *Reader) Next() (Record, error) {
+	var rec Record
+	row, err := rd.csv.Read()
+	if err != nil {
+		if err == io.EOF {
+			return rec, io.EOF
+		}
+		return rec, rd.wrap(err)
+	}
+	rec.Line, _ = rd.csv.FieldPos(0)
+	if len(row) != len(rd.columns) {
+		return rec, &Error{File: rd.name, Line: rec.Line,
+			Problem: fmt.Sprintf("row has %d fields, header has %d", len(row), len(rd.columns))}
+	}
+	rec.Class = -1
+	for pos, cell := range row {
+		switch {
+		case rd.feature[pos] >= 0:
+			v, perr := parseNumber(cell)
+			if perr != "" {
+				return rec, rd.cellError(pos, cell, perr)
+			}
+			rec.Features[rd.feature[pos]] = v
+		case pos == rd.classCol:
+			switch strings.TrimSpace(cell) {
+			case "0", "0.0":
+				rec.Class = 0
+			case "1", "1.0":
+				rec.Class = 1
+			default:
+				return rec, rd.cellError(pos, cell, "is not a class label (want 0 or 1)")
+			}
+		case pos == rd.idCol:
+			rec.ID = cell
+		}
+	}
+	return rec, nil
+}
+
+// parseNumber parses a finite number, returning a problem description instead of an error so
+// that the common path allocates nothing.
+func parseNumber(cell string) (float64, string) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return 0, "is out of range"
+		}
+		return 0, "is not a number"
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, "is not a finite number"
+	}
+	return v, ""
+}
+
+func (rd *Reader) cellError(pos int, cell, problem string) *Error {
+	line, _ := rd.csv.FieldPos(pos)
+	const maxShown = 40
+	if len(cell) > maxShown {
+		cell = cell[:maxShown] + "..."
+	}
+	return &Error{File: rd.name, Line: line, Column: rd.columns[pos], Problem: strconv.Quote(cell) + " " + problem}
+}
+
+// wrap turns a csv syntax error into an *Error; other errors (I/O) keep their identity.
+func (rd *Reader) wrap(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		e := &Error{File: rd.name, Line: pe.Line, Problem: pe.Err.Error(), Err: pe.Err}
+		if pe.Column > 0 && pe.Line == pe.StartLine {
+			e.Problem = fmt.Sprintf("%s (at byte %d of the line)", pe.Err, pe.Column)
+		}
+		return e
+	}
+	return fmt.Errorf("read %s: %w", rd.name, err)
+}
+
+// Table is a labelled file loaded in memory, column by column.
+type Table struct {
+	// Name is the file's base name.
+	Name string
+	// Columns holds each feature's values by row, in fraud.FeatureNames order: Columns[0] are
+	// the times.
+	Columns [fraud.NumFeatures][]float64
+	// Labels holds each row's class: 0 normal, 1 fraud.
+	Labels []uint8
+	// Lines holds the line on which each row starts, to point back into the file.
+	Lines []int
+}
+
+// Rows returns the number of rows.
+func (t *Table) Rows() int { return len(t.Labels) }
+
+// Times returns the Time column.
+func (t *Table) Times() []float64 { return t.Columns[0] }
+
+// Frauds returns the number of rows labelled 1.
+func (t *Table) Frauds() int {
+	n := 0
+	for _, y := range t.Labels {
+		n += int(y)
+	}
+	return n
+}
+
+// ReadAll loads the labelled file at path for training. The file must have a Class column, at
+// least one row and both classes; like every content problem, their absence is an *Error.
+// Errors name the file by its base name.
+func ReadAll(ctx context.Context, path string) (*Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadFrom(ctx, f, filepath.Base(path))
+}
+
+// ReadFrom is ReadAll on an open input, named name in errors.
+func ReadFrom(ctx context.Context, r io.Reader, name string) (*Table, error) {
+	rd, err := NewReader(r, name, Options{RequireClass: true})
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{Name: name}
+	for i := 0; ; i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for j, v := range rec.Features {
+			t.Columns[j] = append(t.Columns[j], v)
+		}
+		t.Labels = append(t.Labels, uint8(rec.Class))
+		t.Lines = append(t.Lines, rec.Line)
+	}
+	if t.Rows() == 0 {
+		return nil, &Error{File: name, Line: 2, Problem: "no rows: the file has a header but no transactions"}
+	}
+	switch frauds := t.Frauds(); frauds {
+	case 0, t.Rows():
+		return nil, &Error{File: name, Column: ColumnClass,
+			Problem: fmt.Sprintf("only one class (%d) present in %d rows: training needs both normal (0) and fraud (1) rows", t.Labels[0], t.Rows())}
+	}
+	return t, nil
+}

@@ -1,0 +1,590 @@
+package model
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// A bundle is a directory ROOT/<version>/ holding manifest.json and the parameter files of the
+// model's members. It is flat (no subdirectories) and immutable once written: Save builds it in
+// a hidden temporary directory and renames it into place, so a reader never sees half of one.
+
+// FormatVersion is the bundle format this build writes and reads.
+const FormatVersion = 1
+
+// ManifestFile is the name of a bundle's manifest.
+const ManifestFile = "manifest.json"
+
+// KindEnsemble is the model kind of a bundle whose members are of several kinds.
+const KindEnsemble = "ensemble"
+
+// CanaryTolerance is how far a canary's re-scored probability may be from the one recorded in
+// the manifest before Load rejects the bundle.
+const CanaryTolerance = 1e-9
+
+// Manifest describes a bundle. It is stored as manifest.json with snake_case keys.
+type Manifest struct {
+	// FormatVersion is the bundle format (FormatVersion).
+	FormatVersion int `json:"format_version"`
+	// Name is a human label shared by successive versions of the same model.
+	Name string `json:"name"`
+	// Version names this bundle and its directory.
+	Version string `json:"version"`
+	// Kind is the model kind: a member kind ("logreg") when every member is of that kind, or
+	// KindEnsemble.
+	Kind string `json:"kind"`
+	// Features are the model inputs in order; they must equal fraud.FeatureNames.
+	Features []string `json:"features"`
+	// Preprocessing describes the transformations members apply to the raw features. It is
+	// documentation for readers of the bundle: each member file holds the parameters of its own
+	// preprocessing (a logreg member's mean and scale, say) and applies them itself.
+	Preprocessing []Preprocessing `json:"preprocessing"`
+	// Threshold is the decision threshold: a transaction is flagged when its probability is at
+	// least Threshold.
+	Threshold float64 `json:"threshold"`
+	// Metrics are the model's figures on its training and validation data.
+	Metrics Evaluation `json:"metrics"`
+	// Training records how the model was made.
+	Training Training `json:"training"`
+	// CreatedAt is when the model was made (RFC 3339, UTC).
+	CreatedAt time.Time `json:"created_at"`
+	// Members are the model's parts; their margins blend as Bias + Σ weight · margin.
+	Members []MemberSpec `json:"members"`
+	// Bias is added to the blended margin.
+	Bias float64 `json:"bias"`
+	// Canaries are inputs with their expected probabilities; Load re-scores them all.
+	Canaries []Canary `json:"canaries"`
+}
+
+// Preprocessing describes one transformation that a member applies to its inputs.
+type Preprocessing struct {
+	// Member is the file of the member that applies it.
+	Member string `json:"member"`
+	// Kind names the transformation, "standardize" for example.
+	Kind string `json:"kind"`
+	// Description says in words what is done and where the parameters are.
+	Description string `json:"description"`
+}
+
+// Evaluation holds a model's figures on its training and validation splits.
+type Evaluation struct {
+	Training   Metrics `json:"training"`
+	Validation Metrics `json:"validation"`
+}
+
+// Metrics are a model's figures on one set of rows. Where rows carry weights (normal rows of a
+// downsampled file standing for many real ones), every figure but Rows and Frauds is weighted.
+type Metrics struct {
+	// Rows and Frauds count the rows, unweighted.
+	Rows   int `json:"rows"`
+	Frauds int `json:"frauds"`
+	// ROCAUC is the area under the ROC curve, ties counting one half.
+	ROCAUC float64 `json:"roc_auc"`
+	// AUPRC is the average precision: Σ (R_k − R_{k−1}) · P_k over the distinct scores.
+	AUPRC float64 `json:"auprc"`
+	// RecallAt1PctFPR is the highest recall reached at a false-positive rate of at most 1%.
+	RecallAt1PctFPR float64 `json:"recall_at_1pct_fpr"`
+	// Precision, Recall and F1 are at the model's threshold.
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	// Confusion is the confusion matrix at the threshold.
+	Confusion Confusion `json:"confusion"`
+}
+
+// Confusion is a confusion matrix. The counts are weighted, hence not always whole numbers.
+type Confusion struct {
+	TP float64 `json:"tp"`
+	FP float64 `json:"fp"`
+	TN float64 `json:"tn"`
+	FN float64 `json:"fn"`
+}
+
+// Training records how a model was made.
+type Training struct {
+	// Algorithm is the training algorithm ("logreg").
+	Algorithm string `json:"algorithm"`
+	// Params are the algorithm's settings, by name.
+	Params map[string]any `json:"params"`
+	// Data is the base name of the training file.
+	Data string `json:"data"`
+	// Rows is the number of rows read from it.
+	Rows int `json:"rows"`
+	// Split says how the rows were divided into training and validation.
+	Split string `json:"split"`
+	// Seed seeded every random choice made while training.
+	Seed int64 `json:"seed"`
+}
+
+// MemberSpec names one member of a bundle.
+type MemberSpec struct {
+	// Kind selects the MemberLoader that reads File.
+	Kind string `json:"kind"`
+	// File is the member's parameter file, a plain name inside the bundle directory.
+	File string `json:"file"`
+	// Weight multiplies the member's margin.
+	Weight float64 `json:"weight"`
+}
+
+// Canary is an input with the probability the model must give it.
+type Canary struct {
+	Features    [fraud.NumFeatures]float64 `json:"features"`
+	Probability float64                    `json:"probability"`
+}
+
+// MemberLoader decodes the parameter file of one member kind.
+type MemberLoader func(data []byte) (Member, error)
+
+// MemberLoaders returns the loader of every member kind this build knows, by kind. A new kind
+// of member is added here; Load and Save need no change.
+func MemberLoaders() map[string]MemberLoader {
+	return map[string]MemberLoader{
+		KindLogreg: LoadLogreg,
+	}
+}
+
+// Bundle is a model ready to be saved: its manifest and its members' files.
+type Bundle struct {
+	// Manifest describes the model. Save fills in FormatVersion, Features when empty, the
+	// canaries' probabilities and, when empty, Version.
+	Manifest Manifest
+	// Files holds the members' parameter files (and any other file to ship), by plain name.
+	Files map[string][]byte
+}
+
+// Load reads and checks the bundle in dir. It fails, with an error naming dir, when the manifest
+// is missing or not of FormatVersion, when its features are not fraud.FeatureNames, when a
+// member is of an unknown kind or its file is missing or corrupt, and when a canary's
+// probability differs from the manifest's by more than CanaryTolerance. It sets SHA256 to the
+// bundle's digest (see BundleDigest) and LoadedAt to the current time.
+func Load(dir string) (*Model, error) {
+	m, err := load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+func load(dir string) (*Model, error) {
+	files, err := readBundle(dir)
+	if err != nil {
+		return nil, err
+	}
+	data, ok := files[ManifestFile]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, fs.ErrNotExist)
+	}
+	man, err := decodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+	m, err := build(man, files)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range man.Canaries {
+		if got := m.Probability(&c.Features); !(math.Abs(got-c.Probability) <= CanaryTolerance) {
+			return nil, fmt.Errorf("canary %d: model gives probability %.17g, manifest says %.17g (tolerance %g)",
+				i, got, c.Probability, CanaryTolerance)
+		}
+	}
+	m.Dir = dir
+	m.SHA256 = digestFiles(files)
+	m.LoadedAt = time.Now()
+	return m, nil
+}
+
+// decodeManifest decodes a manifest strictly, checking its format version before anything else
+// so that a newer bundle is reported as such rather than as unknown fields.
+func decodeManifest(data []byte) (Manifest, error) {
+	var head struct {
+		FormatVersion *int `json:"format_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return Manifest{}, fmt.Errorf("decode: %w", err)
+	}
+	if head.FormatVersion == nil {
+		return Manifest{}, fmt.Errorf("format_version is missing (this build reads format_version %d)", FormatVersion)
+	}
+	if *head.FormatVersion != FormatVersion {
+		return Manifest{}, fmt.Errorf("format_version is %d, this build reads format_version %d", *head.FormatVersion, FormatVersion)
+	}
+	var man Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&man); err != nil {
+		return Manifest{}, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return Manifest{}, errors.New("decode: data after the manifest object")
+	}
+	return man, nil
+}
+
+// build checks man and makes its model from the members' files; it does not check canaries.
+func build(man Manifest, files map[string][]byte) (*Model, error) {
+	if err := checkFeatures(man.Features); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+	if !finite(man.Threshold) || man.Threshold < 0 || man.Threshold > 1 {
+		return nil, fmt.Errorf("%s: threshold %v is not between 0 and 1", ManifestFile, man.Threshold)
+	}
+	if !finite(man.Bias) {
+		return nil, fmt.Errorf("%s: bias %v is not finite", ManifestFile, man.Bias)
+	}
+	if len(man.Members) == 0 {
+		return nil, fmt.Errorf("%s: no members", ManifestFile)
+	}
+	loaders := MemberLoaders()
+	if _, ok := loaders[man.Kind]; !ok && man.Kind != KindEnsemble {
+		return nil, fmt.Errorf("%s: unknown model kind %q (known: %s)", ManifestFile, man.Kind, knownKinds(loaders, true))
+	}
+	m := &Model{Manifest: man, bias: man.Bias}
+	for i, spec := range man.Members {
+		loadMember, ok := loaders[spec.Kind]
+		if !ok {
+			return nil, fmt.Errorf("%s: members[%d]: unknown member kind %q (known: %s)", ManifestFile, i, spec.Kind, knownKinds(loaders, false))
+		}
+		if man.Kind != KindEnsemble && spec.Kind != man.Kind {
+			return nil, fmt.Errorf("%s: members[%d] is of kind %q in a %q model", ManifestFile, i, spec.Kind, man.Kind)
+		}
+		if !finite(spec.Weight) {
+			return nil, fmt.Errorf("%s: members[%d]: weight %v is not finite", ManifestFile, i, spec.Weight)
+		}
+		if err := checkFileName(spec.File); err != nil {
+			return nil, fmt.Errorf("%s: members[%d]: %w", ManifestFile, i, err)
+		}
+		data, ok := files[spec.File]
+		if !ok {
+			return nil, fmt.Errorf("member %s: %w", spec.File, fs.ErrNotExist)
+		}
+		mem, err := loadMember(data)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", spec.File, err)
+		}
+		m.members = append(m.members, mem)
+		m.weights = append(m.weights, spec.Weight)
+	}
+	for i, p := range man.Preprocessing {
+		if !slices.ContainsFunc(man.Members, func(s MemberSpec) bool { return s.File == p.Member }) {
+			return nil, fmt.Errorf("%s: preprocessing[%d] names member %q, which is not in members", ManifestFile, i, p.Member)
+		}
+	}
+	if len(man.Canaries) == 0 {
+		return nil, fmt.Errorf("%s: no canaries", ManifestFile)
+	}
+	return m, nil
+}
+
+func knownKinds(loaders map[string]MemberLoader, ensemble bool) string {
+	kinds := make([]string, 0, len(loaders)+1)
+	for k := range loaders {
+		kinds = append(kinds, k)
+	}
+	if ensemble {
+		kinds = append(kinds, KindEnsemble)
+	}
+	slices.Sort(kinds)
+	return strings.Join(kinds, ", ")
+}
+
+// readBundle reads every file of the bundle directory dir. Bundles are flat: a subdirectory is
+// an error.
+func readBundle(dir string) (map[string][]byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string][]byte, len(entries))
+	for _, e := range entries {
+		if e.IsDir() {
+			return nil, fmt.Errorf("unexpected subdirectory %s in a bundle", e.Name())
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[e.Name()] = data
+	}
+	return files, nil
+}
+
+// BundleDigest returns the hex SHA-256 of the bundle in dir: of every file, taken in byte order
+// of their names, the name, a zero byte, the content's length as 8 big-endian bytes and the
+// content. Nothing is left out, manifest.json included.
+func BundleDigest(dir string) (string, error) {
+	files, err := readBundle(dir)
+	if err != nil {
+		return "", fmt.Errorf("bundle digest %s: %w", dir, err)
+	}
+	return digestFiles(files), nil
+}
+
+func digestFiles(files map[string][]byte) string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	h := sha256.New()
+	var n [8]byte
+	for _, name := range names {
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+		binary.BigEndian.PutUint64(n[:], uint64(len(files[name])))
+		h.Write(n[:])
+		h.Write(files[name])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// checkFileName accepts a plain file name that can live in a bundle directory.
+func checkFileName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("file name %q is not a plain file name", name)
+	}
+	return nil
+}
+
+// CheckVersion reports whether v can name a bundle directory: 1 to 128 ASCII letters, digits,
+// '_', '-' or '.', not starting with '.' or '-'.
+func CheckVersion(v string) error {
+	ok := v != "" && len(v) <= 128 && v[0] != '.' && v[0] != '-'
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("version %q must be 1 to 128 letters, digits, '_', '-' or '.' and not start with '.' or '-'", v)
+	}
+	return nil
+}
+
+// VersionTimeLayout is the time part of a generated version, in UTC.
+const VersionTimeLayout = "20060102-150405"
+
+// Save writes b as a new bundle under root (created if needed) and returns its directory.
+//
+// The manifest is completed first: FormatVersion, Features (when empty) and each canary's
+// probability, re-scored with the members exactly as Load will. The bundle is checked as Load
+// would check it, so Save never writes a bundle that does not load.
+//
+// When Manifest.Version is empty it becomes CreatedAt (UTC, VersionTimeLayout), a dash and the
+// first 8 hex digits of the content hash. The content hash is the BundleDigest of the bundle
+// with the manifest's version field still empty: it depends on every byte that matters and on
+// nothing that depends on it. To check a generated version, set the manifest's version back to
+// "", re-encode it as Save does (MarshalManifest) and digest the files.
+//
+// Files are written into a hidden temporary directory inside root and fsynced, and the
+// directory is then renamed to root/<version>: a bundle is either wholly there or not there.
+// An existing version is never overwritten.
+func Save(root string, b Bundle) (string, error) {
+	dir, err := save(root, b)
+	if err != nil {
+		return "", fmt.Errorf("save model under %s: %w", root, err)
+	}
+	return dir, nil
+}
+
+func save(root string, b Bundle) (string, error) {
+	man := b.Manifest
+	man.FormatVersion = FormatVersion
+	if len(man.Features) == 0 {
+		man.Features = fraud.FeatureNames()
+	}
+	if man.CreatedAt.IsZero() {
+		return "", errors.New("manifest created_at is not set")
+	}
+	man.CreatedAt = man.CreatedAt.UTC()
+	man.Canaries = slices.Clone(man.Canaries)
+	files := make(map[string][]byte, len(b.Files)+1)
+	for name, data := range b.Files {
+		if err := checkFileName(name); err != nil {
+			return "", err
+		}
+		if name == ManifestFile {
+			return "", fmt.Errorf("file %s is written by Save", ManifestFile)
+		}
+		files[name] = data
+	}
+	m, err := build(man, files)
+	if err != nil {
+		return "", err
+	}
+	for i := range man.Canaries {
+		man.Canaries[i].Probability = m.Probability(&man.Canaries[i].Features)
+	}
+	if man.Version == "" {
+		data, err := MarshalManifest(man)
+		if err != nil {
+			return "", err
+		}
+		files[ManifestFile] = data
+		man.Version = man.CreatedAt.Format(VersionTimeLayout) + "-" + digestFiles(files)[:8]
+	}
+	if err := CheckVersion(man.Version); err != nil {
+		return "", err
+	}
+	data, err := MarshalManifest(man)
+	if err != nil {
+		return "", err
+	}
+	files[ManifestFile] = data
+
+	final := filepath.Join(root, man.Version)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := os.Lstat(final); err == nil {
+		return "", fmt.Errorf("version %s already exists", man.Version)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-"+man.Version+"-")
+	if err != nil {
+		return "", err
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.RemoveAll(tmp)
+		}
+	}()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if n != ManifestFile {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range append(names, ManifestFile) { // the manifest last
+		if err := writeFileSync(filepath.Join(tmp, n), files[n]); err != nil {
+			return "", err
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	if err := syncDir(tmp); err != nil {
+		return "", err
+	}
+	// rename(2) would replace an empty directory of the same name; the check above makes
+	// that window small, and a non-empty one makes the rename fail.
+	if err := os.Rename(tmp, final); err != nil {
+		return "", err
+	}
+	renamed = true
+	if err := syncDir(root); err != nil {
+		return "", err
+	}
+	return final, nil
+}
+
+// MarshalManifest encodes man as Save writes it: indented JSON ending in a newline.
+func MarshalManifest(man Manifest) ([]byte, error) {
+	data, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// LoadLatest loads a bundle from root. With version "" it loads the newest bundle by created_at
+// (ties broken by the greater directory name) among root's subdirectories that hold a
+// manifest.json; hidden directories (Save's temporary ones) are ignored. With a version it loads
+// root/<version>.
+func LoadLatest(root, version string) (*Model, error) {
+	if version != "" {
+		if err := CheckVersion(version); err != nil {
+			return nil, fmt.Errorf("load model from %s: %w", root, err)
+		}
+		dir := filepath.Join(root, version)
+		if _, err := os.Stat(filepath.Join(dir, ManifestFile)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("load model from %s: version %q not found (no %s)", root, version, filepath.Join(dir, ManifestFile))
+		}
+		return Load(dir)
+	}
+	dir, err := latest(root)
+	if err != nil {
+		return nil, fmt.Errorf("load model from %s: %w", root, err)
+	}
+	return Load(dir)
+}
+
+func latest(root string) (string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return "", err
+	}
+	var (
+		best     string
+		bestTime time.Time
+	)
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(root, e.Name(), ManifestFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		var head struct {
+			CreatedAt time.Time `json:"created_at"`
+		}
+		if err := json.Unmarshal(data, &head); err != nil {
+			return "", fmt.Errorf("%s: %w", filepath.Join(e.Name(), ManifestFile), err)
+		}
+		if best == "" || head.CreatedAt.After(bestTime) || (head.CreatedAt.Equal(bestTime) && e.Name() > best) {
+			best, bestTime = e.Name(), head.CreatedAt
+		}
+	}
+	if best == "" {
+		return "", errors.New("no model bundle: no subdirectory holds a " + ManifestFile)
+	}
+	return filepath.Join(root, best), nil
+}

@@ -1,0 +1,504 @@
+// Package train fits fraud models and measures them: logistic regression, the time-based
+// validation split, ranking metrics and the choice of decision threshold.
+package train
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/dataset"
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+// Defaults of Config.
+const (
+	// DefaultL2 is the L2 penalty on the standardised coefficients, relative to the mean
+	// (weighted) log-loss. It is about what 1/n gives for a few thousand rows: enough to keep
+	// the fit finite on separable data without shrinking the strong components much.
+	DefaultL2         = 1e-3
+	DefaultMaxIter    = 100
+	DefaultTol        = 1e-10
+	DefaultValidation = 0.2
+	DefaultName       = "default"
+
+	logregFile      = "logreg.json"
+	canaryCount     = 8
+	algorithmLogreg = "logreg"
+)
+
+// Config holds the settings of a training run. The zero value of a field other than L2 selects
+// its default.
+type Config struct {
+	// L2 is λ in the penalty (λ/2)·Σ coef² on the standardised coefficients (the intercept is not
+	// penalised), added to the mean weighted log-loss. Zero means no penalty; DefaultL2 is a
+	// sensible choice.
+	L2 float64
+	// NormalWeight is the weight of each normal row: how many real normal transactions it
+	// stands for in a file whose normal class was downsampled (1 when it was not). It changes
+	// the intercept, the metrics and the threshold, not the coefficients. Zero means 1.
+	NormalWeight float64
+	// MaxIter bounds the Newton iterations; Tol is the convergence tolerance on half the
+	// squared Newton decrement (the predicted decrease of the objective).
+	MaxIter int
+	Tol     float64
+	// ValidationFraction is the share of rows, the latest by Time, held out for validation.
+	ValidationFraction float64
+	// Seed seeds the generation of the canary rows.
+	Seed int64
+	// Name, Version and CreatedAt go into the manifest; Version may be "" (Save derives it).
+	// CreatedAt must be set.
+	Name      string
+	Version   string
+	CreatedAt time.Time
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.NormalWeight == 0 {
+		c.NormalWeight = 1
+	}
+	if c.MaxIter == 0 {
+		c.MaxIter = DefaultMaxIter
+	}
+	if c.Tol == 0 {
+		c.Tol = DefaultTol
+	}
+	if c.ValidationFraction == 0 {
+		c.ValidationFraction = DefaultValidation
+	}
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	switch {
+	case !(c.L2 >= 0) || math.IsInf(c.L2, 0):
+		return c, fmt.Errorf("l2 %v must be a finite number >= 0", c.L2)
+	case !(c.NormalWeight > 0) || math.IsInf(c.NormalWeight, 0):
+		return c, fmt.Errorf("normal weight %v must be a finite number > 0", c.NormalWeight)
+	case c.MaxIter < 1:
+		return c, fmt.Errorf("max iterations %d must be >= 1", c.MaxIter)
+	case !(c.Tol > 0):
+		return c, fmt.Errorf("tolerance %v must be > 0", c.Tol)
+	case !(c.ValidationFraction > 0 && c.ValidationFraction < 1):
+		return c, fmt.Errorf("validation fraction %v must be between 0 and 1", c.ValidationFraction)
+	case c.CreatedAt.IsZero():
+		return c, errors.New("created-at time is not set")
+	}
+	return c, nil
+}
+
+// Result is a trained model and how it fared.
+type Result struct {
+	// Bundle is ready for model.Save.
+	Bundle model.Bundle
+	// Member is the fitted logistic regression.
+	Member *model.Logreg
+	// Threshold is the decision threshold chosen on validation.
+	Threshold float64
+	// Train and Validation are the figures on each split at Threshold.
+	Train, Validation model.Metrics
+	// Split says where the data was cut.
+	Split Split
+	// Iterations is the number of Newton steps taken; Converged is false when MaxIter ran out.
+	Iterations int
+	Converged  bool
+	// ClassWeight is the weight given to fraud rows (on top of row weights) to balance the
+	// classes.
+	ClassWeight float64
+}
+
+// Logreg fits a logistic regression to tbl and chooses its threshold.
+//
+// Rows are sorted by Time and the latest ValidationFraction of them are held out (see
+// SplitByTime); everything is learned from the earlier rows and measured on the later ones.
+//
+// Features are standardised with the mean and (population) standard deviation of the training
+// split; a constant feature gets scale 1. Rows weigh NormalWeight (normal) or 1 (fraud), and
+// fraud rows are further weighted by c = (total normal weight) / (total fraud weight) so both
+// classes count equally in the fit. The objective, the mean weighted log-loss plus
+// (L2/2)·Σ coef², is minimised by Newton's method (iteratively reweighted least squares): each
+// step solves the 31×31 system with a Cholesky factorisation, with a backtracking line search;
+// the result is deterministic.
+//
+// Weighting the frauds by c multiplies the odds the fit learns by c, so the fitted intercept is
+// corrected by −log(c): the model's probabilities then reflect the real prior of the data
+// (with NormalWeight restoring the real share of normal transactions in a downsampled file).
+//
+// The threshold maximises the weighted F1 on the validation split (ties go to the higher
+// threshold). The model shipped is the one fitted on the training split, not a refit on all
+// rows: its validation figures are then an honest estimate of the model that is deployed, and
+// the threshold was chosen for that very model.
+func Logreg(ctx context.Context, tbl *dataset.Table, cfg Config) (*Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	split, err := SplitByTime(tbl, cfg.ValidationFraction)
+	if err != nil {
+		return nil, err
+	}
+	rowWeight := func(i int) float64 {
+		if tbl.Labels[i] == 1 {
+			return 1
+		}
+		return cfg.NormalWeight
+	}
+
+	// Standardise on the training split.
+	var mean, scale [fraud.NumFeatures]float64
+	for j := range mean {
+		col := tbl.Columns[j]
+		var s float64
+		for _, i := range split.Train {
+			s += col[i]
+		}
+		mu := s / float64(len(split.Train))
+		var ss float64
+		for _, i := range split.Train {
+			d := col[i] - mu
+			ss += d * d
+		}
+		sd := math.Sqrt(ss / float64(len(split.Train)))
+		if !(sd > 1e-12*max(1, math.Abs(mu))) {
+			sd = 1
+		}
+		mean[j], scale[j] = mu, sd
+	}
+
+	// Class weight and the design matrix of the training split.
+	var wPos, wNeg float64
+	for _, i := range split.Train {
+		if tbl.Labels[i] == 1 {
+			wPos += rowWeight(i)
+		} else {
+			wNeg += rowWeight(i)
+		}
+	}
+	classWeight := wNeg / wPos
+	n := len(split.Train)
+	x := make([]float64, n*dim)
+	y := make([]float64, n)
+	s := make([]float64, n)
+	var total float64
+	for r, i := range split.Train {
+		row := x[r*dim : (r+1)*dim]
+		row[0] = 1
+		for j := range fraud.NumFeatures {
+			row[j+1] = (tbl.Columns[j][i] - mean[j]) / scale[j]
+		}
+		y[r] = float64(tbl.Labels[i])
+		s[r] = rowWeight(i)
+		if tbl.Labels[i] == 1 {
+			s[r] *= classWeight
+		}
+		total += s[r]
+	}
+	for r := range s {
+		s[r] /= total
+	}
+
+	fit, err := newton(ctx, x, y, s, cfg.L2, cfg.MaxIter, cfg.Tol)
+	if err != nil {
+		return nil, err
+	}
+	var coef [fraud.NumFeatures]float64
+	copy(coef[:], fit.theta[1:])
+	intercept := fit.theta[0] - math.Log(classWeight)
+	member, err := model.NewLogreg(mean, scale, coef, intercept)
+	if err != nil {
+		return nil, fmt.Errorf("fitted model: %w", err)
+	}
+
+	// Score both splits exactly as the saved model will (bias 0, weight 1).
+	score := func(rows []int) (scores []float64, labels []uint8, weights []float64) {
+		var feat [fraud.NumFeatures]float64
+		for _, i := range rows {
+			for j := range feat {
+				feat[j] = tbl.Columns[j][i]
+			}
+			scores = append(scores, model.Sigmoid(member.Margin(&feat)))
+			labels = append(labels, tbl.Labels[i])
+			weights = append(weights, rowWeight(i))
+		}
+		return scores, labels, weights
+	}
+	vs, vl, vw := score(split.Validation)
+	threshold, _ := BestF1Threshold(vs, vl, vw)
+	ts, tl, tw := score(split.Train)
+	res := &Result{
+		Member:      member,
+		Threshold:   threshold,
+		Train:       Evaluate(ts, tl, tw, threshold),
+		Validation:  Evaluate(vs, vl, vw, threshold),
+		Split:       split,
+		Iterations:  fit.iterations,
+		Converged:   fit.converged,
+		ClassWeight: classWeight,
+	}
+
+	data, err := json.Marshal(member)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6672617564))
+	res.Bundle = model.Bundle{
+		Manifest: model.Manifest{
+			Name:     cfg.Name,
+			Version:  cfg.Version,
+			Kind:     model.KindLogreg,
+			Features: fraud.FeatureNames(),
+			Preprocessing: []model.Preprocessing{{
+				Member: logregFile,
+				Kind:   "standardize",
+				Description: fmt.Sprintf("each feature x[j] becomes (x[j] - mean[j]) / scale[j] before the coefficients apply; "+
+					"mean and scale (population standard deviation, 1 for a constant feature) are those of the %d training rows "+
+					"and are stored in %s", len(split.Train), logregFile),
+			}},
+			Threshold: threshold,
+			Metrics:   model.Evaluation{Training: res.Train, Validation: res.Validation},
+			Training: model.Training{
+				Algorithm: algorithmLogreg,
+				Params: map[string]any{
+					"l2":                  cfg.L2,
+					"weight_normal":       cfg.NormalWeight,
+					"class_weight_fraud":  classWeight,
+					"intercept_shift":     -math.Log(classWeight),
+					"max_iter":            cfg.MaxIter,
+					"tol":                 cfg.Tol,
+					"iterations":          fit.iterations,
+					"converged":           fit.converged,
+					"validation_fraction": cfg.ValidationFraction,
+					"threshold_rule":      "max weighted F1 on validation, ties to the higher threshold",
+				},
+				Data:  tbl.Name,
+				Rows:  tbl.Rows(),
+				Split: split.String(),
+				Seed:  cfg.Seed,
+			},
+			CreatedAt: cfg.CreatedAt.UTC(),
+			Members:   []model.MemberSpec{{Kind: model.KindLogreg, File: logregFile, Weight: 1}},
+			Bias:      0,
+			Canaries:  canaries(tbl, split.Train, mean, scale, rng),
+		},
+		Files: map[string][]byte{logregFile: data},
+	}
+	return res, nil
+}
+
+// dim is the number of parameters: the intercept and one coefficient per feature.
+const dim = fraud.NumFeatures + 1
+
+type fitResult struct {
+	theta      []float64
+	iterations int
+	converged  bool
+}
+
+// newton minimises Σ s_i·[log(1+e^{η_i}) − y_i·η_i] + (l2/2)·Σ_{j≥1} θ_j², η = x·θ, where x is
+// n×dim row-major with a leading column of ones (the intercept, not penalised).
+func newton(ctx context.Context, x, y, s []float64, l2 float64, maxIter int, tol float64) (fitResult, error) {
+	n := len(y)
+	theta := make([]float64, dim)
+	eta := make([]float64, n)
+	grad := make([]float64, dim)
+	hess := make([]float64, dim*dim)
+	trial := make([]float64, dim)
+	obj := objective(x, y, s, l2, theta, eta)
+	for it := 1; it <= maxIter; it++ {
+		if err := ctx.Err(); err != nil {
+			return fitResult{}, err
+		}
+		clear(grad)
+		clear(hess)
+		for r := range n {
+			p := model.Sigmoid(eta[r])
+			g := s[r] * (p - y[r])
+			h := s[r] * p * (1 - p)
+			row := x[r*dim : (r+1)*dim]
+			for a := range dim {
+				grad[a] += g * row[a]
+				if h == 0 {
+					continue
+				}
+				ha := h * row[a]
+				hrow := hess[a*dim : a*dim+a+1]
+				for b := range hrow {
+					hrow[b] += ha * row[b]
+				}
+			}
+		}
+		for a := 1; a < dim; a++ {
+			grad[a] += l2 * theta[a]
+			hess[a*dim+a] += l2
+		}
+		for a := range dim { // mirror the lower triangle
+			for b := a + 1; b < dim; b++ {
+				hess[a*dim+b] = hess[b*dim+a]
+			}
+		}
+		step, err := solveSPD(hess, dim, grad)
+		if err != nil {
+			return fitResult{}, fmt.Errorf("newton iteration %d: %w", it, err)
+		}
+		decrement := 0.0 // gᵀH⁻¹g: twice the decrease a full step predicts
+		for a := range dim {
+			decrement += grad[a] * step[a]
+		}
+		if decrement/2 <= tol {
+			return fitResult{theta: theta, iterations: it - 1, converged: true}, nil
+		}
+		// Backtrack until the objective drops enough (Armijo); a full Newton step is taken
+		// near the optimum, where convergence is quadratic.
+		t := 1.0
+		var next float64
+		for range 60 {
+			for a := range dim {
+				trial[a] = theta[a] - t*step[a]
+			}
+			next = objective(x, y, s, l2, trial, eta)
+			if next <= obj-1e-4*t*decrement {
+				break
+			}
+			t /= 2
+		}
+		if !(next < obj) {
+			// The objective no longer drops in floating point although the decrement says it
+			// should: the problem has no finite optimum (separable data without a penalty) or
+			// is too ill-conditioned. Stop, and say so.
+			return fitResult{theta: theta, iterations: it - 1, converged: false}, nil
+		}
+		copy(theta, trial)
+		obj = next
+	}
+	return fitResult{theta: theta, iterations: maxIter, converged: false}, nil
+}
+
+// objective returns the penalised weighted log-loss at theta and leaves the linear predictors
+// in eta.
+func objective(x, y, s []float64, l2 float64, theta, eta []float64) float64 {
+	var sum float64
+	for r := range y {
+		row := x[r*dim : (r+1)*dim]
+		var e float64
+		for a, v := range row {
+			e += v * theta[a]
+		}
+		eta[r] = e
+		sum += s[r] * (softplus(e) - y[r]*e)
+	}
+	var pen float64
+	for a := 1; a < dim; a++ {
+		pen += theta[a] * theta[a]
+	}
+	return sum + l2/2*pen
+}
+
+// softplus returns log(1+e^z) without overflow.
+func softplus(z float64) float64 {
+	if z > 0 {
+		return z + math.Log1p(math.Exp(-z))
+	}
+	return math.Log1p(math.Exp(z))
+}
+
+// Split is a division of a table's rows into training and validation.
+type Split struct {
+	// Train and Validation are row indices, each in time order.
+	Train, Validation []int
+	// Cut is the Time from which rows are validation.
+	Cut float64
+	// TrainFrauds and ValidationFrauds count the frauds of each part.
+	TrainFrauds, ValidationFrauds int
+}
+
+// String describes the split for the manifest.
+func (s Split) String() string {
+	return fmt.Sprintf("by time: the %d rows with Time >= %g are validation (%d frauds), the %d earlier rows are training (%d frauds)",
+		len(s.Validation), s.Cut, s.ValidationFrauds, len(s.Train), s.TrainFrauds)
+}
+
+// SplitByTime sorts the rows by Time (keeping file order among equal times) and holds out the
+// latest fraction of them for validation, never a random sample: a model is judged on
+// transactions that come after those it learned from, as in production, and duplicated rows
+// cannot leak across. Rows sharing the Time at the cut all go to validation. Each part must
+// hold both classes.
+func SplitByTime(tbl *dataset.Table, fraction float64) (Split, error) {
+	n := tbl.Rows()
+	times := tbl.Times()
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(times[a], times[b]) })
+	k := n - int(math.Ceil(fraction*float64(n)))
+	for k > 0 && k < n && times[idx[k-1]] == times[idx[k]] {
+		k--
+	}
+	if k <= 0 || k >= n {
+		return Split{}, fmt.Errorf("%s: %d rows cannot be split by time into training and validation", tbl.Name, n)
+	}
+	sp := Split{Train: idx[:k], Validation: idx[k:], Cut: times[idx[k]]}
+	for _, i := range sp.Train {
+		sp.TrainFrauds += int(tbl.Labels[i])
+	}
+	for _, i := range sp.Validation {
+		sp.ValidationFrauds += int(tbl.Labels[i])
+	}
+	for _, part := range []struct {
+		name   string
+		rows   int
+		frauds int
+	}{{"training", len(sp.Train), sp.TrainFrauds}, {"validation", len(sp.Validation), sp.ValidationFrauds}} {
+		if part.frauds == 0 || part.frauds == part.rows {
+			return Split{}, fmt.Errorf("%s: the %s split (%s) has %d rows of which %d frauds: it needs both classes",
+				tbl.Name, part.name, sp.describeCut(part.name), part.rows, part.frauds)
+		}
+	}
+	return sp, nil
+}
+
+func (s Split) describeCut(part string) string {
+	if part == "training" {
+		return fmt.Sprintf("Time < %g", s.Cut)
+	}
+	return fmt.Sprintf("Time >= %g", s.Cut)
+}
+
+// canaries returns canaryCount inputs spread over the training data: its mean, the mean of its
+// frauds, and rows drawn around the mean at growing distances (in standard deviations), with
+// Time and Amount kept non-negative as in real transactions.
+func canaries(tbl *dataset.Table, train []int, mean, scale [fraud.NumFeatures]float64, rng *rand.Rand) []model.Canary {
+	out := make([]model.Canary, 0, canaryCount)
+	out = append(out, model.Canary{Features: mean})
+	var fm [fraud.NumFeatures]float64
+	frauds := 0
+	for _, i := range train {
+		if tbl.Labels[i] == 1 {
+			for j := range fm {
+				fm[j] += tbl.Columns[j][i]
+			}
+			frauds++
+		}
+	}
+	for j := range fm {
+		fm[j] /= float64(frauds)
+	}
+	out = append(out, model.Canary{Features: fm})
+	for k := 2; k < canaryCount; k++ {
+		spread := 0.5 * float64(k)
+		var c model.Canary
+		for j := range c.Features {
+			c.Features[j] = mean[j] + spread*scale[j]*rng.NormFloat64()
+		}
+		c.Features[0] = max(c.Features[0], 0)
+		c.Features[fraud.NumFeatures-1] = max(c.Features[fraud.NumFeatures-1], 0)
+		out = append(out, c)
+	}
+	return out
+}
