@@ -32,7 +32,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/openapi.json", http.HandlerFunc(s.handleOpenAPI)},
 		{"GET", "/docs", docs.SwaggerPage("/openapi.json", "/docs/assets/")},
 		{"GET", "/redoc", docs.RedocPage("/openapi.json", "/docs/assets/")},
-		{"GET", "/docs/assets/", http.StripPrefix("/docs/assets/", docs.Assets())},
+		{"GET", "/docs/assets/", http.StripPrefix("/docs/assets/", docs.Assets(http.HandlerFunc(s.notFound)))},
 	}
 
 	mux := http.NewServeMux()

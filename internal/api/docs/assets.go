@@ -17,9 +17,10 @@ import (
 // Content-Type and an ETag, answers If-None-Match and Range, and gzips a file
 // for clients that accept it. A request that names the file's current version
 // (?v=, as the pages do) may be cached for a year; any other must revalidate.
-func Assets() http.Handler {
+// An unknown file is answered by notFound.
+func Assets(notFound http.Handler) http.Handler {
 	fsys := files()
-	s := &assetServer{files: make(map[string]*asset)}
+	s := &assetServer{files: make(map[string]*asset), notFound: notFound}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -42,7 +43,8 @@ func Assets() http.Handler {
 }
 
 type assetServer struct {
-	files map[string]*asset // read-only after Assets returns
+	files    map[string]*asset // read-only after Assets returns
+	notFound http.Handler
 }
 
 type asset struct {
@@ -78,7 +80,7 @@ func (a *asset) gzipData() []byte {
 func (s *assetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.files[strings.TrimPrefix(r.URL.Path, "/")]
 	if !ok {
-		http.NotFound(w, r)
+		s.notFound.ServeHTTP(w, r)
 		return
 	}
 

@@ -74,7 +74,7 @@ func newDocsServer(t testing.TB) *docsServer {
 	mux := http.NewServeMux()
 	mux.Handle("GET /docs", docs.SwaggerPage("/openapi.json", "/docs/assets/"))
 	mux.Handle("GET /redoc", docs.RedocPage("/openapi.json", "/docs/assets/"))
-	mux.Handle("GET /docs/assets/", http.StripPrefix("/docs/assets", docs.Assets()))
+	mux.Handle("GET /docs/assets/", http.StripPrefix("/docs/assets", docs.Assets(http.NotFoundHandler())))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(fixtureSpec))

@@ -39,7 +39,7 @@ func mustRead(t *testing.T, r io.Reader) []byte {
 var assetRef = regexp.MustCompile(`(?:src|href)="([^"]*)"`)
 
 func TestPages(t *testing.T) {
-	assets := http.StripPrefix("/docs/assets", docs.Assets())
+	assets := http.StripPrefix("/docs/assets", docs.Assets(http.NotFoundHandler()))
 	tests := []struct {
 		name       string
 		page       http.Handler
@@ -155,7 +155,7 @@ func TestPagePolicyAllowsAbsoluteURLs(t *testing.T) {
 }
 
 func TestAssets(t *testing.T) {
-	assets := docs.Assets()
+	assets := docs.Assets(http.NotFoundHandler())
 	css, err := os.ReadFile(filepath.Join("assets", "swagger-ui-dist", "swagger-ui.css"))
 	if err != nil {
 		t.Fatal(err)
