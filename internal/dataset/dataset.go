@@ -285,7 +285,7 @@ func (rd *Reader) wrap(err error) error {
 
 // Table is a labelled file loaded in memory, column by column.
 type Table struct {
-	// Name is the file's base name.
+	// Name names the data: the file's base name when read by ReadAll.
 	Name string
 	// Columns holds each feature's values by row, in fraud.FeatureNames order: Columns[0] are
 	// the times.
@@ -313,17 +313,22 @@ func (t *Table) Frauds() int {
 
 // ReadAll loads the labelled file at path for training. The file must have a Class column, at
 // least one row and both classes; like every content problem, their absence is an *Error.
-// Errors name the file by its base name.
+// Errors name the file by path, as given; the table by its base name.
 func ReadAll(ctx context.Context, path string) (*Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadFrom(ctx, f, filepath.Base(path))
+	t, err := ReadFrom(ctx, f, path)
+	if err != nil {
+		return nil, err
+	}
+	t.Name = filepath.Base(path)
+	return t, nil
 }
 
-// ReadFrom is ReadAll on an open input, named name in errors.
+// ReadFrom is ReadAll on an open input, named name in errors and in the table.
 func ReadFrom(ctx context.Context, r io.Reader, name string) (*Table, error) {
 	rd, err := NewReader(r, name, Options{RequireClass: true})
 	if err != nil {

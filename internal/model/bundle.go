@@ -19,9 +19,24 @@ import (
 	"github.com/fraudguard/fraudguard/internal/fraud"
 )
 
+// The bundle format.
+//
 // A bundle is a directory ROOT/<version>/ holding manifest.json and the parameter files of the
 // model's members. It is flat (no subdirectories) and immutable once written: Save builds it in
-// a hidden temporary directory and renames it into place, so a reader never sees half of one.
+// a hidden temporary directory (".tmp-*", ignored by LoadLatest) and renames it into place, so
+// a reader never sees half of one.
+//
+// manifest.json (see Manifest) says what the model is and how it was made; members lists the
+// parameter files and their kinds. The probability of fraud is
+// sigmoid(bias + Σ weight_i · margin_i(x)), x being the raw features in fraud.FeatureNames
+// order. Preprocessing lives with the member that needs it: a logreg member's file holds the
+// mean and scale it standardises with (see Logreg), a tree member needs none; the manifest's
+// preprocessing list only describes it. A member kind is added by writing its MemberLoader and
+// listing it in MemberLoaders.
+//
+// Every number is written by encoding/json, which gives the shortest decimal that reads back
+// to the same float64, so a loaded bundle scores exactly as the one saved: the canaries check
+// it at every load.
 
 // FormatVersion is the bundle format this build writes and reads.
 const FormatVersion = 1
@@ -82,7 +97,9 @@ type Preprocessing struct {
 
 // Evaluation holds a model's figures on its training and validation splits.
 type Evaluation struct {
-	Training   Metrics `json:"training"`
+	// Training is measured on the rows the model was fitted on.
+	Training Metrics `json:"training"`
+	// Validation is measured on held-out rows, later in time than the training rows.
 	Validation Metrics `json:"validation"`
 }
 
@@ -108,6 +125,7 @@ type Metrics struct {
 
 // Confusion is a confusion matrix. The counts are weighted, hence not always whole numbers.
 type Confusion struct {
+	// TP counts frauds flagged, FP normals flagged, TN normals passed and FN frauds passed.
 	TP float64 `json:"tp"`
 	FP float64 `json:"fp"`
 	TN float64 `json:"tn"`
@@ -142,8 +160,10 @@ type MemberSpec struct {
 
 // Canary is an input with the probability the model must give it.
 type Canary struct {
-	Features    [fraud.NumFeatures]float64 `json:"features"`
-	Probability float64                    `json:"probability"`
+	// Features are the raw inputs, in fraud.FeatureNames order.
+	Features [fraud.NumFeatures]float64 `json:"features"`
+	// Probability is the model's output for them, as computed by Save.
+	Probability float64 `json:"probability"`
 }
 
 // MemberLoader decodes the parameter file of one member kind.
@@ -494,13 +514,17 @@ func save(root string, b Bundle) (string, error) {
 	return final, nil
 }
 
-// MarshalManifest encodes man as Save writes it: indented JSON ending in a newline.
+// MarshalManifest encodes man as Save writes it: JSON indented by two spaces, without HTML
+// escaping, ending in a newline.
 func MarshalManifest(man Manifest) ([]byte, error) {
-	data, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(man); err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
-	return append(data, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 func writeFileSync(path string, data []byte) error {

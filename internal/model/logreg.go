@@ -21,8 +21,10 @@ const KindLogreg = "logreg"
 // as its margin. The standardisation belongs to the member, not to the bundle, so that members
 // of an ensemble each carry their own preprocessing and a tree member needs none.
 type Logreg struct {
-	Mean      [fraud.NumFeatures]float64
-	Scale     [fraud.NumFeatures]float64
+	// Mean and Scale standardise each feature; Scale is positive.
+	Mean  [fraud.NumFeatures]float64
+	Scale [fraud.NumFeatures]float64
+	// Coef are the coefficients of the standardised features and Intercept the constant term.
 	Coef      [fraud.NumFeatures]float64
 	Intercept float64
 

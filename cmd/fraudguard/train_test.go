@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+// trainCSVHeader is the header of a labelled creditcard.csv.
+func trainCSVHeader() string { return strings.Join(fraud.FeatureNames(), ",") + ",Class\n" }
+
+// mustWriteTrainCSV writes a small labelled data set to dir/name and returns its path: rows in
+// time order, one in eight a fraud that stands out on V4 and V14 as real frauds do.
+func mustWriteTrainCSV(t testing.TB, dir, name string, rows int) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(11, 12))
+	var b strings.Builder
+	b.WriteString(trainCSVHeader())
+	for i := range rows {
+		fraudRow := i%8 == 3
+		fmt.Fprintf(&b, "%d", i*10)
+		for j := 1; j <= 28; j++ {
+			v := rng.NormFloat64()
+			if fraudRow && j == 14 {
+				v -= 3
+			}
+			if fraudRow && j == 4 {
+				v += 2
+			}
+			fmt.Fprintf(&b, ",%.6f", v)
+		}
+		fmt.Fprintf(&b, ",%.2f", 100*rng.ExpFloat64())
+		if fraudRow {
+			b.WriteString(",1\n")
+		} else {
+			b.WriteString(",0\n")
+		}
+	}
+	return mustWriteFile(t, dir, name, b.String())
+}
+
+// mustWriteFile writes content to dir/name and returns its path.
+func mustWriteFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runTrainCmd runs "fraudguard train args..." and returns its error and output.
+func runTrainCmd(t testing.TB, args ...string) (err error, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"train"}, args...), func(string) string { return "" },
+		strings.NewReader(""), &out, &errOut)
+	return err, out.String(), errOut.String()
+}
+
+func TestTrainWritesALoadableBundle(t *testing.T) {
+	dir := t.TempDir()
+	data := mustWriteTrainCSV(t, dir, "small.csv", 400)
+	out := filepath.Join(dir, "models")
+	args := []string{"--data", data, "--out", out, "--created-at", "2024-01-02T03:04:05+01:00", "--name", "small", "--weight-normal", "2"}
+	err, stdout, stderr := runTrainCmd(t, args...)
+	if err != nil {
+		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+	}
+	m, err := model.LoadLatest(out, "")
+	if err != nil {
+		t.Fatalf("LoadLatest: %v", err)
+	}
+	if !regexp.MustCompile(`^20240102-020405-[0-9a-f]{8}$`).MatchString(m.Version()) {
+		t.Errorf("got version %q, want 20240102-020405-<8 hex> (created-at in UTC)", m.Version())
+	}
+	man := m.Manifest
+	if man.Name != "small" || man.Kind != model.KindLogreg || man.Training.Data != "small.csv" || man.Training.Rows != 400 {
+		t.Errorf("got name %q kind %q data %q rows %d, want small logreg small.csv 400", man.Name, man.Kind, man.Training.Data, man.Training.Rows)
+	}
+	if got := man.Training.Params["weight_normal"]; got != 2.0 {
+		t.Errorf("got weight_normal %v, want 2", got)
+	}
+	if man.Metrics.Validation.ROCAUC < 0.9 {
+		t.Errorf("got validation ROC-AUC %v, want > 0.9 on well-separated data", man.Metrics.Validation.ROCAUC)
+	}
+	for _, want := range []string{"validation: ROC-AUC", "threshold", "recall at 1% FPR", "bundle: " + m.Dir} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("got output %q, want it to contain %q", stdout, want)
+		}
+	}
+
+	// The same run again gives the same version, which is never overwritten.
+	err, _, _ = runTrainCmd(t, args...)
+	if err == nil || !strings.Contains(err.Error(), "version "+m.Version()+" already exists") {
+		t.Errorf("got error %v on a second identical run, want one saying the version exists", err)
+	}
+	if code := exitCode(err, io.Discard); code != 1 {
+		t.Errorf("got exit code %d, want 1", code)
+	}
+	// A named version is another bundle; LoadLatest can still pick either.
+	if err, _, stderr := runTrainCmd(t, append(args, "--version", "v2")...); err != nil {
+		t.Fatalf("got error %v (stderr %q) with --version, want none", err, stderr)
+	}
+	if m2, err := model.LoadLatest(out, "v2"); err != nil || m2.Manifest.Threshold != man.Threshold {
+		t.Errorf("got %v loading v2, want the same model under another version", err)
+	}
+}
+
+func TestTrainRejects(t *testing.T) {
+	dir := t.TempDir()
+	good := mustWriteTrainCSV(t, dir, "good.csv", 200)
+	goodText, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(goodText), "\n")
+	// Line 5 with its V2 cell replaced by "abc", the field count kept.
+	fields := strings.Split(lines[4], ",")
+	fields[2] = "abc"
+	badCell := strings.Join(lines[:4], "") + strings.Join(fields, ",")
+	// 20 rows, every one relabelled normal.
+	var oneClass strings.Builder
+	oneClass.WriteString(trainCSVHeader())
+	for _, l := range lines[1:21] {
+		oneClass.WriteString(l[:len(l)-len("1\n")] + "0\n")
+	}
+
+	tests := []struct {
+		name     string
+		file     string // content of the data file; "" means no file is written
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"wrong header", strings.Replace(string(goodText), "V7,", "V7x,", 1), nil, 1,
+			"data.csv:1: column V7x: unknown column"},
+		{"non-numeric cell", badCell, nil, 1,
+			`data.csv:5: column V2: "abc" is not a number`},
+		{"one class only", oneClass.String(), nil, 1,
+			"data.csv: column Class: only one class (0) present in 20 rows"},
+		{"no rows", trainCSVHeader(), nil, 1,
+			"data.csv:2: no rows"},
+		{"empty file", "", []string{"--data", "EMPTY"}, 1,
+			"empty.csv:1: empty file: no header row"},
+		{"missing file", "", []string{"--data", "MISSING"}, 1,
+			"no such file or directory"},
+		{"no data flag", "", []string{"--data", ""}, 2, "--data is required"},
+		{"unknown algo", string(goodText), []string{"--algo", "gbdt"}, 2, `--algo "gbdt" is not one of logreg`},
+		{"bad created-at", string(goodText), []string{"--created-at", "yesterday"}, 2, `--created-at "yesterday" is not an RFC 3339 time`},
+		{"bad weight", string(goodText), []string{"--weight-normal", "0"}, 2, "--weight-normal 0 must be a positive number"},
+		{"negative l2", string(goodText), []string{"--l2", "-1"}, 2, "--l2 -1 must be a number >= 0"},
+		{"bad version", string(goodText), []string{"--version", "../up"}, 2, `--version: version "../up" must be`},
+		{"unknown flag", string(goodText), []string{"--epochs", "3"}, 2, "flag provided but not defined: -epochs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data.csv")
+			if tc.file != "" {
+				mustWriteFile(t, dir, "data.csv", tc.file)
+			}
+			out := filepath.Join(dir, "models")
+			args := []string{"--data", data, "--out", out, "--created-at", "2024-01-02T03:04:05Z"}
+			for i := 0; i < len(tc.args); i += 2 {
+				v := tc.args[i+1]
+				switch v {
+				case "EMPTY":
+					v = mustWriteFile(t, dir, "empty.csv", "")
+				case "MISSING":
+					v = filepath.Join(dir, "missing.csv")
+				}
+				args = append(args, tc.args[i], v)
+			}
+			err, stdout, _ := runTrainCmd(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
+			}
+			if code := exitCode(err, io.Discard); code != tc.wantCode {
+				t.Errorf("got exit code %d, want %d", code, tc.wantCode)
+			}
+			if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+				entries, _ := os.ReadDir(out)
+				t.Errorf("got --out present with %d entries, want nothing written", len(entries))
+			}
+			if strings.Contains(stdout, "bundle:") {
+				t.Errorf("got output %q, want no bundle reported", stdout)
+			}
+		})
+	}
+}
+
+func TestTrainLeavesExistingOutAlone(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "models")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := mustWriteFile(t, dir, "bad.csv", trainCSVHeader()+"1,2\n")
+	err, _, _ := runTrainCmd(t, "--data", data, "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "bad.csv:2: row has 2 fields, header has 31") {
+		t.Errorf("got error %v, want one naming bad.csv line 2", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("got %d entries in --out, want it still empty", len(entries))
+	}
+}
