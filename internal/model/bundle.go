@@ -174,6 +174,7 @@ type MemberLoader func(data []byte) (Member, error)
 func MemberLoaders() map[string]MemberLoader {
 	return map[string]MemberLoader{
 		KindLogreg: LoadLogreg,
+		KindTrees:  LoadTrees,
 	}
 }
 

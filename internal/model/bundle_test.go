@@ -276,10 +276,10 @@ func TestLoadRejects(t *testing.T) {
 				m["kind"] = KindEnsemble
 				m["members"].([]any)[0].(map[string]any)["kind"] = "gbdt"
 			})
-		}, `members[0]: unknown member kind "gbdt" (known: logreg)`},
+		}, `members[0]: unknown member kind "gbdt" (known: logreg, trees)`},
 		{"unknown model kind", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["kind"] = "forest" })
-		}, `unknown model kind "forest" (known: ensemble, logreg)`},
+		}, `unknown model kind "forest" (known: ensemble, logreg, trees)`},
 		{"member file missing", func(t *testing.T, dir string) { mustRemove(t, filepath.Join(dir, "logreg.json")) },
 			"member logreg.json: file does not exist"},
 		{"member file corrupt", func(t *testing.T, dir string) {
