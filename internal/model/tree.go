@@ -93,6 +93,11 @@ type TreeOptions struct {
 	Float32 bool
 	// LessOrEqual sends x left when x <= Threshold (LightGBM) rather than x < Threshold.
 	LessOrEqual bool
+	// Float32Sum adds the base margin and the trees' outputs in float32, one tree after the
+	// other, as XGBoost does: the margin then equals XGBoost's bit for bit. The base margin,
+	// the leaf values and the tree weights are rounded to float32, and so is each product of a
+	// leaf value and its tree's weight.
+	Float32Sum bool
 	// FeatureMap maps the model's feature j to the transaction feature FeatureMap[j] (an index
 	// into fraud.FeatureNames); nil means the model's features are the transaction's.
 	FeatureMap []int
@@ -134,8 +139,9 @@ type TreeEnsemble struct {
 	cats    [][]uint32
 	base    float64
 	// special is set when a node is categorical or MissingZero.
-	special  bool
-	maxDepth int
+	special    bool
+	float32Sum bool
+	maxDepth   int
 }
 
 // groupSize is how many trees are walked together.
@@ -219,11 +225,15 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 		return nil, fmt.Errorf("trees: %w", err)
 	}
 	e := &TreeEnsemble{
-		trees:  make([][]TreeNode, len(trees)),
-		opts:   cloneTreeOptions(opts),
-		roots:  make([]int32, len(trees)),
-		depths: make([]int32, len(trees)),
-		base:   opts.BaseMargin,
+		trees:      make([][]TreeNode, len(trees)),
+		opts:       cloneTreeOptions(opts),
+		roots:      make([]int32, len(trees)),
+		depths:     make([]int32, len(trees)),
+		base:       opts.BaseMargin,
+		float32Sum: opts.Float32Sum,
+	}
+	if e.float32Sum {
+		e.base = float64(float32(e.base))
 	}
 	nfeat := fraud.NumFeatures
 	if opts.FeatureMap != nil {
@@ -272,7 +282,7 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 }
 
 func checkTreeOptions(opts TreeOptions, ntrees int) error {
-	if !finite(opts.BaseMargin) {
+	if !finite(opts.BaseMargin) || opts.Float32Sum && math.IsInf(float64(float32(opts.BaseMargin)), 0) {
 		return fmt.Errorf("base margin %v is not finite", opts.BaseMargin)
 	}
 	if opts.TreeWeights != nil {
@@ -393,7 +403,11 @@ func (e *TreeEnsemble) appendTree(tree []TreeNode, weight float64) {
 		nd := &tree[td.src]
 		e.leafIDs = append(e.leafIDs, td.src)
 		if nd.IsLeaf {
-			e.nodes = append(e.nodes, node{key: math.Float64bits(nd.Value * weight), other: at, slot: nanSlot, flags: flagLeaf})
+			v := nd.Value * weight
+			if e.float32Sum {
+				v = float64(float32(nd.Value) * float32(weight))
+			}
+			e.nodes = append(e.nodes, node{key: math.Float64bits(v), other: at, slot: nanSlot, flags: flagLeaf})
 			continue
 		}
 		slot := uint8(e.transactionFeature(nd.Feature))
@@ -482,19 +496,28 @@ func belowFloat32(t float32) float64 {
 func (e *TreeEnsemble) Margin(x *[fraud.NumFeatures]float64) float64 {
 	var r scoringRow
 	r.set(x)
-	if e.special {
-		return e.marginSpecial(x, &r)
+	if e.float32Sum {
+		return float64(margin(e, float32(e.base), x, &r))
 	}
-	s := e.base
+	return margin(e, e.base, x, &r)
+}
+
+// margin adds the trees' values for x to s, in tree order, in F's precision.
+func margin[F float32 | float64](e *TreeEnsemble, s F, x *[fraud.NumFeatures]float64, r *scoringRow) F {
+	if e.special {
+		for t, root := range e.roots {
+			s += F(e.nodes[e.walkSpecial(x, r, root, e.depths[t])].float())
+		}
+		return s
+	}
 	for gi := range e.groups {
-		s = e.addGroup(s, &e.groups[gi], &r)
+		s = addGroup(e.nodes, s, &e.groups[gi], r)
 	}
 	return s
 }
 
 // addGroup walks the trees of g for r and adds their values to s, in order.
-func (e *TreeEnsemble) addGroup(s float64, g *treeGroup, r *scoringRow) float64 {
-	nodes := e.nodes
+func addGroup[F float32 | float64](nodes []node, s F, g *treeGroup, r *scoringRow) F {
 	c0, c1, c2, c3 := g.roots[0], g.roots[1], g.roots[2], g.roots[3]
 	c4, c5, c6, c7 := g.roots[4], g.roots[5], g.roots[6], g.roots[7]
 	for range g.steps {
@@ -507,14 +530,14 @@ func (e *TreeEnsemble) addGroup(s float64, g *treeGroup, r *scoringRow) float64 
 		c6 = step(nodes, r, c6)
 		c7 = step(nodes, r, c7)
 	}
-	s += nodes[c0].float()
-	s += nodes[c1].float()
-	s += nodes[c2].float()
-	s += nodes[c3].float()
-	s += nodes[c4].float()
-	s += nodes[c5].float()
-	s += nodes[c6].float()
-	s += nodes[c7].float()
+	s += F(nodes[c0].float())
+	s += F(nodes[c1].float())
+	s += F(nodes[c2].float())
+	s += F(nodes[c3].float())
+	s += F(nodes[c4].float())
+	s += F(nodes[c5].float())
+	s += F(nodes[c6].float())
+	s += F(nodes[c7].float())
 	return s
 }
 
@@ -527,15 +550,6 @@ func step(nodes []node, r *scoringRow, i int32) int32 {
 	_, below := bits.Sub64(r[n.slot&(rowSlots-1)], n.key, 0)
 	mask := -int32(below) // all ones when below
 	return n.other ^ ((n.other ^ (i + 1)) & mask)
-}
-
-// marginSpecial walks the trees one at a time through the general step.
-func (e *TreeEnsemble) marginSpecial(x *[fraud.NumFeatures]float64, r *scoringRow) float64 {
-	s := e.base
-	for t, root := range e.roots {
-		s += e.nodes[e.walkSpecial(x, r, root, e.depths[t])].float()
-	}
-	return s
 }
 
 // walkSpecial walks steps steps from node i, deciding every kind of split, and returns where
@@ -627,10 +641,8 @@ func (e *TreeEnsemble) MarginBatch(xs [][fraud.NumFeatures]float64, out []float6
 // marginRows scores rows a block at a time, adding the trees in the same order as Margin.
 func (e *TreeEnsemble) marginRows(xs [][fraud.NumFeatures]float64, out []float64) {
 	if e.special {
-		var r scoringRow
 		for i := range xs {
-			r.set(&xs[i])
-			out[i] = e.marginSpecial(&xs[i], &r)
+			out[i] = e.Margin(&xs[i])
 		}
 		return
 	}
@@ -640,12 +652,16 @@ func (e *TreeEnsemble) marginRows(xs [][fraud.NumFeatures]float64, out []float64
 		block, sums := rows[:hi-lo], out[lo:hi]
 		for i := range block {
 			block[i].set(&xs[lo+i])
-			sums[i] = e.base
+			sums[i] = e.base // a float32 when float32Sum
 		}
 		for gi := range e.groups {
 			g := &e.groups[gi]
 			for i := range block {
-				sums[i] = e.addGroup(sums[i], g, &block[i])
+				if e.float32Sum {
+					sums[i] = float64(addGroup(e.nodes, float32(sums[i]), g, &block[i]))
+				} else {
+					sums[i] = addGroup(e.nodes, sums[i], g, &block[i])
+				}
 			}
 		}
 	}

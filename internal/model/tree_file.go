@@ -22,6 +22,7 @@ import (
 //	                                              absent when the model's features are the transaction's
 //	  "float32": true,                            thresholds compared in float32 (XGBoost)
 //	  "less_or_equal": false,                     x <= threshold goes left (LightGBM) instead of x < threshold
+//	  "float32_sum": true,                        the margin is summed in float32 (XGBoost); absent when false
 //	  "base_margin": -1.386,                      added to the trees' sum (log-odds)
 //	  "tree_weights": [1, 0.5, ...],              one per tree (DART); absent when all are 1
 //	  "trees": [{...}, ...]
@@ -51,6 +52,7 @@ type treesFile struct {
 	FeatureMap    []int      `json:"feature_map,omitempty"`
 	Float32       bool       `json:"float32"`
 	LessOrEqual   bool       `json:"less_or_equal"`
+	Float32Sum    bool       `json:"float32_sum,omitempty"`
 	BaseMargin    float64    `json:"base_margin"`
 	TreeWeights   []float64  `json:"tree_weights,omitempty"`
 	Trees         []treeFile `json:"trees"`
@@ -79,6 +81,7 @@ func (e *TreeEnsemble) MarshalJSON() ([]byte, error) {
 		FeatureMap:    e.opts.FeatureMap,
 		Float32:       e.opts.Float32,
 		LessOrEqual:   e.opts.LessOrEqual,
+		Float32Sum:    e.opts.Float32Sum,
 		BaseMargin:    e.opts.BaseMargin,
 		TreeWeights:   e.opts.TreeWeights,
 		Trees:         make([]treeFile, len(e.trees)),
@@ -164,6 +167,7 @@ func DecodeTrees(data []byte) (*TreeEnsemble, error) {
 		TreeWeights:  f.TreeWeights,
 		Float32:      f.Float32,
 		LessOrEqual:  f.LessOrEqual,
+		Float32Sum:   f.Float32Sum,
 		FeatureMap:   f.FeatureMap,
 		FeatureNames: f.ModelFeatures,
 		Source:       f.Source,

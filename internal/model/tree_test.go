@@ -58,6 +58,17 @@ func refLeaf(tree []TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float64) i
 
 // refMargin is the ensemble's margin by the definition.
 func refMargin(trees [][]TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float64) float64 {
+	if opts.Float32Sum {
+		s := float32(opts.BaseMargin)
+		for t, tree := range trees {
+			w := float32(1)
+			if opts.TreeWeights != nil {
+				w = float32(opts.TreeWeights[t])
+			}
+			s += float32(tree[refLeaf(tree, opts, x)].Value) * w
+		}
+		return float64(s)
+	}
 	s := opts.BaseMargin
 	for t, tree := range trees {
 		w := 1.0
@@ -160,6 +171,7 @@ func TestTreeEnsembleMatchesDefinition(t *testing.T) {
 		{"less-or-equal float64", TreeOptions{LessOrEqual: true}},
 		{"less-or-equal float32", TreeOptions{LessOrEqual: true, Float32: true}},
 		{"weights, base and feature map", TreeOptions{BaseMargin: -2.5, FeatureMap: []int{29, 0, 3, 14, 7, 1}}},
+		{"float32 sum with weights", TreeOptions{BaseMargin: -1.3862944, Float32: true, Float32Sum: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -175,6 +187,9 @@ func TestTreeEnsembleMatchesDefinition(t *testing.T) {
 				tc.opts.TreeWeights = make([]float64, len(trees))
 				for i := range tc.opts.TreeWeights {
 					tc.opts.TreeWeights[i] = rng.Float64() * 2
+					if tc.opts.Float32Sum {
+						tc.opts.TreeWeights[i] = float64(float32(tc.opts.TreeWeights[i])) // as XGBoost's weight_drop
+					}
 				}
 			}
 			e := mustTreeEnsemble(t, trees, tc.opts)
@@ -187,7 +202,8 @@ func TestTreeEnsembleMatchesDefinition(t *testing.T) {
 						t.Fatalf("tree %d, row %v: got leaf %d, want %d", k, x, leaves[k], want)
 					}
 				}
-				if got, want := e.Margin(&x), refMargin(trees, tc.opts, &x); math.Abs(got-want) > 1e-12 {
+				got, want := e.Margin(&x), refMargin(trees, tc.opts, &x)
+				if tc.opts.Float32Sum && got != want || math.Abs(got-want) > 1e-12 {
 					t.Fatalf("row %v: got margin %.17g, want %.17g", x, got, want)
 				}
 			}
@@ -315,6 +331,7 @@ func TestTreeEnsembleFileRoundTrip(t *testing.T) {
 		BaseMargin:   -1.3862943611198906,
 		TreeWeights:  make([]float64, len(trees)),
 		Float32:      true,
+		Float32Sum:   true,
 		FeatureMap:   []int{0, 29, 14, 4, 12, 10},
 		FeatureNames: []string{"Time", "Amount", "V14", "V4", "V12", "V10"},
 		Source:       "test",

@@ -1,0 +1,154 @@
+package xgboost
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+// sharedTestdata returns the directory of shared model test vectors (shared/testdata/<sub>, a
+// sibling of the repository root) and skips the test when it is absent.
+func sharedTestdata(t testing.TB, sub string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skipf("shared test vectors: no go.mod above the working directory, so no shared/testdata beside the repository; skipping")
+		}
+		dir = parent
+	}
+	path := filepath.Join(filepath.Dir(dir), "shared", "testdata", sub)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("shared test vectors not present (looked for %s); skipping", path)
+	}
+	return path
+}
+
+// vectors are a model's inputs and XGBoost's own outputs for them.
+type vectors struct {
+	Features    []string     `json:"features"`
+	Rows        [][]*float64 `json:"rows"`
+	Probability []float64    `json:"probability"`
+	Margin      []float64    `json:"margin"`
+}
+
+// mustReadVectors reads NAME.vectors.json and returns its rows in the transaction layout,
+// mapped by the file's own feature names, with null as NaN.
+func mustReadVectors(t testing.TB, path string) (vectors, [][fraud.NumFeatures]float64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectors
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(v.Rows) == 0 || len(v.Probability) != len(v.Rows) || len(v.Margin) != len(v.Rows) {
+		t.Fatalf("%s: %d rows, %d probabilities, %d margins", path, len(v.Rows), len(v.Probability), len(v.Margin))
+	}
+	at := make([]int, len(v.Features))
+	for j, name := range v.Features {
+		if at[j] = slices.Index(fraud.FeatureNames(), name); at[j] < 0 {
+			t.Fatalf("%s: feature %q is not a transaction feature", path, name)
+		}
+	}
+	rows := make([][fraud.NumFeatures]float64, len(v.Rows))
+	for i, r := range v.Rows {
+		if len(r) != len(at) {
+			t.Fatalf("%s: row %d has %d values for %d features", path, i, len(r), len(at))
+		}
+		for j, p := range r {
+			x := math.NaN()
+			if p != nil {
+				x = *p
+			}
+			rows[i][at[j]] = x
+		}
+	}
+	return v, rows
+}
+
+func mustReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// sharedModels are the models of shared/testdata/xgboost.
+var sharedModels = []string{"gbtree-depth4", "gbtree-missing", "gbtree-scaleposweight"}
+
+func TestParityWithXGBoost(t *testing.T) {
+	dir := sharedTestdata(t, "xgboost")
+	for _, name := range sharedModels {
+		v, rows := mustReadVectors(t, filepath.Join(dir, name+".vectors.json"))
+		for _, ext := range []string{".json", ".ubj"} {
+			t.Run(name+ext, func(t *testing.T) {
+				m, e, err := Import(mustReadFile(t, filepath.Join(dir, name+ext)), Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var maxP, maxM float64
+				nan, exact := 0, 0
+				for i := range rows {
+					margin := e.Margin(&rows[i])
+					p := model.Sigmoid(margin)
+					dp, dm := math.Abs(p-v.Probability[i]), math.Abs(margin-v.Margin[i])
+					if dp > 1e-6 {
+						t.Errorf("row %d: got probability %.9g, XGBoost gives %.9g", i, p, v.Probability[i])
+					}
+					if dm > 1e-6 {
+						t.Errorf("row %d: got margin %.9g, XGBoost gives %.9g", i, margin, v.Margin[i])
+					}
+					maxP, maxM = max(maxP, dp), max(maxM, dm)
+					if dm == 0 {
+						exact++
+					}
+					if slices.ContainsFunc(rows[i][:], math.IsNaN) {
+						nan++
+					}
+				}
+				if nan == 0 {
+					t.Errorf("no row with a missing value: the vectors should hold some")
+				}
+				t.Logf("%s (XGBoost %v, %d trees): max |Δprobability| %.3g, max |Δmargin| %.3g (%d of %d margins equal) over %d rows, %d with NaN",
+					name+ext, m.Version, len(m.Trees), maxP, maxM, exact, len(rows), len(rows), nan)
+			})
+		}
+	}
+}
+
+// BenchmarkImportedMargin scores the shared 300-tree model, one vector row at a time; ns/op is
+// ns/row.
+func BenchmarkImportedMargin(b *testing.B) {
+	dir := sharedTestdata(b, "xgboost")
+	_, rows := mustReadVectors(b, filepath.Join(dir, "gbtree-scaleposweight.vectors.json"))
+	_, e, err := Import(mustReadFile(b, filepath.Join(dir, "gbtree-scaleposweight.json")), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var sink float64
+	i := 0
+	for b.Loop() {
+		sink += e.Margin(&rows[i%len(rows)])
+		i++
+	}
+	_ = sink
+}
