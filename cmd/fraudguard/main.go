@@ -31,6 +31,7 @@ func commands() []command {
 		{"serve", "run the HTTP scoring service", runServe},
 		{"train", "train a model bundle from a creditcard.csv-style file", runTrain},
 		{"gen", "write synthetic transactions in the creditcard.csv schema", runGen},
+		{"keys", "create and list API keys", runKeys},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fraudguard/fraudguard/internal/security"
 )
 
 // Config is the effective configuration of `fraudguard serve`.
@@ -36,7 +38,36 @@ type Config struct {
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration
 	IdleTimeout        time.Duration
+	// APIKeysFile is the YAML or JSON file of API keys; empty means none.
+	APIKeysFile string
+	// AdminAPIKey is the admin key given in the environment; empty means the key generated into
+	// DATA_DIR/admin.key.
+	AdminAPIKey Secret
 }
+
+// Secret is a setting that must never be logged or printed: fmt and slog show only whether it
+// is set. Reveal returns the value.
+type Secret string
+
+// Reveal returns the secret's value, for the one place that uses it.
+func (s Secret) Reveal() string { return string(s) }
+
+// String returns "(set)" or "(unset)", never the value.
+func (s Secret) String() string {
+	if s == "" {
+		return "(unset)"
+	}
+	return "(set)"
+}
+
+// GoString is String, so %#v does not print the value either.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue is String, so slog does not print the value.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText is String, so encoders do not write the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Error is a configuration mistake: the setting (environment variable or flag), the value given
 // and what is allowed. Its message is one line.
@@ -56,6 +87,18 @@ type setting struct {
 	def   string
 	usage string
 	set   func(c *Config, v string) error // returns the "allowed" text on a bad value
+}
+
+// secret reports whether the setting must never be shown: it is read from the environment
+// only, and errors and logs mask its value.
+func (s setting) secret() bool { return s.env == "ADMIN_API_KEY" }
+
+// shown is v as an error may quote it.
+func (s setting) shown(v string) string {
+	if s.secret() {
+		return "(hidden)"
+	}
+	return v
 }
 
 // flagName turns an environment name into its flag: API_PORT → api-port.
@@ -176,6 +219,17 @@ func settings() []setting {
 		{"READ_TIMEOUT", "30s", "time allowed to read a whole request", durationSetter(func(c *Config) *time.Duration { return &c.ReadTimeout })},
 		{"WRITE_TIMEOUT", "60s", "time allowed to write a response", durationSetter(func(c *Config) *time.Duration { return &c.WriteTimeout })},
 		{"IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open", durationSetter(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+		{"API_KEYS_FILE", "", "YAML or JSON file of API keys: name, sha256, scopes, rate_limit_per_minute (empty: no keys file)", func(c *Config, v string) error {
+			c.APIKeysFile = v
+			return nil
+		}},
+		{"ADMIN_API_KEY", "", "the admin API key, at least 16 characters; environment only, never logged (empty: generate one into DATA_DIR/admin.key)", func(c *Config, v string) error {
+			if v != "" && len(v) < security.MinAdminKeyLength {
+				return fmt.Errorf("must be at least %d characters (or empty, to use a generated key in DATA_DIR/admin.key)", security.MinAdminKeyLength)
+			}
+			c.AdminAPIKey = Secret(v)
+			return nil
+		}},
 	}
 }
 
@@ -191,8 +245,8 @@ func durationSetter(field func(c *Config) *time.Duration) func(*Config, string) 
 }
 
 // Load builds the configuration: defaults, then the environment (through getenv), then flags in
-// args, which override the environment. It checks every value and that MODEL_PATH is an existing
-// directory. A bad value returns a *Error; --help returns flag.ErrHelp after printing usage to
+// args, which override the environment. It checks every value, that MODEL_PATH is an existing
+// directory and that API_KEYS_FILE, when set, is a valid keys file. A bad value returns a *Error; --help returns flag.ErrHelp after printing usage to
 // usageOut.
 func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
 	var c Config
@@ -208,7 +262,7 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 			continue
 		}
 		if err := s.set(&c, v); err != nil {
-			return Config{}, &Error{Setting: s.env, Value: v, Allowed: err.Error()}
+			return Config{}, &Error{Setting: s.env, Value: s.shown(v), Allowed: err.Error()}
 		}
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -216,6 +270,9 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	var flagErr *Error
 	for _, s := range all {
 		s := s
+		if s.secret() {
+			continue // a flag's value shows in the process list
+		}
 		fs.Func(s.flagName(), fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def), func(v string) error {
 			if err := s.set(&c, v); err != nil {
 				flagErr = &Error{Setting: "--" + s.flagName(), Value: v, Allowed: err.Error()}
@@ -227,6 +284,12 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: fraudguard serve [flags]\n\nRun the HTTP scoring service. Every flag can also be set through its environment variable; flags win.\n\nflags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nenvironment only:\n")
+		for _, s := range all {
+			if s.secret() {
+				fmt.Fprintf(fs.Output(), "  %s\n    \t%s\n", s.env, s.usage)
+			}
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if flagErr != nil {
@@ -249,14 +312,34 @@ func (c *Config) validate() error {
 	if err != nil || !st.IsDir() {
 		return &Error{Setting: "MODEL_PATH", Value: c.ModelPath, Allowed: "must be an existing directory holding model bundles"}
 	}
+	// The keys file is checked by the code that will load it, so a start-up with a broken file
+	// fails here with one line. (config imports security for this; security takes its settings
+	// as arguments and must never import config.)
+	if c.APIKeysFile != "" {
+		if _, err := security.LoadKeys(c.APIKeysFile); err != nil {
+			return &Error{Setting: "API_KEYS_FILE", Value: c.APIKeysFile, Allowed: "must be a readable, valid keys file: " + keysProblem(err, c.APIKeysFile)}
+		}
+	}
 	return nil
+}
+
+// keysProblem is LoadKeys's error without the file name it starts with, which Error already
+// shows as the value.
+func keysProblem(err error, path string) string {
+	msg := err.Error()
+	for _, prefix := range []string{fmt.Sprintf("keys file %q: ", path), "keys file: "} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok {
+			return rest
+		}
+	}
+	return msg
 }
 
 // Addr returns the listen address host:port.
 func (c *Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // LogAttrs returns the effective configuration as log attributes, for the start-up log line.
-// fraudguard has no secret settings yet; any added later must be masked here.
+// Secrets show only whether they are set.
 func (c *Config) LogAttrs() []slog.Attr {
 	return []slog.Attr{
 		slog.String("api_host", c.Host),
@@ -278,6 +361,8 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Duration("read_timeout", c.ReadTimeout),
 		slog.Duration("write_timeout", c.WriteTimeout),
 		slog.Duration("idle_timeout", c.IdleTimeout),
+		slog.String("api_keys_file", c.APIKeysFile),
+		slog.String("admin_api_key", c.AdminAPIKey.String()),
 	}
 }
 

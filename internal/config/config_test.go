@@ -1,10 +1,14 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +131,122 @@ func TestParseBytes(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseBytes(%q): got %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestAPIKeysFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("keys.yaml", "keys:\n  - name: checkout\n    sha256: "+strings.Repeat("ab", 32)+"\n    scopes: [predict]\n")
+	tests := []struct {
+		name    string
+		file    string
+		wantErr string // empty: valid
+	}{
+		{"unset", "", ""},
+		{"valid", good, ""},
+		{"missing", filepath.Join(dir, "none.yaml"), "no such file"},
+		{"bad entry", write("bad.yaml", "keys:\n  - name: checkout\n    sha256: xyz\n    scopes: [predict]\n"), `entry 1 ("checkout"): sha256 must be 64 hex digits`},
+		{"unknown scope", write("scope.json", `{"keys":[{"name":"a","sha256":"`+strings.Repeat("cd", 32)+`","scopes":["root"]}]}`), `unknown scope "root"`},
+		{"bad extension", write("keys.txt", ""), "must end in .yaml, .yml or .json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(nil, env(map[string]string{"MODEL_PATH": dir, "API_KEYS_FILE": tc.file}), io.Discard)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.APIKeysFile != tc.file {
+					t.Errorf("APIKeysFile: got %q, want %q", c.APIKeysFile, tc.file)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Setting != "API_KEYS_FILE" {
+				t.Fatalf("got %v, want a *config.Error for API_KEYS_FILE", err)
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, tc.wantErr) {
+				t.Errorf("got %q, want one line containing %q", msg, tc.wantErr)
+			}
+		})
+	}
+	// The flag works too.
+	c, err := Load([]string{"--api-keys-file", good}, env(map[string]string{"MODEL_PATH": dir}), io.Discard)
+	if err != nil || c.APIKeysFile != good {
+		t.Errorf("--api-keys-file: got %q, %v; want %q", c.APIKeysFile, err, good)
+	}
+}
+
+func TestAdminAPIKeyIsNeverShown(t *testing.T) {
+	dir := t.TempDir()
+	const key = "s3cret-admin-key-0123456789"
+	c, err := Load(nil, env(map[string]string{"MODEL_PATH": dir, "ADMIN_API_KEY": key}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAPIKey.Reveal() != key {
+		t.Errorf("Reveal: got %q, want the key", c.AdminAPIKey.Reveal())
+	}
+
+	// Not in the start-up log line, whatever the handler.
+	var logs strings.Builder
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&logs, nil), slog.NewTextHandler(&logs, nil)} {
+		slog.New(h).LogAttrs(context.Background(), slog.LevelInfo, "configuration", c.LogAttrs()...)
+		slog.New(h).Info("config", "cfg", c, "key", c.AdminAPIKey)
+	}
+	// Nor when the whole Config is printed.
+	printed := logs.String() + fmt.Sprintf("%v %+v %#v %s", c, c, c, c.AdminAPIKey)
+	if strings.Contains(printed, key) {
+		t.Errorf("the admin key was shown:\n%s", printed)
+	}
+	if !strings.Contains(logs.String(), `"admin_api_key":"(set)"`) {
+		t.Errorf("log: want admin_api_key (set) in:\n%s", logs.String())
+	}
+
+	c, err = Load(nil, env(map[string]string{"MODEL_PATH": dir}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attr string
+	for _, a := range c.LogAttrs() {
+		if a.Key == "admin_api_key" {
+			attr = a.Value.String()
+		}
+	}
+	if c.AdminAPIKey != "" || attr != "(unset)" {
+		t.Errorf("unset: got %q, logged %q; want empty, (unset)", c.AdminAPIKey.Reveal(), attr)
+	}
+}
+
+func TestAdminAPIKeyRules(t *testing.T) {
+	dir := t.TempDir()
+	const short = "too-short-key"
+	_, err := Load(nil, env(map[string]string{"MODEL_PATH": dir, "ADMIN_API_KEY": short}), io.Discard)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Setting != "ADMIN_API_KEY" {
+		t.Fatalf("got %v, want a *config.Error for ADMIN_API_KEY", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, short) || !strings.Contains(msg, "at least 16 characters") {
+		t.Errorf("got %q, want the rule and not the key", msg)
+	}
+	// Secrets are not flags: a command line shows in the process list.
+	_, err = Load([]string{"--admin-api-key", "a-long-enough-admin-key"}, env(map[string]string{"MODEL_PATH": dir}), io.Discard)
+	if err == nil {
+		t.Errorf("--admin-api-key: got nil, want an unknown-flag error")
+	}
+	var out strings.Builder
+	if _, err := Load([]string{"--help"}, env(nil), &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "ADMIN_API_KEY") || strings.Contains(out.String(), "-admin-api-key") {
+		t.Errorf("usage: want ADMIN_API_KEY listed as environment only:\n%s", out.String())
 	}
 }
