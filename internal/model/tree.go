@@ -147,11 +147,13 @@ type TreeEnsemble struct {
 // groupSize is how many trees are walked together.
 const groupSize = 8
 
-// treeGroup is groupSize consecutive trees (the last group padded with a zero leaf) and the
-// number of steps that takes each of them to a leaf.
+// treeGroup is groupSize consecutive trees (the last group padded with a zero leaf), the
+// number of steps that takes each of them to a leaf, and the number of steps that no walk can
+// end in, since no leaf is shallower.
 type treeGroup struct {
 	roots [groupSize]int32
 	steps int32
+	sure  int32
 }
 
 // node is a TreeNode resolved for scoring.
@@ -239,13 +241,15 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 	if opts.FeatureMap != nil {
 		nfeat = len(opts.FeatureMap)
 	}
+	shallow := make([]int32, len(trees))
 	total := 1 // the zero leaf that pads the last group
 	for t, tree := range trees {
-		depth, err := checkTree(tree, nfeat, opts)
+		depth, shallowest, err := checkTree(tree, nfeat, opts)
 		if err != nil {
 			return nil, fmt.Errorf("trees: tree %d: %w", t, err)
 		}
 		e.depths[t] = int32(depth)
+		shallow[t] = int32(shallowest)
 		e.maxDepth = max(e.maxDepth, depth)
 		total += len(tree)
 	}
@@ -271,10 +275,11 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 		}
 	}
 	for lo := 0; lo < len(trees); lo += groupSize {
-		var g treeGroup // roots default to the zero leaf, node 0
+		g := treeGroup{sure: math.MaxInt32} // roots default to the zero leaf, node 0
 		for k := 0; k < groupSize && lo+k < len(trees); k++ {
 			g.roots[k] = e.roots[lo+k]
 			g.steps = max(g.steps, e.depths[lo+k])
+			g.sure = min(g.sure, shallow[lo+k])
 		}
 		e.groups = append(e.groups, g)
 	}
@@ -321,58 +326,60 @@ func checkTreeOptions(opts TreeOptions, ntrees int) error {
 	return nil
 }
 
-// checkTree checks one tree and returns its depth (0 for a lone leaf).
-func checkTree(tree []TreeNode, nfeat int, opts TreeOptions) (int, error) {
+// checkTree checks one tree and returns its depth (0 for a lone leaf) and the depth of its
+// shallowest leaf.
+func checkTree(tree []TreeNode, nfeat int, opts TreeOptions) (int, int, error) {
 	n := len(tree)
 	if n == 0 {
-		return 0, errors.New("no nodes")
+		return 0, 0, errors.New("no nodes")
 	}
 	if n > maxTreeNodes {
-		return 0, fmt.Errorf("%d nodes, more than %d", n, maxTreeNodes)
+		return 0, 0, fmt.Errorf("%d nodes, more than %d", n, maxTreeNodes)
 	}
 	depth := make([]int32, n)
 	seen := make([]bool, n)
 	seen[0] = true
 	stack := []int32{0}
-	maxDepth := 0
+	maxDepth, shallowest := 0, math.MaxInt
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		nd := &tree[i]
 		maxDepth = max(maxDepth, int(depth[i]))
 		if !finite(nd.Cover) || nd.Cover < 0 {
-			return 0, fmt.Errorf("node %d: cover %v, want a finite number >= 0", i, nd.Cover)
+			return 0, 0, fmt.Errorf("node %d: cover %v, want a finite number >= 0", i, nd.Cover)
 		}
 		if !finite(nd.Value) {
-			return 0, fmt.Errorf("node %d: value %v is not finite", i, nd.Value)
+			return 0, 0, fmt.Errorf("node %d: value %v is not finite", i, nd.Value)
 		}
 		if nd.IsLeaf {
+			shallowest = min(shallowest, int(depth[i]))
 			continue
 		}
 		if nd.Feature < 0 || nd.Feature >= nfeat {
-			return 0, fmt.Errorf("node %d: feature %d out of range 0..%d", i, nd.Feature, nfeat-1)
+			return 0, 0, fmt.Errorf("node %d: feature %d out of range 0..%d", i, nd.Feature, nfeat-1)
 		}
 		if nd.Categories != nil {
 			if len(nd.Categories) == 0 || len(nd.Categories) > 1<<20 {
-				return 0, fmt.Errorf("node %d: categorical bitset of %d words, want 1 to %d", i, len(nd.Categories), 1<<20)
+				return 0, 0, fmt.Errorf("node %d: categorical bitset of %d words, want 1 to %d", i, len(nd.Categories), 1<<20)
 			}
 		} else {
 			if nd.Missing > MissingNone {
-				return 0, fmt.Errorf("node %d: unknown missing rule %d", i, nd.Missing)
+				return 0, 0, fmt.Errorf("node %d: unknown missing rule %d", i, nd.Missing)
 			}
 			if !finite(nd.Threshold) {
-				return 0, fmt.Errorf("node %d: threshold %v is not finite", i, nd.Threshold)
+				return 0, 0, fmt.Errorf("node %d: threshold %v is not finite", i, nd.Threshold)
 			}
 			if opts.Float32 && math.IsInf(float64(float32(nd.Threshold)), 0) {
-				return 0, fmt.Errorf("node %d: threshold %v overflows float32", i, nd.Threshold)
+				return 0, 0, fmt.Errorf("node %d: threshold %v overflows float32", i, nd.Threshold)
 			}
 		}
 		for _, c := range [2]int32{nd.Left, nd.Right} {
 			switch {
 			case c < 0 || int(c) >= n:
-				return 0, fmt.Errorf("node %d: child %d out of range 0..%d", i, c, n-1)
+				return 0, 0, fmt.Errorf("node %d: child %d out of range 0..%d", i, c, n-1)
 			case seen[c]:
-				return 0, fmt.Errorf("node %d: child %d is reached twice (a cycle or a shared subtree)", i, c)
+				return 0, 0, fmt.Errorf("node %d: child %d is reached twice (a cycle or a shared subtree)", i, c)
 			}
 			seen[c] = true
 			depth[c] = depth[i] + 1
@@ -380,9 +387,9 @@ func checkTree(tree []TreeNode, nfeat int, opts TreeOptions) (int, error) {
 		}
 	}
 	if i := slices.Index(seen, false); i >= 0 {
-		return 0, fmt.Errorf("node %d is not reachable from the root", i)
+		return 0, 0, fmt.Errorf("node %d is not reachable from the root", i)
 	}
-	return maxDepth, nil
+	return maxDepth, shallowest, nil
 }
 
 // appendTree lays tree out depth first at the end of e.nodes, the child that a holding
@@ -520,7 +527,7 @@ func margin[F float32 | float64](e *TreeEnsemble, s F, x *[fraud.NumFeatures]flo
 func addGroup[F float32 | float64](nodes []node, s F, g *treeGroup, r *scoringRow) F {
 	c0, c1, c2, c3 := g.roots[0], g.roots[1], g.roots[2], g.roots[3]
 	c4, c5, c6, c7 := g.roots[4], g.roots[5], g.roots[6], g.roots[7]
-	for range g.steps {
+	for k := int32(1); k <= g.steps; k++ {
 		c0 = step(nodes, r, c0)
 		c1 = step(nodes, r, c1)
 		c2 = step(nodes, r, c2)
@@ -529,6 +536,12 @@ func addGroup[F float32 | float64](nodes []node, s F, g *treeGroup, r *scoringRo
 		c5 = step(nodes, r, c5)
 		c6 = step(nodes, r, c6)
 		c7 = step(nodes, r, c7)
+		// Leaf-wise trees have paths of very different lengths: stop when all eight walks
+		// have ended, which can only happen once the shallowest leaf is reached.
+		if k >= g.sure && nodes[c0].flags&nodes[c1].flags&nodes[c2].flags&nodes[c3].flags&
+			nodes[c4].flags&nodes[c5].flags&nodes[c6].flags&nodes[c7].flags&flagLeaf != 0 {
+			break
+		}
 	}
 	s += F(nodes[c0].float())
 	s += F(nodes[c1].float())
