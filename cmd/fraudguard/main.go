@@ -30,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP scoring service", runServe},
 		{"train", "train a model bundle from a creditcard.csv-style file", runTrain},
+		{"import", "import an XGBoost or LightGBM model as a model bundle", runImport},
 		{"gen", "write synthetic transactions in the creditcard.csv schema", runGen},
 		{"keys", "create and list API keys", runKeys},
 		{"version", "print the version", runVersion},
