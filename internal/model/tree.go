@@ -38,6 +38,7 @@ const (
 	MissingNone
 )
 
+// String returns the rule's name: "nan", "zero" or "none".
 func (r MissingRule) String() string {
 	switch r {
 	case MissingNaN:
@@ -120,7 +121,7 @@ type TreeOptions struct {
 // original rule does; a split that sends NaN left compares -x with a key on the negated side
 // and swaps its children, so that NaN, which fails every comparison, lands where it should; a
 // leaf reads the NaN slot and names itself, so that a walk may take more steps than its path is
-// long. Trees are walked eight at a time for as many steps as the deepest of the eight needs,
+// long. Trees are walked eight at a time, in step, until all eight walks have reached a leaf,
 // choosing each child by arithmetic rather than by a branch: the eight walks overlap in the
 // processor instead of waiting on each other's loads and on mispredicted branches.
 // Categorical splits and MissingZero do not fit one comparison; an ensemble that has them is
@@ -147,13 +148,14 @@ type TreeEnsemble struct {
 // groupSize is how many trees are walked together.
 const groupSize = 8
 
-// treeGroup is groupSize consecutive trees (the last group padded with a zero leaf), the
-// number of steps that takes each of them to a leaf, and the number of steps that no walk can
-// end in, since no leaf is shallower.
+// treeGroup is groupSize consecutive trees (the last group padded with a zero leaf).
 type treeGroup struct {
 	roots [groupSize]int32
+	// steps takes every walk to a leaf: the depth of the deepest tree.
 	steps int32
-	sure  int32
+	// sure is how many steps every walk takes before any can reach a leaf: the depth of the
+	// shallowest leaf; before it, checking whether all walks have ended is wasted work.
+	sure int32
 }
 
 // node is a TreeNode resolved for scoring.
