@@ -1,0 +1,687 @@
+package security
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/corazawaf/libinjection-go"
+)
+
+// maxDecodeRounds is how many times a value is percent-decoded while %xx sequences remain:
+// enough for the double and triple encodings scanners try (%252e, %%32%65).
+const maxDecodeRounds = 3
+
+// inspectValue inspects one string for traversal and injections, as it is and decoded.
+// plus decodes '+' as a space, as in a query string.
+func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
+	if isPlain(v) {
+		return "", "", false
+	}
+	return inspectVariants(v, plus, true, true)
+}
+
+// inspectVariants applies the traversal and/or injection checks to v and to each of its
+// percent-decodings, stopping at the first hit.
+func inspectVariants(v string, plus, traversal, injection bool) (rule, ev string, hit bool) {
+	s := v
+	for round := 0; ; round++ {
+		if traversal && hasTraversal(s) {
+			return RuleTraversal, evidence(s), true
+		}
+		// A query value means what it decodes to: its raw form, '+' and all, is not text.
+		encoded := plus && round == 0 && hasEscape(s, true)
+		if injection && !encoded && !isPlain(s) {
+			if rule = injectionRule(s); rule != "" {
+				return rule, evidence(s), true
+			}
+		}
+		if round == maxDecodeRounds {
+			return "", "", false
+		}
+		next, changed := unescapeLenient(s, plus && round == 0)
+		if !changed {
+			return "", "", false
+		}
+		s = next
+	}
+}
+
+// injectionRule runs libinjection on s, then the few narrow rules that cover what it leaves
+// out: RuleSQLi, RuleXSS or "".
+func injectionRule(s string) string {
+	if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
+		return RuleSQLi
+	}
+	if hasSQLSyntax(s) {
+		// libinjection reads a value as it is and as if it followed a quote, but not as if it
+		// followed a number, as in "WHERE id = " + value: the context of " OR 1=1",
+		// " ORDER BY 1--" and the like. Only verdicts whose fingerprint holds more than
+		// keywords and words count, and only for values with SQL punctuation.
+		n := "1 " + s
+		if ok, fp := libinjection.IsSQLi(n); ok && len(fp) > 1 && strings.ContainsAny(fp[1:], "&oU;()f1sv,") && !benignSQLi(n, fp) {
+			return RuleSQLi
+		}
+	}
+	if hasTautology(s) || hasUnionSelect(s) || hasSQLServerObject(s) {
+		return RuleSQLi
+	}
+	if libinjection.IsXSS(s) {
+		return RuleXSS
+	}
+	// Browsers drop tabs and line breaks inside a URL scheme ("jav&#x09;ascript:"), which
+	// libinjection does not.
+	if strings.IndexByte(s, '<') >= 0 {
+		if n, changed := stripHTMLSpace(s); changed && libinjection.IsXSS(n) {
+			return RuleXSS
+		}
+	}
+	return ""
+}
+
+// hasTautology reports a value compared with itself after a boolean keyword: "OR x=x",
+// "AND 1083=1083", "or 'a'='a", "WHERE 1=1", "|| 2=2". Prose does not compare a word with itself.
+func hasTautology(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			continue
+		}
+		j := i
+		for j > 0 && isSQLSpaceOrQuote(s[j-1]) {
+			j--
+		}
+		end := j
+		for j > 0 && isIdentByte(s[j-1]) {
+			j--
+		}
+		left := s[j:end]
+		k := i + 1
+		for k < len(s) && isSQLSpaceOrQuote(s[k]) {
+			k++
+		}
+		start := k
+		for k < len(s) && isIdentByte(s[k]) {
+			k++
+		}
+		if left == "" || !strings.EqualFold(left, s[start:k]) {
+			continue
+		}
+		m := j
+		for m > 0 && (isSQLSpaceOrQuote(s[m-1]) || s[m-1] == '(') {
+			m--
+		}
+		if strings.HasSuffix(s[:m], "||") || strings.HasSuffix(s[:m], "&&") {
+			return true
+		}
+		kwEnd := m
+		for m > 0 && isAlnumByte(s[m-1]) {
+			m--
+		}
+		switch kw := s[m:kwEnd]; {
+		case strings.EqualFold(kw, "or"), strings.EqualFold(kw, "and"), strings.EqualFold(kw, "xor"),
+			strings.EqualFold(kw, "where"), strings.EqualFold(kw, "having"):
+			return true
+		}
+	}
+	return false
+}
+
+func isIdentByte(c byte) bool { return isAlnumByte(c) || c == '_' }
+
+func isSQLSpaceOrQuote(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\'' || c == '"' || c == '`'
+}
+
+// hasUnionSelect reports "UNION [ALL|DISTINCT] SELECT" (words apart by spaces or /* */
+// comments) that is not followed by a word: the skeleton of a UNION injection, which
+// libinjection does not flag until columns follow. "Union Select Committee" is prose.
+func hasUnionSelect(s string) bool {
+	for i := 0; i+5 <= len(s); i++ {
+		if !strings.EqualFold(s[i:i+5], "union") || (i > 0 && isLetterByte(s[i-1])) {
+			continue
+		}
+		j := skipSQLSpace(s, i+5)
+		if j == i+5 {
+			continue
+		}
+		for _, q := range [...]string{"all", "distinct"} {
+			if j+len(q) <= len(s) && strings.EqualFold(s[j:j+len(q)], q) {
+				if k := skipSQLSpace(s, j+len(q)); k > j+len(q) {
+					j = k
+				}
+			}
+		}
+		if j+6 > len(s) || !strings.EqualFold(s[j:j+6], "select") {
+			continue
+		}
+		j = skipSQLSpace(s, j+6)
+		if j == len(s) || !isLetterByte(s[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// skipSQLSpace returns the index after the white space and /* */ comments at s[i:].
+func skipSQLSpace(s string, i int) int {
+	for i < len(s) {
+		switch {
+		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '+':
+			i++
+		case strings.HasPrefix(s[i:], "/*"):
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				return len(s)
+			}
+			i += end + 4
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func isLetterByte(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// hasSQLServerObject reports the name of a database procedure, package or catalogue that
+// injections call and that no ordinary text contains: xp_cmdshell, utl_http,
+// information_schema and the like.
+func hasSQLServerObject(s string) bool {
+	if strings.IndexByte(s, '_') < 0 {
+		return false
+	}
+	for _, name := range [...]string{
+		"xp_cmdshell", "xp_regread", "xp_dirtree", "sp_password", "sp_executesql",
+		"utl_http", "utl_inaddr", "dbms_pipe", "information_schema",
+	} {
+		if containsFold(s, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripHTMLSpace removes tabs, line breaks and their numeric character references (&#9;,
+// &#x0A;, &#0000013 ...) from s.
+func stripHTMLSpace(s string) (string, bool) {
+	if !strings.ContainsAny(s, "\t\n\r") && !strings.Contains(s, "&#") {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	changed := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\t' || c == '\n' || c == '\r' {
+			changed = true
+			continue
+		}
+		if c == '&' && i+2 < len(s) && s[i+1] == '#' {
+			if v, n := parseCharRef(s[i+2:]); n > 0 && (v == 9 || v == 10 || v == 13) {
+				changed = true
+				i += 1 + n
+				continue
+			}
+		}
+		b = append(b, c)
+	}
+	return string(b), changed
+}
+
+// parseCharRef parses the part of a numeric character reference after "&#": decimal or x-hex
+// digits and an optional ';'. It returns the value and the bytes consumed (0: none).
+func parseCharRef(s string) (v, n int) {
+	base := 10
+	if len(s) > 0 && (s[0] == 'x' || s[0] == 'X') {
+		base, n = 16, 1
+	}
+	start := n
+	for n < len(s) && n-start < 8 {
+		c := s[n]
+		if !('0' <= c && c <= '9' || base == 16 && isHex(c)) {
+			break
+		}
+		v = v*base + int(unhex(c))
+		n++
+	}
+	if n == start {
+		return 0, 0
+	}
+	if n < len(s) && s[n] == ';' {
+		n++
+	}
+	return v, n
+}
+
+// hasSQLSyntax reports whether s holds a character or sequence that SQL gives a meaning and
+// prose rarely uses: quotes, comparisons, brackets, statement and comment markers.
+func hasSQLSyntax(s string) bool {
+	return strings.ContainsAny(s, "=<>()'\"`;#*@|&,") || strings.Contains(s, "--") || strings.Contains(s, "/*")
+}
+
+// benignSQLi reports whether a libinjection SQLi verdict with fingerprint fp is a known false
+// positive on ordinary text:
+//   - a number followed by " -- " and more words ("7-Eleven -- open late", "Save 50% -- today
+//     only") is prose with a dash, which libinjection reads as a number and a comment ("1c");
+//     a number and a comment that ends the value ("1 --") is still flagged;
+//   - a sentence that happens to parse as a statement ("Select 7 items from the vegan range",
+//     fingerprint E1nkn) is not an injection when it holds nothing but words, numbers, spaces,
+//     sentence punctuation and apostrophes within words: with no quote, operator, comment or
+//     bracket it can neither break out of a literal nor be stacked onto a query.
+func benignSQLi(s, fp string) bool {
+	switch {
+	case fp == "1c":
+		i := strings.Index(s, " -- ")
+		return i >= 0 && strings.IndexFunc(s[i+4:], isWordRune) >= 0
+	case strings.HasPrefix(fp, "E"):
+		return isProse(s)
+	}
+	return false
+}
+
+// isProse reports whether s is only letters, digits, spaces, ",.!?:" and apostrophes that
+// follow a letter (O'Neill's, kids').
+func isProse(s string) bool {
+	prev := ' '
+	for _, r := range s {
+		switch {
+		case isWordRune(r), r == ' ', strings.ContainsRune(",.!?:", r):
+		case r == '\'' && unicode.IsLetter(prev):
+		default:
+			return false
+		}
+		prev = r
+	}
+	return true
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// isPlainByte reports whether c is one of [A-Za-z0-9_.:-]: the characters of identifiers,
+// numbers, timestamps and host names, none of which can open an injection.
+func isPlainByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '_' || c == '.' || c == ':' || c == '-'
+}
+
+// isPlain reports whether s is made only of [A-Za-z0-9_.:-].
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isPlainByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isPlainPath reports whether p is made only of [A-Za-z0-9_.:~/-] without a "..".
+func isPlainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !isPlainByte(c) && c != '/' && c != '~' {
+			return false
+		}
+	}
+	return !strings.Contains(p, "..")
+}
+
+// isPlainList reports whether v is a list of plain tokens and token=token pairs separated by
+// commas or semicolons (and spaces next to them): forwarded-for lists, trace ids, versions.
+func isPlainList(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if isPlainByte(c) || c == '=' || c == ',' || c == ';' {
+			continue
+		}
+		if c != ' ' {
+			return false
+		}
+		// A space must sit between a separator and a token, or at an end.
+		j := i
+		for j > 0 && v[j-1] == ' ' {
+			j--
+		}
+		k := i
+		for k < len(v) && v[k] == ' ' {
+			k++
+		}
+		if j > 0 && k < len(v) && v[j-1] != ',' && v[j-1] != ';' && v[k] != ',' && v[k] != ';' {
+			return false
+		}
+		i = k - 1
+	}
+	return true
+}
+
+// hasEscape reports whether s holds a valid %XX sequence, or a '+' when plus is set.
+func hasEscape(s string, plus bool) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) || plus && s[i] == '+' {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
+}
+
+// unescapeLenient decodes every valid %XX sequence of s, and '+' as a space when plus is set,
+// leaving malformed escapes as they are (net/url would refuse the whole string, which is
+// exactly what an evasion wants). It allocates only when there is something to decode.
+func unescapeLenient(s string, plus bool) (string, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			n++
+			i += 2
+		} else if plus && s[i] == '+' {
+			n++
+		}
+	}
+	if n == 0 {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case plus && c == '+':
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b), true
+}
+
+// queryUnescapeLenient decodes a query string name for a Finding's location.
+func queryUnescapeLenient(s string) string {
+	u, _ := unescapeLenient(s, true)
+	return u
+}
+
+// Classes of path characters for hasTraversal.
+const (
+	clsOther = iota
+	clsWord  // an ASCII letter or digit
+	clsDot   // '.' and its overlong and full-width forms
+	clsSlash // '/', '\' and their overlong, full-width and look-alike forms
+	clsNUL
+)
+
+// pathClass classifies the character at s[i] and returns its width in bytes. The overlong
+// UTF-8 forms (%c0%ae, %c0%af, %c1%9c, %e0%80%ae) are what old decoders turned into dots and
+// slashes after checking for them.
+func pathClass(s string, i int) (cls, width int) {
+	c := s[i]
+	switch {
+	case c == '.':
+		return clsDot, 1
+	case c == '/' || c == '\\':
+		return clsSlash, 1
+	case c == 0:
+		return clsNUL, 1
+	case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
+		return clsWord, 1
+	case c < 0xc0:
+		return clsOther, 1
+	}
+	rest := s[i:]
+	switch {
+	case strings.HasPrefix(rest, "\xc0\xae"):
+		return clsDot, 2
+	case strings.HasPrefix(rest, "\xc0\xaf"), strings.HasPrefix(rest, "\xc1\x9c"):
+		return clsSlash, 2
+	case strings.HasPrefix(rest, "\xe0\x80\xae"), strings.HasPrefix(rest, "\xef\xbc\x8e"):
+		return clsDot, 3
+	case strings.HasPrefix(rest, "\xe0\x80\xaf"), strings.HasPrefix(rest, "\xef\xbc\x8f"),
+		strings.HasPrefix(rest, "\xef\xbc\xbc"), strings.HasPrefix(rest, "\xe2\x88\x95"),
+		strings.HasPrefix(rest, "\xe2\x88\x96"):
+		return clsSlash, 3
+	}
+	return clsOther, 1
+}
+
+// hasTraversal reports whether s holds a NUL byte or a dot-dot path segment: two or more dots
+// that follow the start of s, a slash or punctuation (not a word: "wait.../" is text) and
+// precede a slash, or that follow a slash and end s or precede a NUL, '%', ';', '?' or '#'.
+// A value that is only dots counts when it is "..": "..." alone is an ellipsis.
+func hasTraversal(s string) bool {
+	if !strings.ContainsAny(s, ".\x00\xc0\xe0\xef") {
+		return false
+	}
+	prev := clsSlash // the start of s is a boundary
+	start := true
+	for i := 0; i < len(s); {
+		cls, w := pathClass(s, i)
+		if cls == clsNUL {
+			return true
+		}
+		if cls != clsDot {
+			prev, start = cls, false
+			i += w
+			continue
+		}
+		dots, j := 0, i
+		for j < len(s) {
+			c, w := pathClass(s, j)
+			if c != clsDot {
+				break
+			}
+			dots++
+			j += w
+		}
+		if dots >= 2 && prev != clsWord {
+			if j == len(s) {
+				if (start && dots == 2) || (!start && prev == clsSlash) {
+					return true
+				}
+			} else if next, _ := pathClass(s, j); next == clsSlash {
+				return true
+			} else if prev == clsSlash && (next == clsNUL || strings.IndexByte("%;?#", s[j]) >= 0) {
+				return true
+			}
+		}
+		prev, start = clsDot, false
+		i = j
+	}
+	return false
+}
+
+// scannerToken reports the scanner a User-Agent names, if any: a known tool name as a whole
+// word (so "vega/1.0" would match "vega" but "veganism" would not), case-insensitive.
+func scannerToken(ua string) (string, bool) {
+	var buf [24]byte
+	for i := 0; i < len(ua); {
+		if !isAlnumByte(ua[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(ua) && isAlnumByte(ua[j]) {
+			j++
+		}
+		if j-i >= 4 && j-i <= len(buf) {
+			w := buf[:j-i]
+			for k := range w {
+				w[k] = lowerByte(ua[i+k])
+			}
+			if tok, ok := scannerWord(w); ok {
+				return tok, true
+			}
+		}
+		i = j
+	}
+	// Signatures that are not a single word.
+	for _, p := range [...]string{"fuzz faster u fool", "(hydra)", "interact.sh", ".oast."} {
+		if containsFold(ua, p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// scannerWord matches a lower-case word against the tools whose User-Agent names them. The
+// list follows the OWASP Core Rule Set's scanners-user-agents.data, without entries that are
+// common words or product names of ordinary software.
+func scannerWord(w []byte) (string, bool) {
+	switch string(w) {
+	case "sqlmap":
+		return "sqlmap", true
+	case "nikto":
+		return "nikto", true
+	case "nmap":
+		return "nmap", true
+	case "masscan":
+		return "masscan", true
+	case "zgrab":
+		return "zgrab", true
+	case "nuclei":
+		return "nuclei", true
+	case "acunetix":
+		return "acunetix", true
+	case "wpscan":
+		return "wpscan", true
+	case "dirbuster":
+		return "dirbuster", true
+	case "gobuster":
+		return "gobuster", true
+	case "feroxbuster":
+		return "feroxbuster", true
+	case "ffuf":
+		return "ffuf", true
+	case "wfuzz":
+		return "wfuzz", true
+	case "w3af":
+		return "w3af", true
+	case "openvas":
+		return "openvas", true
+	case "nessus":
+		return "nessus", true
+	case "burpcollaborator":
+		return "burpcollaborator", true
+	case "oastify":
+		return "oastify", true
+	case "interactsh":
+		return "interactsh", true
+	case "havij":
+		return "havij", true
+	case "sqlninja":
+		return "sqlninja", true
+	case "ghauri":
+		return "ghauri", true
+	case "arachni":
+		return "arachni", true
+	case "netsparker":
+		return "netsparker", true
+	case "whatweb":
+		return "whatweb", true
+	case "wapiti":
+		return "wapiti", true
+	case "skipfish":
+		return "skipfish", true
+	case "commix":
+		return "commix", true
+	case "xsstrike":
+		return "xsstrike", true
+	case "xsser":
+		return "xsser", true
+	case "joomscan":
+		return "joomscan", true
+	case "droopescan":
+		return "droopescan", true
+	case "cmsmap":
+		return "cmsmap", true
+	case "dotdotpwn":
+		return "dotdotpwn", true
+	case "fimap":
+		return "fimap", true
+	case "zmeu":
+		return "zmeu", true
+	case "nettacker":
+		return "nettacker", true
+	case "jorgee":
+		return "jorgee", true
+	case "libwhisker":
+		return "libwhisker", true
+	case "webshag":
+		return "webshag", true
+	case "sstimap":
+		return "sstimap", true
+	case "tplmap":
+		return "tplmap", true
+	case "lfisuite":
+		return "lfisuite", true
+	case "lfimap":
+		return "lfimap", true
+	case "appscan":
+		return "appscan", true
+	}
+	return "", false
+}
+
+func isAlnumByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// containsFold reports whether s contains sub, ignoring ASCII case; sub is lower case.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerByte(s[i]) == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// evidence quotes a value for Finding.Evidence.
+func evidence(s string) string { return sanitize(s, maxEvidence) }
+
+// sanitize returns at most limit bytes of s, with control characters and invalid UTF-8
+// replaced by '?' and "..." appended when cut: safe to put in a log line. The result never
+// shares memory with s, which may be a caller's reused buffer.
+func sanitize(s string, limit int) string {
+	clean := len(s) <= limit
+	for i := 0; clean && i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+		}
+	}
+	if clean {
+		return strings.Clone(s)
+	}
+	var b strings.Builder
+	b.Grow(min(len(s), limit) + 3)
+	for _, r := range s {
+		n := utf8.RuneLen(r)
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || (0x80 <= r && r < 0xa0) {
+			r, n = '?', 1
+		}
+		if b.Len()+n > limit {
+			b.WriteString("...")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
