@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,13 +10,20 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/config"
+	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/ratelimit"
+	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/telemetry"
 )
 
@@ -49,23 +57,70 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		log.Warn("ENABLE_MODEL_CACHING=false has no effect: the parsed model is always held in memory")
 	}
 
+	keys, err := security.NewKeyRing(cfg.APIKeysFile)
+	if err != nil {
+		return usageError{&config.Error{Setting: "API_KEYS_FILE", Value: cfg.APIKeysFile, Allowed: "must be a valid keys file: " + err.Error()}}
+	}
+	admin, adminSrc, err := security.AdminKey(cfg.AdminAPIKey.Reveal(), cfg.DataDir, nil)
+	if err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+	switch {
+	case adminSrc.Path == "":
+		log.Info("admin key from ADMIN_API_KEY")
+	case adminSrc.Generated:
+		log.Warn("admin key generated; read it from the file (it is never logged)", slog.String("path", adminSrc.Path))
+	default:
+		log.Info("admin key read from file", slog.String("path", adminSrc.Path))
+	}
+
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "fraudguard.db"), sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+
 	registry := model.NewRegistry()
-	m, err := model.LoadLatest(cfg.ModelPath, cfg.ModelVersion)
+	reloader := &model.Reloader{Registry: registry, Root: cfg.ModelPath, Version: cfg.ModelVersion}
+	m, err := reloader.Reload(ctx)
 	if err != nil {
 		log.Error("model load failed", slog.String("error", err.Error()))
 		return fmt.Errorf("load model: %w", err)
 	}
-	registry.Store(m)
 	log.Info("model loaded", slog.String("version", m.Version()), slog.String("kind", m.Manifest.Kind),
 		slog.String("dir", m.Dir), slog.String("sha256", m.SHA256))
 
 	sampler := telemetry.NewSystemSampler(logger, cfg.DataDir, systemSampleInterval)
+	auditor := security.NewAuditor(store, logger, time.Now, 4096)
+	guard := api.Guard{
+		HasKeysFile:   cfg.APIKeysFile != "",
+		Keys:          keys,
+		Admin:         admin,
+		ReloadKeys:    keys.Reload,
+		Limiter:       ratelimit.NewLocal(time.Now, ratelimit.Memory{}),
+		Limit:         ratelimit.Limit{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
+		Detector:      security.NewDetector(security.DetectorOptions{}),
+		DetectOnly:    cfg.SecurityMode == "detect",
+		ClientIP:      security.NewClientIPResolver(cfg.TrustedProxies),
+		Audit:         auditor,
+		MetricsPublic: cfg.MetricsPublic,
+		HTTPSOnly:     cfg.HTTPSOnly,
+	}
+	blockFor := cfg.BlockDuration
+	if cfg.BlockThreshold == 0 {
+		blockFor = 0 // never block on strikes; the static lists still apply
+	}
+	guard.Blocker = security.NewBlocker(time.Now, security.BlockerOptions{
+		Threshold: cfg.BlockThreshold, Window: cfg.BlockWindow, Duration: blockFor,
+		Allow: cfg.IPAllowlist, Deny: cfg.IPBlocklist,
+	})
 	handler, err := api.NewServer(logger, api.Options{
 		Version:            version,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		AllowedHosts:       cfg.AllowedHosts,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
-	}, registry, sampler)
+		Reloader:           reloader,
+	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
 	}
@@ -84,16 +139,36 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		ErrorLog:          slog.NewLogLogger(logger.With(slog.String("component", "http")).Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("version", version))
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return usageError{&config.Error{Setting: "TLS_CERT_FILE", Value: cfg.TLSCertFile, Allowed: "must be a PEM certificate matching TLS_KEY_FILE: " + err.Error()}}
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	scheme := "http"
+	if srv.TLSConfig != nil {
+		scheme = "https"
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("version", version))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
 		return nil
 	})
 	g.Go(func() error { return sampler.Run(gctx) })
+	g.Go(func() error { return auditor.Run(gctx) })
+	g.Go(func() error { return reloadKeysOnHUP(gctx, keys, auditor, log) })
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
@@ -106,4 +181,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return nil
 	})
 	return g.Wait()
+}
+
+// reloadKeysOnHUP re-reads the keys file on SIGHUP; a bad file leaves the old keys in force.
+func reloadKeysOnHUP(ctx context.Context, keys *security.KeyRing, auditor *security.Auditor, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			e := fraud.AuditEvent{Action: fraud.ActionKeysReload, Outcome: fraud.OutcomeSuccess, Detail: "SIGHUP"}
+			if err := keys.Reload(); err != nil {
+				e.Outcome, e.Detail = fraud.OutcomeFailure, "SIGHUP: "+err.Error()
+			}
+			auditor.Record(ctx, e)
+			log.Info("keys reload", slog.String("outcome", e.Outcome), slog.String("path", keys.Path()))
+		}
+	}
 }

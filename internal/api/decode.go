@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/security"
 )
 
 // The strict transaction decoder. /predict and /predict/batch decode with it instead of
@@ -26,13 +27,20 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return e.problem + " at offset " + strconv.Itoa(e.offset) }
 
-// fieldIndex maps a request field name to its position in fraud.TransactionFields.
-type fieldIndex map[string]int
+// fieldRef is a request field's position in fraud.TransactionFields and its location for
+// attack findings.
+type fieldRef struct {
+	i   int
+	loc string
+}
+
+// fieldIndex maps a request field name to its fieldRef.
+type fieldIndex map[string]fieldRef
 
 func newFieldIndex() fieldIndex {
 	idx := make(fieldIndex)
 	for i, r := range fraud.TransactionFields() {
-		idx[r.Name] = i
+		idx[r.Name] = fieldRef{i: i, loc: "json:" + r.Name}
 	}
 	return idx
 }
@@ -43,8 +51,40 @@ type decoder struct {
 	pos   int
 	rules []fraud.FieldRule
 	index fieldIndex
+	// detector, when set, inspects every string value and unknown field name for attacks,
+	// after decoding and before field validation. With stopOnAttack the first finding ends
+	// decoding with an *attackError; without it, the first finding is kept in finding.
+	detector     *security.Detector
+	stopOnAttack bool
+	finding      *security.Finding
+	// loc is the top-level field being decoded, for findings in nested values.
+	loc string
 	// scratch holds an unescaped key or string.
 	scratch [128]byte
+}
+
+// attackError ends decoding when a string value looks like an attack.
+type attackError struct{ finding security.Finding }
+
+func (e *attackError) Error() string { return "attack in " + e.finding.Location }
+
+// inspect runs the detector on a decoded string; it returns an *attackError when decoding must
+// stop.
+func (d *decoder) inspect(value string) error {
+	if d.detector == nil {
+		return nil
+	}
+	f, hit := d.detector.InspectString(d.loc, value)
+	if !hit {
+		return nil
+	}
+	if d.stopOnAttack {
+		return &attackError{f}
+	}
+	if d.finding == nil {
+		d.finding = &f
+	}
+	return nil
 }
 
 // decodeTransaction decodes one JSON object from the whole of buf into tx. Field problems are
@@ -82,10 +122,17 @@ func (d *decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.De
 		if err != nil {
 			return errs, err
 		}
-		i, known := d.index[string(key)]
+		ref, known := d.index[string(key)]
+		i := ref.i
 		var name string
 		if !known {
 			name = truncate(string(key))
+			d.loc = "json:" + name
+			if err := d.inspect(string(key)); err != nil {
+				return errs, err
+			}
+		} else {
+			d.loc = ref.loc
 		}
 		d.skipSpace()
 		if !d.consume(':') {
@@ -157,14 +204,18 @@ func (d *decoder) field(r *fraud.FieldRule, tx *fraud.Transaction, errs []fraud.
 			}
 			return append(errs, fraud.FieldError(r.Name, "must be a string", d.echo(start))), nil
 		}
-		s, err := d.stringBytes()
+		b, err := d.stringBytes()
 		if err != nil {
 			return errs, err
 		}
-		if p := r.CheckString(string(s)); p != "" {
-			return append(errs, fraud.FieldError(r.Name, p, truncate(string(s)))), nil
+		s := string(b)
+		if err := d.inspect(s); err != nil {
+			return errs, err
 		}
-		tx.ID = string(s)
+		if p := r.CheckString(s); p != "" {
+			return append(errs, fraud.FieldError(r.Name, p, truncate(s))), nil
+		}
+		tx.ID = s
 		return errs, nil
 	}
 }
@@ -429,7 +480,10 @@ func (d *decoder) skipValue(depth int) error {
 	}
 	switch c := d.buf[d.pos]; {
 	case c == '"':
-		_, err := d.stringBytes()
+		b, err := d.stringBytes()
+		if err == nil && d.detector != nil {
+			err = d.inspect(string(b))
+		}
 		return err
 	case c == '-' || (c >= '0' && c <= '9'):
 		_, err := d.number()
@@ -448,8 +502,14 @@ func (d *decoder) skipValue(depth int) error {
 		}
 		for {
 			d.skipSpace()
-			if _, err := d.stringBytes(); err != nil {
+			b, err := d.stringBytes()
+			if err != nil {
 				return err
+			}
+			if d.detector != nil {
+				if err := d.inspect(string(b)); err != nil {
+					return err
+				}
 			}
 			d.skipSpace()
 			if !d.consume(':') {

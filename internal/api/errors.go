@@ -27,7 +27,7 @@ func StatusCode(code fraud.Code) int {
 		return http.StatusBadRequest
 	case fraud.CodeUnauthorized:
 		return http.StatusUnauthorized
-	case fraud.CodeForbidden, fraud.CodeSuspiciousRequest, fraud.CodeIPBlocked:
+	case fraud.CodeForbidden, fraud.CodeSuspiciousRequest, fraud.CodeIPBlocked, fraud.CodeHTTPSRequired:
 		return http.StatusForbidden
 	case fraud.CodeNotFound, fraud.CodeJobNotFound:
 		return http.StatusNotFound

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/security"
 )
 
 // headerRequestID is X-Request-ID in canonical form, for direct map access.
@@ -50,11 +52,57 @@ func newRequestID() string {
 	return string(b)
 }
 
-// responseWriter records the status and size of a response for the access log.
+// responseWriter records the status and size of a response for the access log, and carries
+// what the middleware learnt about the request (its client, its key) to the handlers without
+// allocating a new context: handlers reach it with stateOf.
 type responseWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+
+	remoteAddr string
+	clientIP   netip.Addr
+	presented  bool // a key was sent
+	hasKey     bool // and it is valid
+	key        security.Key
+}
+
+// stateOf finds the request state under w's wrappers.
+func stateOf(w http.ResponseWriter) *responseWriter {
+	for {
+		switch x := w.(type) {
+		case *responseWriter:
+			return x
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return &responseWriter{ResponseWriter: w}
+		}
+	}
+}
+
+// clientKeyIP is the client's address as text: the socket peer's host, unless a trusted
+// proxy's X-Forwarded-For named another.
+func (rw *responseWriter) clientKeyIP() string {
+	host, _, err := net.SplitHostPort(rw.remoteAddr)
+	if err != nil {
+		host = rw.remoteAddr
+	}
+	if !rw.clientIP.IsValid() {
+		return host
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Unmap() == rw.clientIP {
+		return host // the common case: no allocation
+	}
+	return rw.clientIP.String()
+}
+
+// clientKey identifies the client for rate limiting: its API key, else its address.
+func (rw *responseWriter) clientKey() string {
+	if rw.hasKey {
+		return "key:" + rw.key.Name
+	}
+	return rw.clientKeyIP()
 }
 
 func (rw *responseWriter) WriteHeader(code int) {
@@ -91,7 +139,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := responseWriters.Get().(*responseWriter)
-		*rw = responseWriter{ResponseWriter: w}
+		*rw = responseWriter{ResponseWriter: w, remoteAddr: r.RemoteAddr}
 		defer func() {
 			status := rw.status
 			if status == 0 {
@@ -108,7 +156,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.Int64("bytes", rw.bytes),
-				slog.String("client_ip", clientIP(r)),
+				slog.String("client_ip", rw.clientKeyIP()),
 				slog.String("user_agent", r.UserAgent()),
 				slog.String("request_id", requestID(w)),
 			)
@@ -132,14 +180,6 @@ func routeLabel(r *http.Request) string {
 	return p
 }
 
-// clientIP is the peer's address without the port.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // recoverPanics turns a panic into a 500 INTERNAL_ERROR that tells the client only the request
 // id; the panic value and stack go to the log.
@@ -396,3 +436,22 @@ func (g *gzipWriter) finish() {
 
 // Unwrap exposes the underlying writer to http.ResponseController.
 func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+// securityHeaders sets the headers every answer carries. HTML pages replace the content
+// security policy with the one their scripts need.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = noReferrer
+		h["Content-Security-Policy"] = apiCSP
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Header values shared by every answer; net/http only reads them.
+var (
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+	apiCSP     = []string{"default-src 'none'; frame-ancestors 'none'"}
+)

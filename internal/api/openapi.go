@@ -28,6 +28,10 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		reflect.TypeFor[HealthResponse](),
 		reflect.TypeFor[ProbeResponse](),
 		reflect.TypeFor[ModelInfoResponse](),
+		reflect.TypeFor[BlockedResponse](),
+		reflect.TypeFor[UnblockResponse](),
+		reflect.TypeFor[AuditResponse](),
+		reflect.TypeFor[ReloadResponse](),
 	} {
 		if _, err := g.ref(t); err != nil {
 			return nil, err
@@ -106,6 +110,39 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		"content":     obj{"application/json": obj{"schema": obj{"type": "object"}}},
 	}
 
+	// Every route but the probes answers 401, 403 and 429 too.
+	secured := func(item obj, scope string) obj {
+		for _, op := range item {
+			op := op.(obj)
+			for k, v := range errorResponses("401", "403", "429") {
+				op["responses"].(obj)[k] = v
+			}
+			op["security"] = []any{obj{"apiKey": []any{}}, obj{"bearer": []any{}}}
+			op["x-required-scope"] = scope
+		}
+		return item
+	}
+	post := func(id, summary, desc, schema, tag string, codes ...string) obj {
+		o := get(id, summary, desc, schema, tag, codes...)
+		return obj{"post": o["get"]}
+	}
+	unblock := obj{"delete": obj{
+		"operationId": "unblockIP",
+		"summary":     "Lift an address's block",
+		"description": "Lifts an automatic block and forgets the address's strikes. Audited.",
+		"tags":        []any{"security"},
+		"parameters":  []any{obj{"name": "ip", "in": "path", "required": true, "description": "IPv4 or IPv6 address.", "schema": obj{"type": "string"}}},
+		"responses":   mergeResponses(obj{"200": jsonResponse("The address was unblocked.", "UnblockResponse")}, errorResponses("400")),
+	}}
+	audit := get("auditLog", "The audit log", "Security events and admin actions, newest first, paged with offset and limit (at most 1000), filtered by action and time.", "AuditResponse", "security", "400", "503")
+	audit["get"].(obj)["parameters"] = []any{
+		obj{"name": "action", "in": "query", "description": "Only this action, such as auth_failure or ip_blocked.", "schema": obj{"type": "string"}},
+		obj{"name": "since", "in": "query", "description": "Only events at or after this time (RFC 3339).", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "until", "in": "query", "description": "Only events before this time (RFC 3339).", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "offset", "in": "query", "schema": obj{"type": "integer", "minimum": 0, "default": 0}},
+		obj{"name": "limit", "in": "query", "schema": obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+	}
+
 	return obj{
 		"openapi":           "3.1.0",
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -119,22 +156,32 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			obj{"name": "scoring", "description": "Fraud scores for transactions."},
 			obj{"name": "health", "description": "Health and probes."},
 			obj{"name": "models", "description": "The live model."},
+			obj{"name": "security", "description": "Blocked addresses, the audit log and key rotation (admin scope)."},
 			obj{"name": "documentation", "description": "This document and its viewers."},
 		},
 		"paths": obj{
-			"/predict":         obj{"post": predict},
-			"/health":          health,
-			"/health/live":     probe("healthLive", "Liveness probe", false),
-			"/health/ready":    probe("healthReady", "Readiness probe", true),
-			"/v2/health/live":  probe("v2HealthLive", "KServe V2 liveness probe", false),
-			"/v2/health/ready": probe("v2HealthReady", "KServe V2 readiness probe", true),
-			"/models/info":     get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle.", "ModelInfoResponse", "models", "503"),
-			"/openapi.json":    openapi,
-			"/docs":            html("swaggerUI", "Swagger UI"),
-			"/redoc":           html("redoc", "ReDoc"),
+			"/predict":               secured(obj{"post": predict}, "predict"),
+			"/health":                health,
+			"/health/live":           probe("healthLive", "Liveness probe", false),
+			"/health/ready":          probe("healthReady", "Readiness probe", true),
+			"/v2/health/live":        probe("v2HealthLive", "KServe V2 liveness probe", false),
+			"/v2/health/ready":       probe("v2HealthReady", "KServe V2 readiness probe", true),
+			"/models/info":           secured(get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle.", "ModelInfoResponse", "models", "503"), "any"),
+			"/models/reload":         secured(post("reloadModel", "Reload the model", "Loads the newest bundle (or MODEL_VERSION) off to the side and makes it live; the old model stays live if it fails. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
+			"/security/blocked":      secured(get("blockedIPs", "Blocked addresses", "Addresses blocked automatically after repeated strikes, with when their block ends.", "BlockedResponse", "security"), "admin"),
+			"/security/blocked/{ip}": secured(unblock, "admin"),
+			"/security/audit":        secured(audit, "admin"),
+			"/security/keys/reload":  secured(post("reloadKeys", "Reload the API keys", "Re-reads API_KEYS_FILE; an invalid file leaves the old keys in force. Also done on SIGHUP. Audited.", "ReloadResponse", "security", "409", "422"), "admin"),
+			"/openapi.json":          secured(openapi, "any"),
+			"/docs":                  secured(html("swaggerUI", "Swagger UI"), "any"),
+			"/redoc":                 secured(html("redoc", "ReDoc"), "any"),
 		},
 		"components": obj{
 			"schemas": g.schemas,
+			"securitySchemes": obj{
+				"apiKey": obj{"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key. With API_KEYS_FILE set, every route but the probes needs one with the route's scope (x-required-scope: any, predict, batch or admin); without it, only admin routes do."},
+				"bearer": obj{"type": "http", "scheme": "bearer", "description": "The same key as Authorization: Bearer."},
+			},
 			"headers": obj{
 				"X-Request-ID": obj{"description": "The request's identifier: the client's when sane, else generated.", "schema": obj{"type": "string"}},
 			},
@@ -169,7 +216,12 @@ func errorResponses(codes ...string) obj {
 		"413": {"Body too large (PAYLOAD_TOO_LARGE).", errorExample(fraud.CodePayloadTooLarge, "the request body is larger than 65536 bytes", fraud.Detail{"limit": 65536, "received": 70000})},
 		"415": {"Body is not JSON (UNSUPPORTED_MEDIA_TYPE).", errorExample(fraud.CodeUnsupportedMedia, "the body must be JSON: send Content-Type: application/json", fraud.Detail{"content_type": "text/plain", "supported": []string{"application/json"}})},
 		"500": {"Internal error (INTERNAL_ERROR): only the request id is told; the log has the rest.", errorExample(fraud.CodeInternal, "internal error; quote the request_id when reporting it")},
-		"503": {"No model is loaded yet (MODEL_NOT_LOADED); retry_after says when to retry.", errorExample(fraud.CodeModelNotLoaded, "no model is loaded yet")},
+		"503": {"No model is loaded yet (MODEL_NOT_LOADED) or a dependency is down (SERVICE_UNAVAILABLE); retry_after says when to retry.", errorExample(fraud.CodeModelNotLoaded, "no model is loaded yet")},
+		"401": {"No API key, or an unknown one (UNAUTHORIZED).", errorExample(fraud.CodeUnauthorized, "no API key: send it as X-API-Key or Authorization: Bearer")},
+		"403": {"The key lacks the route's scope (FORBIDDEN), the request looks like an attack (SUSPICIOUS_REQUEST), the address is blocked (IP_BLOCKED, with retry_after) or plain HTTP was refused (HTTPS_REQUIRED).", errorExample(fraud.CodeForbidden, "this key lacks the admin scope", fraud.Detail{"required_scope": "admin", "key_name": "scoring-app"})},
+		"409": {"Nothing to do in the server's configuration (CONFLICT).", errorExample(fraud.CodeConflict, "no API_KEYS_FILE is configured: there is nothing to reload")},
+		"422": {"The new file is invalid; the old state stays in force (UNPROCESSABLE_ENTITY).", errorExample(fraud.CodeUnprocessableEntity, "the keys file is invalid; the old keys stay in force")},
+		"429": {"Too many requests (RATE_LIMITED); Retry-After and retry_after say when to retry. RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset come on every answer.", errorExample(fraud.CodeRateLimited, "too many requests; slow down", fraud.Detail{"limit_per_minute": 100, "burst": 100})},
 	}
 	out := obj{}
 	for _, c := range append(codes, "404", "405", "500") {
@@ -195,8 +247,11 @@ func errorExample(code fraud.Code, msg string, details ...fraud.Detail) obj {
 		"request_id": "3f2b9c1e8a7d4e6f0a1b2c3d4e5f6a7b",
 		"timestamp":  "2026-11-26T07:00:00Z",
 	}
-	if code == fraud.CodeModelNotLoaded {
+	switch code {
+	case fraud.CodeModelNotLoaded:
 		ex["retry_after"] = 5
+	case fraud.CodeRateLimited:
+		ex["retry_after"] = 1
 	}
 	return ex
 }

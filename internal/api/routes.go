@@ -9,52 +9,64 @@ import (
 	"github.com/fraudguard/fraudguard/internal/fraud"
 )
 
-// route is one operation of the API.
+// route is one operation of the API and who may call it.
 type route struct {
 	method  string
 	path    string
+	access  access
 	handler http.Handler
 }
 
 // routes is the whole API and its middleware, in one place.
 func (s *Server) routes() http.Handler {
 	table := []route{
-		{"POST", "/predict", http.HandlerFunc(s.handlePredict)},
+		{"POST", "/predict", accessPredict, http.HandlerFunc(s.handlePredict)},
 
-		{"GET", "/health", http.HandlerFunc(s.handleHealth)},
-		{"GET", "/health/live", http.HandlerFunc(s.handleLive)},
-		{"GET", "/health/ready", http.HandlerFunc(s.handleReady)},
-		{"GET", "/v2/health/live", http.HandlerFunc(s.handleLive)},
-		{"GET", "/v2/health/ready", http.HandlerFunc(s.handleReady)},
+		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},
+		{"GET", "/health/live", accessPublic, http.HandlerFunc(s.handleLive)},
+		{"GET", "/health/ready", accessPublic, http.HandlerFunc(s.handleReady)},
+		{"GET", "/v2/health/live", accessPublic, http.HandlerFunc(s.handleLive)},
+		{"GET", "/v2/health/ready", accessPublic, http.HandlerFunc(s.handleReady)},
 
-		{"GET", "/models/info", http.HandlerFunc(s.handleModelInfo)},
+		{"GET", "/models/info", accessAnyKey, http.HandlerFunc(s.handleModelInfo)},
+		{"POST", "/models/reload", accessAdmin, http.HandlerFunc(s.handleModelReload)},
 
-		{"GET", "/openapi.json", http.HandlerFunc(s.handleOpenAPI)},
-		{"GET", "/docs", docs.SwaggerPage("/openapi.json", "/docs/assets/")},
-		{"GET", "/redoc", docs.RedocPage("/openapi.json", "/docs/assets/")},
-		{"GET", "/docs/assets/", http.StripPrefix("/docs/assets/", docs.Assets(http.HandlerFunc(s.notFound)))},
+		{"GET", "/security/blocked", accessAdmin, http.HandlerFunc(s.handleBlockedList)},
+		{"DELETE", "/security/blocked/{ip}", accessAdmin, http.HandlerFunc(s.handleUnblock)},
+		{"GET", "/security/audit", accessAdmin, http.HandlerFunc(s.handleAudit)},
+		{"POST", "/security/keys/reload", accessAdmin, http.HandlerFunc(s.handleKeysReload)},
+
+		{"GET", "/openapi.json", accessAnyKey, http.HandlerFunc(s.handleOpenAPI)},
+		{"GET", "/docs", accessAnyKey, docs.SwaggerPage("/openapi.json", "/docs/assets/")},
+		{"GET", "/redoc", accessAnyKey, docs.RedocPage("/openapi.json", "/docs/assets/")},
+		{"GET", "/docs/assets/", accessAnyKey, http.StripPrefix("/docs/assets/", docs.Assets(http.HandlerFunc(s.notFound)))},
 	}
 
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
 	for _, rt := range table {
-		mux.Handle(rt.method+" "+rt.path, rt.handler)
+		mux.Handle(rt.method+" "+rt.path, s.authorize(rt.access, rt.handler))
 		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}
 	// A path with no route for the method answers 405 with Allow, every other path 404: both
-	// in the structured error shape, which ServeMux's own answers are not.
+	// in the structured error shape, which ServeMux's own answers are not. With a keys file,
+	// they too need a valid key, so that the API's shape is not told to strangers.
 	for path, methods := range allowed {
-		mux.Handle(path, s.methodNotAllowed(methods))
+		mux.Handle(path, s.authorize(accessAnyKey, s.methodNotAllowed(methods)))
 	}
-	mux.Handle("/", http.HandlerFunc(s.notFound))
+	mux.Handle("/", s.authorize(accessAnyKey, http.HandlerFunc(s.notFound)))
 
 	// The chain, outermost first: every answer, errors included, carries a request id and
-	// reaches the access log; panics become structured 500s.
+	// security headers and reaches the access log; panics become structured 500s; the guard
+	// (blocked addresses, attack detection, key identification, rate limits) runs before
+	// anything reads the body.
 	var h http.Handler = mux
 	h = compress(h)
 	h = s.cors(h)
+	h = s.guard(h)
 	h = s.checkHost(h)
 	h = s.recoverPanics(h)
+	h = securityHeaders(h)
 	h = s.accessLog(h)
 	h = withRequestID(h)
 	return h

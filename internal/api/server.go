@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -29,6 +30,12 @@ type SystemSampler interface {
 	System() fraud.SystemInfo
 }
 
+// ModelReloader loads the newest model bundle and makes it live (POST /models/reload). It
+// keeps the old model when the new one fails to load.
+type ModelReloader interface {
+	Reload(ctx context.Context) (*model.Model, error)
+}
+
 // Options are the server's settings.
 type Options struct {
 	// Version is the build version reported by /health.
@@ -41,6 +48,8 @@ type Options struct {
 	CORSAllowedOrigins []string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// Reloader reloads the model; nil turns POST /models/reload off (503).
+	Reloader ModelReloader
 }
 
 // Server holds the handlers' shared state. It is an http.Handler.
@@ -57,6 +66,9 @@ type Server struct {
 	index fieldIndex
 	bufs  sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
 
+	guardCfg Guard
+	reloader ModelReloader
+
 	predictions   atomic.Int64
 	predictNanos  atomic.Int64
 	openapiJSON   []byte
@@ -64,7 +76,7 @@ type Server struct {
 }
 
 // NewServer builds the API handler with its whole middleware chain.
-func NewServer(logger *slog.Logger, opts Options, models ModelSource, system SystemSampler) (*Server, error) {
+func NewServer(logger *slog.Logger, opts Options, models ModelSource, system SystemSampler, guard Guard) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -73,14 +85,16 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 	}
 	logger = logger.With(slog.String("component", "api"))
 	s := &Server{
-		logger:  logger,
-		opts:    opts,
-		models:  models,
-		system:  system,
-		errs:    errorWriter{logger: logger, now: opts.Now},
-		started: opts.Now(),
-		rules:   fraud.TransactionFields(),
-		index:   newFieldIndex(),
+		logger:   logger,
+		opts:     opts,
+		models:   models,
+		system:   system,
+		errs:     errorWriter{logger: logger, now: opts.Now},
+		started:  opts.Now(),
+		guardCfg: guard,
+		reloader: opts.Reloader,
+		rules:    fraud.TransactionFields(),
+		index:    newFieldIndex(),
 	}
 	size := int(opts.MaxBodyBytes) + 1
 	s.bufs.New = func() any { b := make([]byte, 0, size); return &b }
@@ -125,10 +139,18 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := decoder{buf: body, rules: s.rules, index: s.index}
+	d := decoder{buf: body, rules: s.rules, index: s.index, detector: s.guardCfg.Detector, stopOnAttack: !s.guardCfg.DetectOnly}
 	var tx fraud.Transaction
 	details, err := d.decodeTransaction(&tx, nil)
+	if d.finding != nil {
+		s.attack(w, r, *d.finding) // detect-only: audited and let through
+	}
 	if err != nil {
+		var ae *attackError
+		if errors.As(err, &ae) {
+			s.attack(w, r, ae.finding)
+			return
+		}
 		s.errs.write(w, r, malformed(err))
 		return
 	}

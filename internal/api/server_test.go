@@ -76,7 +76,7 @@ func mustServer(t testing.TB, opts Options, models ModelSource) *Server {
 	if opts.Version == "" {
 		opts.Version = "test"
 	}
-	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{fraud.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}})
+	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{fraud.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}}, Guard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func checkError(t testing.TB, w *httptest.ResponseRecorder, status int, code str
 		t.Errorf("timestamp %q is not RFC 3339", ts)
 	}
 	_, hasRetry := body["retry_after"]
-	if hasRetry != (status == 503 || status == 429) {
+	if hasRetry != (status == 503 || status == 429 || code == "IP_BLOCKED") {
 		t.Errorf("retry_after present: %v, for status %d", hasRetry, status)
 	}
 	return body
@@ -281,7 +281,7 @@ func checkError(t testing.TB, w *httptest.ResponseRecorder, status int, code str
 
 func TestPanicIsStructured500(t *testing.T) {
 	var logs bytes.Buffer
-	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, panickyModels{}, fixedSystem{})
+	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, panickyModels{}, fixedSystem{}, Guard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestHealthAndModelInfo(t *testing.T) {
 }
 
 func TestDegradedWhenDiskFull(t *testing.T) {
-	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{fraud.SystemInfo{DiskUsagePercent: 99}})
+	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{fraud.SystemInfo{DiskUsagePercent: 99}}, Guard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,13 +465,21 @@ func TestOpenAPIGolden(t *testing.T) {
 // transaction of creditcard.csv.
 func BenchmarkPredict(b *testing.B) {
 	// The access log is formatted as in production, then discarded.
-	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{})
+	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{}, Guard{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchPredict(b, s, nil)
+}
+
+// benchPredict posts the first real transaction to s as fast as it can, with header set.
+func benchPredict(b *testing.B, s http.Handler, header map[string]string) {
 	body := txBody(firstRow, map[string]any{"transaction_id": "txn-bench"}, "")
 	r := httptest.NewRequest("POST", "/predict", nil)
 	r.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
 	br := bytes.NewReader(body)
 	r.Body = io.NopCloser(br)
 	w := &discardWriter{h: http.Header{}}

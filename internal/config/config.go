@@ -9,12 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/fraudguard/fraudguard/internal/security"
 )
 
 // Config is the effective configuration of `fraudguard serve`.
@@ -39,7 +39,20 @@ type Config struct {
 	WriteTimeout       time.Duration
 	IdleTimeout        time.Duration
 	// APIKeysFile is the YAML or JSON file of API keys; empty means none.
-	APIKeysFile string
+	APIKeysFile    string
+	RateLimitBurst int
+	TrustedProxies []netip.Prefix
+	SecurityMode   string
+	SecurityEngine string
+	BlockThreshold int
+	BlockWindow    time.Duration
+	BlockDuration  time.Duration
+	IPAllowlist    []netip.Prefix
+	IPBlocklist    []netip.Prefix
+	MetricsPublic  bool
+	TLSCertFile    string
+	TLSKeyFile     string
+	HTTPSOnly      bool
 	// AdminAPIKey is the admin key given in the environment; empty means the key generated into
 	// DATA_DIR/admin.key.
 	AdminAPIKey Secret
@@ -224,12 +237,86 @@ func settings() []setting {
 			return nil
 		}},
 		{"ADMIN_API_KEY", "", "the admin API key, at least 16 characters; environment only, never logged (empty: generate one into DATA_DIR/admin.key)", func(c *Config, v string) error {
-			if v != "" && len(v) < security.MinAdminKeyLength {
-				return fmt.Errorf("must be at least %d characters (or empty, to use a generated key in DATA_DIR/admin.key)", security.MinAdminKeyLength)
+			if v != "" && len(v) < MinAdminKeyLength {
+				return fmt.Errorf("must be at least %d characters (or empty, to use a generated key in DATA_DIR/admin.key)", MinAdminKeyLength)
 			}
 			c.AdminAPIKey = Secret(v)
 			return nil
 		}},
+		{"RATE_LIMIT_BURST", "0", "requests a client may make at once (0: the per-minute figure)", intSetter(0, 10_000_000, func(c *Config) *int { return &c.RateLimitBurst })},
+		{"TRUSTED_PROXIES", "", "CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed", prefixSetter(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+		{"SECURITY_MODE", "block", "block: refuse requests that look like attacks (403); detect: log and audit them only", func(c *Config, v string) error {
+			v = strings.ToLower(v)
+			if v != "block" && v != "detect" {
+				return errors.New("must be block or detect")
+			}
+			c.SecurityMode = v
+			return nil
+		}},
+		{"SECURITY_ENGINE", "libinjection", "attack detector: libinjection (the only engine in this build)", func(c *Config, v string) error {
+			if strings.ToLower(v) != "libinjection" {
+				return errors.New("must be libinjection (OWASP CRS is not built in)")
+			}
+			c.SecurityEngine = "libinjection"
+			return nil
+		}},
+		{"BLOCK_THRESHOLD", "20", "strikes (rate-limit hits, attack hits, auth failures) within BLOCK_WINDOW that block an address (0: never block)", intSetter(0, 1_000_000, func(c *Config) *int { return &c.BlockThreshold })},
+		{"BLOCK_WINDOW", "1m", "window in which BLOCK_THRESHOLD strikes block an address", durationSetter(func(c *Config) *time.Duration { return &c.BlockWindow })},
+		{"BLOCK_DURATION", "15m", "how long an address stays blocked", durationSetter(func(c *Config) *time.Duration { return &c.BlockDuration })},
+		{"IP_ALLOWLIST", "", "CIDRs never blocked", prefixSetter(func(c *Config) *[]netip.Prefix { return &c.IPAllowlist })},
+		{"IP_BLOCKLIST", "", "CIDRs always refused (403 IP_BLOCKED)", prefixSetter(func(c *Config) *[]netip.Prefix { return &c.IPBlocklist })},
+		{"METRICS_PUBLIC", "false", "let /metrics be read without a key when API_KEYS_FILE is set", boolSetter(func(c *Config) *bool { return &c.MetricsPublic })},
+		{"TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (TLS 1.2+) with TLS_KEY_FILE", func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
+		{"TLS_KEY_FILE", "", "PEM private key of TLS_CERT_FILE", func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
+		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
+	}
+}
+
+// MinAdminKeyLength is the shortest ADMIN_API_KEY accepted.
+const MinAdminKeyLength = 16
+
+func prefixSetter(field func(c *Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []netip.Prefix
+		for _, item := range splitList(v) {
+			if strings.Contains(item, "/") {
+				p, err := netip.ParsePrefix(item)
+				if err != nil {
+					return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", item)
+				}
+				out = append(out, p.Masked())
+				continue
+			}
+			a, err := netip.ParseAddr(item)
+			if err != nil {
+				return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", item)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+		*field(c) = out
+		return nil
+	}
+}
+
+func boolSetter(field func(c *Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func intSetter(lo, hi int, field func(c *Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
 	}
 }
 
@@ -312,27 +399,29 @@ func (c *Config) validate() error {
 	if err != nil || !st.IsDir() {
 		return &Error{Setting: "MODEL_PATH", Value: c.ModelPath, Allowed: "must be an existing directory holding model bundles"}
 	}
-	// The keys file is checked by the code that will load it, so a start-up with a broken file
-	// fails here with one line. (config imports security for this; security takes its settings
-	// as arguments and must never import config.)
+	// The keys file's content is checked by serve, which loads it before binding the port;
+	// here only that it is there.
 	if c.APIKeysFile != "" {
-		if _, err := security.LoadKeys(c.APIKeysFile); err != nil {
-			return &Error{Setting: "API_KEYS_FILE", Value: c.APIKeysFile, Allowed: "must be a readable, valid keys file: " + keysProblem(err, c.APIKeysFile)}
+		ext := strings.ToLower(filepath.Ext(c.APIKeysFile))
+		if ext != ".yaml" && ext != ".yml" && ext != ".json" {
+			return &Error{Setting: "API_KEYS_FILE", Value: c.APIKeysFile, Allowed: "must end in .yaml, .yml or .json"}
+		}
+		if st, err := os.Stat(c.APIKeysFile); err != nil || !st.Mode().IsRegular() {
+			return &Error{Setting: "API_KEYS_FILE", Value: c.APIKeysFile, Allowed: "must be an existing keys file (no such file)"}
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return &Error{Setting: "TLS_CERT_FILE", Value: c.TLSCertFile, Allowed: "TLS_CERT_FILE and TLS_KEY_FILE must be set together"}
+	}
+	for _, f := range []struct{ name, path string }{{"TLS_CERT_FILE", c.TLSCertFile}, {"TLS_KEY_FILE", c.TLSKeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return &Error{Setting: f.name, Value: f.path, Allowed: "must be an existing PEM file"}
 		}
 	}
 	return nil
-}
-
-// keysProblem is LoadKeys's error without the file name it starts with, which Error already
-// shows as the value.
-func keysProblem(err error, path string) string {
-	msg := err.Error()
-	for _, prefix := range []string{fmt.Sprintf("keys file %q: ", path), "keys file: "} {
-		if rest, ok := strings.CutPrefix(msg, prefix); ok {
-			return rest
-		}
-	}
-	return msg
 }
 
 // Addr returns the listen address host:port.
@@ -363,7 +452,28 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Duration("idle_timeout", c.IdleTimeout),
 		slog.String("api_keys_file", c.APIKeysFile),
 		slog.String("admin_api_key", c.AdminAPIKey.String()),
+		slog.Int("rate_limit_burst", c.RateLimitBurst),
+		slog.Any("trusted_proxies", prefixStrings(c.TrustedProxies)),
+		slog.String("security_mode", c.SecurityMode),
+		slog.String("security_engine", c.SecurityEngine),
+		slog.Int("block_threshold", c.BlockThreshold),
+		slog.Duration("block_window", c.BlockWindow),
+		slog.Duration("block_duration", c.BlockDuration),
+		slog.Any("ip_allowlist", prefixStrings(c.IPAllowlist)),
+		slog.Any("ip_blocklist", prefixStrings(c.IPBlocklist)),
+		slog.Bool("metrics_public", c.MetricsPublic),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
+		slog.Bool("https_only", c.HTTPSOnly),
 	}
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }
 
 // ParseBytes parses a size: a whole number of bytes, or one with a KiB, MiB or GiB suffix.

@@ -29,6 +29,7 @@ const (
 	CodeJobNotFound         Code = "JOB_NOT_FOUND"
 	CodeConflict            Code = "CONFLICT"
 	CodeUnprocessableEntity Code = "UNPROCESSABLE_ENTITY"
+	CodeHTTPSRequired       Code = "HTTPS_REQUIRED"
 )
 
 // Codes lists every error code, in a stable order.
@@ -38,6 +39,7 @@ func Codes() []Code {
 		CodeMethodNotAllowed, CodeInvalidHost, CodeModelNotLoaded, CodeInternal, CodeUnauthorized,
 		CodeForbidden, CodeRateLimited, CodeServiceUnavailable, CodeRequestTimeout,
 		CodeSuspiciousRequest, CodeIPBlocked, CodeJobNotFound, CodeConflict, CodeUnprocessableEntity,
+		CodeHTTPSRequired,
 	}
 }
 

@@ -3,7 +3,9 @@
 package model
 
 import (
+	"context"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,3 +83,27 @@ func (r *Registry) Current() *Model { return r.current.Load() }
 
 // Store makes m the live model.
 func (r *Registry) Store(m *Model) { r.current.Store(m) }
+
+// Reloader loads the newest bundle under Root (or Version) off to the side and makes it live;
+// when loading fails, the live model stays. One reload runs at a time.
+type Reloader struct {
+	Registry *Registry
+	Root     string
+	Version  string
+	mu       sync.Mutex
+}
+
+// Reload loads and swaps in the model, returning it.
+func (l *Reloader) Reload(ctx context.Context) (*Model, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := LoadLatest(l.Root, l.Version)
+	if err != nil {
+		return nil, err
+	}
+	l.Registry.Store(m)
+	return m, nil
+}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/security"
+)
+
+// BlockedResponse is the answer of GET /security/blocked.
+type BlockedResponse struct {
+	Blocked []security.Blocked `json:"blocked" doc:"Addresses blocked now, by automatic blocking (static IP_BLOCKLIST entries are not listed)."`
+}
+
+func (s *Server) handleBlockedList(w http.ResponseWriter, r *http.Request) {
+	out := BlockedResponse{Blocked: []security.Blocked{}}
+	if s.guardCfg.Blocker != nil {
+		if l := s.guardCfg.Blocker.List(); l != nil {
+			out.Blocked = l
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// UnblockResponse is the answer of DELETE /security/blocked/{ip}.
+type UnblockResponse struct {
+	IP        string `json:"ip" doc:"The address."`
+	Unblocked bool   `json:"unblocked" doc:"Whether it was blocked until now."`
+}
+
+func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("ip")
+	a, err := netip.ParseAddr(raw)
+	if err != nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeValidation, Message: "not an IP address",
+			Details: []fraud.Detail{fraud.FieldError("ip", "must be an IPv4 or IPv6 address", truncate(raw))}})
+		return
+	}
+	was := false
+	if s.guardCfg.Blocker != nil {
+		was = s.guardCfg.Blocker.Unblock(a.Unmap())
+	}
+	if !was {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeNotFound, Message: "the address is not blocked", Details: []fraud.Detail{{"ip": a.String()}}})
+		return
+	}
+	s.audit(r, w, fraud.ActionIPUnblocked, fraud.OutcomeSuccess, a.String())
+	writeJSON(w, http.StatusOK, UnblockResponse{IP: a.String(), Unblocked: true})
+}
+
+// AuditResponse is the answer of GET /security/audit.
+type AuditResponse struct {
+	Events []fraud.AuditEvent `json:"events" doc:"Matching events, newest first."`
+	Total  int                `json:"total" doc:"How many events match in all."`
+	Offset int                `json:"offset" doc:"Offset of the first event returned."`
+	Limit  int                `json:"limit" doc:"Most events returned."`
+}
+
+func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
+	if s.guardCfg.Audit == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "no audit store is configured"})
+		return
+	}
+	q := r.URL.Query()
+	f := fraud.AuditFilter{Action: q.Get("action"), Limit: 100}
+	var details []fraud.Detail
+	intParam := func(name string, lo, hi int, dst *int) {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				details = append(details, fraud.FieldError(name, "must be a whole number from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi), truncate(v)))
+				return
+			}
+			*dst = n
+		}
+	}
+	timeParam := func(name string, dst *time.Time) {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				details = append(details, fraud.FieldError(name, "must be an RFC 3339 time such as 2026-11-26T07:00:00Z", truncate(v)))
+				return
+			}
+			*dst = t
+		}
+	}
+	intParam("offset", 0, 1<<30, &f.Offset)
+	intParam("limit", 1, 1000, &f.Limit)
+	timeParam("since", &f.Since)
+	timeParam("until", &f.Until)
+	if len(details) > 0 {
+		s.errs.write(w, r, invalid(details))
+		return
+	}
+	events, total, err := s.guardCfg.Audit.List(r.Context(), f)
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []fraud.AuditEvent{}
+	}
+	writeJSON(w, http.StatusOK, AuditResponse{Events: events, Total: total, Offset: f.Offset, Limit: f.Limit})
+}
+
+// ReloadResponse is the answer of the reload routes.
+type ReloadResponse struct {
+	Status  string `json:"status" enum:"reloaded" doc:"reloaded."`
+	Version string `json:"version,omitempty" doc:"The model version now live (model reload only)."`
+}
+
+func (s *Server) handleKeysReload(w http.ResponseWriter, r *http.Request) {
+	if s.guardCfg.ReloadKeys == nil || !s.guardCfg.HasKeysFile {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeConflict, Message: "no API_KEYS_FILE is configured: there is nothing to reload"})
+		return
+	}
+	if err := s.guardCfg.ReloadKeys(); err != nil {
+		s.audit(r, w, fraud.ActionKeysReload, fraud.OutcomeFailure, err.Error())
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnprocessableEntity, Message: "the keys file is invalid; the old keys stay in force: " + err.Error()})
+		return
+	}
+	s.audit(r, w, fraud.ActionKeysReload, fraud.OutcomeSuccess, "")
+	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded"})
+}
+
+func (s *Server) handleModelReload(w http.ResponseWriter, r *http.Request) {
+	if s.reloader == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "model reload is not available"})
+		return
+	}
+	m, err := s.reloader.Reload(r.Context())
+	if err != nil {
+		s.audit(r, w, fraud.ActionModelReload, fraud.OutcomeFailure, err.Error())
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnprocessableEntity, Message: "the model could not be loaded; the old model stays live: " + err.Error()})
+		return
+	}
+	s.audit(r, w, fraud.ActionModelReload, fraud.OutcomeSuccess, m.Version())
+	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded", Version: m.Version()})
+}

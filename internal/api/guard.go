@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/ratelimit"
+	"github.com/fraudguard/fraudguard/internal/security"
+)
+
+// KeyAuthenticator recognises API keys.
+type KeyAuthenticator interface {
+	Authenticate(presented string) (security.Key, bool)
+}
+
+// AuditRecorder records security events and admin actions.
+type AuditRecorder interface {
+	Record(ctx context.Context, e fraud.AuditEvent)
+	List(ctx context.Context, f fraud.AuditFilter) ([]fraud.AuditEvent, int, error)
+}
+
+// Guard holds the security parts of the server. A nil part is switched off.
+type Guard struct {
+	// Keys are the keys of API_KEYS_FILE; nil (or empty) when there is no keys file, in which
+	// case scoring is open and only admin routes need a key.
+	Keys KeyAuthenticator
+	// HasKeysFile tells whether a keys file is configured.
+	HasKeysFile bool
+	// Admin recognises the admin key, which has every scope.
+	Admin KeyAuthenticator
+	// ReloadKeys re-reads the keys file (POST /security/keys/reload).
+	ReloadKeys func() error
+	// Limiter and Limit rate-limit each client (API key, else client IP).
+	Limiter ratelimit.Limiter
+	Limit   ratelimit.Limit
+	// Detector finds attacks; DetectOnly logs them instead of refusing.
+	Detector   *security.Detector
+	DetectOnly bool
+	// Blocker blocks addresses that collect strikes.
+	Blocker *security.Blocker
+	// ClientIP resolves the client's address behind trusted proxies.
+	ClientIP *security.ClientIPResolver
+	// Audit records security events and admin actions.
+	Audit AuditRecorder
+	// MetricsPublic lets /metrics be read without a key when there is a keys file.
+	MetricsPublic bool
+	// HTTPSOnly refuses plain HTTP (X-Forwarded-Proto is believed from trusted proxies only)
+	// and sends HSTS.
+	HTTPSOnly bool
+}
+
+// access is who may call a route.
+type access int
+
+const (
+	accessPublic  access = iota // probes: anyone
+	accessAnyKey                // any valid key when there is a keys file; open otherwise
+	accessPredict               // the predict scope
+	accessBatch                 // the batch scope
+	accessAdmin                 // the admin scope, always required
+)
+
+func (a access) scope() security.Scope {
+	switch a {
+	case accessPredict:
+		return security.ScopePredict
+	case accessBatch:
+		return security.ScopeBatch
+	case accessAdmin:
+		return security.ScopeAdmin
+	}
+	return ""
+}
+
+// isHealthPath tells the probe and health routes, which are neither authenticated nor rate
+// limited.
+func isHealthPath(p string) bool {
+	return p == "/health" || strings.HasPrefix(p, "/health/") || strings.HasPrefix(p, "/v2/health/")
+}
+
+// guard is the security middleware: client address, blocked addresses, attack detection,
+// key identification and rate limiting. Authorisation by scope happens per route (authorize),
+// once the route is known.
+func (s *Server) guard(next http.Handler) http.Handler {
+	g := &s.guardCfg
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := stateOf(w)
+		if g.ClientIP != nil {
+			st.clientIP = g.ClientIP.ClientIP(r)
+		}
+		if g.HTTPSOnly {
+			if !s.isHTTPS(r, st.peerTrusted(g)) {
+				s.errs.write(w, r, &fraud.Error{Code: fraud.CodeHTTPSRequired, Message: "this server answers over HTTPS only"})
+				return
+			}
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		if g.Blocker != nil && st.clientIP.IsValid() {
+			if blocked, retry := g.Blocker.Check(st.clientIP); blocked {
+				s.errs.write(w, r, &fraud.Error{Code: fraud.CodeIPBlocked, Message: "this address is blocked", RetryAfter: ratelimit.Seconds(retry)})
+				return
+			}
+		}
+		if g.Detector != nil {
+			if f, hit := g.Detector.InspectRequest(r); hit {
+				if s.attack(w, r, f) {
+					return
+				}
+			}
+		}
+		if presented := presentedKey(r); presented != "" {
+			st.presented = true
+			if g.Admin != nil {
+				st.key, st.hasKey = g.Admin.Authenticate(presented)
+			}
+			if !st.hasKey && g.Keys != nil {
+				st.key, st.hasKey = g.Keys.Authenticate(presented)
+			}
+		}
+		if g.Limiter != nil && !isHealthPath(r.URL.Path) {
+			if !s.rateLimit(w, r, st) {
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// attack handles a detector finding: audit, strike, and (in block mode) a 403. It reports
+// whether the request was refused.
+func (s *Server) attack(w http.ResponseWriter, r *http.Request, f security.Finding) bool {
+	g := &s.guardCfg
+	outcome := fraud.OutcomeBlocked
+	if g.DetectOnly {
+		outcome = fraud.OutcomeSuccess // logged, let through
+	}
+	s.audit(r, w, fraud.ActionAttackDetected, outcome, f.Rule+" in "+f.Location+": "+f.Evidence)
+	s.strike(r, w, "attack:"+f.Rule)
+	if g.DetectOnly {
+		return false
+	}
+	s.errs.write(w, r, &fraud.Error{
+		Code:    fraud.CodeSuspiciousRequest,
+		Message: "the request looks like an attack and was refused",
+		Details: []fraud.Detail{{"rule": f.Rule, "location": f.Location}},
+	})
+	return true
+}
+
+// rateLimit spends one request of the client's budget and sets the RateLimit headers. It
+// reports whether the request may go on.
+func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, st *responseWriter) bool {
+	g := &s.guardCfg
+	lim := g.Limit
+	key := st.clientKey()
+	if st.hasKey && st.key.RateLimitPerMinute > 0 {
+		lim = ratelimit.Limit{PerMinute: st.key.RateLimitPerMinute, Burst: st.key.RateLimitPerMinute}
+	}
+	d, err := g.Limiter.Allow(r.Context(), key, lim)
+	if err != nil {
+		// A limiter that cannot answer must not take the service down with it.
+		s.logger.Warn("rate limiter unavailable", "error", err.Error(), "request_id", requestID(w))
+		return true
+	}
+	if lim.PerMinute <= 0 {
+		return true
+	}
+	h := w.Header()
+	h["Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)}
+	h["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(ratelimit.Seconds(d.Reset))}
+	if d.Allowed {
+		return true
+	}
+	s.strike(r, w, "rate_limit")
+	s.errs.write(w, r, &fraud.Error{
+		Code:       fraud.CodeRateLimited,
+		Message:    "too many requests; slow down",
+		Details:    []fraud.Detail{{"limit_per_minute": lim.PerMinute, "burst": d.Limit}},
+		RetryAfter: max(1, ratelimit.Seconds(d.RetryAfter)),
+	})
+	return false
+}
+
+// strike counts a strike against the client's address and audits a resulting block.
+func (s *Server) strike(r *http.Request, w http.ResponseWriter, reason string) {
+	g := &s.guardCfg
+	st := stateOf(w)
+	if g.Blocker == nil || !st.clientIP.IsValid() {
+		return
+	}
+	if g.Blocker.Strike(st.clientIP, reason) {
+		s.audit(r, w, fraud.ActionIPBlocked, fraud.OutcomeSuccess, "blocked after repeated strikes; last: "+reason)
+	}
+}
+
+// audit records an event about the current request.
+func (s *Server) audit(r *http.Request, w http.ResponseWriter, action, outcome, detail string) {
+	if s.guardCfg.Audit == nil {
+		return
+	}
+	st := stateOf(w)
+	e := fraud.AuditEvent{
+		RequestID: requestID(w),
+		ClientIP:  st.clientKeyIP(),
+		Action:    action,
+		Outcome:   outcome,
+		Detail:    detail,
+	}
+	if st.hasKey {
+		e.KeyName = st.key.Name
+	}
+	s.guardCfg.Audit.Record(r.Context(), e)
+}
+
+// authorize wraps a route's handler with its access rule.
+func (s *Server) authorize(a access, h http.Handler) http.Handler {
+	if a == accessPublic {
+		return h
+	}
+	g := &s.guardCfg
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := stateOf(w)
+		open := a != accessAdmin && !g.HasKeysFile
+		if open {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if !st.hasKey {
+			problem := "no API key: send it as X-API-Key or Authorization: Bearer"
+			if st.presented {
+				problem = "the API key is not valid"
+			}
+			s.audit(r, w, fraud.ActionAuthFailure, fraud.OutcomeDenied, r.Method+" "+r.URL.Path+": "+problem)
+			s.strike(r, w, "auth")
+			s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnauthorized, Message: problem,
+				Header: map[string]string{"WWW-Authenticate": `Bearer realm="fraudguard"`}})
+			return
+		}
+		if scope := a.scope(); scope != "" && !st.key.Has(scope) {
+			s.audit(r, w, fraud.ActionForbidden, fraud.OutcomeDenied, r.Method+" "+r.URL.Path+": key lacks scope "+string(scope))
+			s.strike(r, w, "auth")
+			s.errs.write(w, r, &fraud.Error{Code: fraud.CodeForbidden, Message: "this key lacks the " + string(scope) + " scope",
+				Details: []fraud.Detail{{"required_scope": string(scope), "key_name": st.key.Name}}})
+			return
+		}
+		if a == accessAdmin {
+			s.audit(r, w, fraud.ActionAdminAccess, fraud.OutcomeSuccess, r.Method+" "+r.URL.Path)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// presentedKey reads the key from X-API-Key or Authorization: Bearer.
+func presentedKey(r *http.Request) string {
+	if v := r.Header["X-Api-Key"]; len(v) > 0 && v[0] != "" {
+		return v[0]
+	}
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		if len(v[0]) > 7 && strings.EqualFold(v[0][:7], "bearer ") {
+			return strings.TrimSpace(v[0][7:])
+		}
+	}
+	return ""
+}
+
+// isHTTPS tells whether the request came over TLS, directly or (per a trusted proxy's
+// X-Forwarded-Proto) to the proxy.
+func (s *Server) isHTTPS(r *http.Request, peerTrusted bool) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return peerTrusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// peerTrusted tells whether the socket peer is a trusted proxy.
+func (rw *responseWriter) peerTrusted(g *Guard) bool {
+	if g.ClientIP == nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(rw.remoteAddr)
+	return err == nil && g.ClientIP.IsTrusted(ap.Addr().Unmap())
+}
