@@ -180,7 +180,6 @@ func routeLabel(r *http.Request) string {
 	return p
 }
 
-
 // recoverPanics turns a panic into a 500 INTERNAL_ERROR that tells the client only the request
 // id; the panic value and stack go to the log.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
