@@ -46,7 +46,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return usageError{&config.Error{Setting: "DATA_DIR", Value: cfg.DataDir, Allowed: "must be a directory that can be created and written: " + err.Error()}}
 	}
 
-	logger, logw, err := telemetry.NewLogger(telemetry.LogOptions{Level: cfg.LogLevel, Format: cfg.LogFormat, File: cfg.LogFile, Stdout: stdout})
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
+	logger, logw, err := telemetry.NewLogger(telemetry.LogOptions{Level: level, Format: cfg.LogFormat, File: cfg.LogFile,
+		MaxSizeMB: cfg.LogMaxSizeMB, MaxFiles: cfg.LogMaxFiles, Stdout: stdout})
 	if err != nil {
 		return usageError{&config.Error{Setting: "LOG_FILE", Value: cfg.LogFile, Allowed: "must be a file that can be opened for appending: " + err.Error()}}
 	}
@@ -120,6 +123,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		AllowedHosts:       cfg.AllowedHosts,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		Reloader:           reloader,
+		LogLevel:           level,
+		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -168,6 +173,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	})
 	g.Go(func() error { return sampler.Run(gctx) })
 	g.Go(func() error { return auditor.Run(gctx) })
+	g.Go(func() error { return handler.RunHealthChecks(gctx, cfg.HealthCheckInterval) })
 	g.Go(func() error { return reloadKeysOnHUP(gctx, keys, auditor, log) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
@@ -132,6 +136,12 @@ func (s *Server) handleModelReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.reloader.Reload(r.Context())
+	if s.metrics != nil {
+		s.metrics.ModelReloaded(err == nil)
+		if err == nil {
+			s.metrics.SetModel(m.Version(), m.Manifest.Kind)
+		}
+	}
 	if err != nil {
 		s.audit(r, w, fraud.ActionModelReload, fraud.OutcomeFailure, err.Error())
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnprocessableEntity, Message: "the model could not be loaded; the old model stays live: " + err.Error()})
@@ -139,4 +149,71 @@ func (s *Server) handleModelReload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, w, fraud.ActionModelReload, fraud.OutcomeSuccess, m.Version())
 	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded", Version: m.Version()})
+}
+
+// LogLevelBody is the body of PUT /admin/log-level and the answer of both log-level routes.
+type LogLevelBody struct {
+	Level string `json:"level" enum:"DEBUG,INFO,WARN,ERROR" doc:"The minimum level logged." example:"INFO"`
+}
+
+func (s *Server) handleGetLogLevel(w http.ResponseWriter, r *http.Request) {
+	if s.opts.LogLevel == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "the log level cannot be changed at run time here"})
+		return
+	}
+	writeJSON(w, http.StatusOK, LogLevelBody{Level: s.opts.LogLevel.Level().String()})
+}
+
+func (s *Server) handleSetLogLevel(w http.ResponseWriter, r *http.Request) {
+	if s.opts.LogLevel == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "the log level cannot be changed at run time here"})
+		return
+	}
+	if err := requireJSON(r); err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	body, err := readBody(r, 4<<10, nil)
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	var in LogLevelBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeMalformedJSON, Message: "the body must be {\"level\": \"DEBUG|INFO|WARN|ERROR\"}: " + err.Error()})
+		return
+	}
+	var lvl slog.Level
+	switch strings.ToUpper(in.Level) {
+	case "DEBUG", "INFO", "WARN", "ERROR":
+		lvl.UnmarshalText([]byte(in.Level))
+	default:
+		s.errs.write(w, r, invalid([]fraud.Detail{fraud.FieldError("level", "must be DEBUG, INFO, WARN or ERROR", truncate(in.Level))}))
+		return
+	}
+	old := s.opts.LogLevel.Level()
+	s.opts.LogLevel.Set(lvl)
+	s.audit(r, w, fraud.ActionLogLevel, fraud.OutcomeSuccess, old.String()+" -> "+lvl.String())
+	writeJSON(w, http.StatusOK, LogLevelBody{Level: lvl.String()})
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil || s.opts.MetricsHandler == nil {
+		s.notFound(w, r)
+		return
+	}
+	if wantsJSON(r.Header.Get("Accept")) {
+		sum := s.metrics.Summary(s.opts.Now())
+		sum.TotalPredictions = s.predictions.Load()
+		writeJSON(w, http.StatusOK, sum)
+		return
+	}
+	s.opts.MetricsHandler.ServeHTTP(w, r)
+}
+
+// wantsJSON tells an Accept header that prefers JSON to Prometheus's text format.
+func wantsJSON(accept string) bool {
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/plain") && !strings.Contains(accept, "openmetrics")
 }

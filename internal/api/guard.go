@@ -101,6 +101,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		if g.Blocker != nil && st.clientIP.IsValid() {
 			if blocked, retry := g.Blocker.Check(st.clientIP); blocked {
+				if s.metrics != nil {
+					s.metrics.SecurityBlocked("ip_blocked")
+				}
 				s.errs.write(w, r, &fraud.Error{Code: fraud.CodeIPBlocked, Message: "this address is blocked", RetryAfter: ratelimit.Seconds(retry)})
 				return
 			}
@@ -143,6 +146,9 @@ func (s *Server) attack(w http.ResponseWriter, r *http.Request, f security.Findi
 	if g.DetectOnly {
 		return false
 	}
+	if s.metrics != nil {
+		s.metrics.SecurityBlocked("attack_" + f.Rule)
+	}
 	s.errs.write(w, r, &fraud.Error{
 		Code:    fraud.CodeSuspiciousRequest,
 		Message: "the request looks like an attack and was refused",
@@ -175,6 +181,9 @@ func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, st *responseW
 	h["Ratelimit-Reset"] = []string{strconv.Itoa(ratelimit.Seconds(d.Reset))}
 	if d.Allowed {
 		return true
+	}
+	if s.metrics != nil {
+		s.metrics.RateLimited()
 	}
 	s.strike(r, w, "rate_limit")
 	s.errs.write(w, r, &fraud.Error{

@@ -149,12 +149,17 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			if status >= 500 {
 				level = slog.LevelError
 			}
+			elapsed := time.Since(start)
+			route := routeLabel(r)
+			if s.metrics != nil {
+				s.metrics.ObserveRequest(route, r.Method, status, elapsed)
+			}
 			s.logger.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method),
-				slog.String("route", routeLabel(r)),
+				slog.String("route", route),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes", rw.bytes),
 				slog.String("client_ip", rw.clientKeyIP()),
 				slog.String("user_agent", r.UserAgent()),

@@ -32,6 +32,8 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		reflect.TypeFor[UnblockResponse](),
 		reflect.TypeFor[AuditResponse](),
 		reflect.TypeFor[ReloadResponse](),
+		reflect.TypeFor[LogLevelBody](),
+		reflect.TypeFor[fraud.MetricsSummary](),
 	} {
 		if _, err := g.ref(t); err != nil {
 			return nil, err
@@ -143,6 +145,13 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		obj{"name": "limit", "in": "query", "schema": obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
 	}
 
+	metrics := get("metrics", "Metrics", "Prometheus text format; with Accept: application/json, a JSON summary (totals, error rate, request rate and p50/p95/p99 over a sliding window, per-route counts). Needs a key when there is a keys file, unless METRICS_PUBLIC=true.", "MetricsSummary", "health")
+	metrics["get"].(obj)["responses"].(obj)["200"].(obj)["content"].(obj)["text/plain"] = obj{"schema": obj{"type": "string"}}
+	logLevel := get("getLogLevel", "The log level", "The minimum level logged now.", "LogLevelBody", "admin")
+	setLevel := post("setLogLevel", "Change the log level", "Changes the minimum level logged, at once and without a restart. Audited.", "LogLevelBody", "admin", "400", "415")
+	setLevel["post"].(obj)["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref("LogLevelBody")}}}
+	logLevel["put"] = setLevel["post"]
+
 	return obj{
 		"openapi":           "3.1.0",
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -156,6 +165,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			obj{"name": "scoring", "description": "Fraud scores for transactions."},
 			obj{"name": "health", "description": "Health and probes."},
 			obj{"name": "models", "description": "The live model."},
+			obj{"name": "admin", "description": "Run-time settings (admin scope)."},
 			obj{"name": "security", "description": "Blocked addresses, the audit log and key rotation (admin scope)."},
 			obj{"name": "documentation", "description": "This document and its viewers."},
 		},

@@ -36,6 +36,10 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/security/audit", accessAdmin, http.HandlerFunc(s.handleAudit)},
 		{"POST", "/security/keys/reload", accessAdmin, http.HandlerFunc(s.handleKeysReload)},
 
+		{"GET", "/metrics", s.metricsAccess(), http.HandlerFunc(s.handleMetrics)},
+		{"GET", "/admin/log-level", accessAdmin, http.HandlerFunc(s.handleGetLogLevel)},
+		{"PUT", "/admin/log-level", accessAdmin, http.HandlerFunc(s.handleSetLogLevel)},
+
 		{"GET", "/openapi.json", accessAnyKey, http.HandlerFunc(s.handleOpenAPI)},
 		{"GET", "/docs", accessAnyKey, docs.SwaggerPage("/openapi.json", "/docs/assets/")},
 		{"GET", "/redoc", accessAnyKey, docs.RedocPage("/openapi.json", "/docs/assets/")},
@@ -70,6 +74,14 @@ func (s *Server) routes() http.Handler {
 	h = s.accessLog(h)
 	h = withRequestID(h)
 	return h
+}
+
+// metricsAccess is public under METRICS_PUBLIC, else any valid key.
+func (s *Server) metricsAccess() access {
+	if s.guardCfg.MetricsPublic {
+		return accessPublic
+	}
+	return accessAnyKey
 }
 
 func (s *Server) methodNotAllowed(methods []string) http.Handler {

@@ -50,6 +50,27 @@ type Options struct {
 	Now func() time.Time
 	// Reloader reloads the model; nil turns POST /models/reload off (503).
 	Reloader ModelReloader
+	// Checks are the dependencies /health checks in the background, besides the model.
+	Checks []Check
+	// LogLevel, when set, is the level GET and PUT /admin/log-level read and change.
+	LogLevel *slog.LevelVar
+	// Metrics records request and prediction metrics; nil turns recording off.
+	Metrics Metrics
+	// MetricsHandler serves the Prometheus text format at /metrics; nil answers 404 there.
+	MetricsHandler http.Handler
+}
+
+// Metrics records what the API does, for /metrics.
+type Metrics interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
+	ObservePrediction(p float64, isFraud bool)
+	PredictionFailed(outcome string)
+	RateLimited()
+	SecurityBlocked(reason string)
+	DependencyError(dep string)
+	ModelReloaded(ok bool)
+	SetModel(version, kind string)
+	Summary(now time.Time) fraud.MetricsSummary
 }
 
 // Server holds the handlers' shared state. It is an http.Handler.
@@ -66,8 +87,11 @@ type Server struct {
 	index fieldIndex
 	bufs  sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
 
-	guardCfg Guard
-	reloader ModelReloader
+	guardCfg  Guard
+	reloader  ModelReloader
+	checks    []Check
+	depStatus atomic.Pointer[[]DependencyStatus]
+	metrics   Metrics
 
 	predictions   atomic.Int64
 	predictNanos  atomic.Int64
@@ -93,6 +117,7 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 		started:  opts.Now(),
 		guardCfg: guard,
 		reloader: opts.Reloader,
+		metrics:  opts.Metrics,
 		rules:    fraud.TransactionFields(),
 		index:    newFieldIndex(),
 	}
@@ -106,6 +131,13 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 		return nil, err
 	}
 	s.openapiDigest = `"` + digestHex(s.openapiJSON)[:16] + `"`
+	s.checks = append([]Check{{Name: "model", Essential: true, Probe: func(context.Context) error {
+		if models.Current() == nil {
+			return errors.New("no model is loaded")
+		}
+		return nil
+	}}}, opts.Checks...)
+	s.runChecks(context.Background())
 	s.handler = s.routes()
 	return s, nil
 }
@@ -151,19 +183,25 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			s.attack(w, r, ae.finding)
 			return
 		}
+		s.predictionFailed("invalid")
 		s.errs.write(w, r, malformed(err))
 		return
 	}
 	if len(details) > 0 {
+		s.predictionFailed("invalid")
 		s.errs.write(w, r, invalid(details))
 		return
 	}
 	m := s.models.Current()
 	if m == nil {
+		s.predictionFailed("error")
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
 		return
 	}
 	score := m.Score(&tx.Features)
+	if s.metrics != nil {
+		s.metrics.ObservePrediction(score.Probability, score.IsFraud)
+	}
 	if tx.ID == "" {
 		tx.ID = newTransactionID()
 	}
@@ -174,6 +212,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	w.Write(out)
 	s.predictions.Add(1)
 	s.predictNanos.Add(int64(elapsed))
+}
+
+func (s *Server) predictionFailed(outcome string) {
+	if s.metrics != nil {
+		s.metrics.PredictionFailed(outcome)
+	}
 }
 
 // jsonContentType is shared by every /predict answer; net/http only reads it.

@@ -53,6 +53,12 @@ type Config struct {
 	TLSCertFile    string
 	TLSKeyFile     string
 	HTTPSOnly      bool
+
+	LogMaxSizeMB        int
+	LogMaxFiles         int
+	OTLPEndpoint        string
+	OTelServiceName     string
+	HealthCheckInterval time.Duration
 	// AdminAPIKey is the admin key given in the environment; empty means the key generated into
 	// DATA_DIR/admin.key.
 	AdminAPIKey Secret
@@ -268,6 +274,17 @@ func settings() []setting {
 		{"METRICS_PUBLIC", "false", "let /metrics be read without a key when API_KEYS_FILE is set", boolSetter(func(c *Config) *bool { return &c.MetricsPublic })},
 		{"TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (TLS 1.2+) with TLS_KEY_FILE", func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
 		{"TLS_KEY_FILE", "", "PEM private key of TLS_CERT_FILE", func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
+		{"LOG_MAX_SIZE_MB", "100", "rotate LOG_FILE when it reaches this many megabytes", intSetter(1, 100_000, func(c *Config) *int { return &c.LogMaxSizeMB })},
+		{"LOG_MAX_FILES", "5", "rotated log files kept (0: keep all)", intSetter(0, 10_000, func(c *Config) *int { return &c.LogMaxFiles })},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector for traces, such as http://127.0.0.1:4318 (empty: tracing off)", func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				return errors.New("must be an http:// or https:// URL, such as http://127.0.0.1:4318")
+			}
+			c.OTLPEndpoint = v
+			return nil
+		}},
+		{"OTEL_SERVICE_NAME", "fraudguard", "service name on exported spans", func(c *Config, v string) error { c.OTelServiceName = v; return nil }},
+		{"HEALTH_CHECK_INTERVAL", "2s", "how often /health's dependency checks run in the background", durationSetter(func(c *Config) *time.Duration { return &c.HealthCheckInterval })},
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
 	}
 }
@@ -465,6 +482,11 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.String("tls_cert_file", c.TLSCertFile),
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.Bool("https_only", c.HTTPSOnly),
+		slog.Int("log_max_size_mb", c.LogMaxSizeMB),
+		slog.Int("log_max_files", c.LogMaxFiles),
+		slog.String("otel_exporter_otlp_endpoint", c.OTLPEndpoint),
+		slog.String("otel_service_name", c.OTelServiceName),
+		slog.Duration("health_check_interval", c.HealthCheckInterval),
 	}
 }
 

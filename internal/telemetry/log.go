@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 // flushInterval bounds how long a log line may wait in the buffer.
@@ -66,8 +68,8 @@ func (b *BufferedWriter) Close() error {
 	close(b.stop)
 	<-b.done
 	err := b.Flush()
-	if f, ok := b.dst.(*os.File); ok && f != os.Stdout && f != os.Stderr {
-		if cerr := f.Close(); err == nil {
+	if c, ok := b.dst.(io.Closer); ok && c != io.Closer(os.Stdout) && c != io.Closer(os.Stderr) {
+		if cerr := c.Close(); err == nil {
 			err = cerr
 		}
 	}
@@ -76,14 +78,20 @@ func (b *BufferedWriter) Close() error {
 
 // LogOptions choose the logger's destination and shape.
 type LogOptions struct {
+	// Level is the minimum level logged; a *slog.LevelVar lets it change at run time.
 	Level  slog.Leveler
 	Format string // json or text
 	File   string // empty: Stdout
-	Stdout io.Writer
+	// MaxSizeMB rotates File when it reaches this size; MaxFiles rotated files are kept
+	// (0: all). Both apply only to File.
+	MaxSizeMB int
+	MaxFiles  int
+	Stdout    io.Writer
 }
 
 // NewLogger returns a slog logger writing through a BufferedWriter, and the writer to Close at
-// shutdown.
+// shutdown. A log file is opened (and its directory checked) at once, so a bad path fails here
+// rather than at the first line; it rotates by size, keeping MaxFiles old files.
 func NewLogger(opts LogOptions) (*slog.Logger, *BufferedWriter, error) {
 	dst := opts.Stdout
 	if opts.File != "" {
@@ -91,7 +99,8 @@ func NewLogger(opts LogOptions) (*slog.Logger, *BufferedWriter, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
-		dst = f
+		f.Close()
+		dst = &lumberjack.Logger{Filename: opts.File, MaxSize: max(1, opts.MaxSizeMB), MaxBackups: opts.MaxFiles}
 	}
 	bw := NewBufferedWriter(dst)
 	ho := &slog.HandlerOptions{Level: opts.Level}

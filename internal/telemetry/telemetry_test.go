@@ -94,3 +94,44 @@ func TestSystemSampler(t *testing.T) {
 		t.Errorf("Run returned %v", err)
 	}
 }
+
+func TestLogFileRotates(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fraudguard.log")
+	logger, w, err := NewLogger(LogOptions{Level: slog.LevelInfo, Format: "json", File: path, MaxSizeMB: 1, MaxFiles: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x", 1000)
+	for range 5000 { // about 5 MB: four rotations
+		logger.Info("filler", slog.String("pad", line))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Old files are pruned in the background after a rotation.
+	deadline := time.Now().Add(5 * time.Second)
+	var files []os.DirEntry
+	for {
+		files, err = os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) <= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(files) != 3 {
+		t.Errorf("got %d files, want the live log and 2 rotated ones", len(files))
+	}
+	for _, f := range files {
+		info, err := f.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size() > 1<<20+64<<10 {
+			t.Errorf("%s is %d bytes, over the 1 MB limit", f.Name(), info.Size())
+		}
+	}
+}
