@@ -94,6 +94,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		slog.String("dir", m.Dir), slog.String("sha256", m.SHA256))
 
 	sampler := telemetry.NewSystemSampler(logger, cfg.DataDir, systemSampleInterval)
+	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
+		Endpoint: cfg.OTLPEndpoint, ServiceName: cfg.OTelServiceName, ServiceVersion: version,
+		Logger: logger.With(slog.String("component", "tracing")),
+	})
+	if err != nil {
+		return usageError{&config.Error{Setting: "OTEL_EXPORTER_OTLP_ENDPOINT", Value: cfg.OTLPEndpoint, Allowed: err.Error()}}
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("tracing shutdown", slog.String("error", err.Error()))
+		}
+	}()
+
 	auditor := security.NewAuditor(store, logger, time.Now, 4096)
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
@@ -124,6 +139,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		Reloader:           reloader,
 		LogLevel:           level,
+		Tracer:             tracing.Tracer(),
+		Propagator:         tracing.Propagator(),
 		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
 	}, registry, sampler, guard)
 	if err != nil {

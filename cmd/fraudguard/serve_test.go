@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/browsertest"
+	"github.com/fraudguard/fraudguard/internal/telemetry/otlptest"
 )
 
 // The first transaction of creditcard.csv, as a user would post it.
@@ -376,5 +377,43 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	if code := exitCode(run(context.Background(), []string{"bogus"}, func(string) string { return "" }, nil, io.Discard, io.Discard), io.Discard); code != 2 {
 		t.Errorf("unknown command: got exit %d, want 2", code)
+	}
+}
+
+// TestServeExportsTraces runs the service with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local
+// collector and checks that a scored request's spans arrive under the caller's trace.
+func TestServeExportsTraces(t *testing.T) {
+	collector := otlptest.NewCollector(t)
+	s := mustServe(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.Endpoint()})
+	const trace = "0af7651916cd43dd8448eb211c80319c"
+	resp, _ := call(t, "POST", s.url+"/predict", "application/json", firstTransaction, "traceparent", "00-"+trace+"-b7ad6b7169203331-01")
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d", resp.StatusCode)
+	}
+	s.cancel() // shutdown flushes the exporter
+	<-s.done
+	s.done <- nil
+	spans := collector.WaitFor(t, func(sp []otlptest.Span) bool {
+		for _, x := range sp {
+			if x.Name == "model.score" {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second)
+	found := 0
+	for _, sp := range spans {
+		if sp.Name == "POST /predict" || sp.Name == "model.score" {
+			found++
+			if sp.TraceID != trace {
+				t.Errorf("span %q in trace %s, want %s", sp.Name, sp.TraceID, trace)
+			}
+		}
+		if strings.Contains(sp.Name, "/health") {
+			t.Errorf("probe traced: %q", sp.Name)
+		}
+	}
+	if found != 2 {
+		t.Errorf("got %d request spans, want the server span and model.score", found)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/security"
 )
@@ -99,7 +102,14 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, invalid(details))
 		return
 	}
-	events, total, err := s.guardCfg.Audit.List(r.Context(), f)
+	ctx := r.Context()
+	if s.opts.Tracer != nil && trace.SpanFromContext(ctx).IsRecording() {
+		var span trace.Span
+		ctx, span = s.opts.Tracer.Start(ctx, "store.list_audit", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("db.system.name", "sqlite")))
+		defer span.End()
+	}
+	events, total, err := s.guardCfg.Audit.List(ctx, f)
 	if err != nil {
 		s.errs.write(w, r, err)
 		return

@@ -15,8 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/telemetry"
 )
 
 // headerRequestID is X-Request-ID in canonical form, for direct map access.
@@ -61,6 +67,7 @@ type responseWriter struct {
 	bytes  int64
 
 	remoteAddr string
+	traceID    string
 	clientIP   netip.Addr
 	presented  bool // a key was sent
 	hasKey     bool // and it is valid
@@ -140,6 +147,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		rw := responseWriters.Get().(*responseWriter)
 		*rw = responseWriter{ResponseWriter: w, remoteAddr: r.RemoteAddr}
+		if tp := r.Header["Traceparent"]; len(tp) == 1 {
+			rw.traceID, _ = telemetry.TraceIDFromHeader(tp[0])
+		}
 		defer func() {
 			status := rw.status
 			if status == 0 {
@@ -154,7 +164,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			if s.metrics != nil {
 				s.metrics.ObserveRequest(route, r.Method, status, elapsed)
 			}
-			s.logger.LogAttrs(r.Context(), level, "request",
+			attrs := [...]slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.String("path", r.URL.Path),
@@ -164,11 +174,54 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 				slog.String("client_ip", rw.clientKeyIP()),
 				slog.String("user_agent", r.UserAgent()),
 				slog.String("request_id", requestID(w)),
-			)
+				slog.String("trace_id", rw.traceID),
+			}
+			n := len(attrs)
+			if rw.traceID == "" {
+				n--
+			}
+			s.logger.LogAttrs(r.Context(), level, "request", attrs[:n]...)
 			*rw = responseWriter{}
 			responseWriters.Put(rw)
 		}()
 		next.ServeHTTP(rw, r)
+	})
+}
+
+// tracing starts the server span of each request under the caller's traceparent. It is in
+// the chain only when a tracer is configured.
+func (s *Server) tracing(next http.Handler) http.Handler {
+	tracer, prop := s.opts.Tracer, s.opts.Propagator
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isHealthPath(r.URL.Path) {
+			next.ServeHTTP(w, r) // probes every few seconds would drown the traces
+			return
+		}
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		rw := stateOf(w)
+		if sc := span.SpanContext(); sc.IsValid() {
+			rw.traceID = sc.TraceID().String()
+		}
+		inner := r.WithContext(ctx)
+		next.ServeHTTP(w, inner)
+		r.Pattern = inner.Pattern // the router sets it on the request it was given; the access log reads r
+		route := routeLabel(r)
+		span.SetName(r.Method + " " + route)
+		status := rw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		span.SetAttributes(
+			attribute.String("http.request.method", r.Method),
+			attribute.String("http.route", route),
+			attribute.Int("http.response.status_code", status),
+			attribute.String("fraudguard.request_id", requestID(w)),
+		)
+		if status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
 	})
 }
 

@@ -71,6 +71,9 @@ func (s *Server) routes() http.Handler {
 	h = s.checkHost(h)
 	h = s.recoverPanics(h)
 	h = securityHeaders(h)
+	if s.opts.Tracer != nil {
+		h = s.tracing(h)
+	}
 	h = s.accessLog(h)
 	h = withRequestID(h)
 	return h

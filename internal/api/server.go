@@ -16,6 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 )
@@ -58,6 +62,11 @@ type Options struct {
 	Metrics Metrics
 	// MetricsHandler serves the Prometheus text format at /metrics; nil answers 404 there.
 	MetricsHandler http.Handler
+	// Tracer, when set, traces every request (a server span, and child spans for model
+	// scoring and store calls) under the caller's W3C traceparent, read with Propagator. Nil
+	// turns tracing off at no cost: the caller's trace id is still logged.
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
 }
 
 // Metrics records what the API does, for /metrics.
@@ -198,7 +207,17 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
 		return
 	}
+	var span trace.Span
+	if s.opts.Tracer != nil {
+		if trace.SpanFromContext(r.Context()).IsRecording() {
+			_, span = s.opts.Tracer.Start(r.Context(), "model.score")
+		}
+	}
 	score := m.Score(&tx.Features)
+	if span != nil {
+		span.SetAttributes(attribute.String("model.version", score.ModelVersion), attribute.Float64("fraud.probability", score.Probability))
+		span.End()
+	}
 	if s.metrics != nil {
 		s.metrics.ObservePrediction(score.Probability, score.IsFraud)
 	}
