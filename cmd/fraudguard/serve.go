@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fraudguard/fraudguard/internal/api"
@@ -109,6 +110,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		}
 	}()
 
+	metrics, err := telemetry.NewMetrics(prometheus.NewRegistry(), telemetry.MetricsOptions{})
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	metrics.SetModel(m.Version(), m.Manifest.Kind)
+
 	auditor := security.NewAuditor(store, logger, time.Now, 4096)
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
@@ -135,10 +142,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	handler, err := api.NewServer(logger, api.Options{
 		Version:            version,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
+		MaxBatchSize:       cfg.MaxBatchSize,
+		MaxBatchBodyBytes:  cfg.MaxBatchBodyBytes,
 		AllowedHosts:       cfg.AllowedHosts,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		Reloader:           reloader,
 		LogLevel:           level,
+		Metrics:            metrics,
+		MetricsHandler:     metrics.Handler(),
 		Tracer:             tracing.Tracer(),
 		Propagator:         tracing.Propagator(),
 		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},

@@ -417,3 +417,37 @@ func TestServeExportsTraces(t *testing.T) {
 		t.Errorf("got %d request spans, want the server span and model.score", found)
 	}
 }
+
+// TestServeMetrics scores a transaction and reads /metrics in both of its forms.
+func TestServeMetrics(t *testing.T) {
+	s := mustServe(t, nil)
+	call(t, "POST", s.url+"/predict", "application/json", firstTransaction)
+	call(t, "POST", s.url+"/predict", "application/json", `{"Time":-1}`)
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`fraudguard_http_requests_total{method="POST",route="/predict",status="200"} 1`,
+		`fraudguard_predictions_total{outcome="legit"} 1`,
+		`fraudguard_predictions_total{outcome="invalid"} 1`,
+		`fraudguard_model_info{`,
+		`fraudguard_http_request_duration_seconds_bucket{method="POST",route="/predict",le="0.0001"}`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	_, sum := call(t, "GET", s.url+"/metrics", "", "", "Accept", "application/json")
+	if sum["total_predictions"] != 1.0 || sum["total_requests"].(float64) < 3 || sum["p99_ms"] == nil {
+		t.Errorf("got summary %v", sum)
+	}
+	if eps, _ := sum["endpoints"].(map[string]any); eps["POST /predict"] != 2.0 {
+		t.Errorf("got endpoints %v, want POST /predict 2", sum["endpoints"])
+	}
+}

@@ -33,6 +33,8 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		reflect.TypeFor[AuditResponse](),
 		reflect.TypeFor[ReloadResponse](),
 		reflect.TypeFor[LogLevelBody](),
+		reflect.TypeFor[PredictBatchRequest](),
+		reflect.TypeFor[PredictBatchResponse](),
 		reflect.TypeFor[fraud.MetricsSummary](),
 	} {
 		if _, err := g.ref(t); err != nil {
@@ -74,6 +76,23 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		},
 		"responses": mergeResponses(
 			obj{"200": jsonResponse("The transaction's score.", "PredictResponse")},
+			errorResponses("400", "413", "415", "503"),
+		),
+	}
+	predictBatch := obj{
+		"operationId": "predictBatch",
+		"summary":     "Score up to MAX_BATCH_SIZE transactions",
+		"description": "Scores a batch in one request (one request for rate limiting). Each transaction is validated on its own: an invalid one gets {index, error} in its place and the others are still scored. More than MAX_BATCH_SIZE transactions is a 413 with limit and received; the body may be up to MAX_BATCH_BODY_BYTES (4 MiB). For larger files use POST /batch.",
+		"tags":        []any{"scoring"},
+		"requestBody": obj{
+			"required": true,
+			"content": obj{"application/json": obj{
+				"schema":  ref("PredictBatchRequest"),
+				"example": obj{"transactions": []any{withID, firstRow}},
+			}},
+		},
+		"responses": mergeResponses(
+			obj{"200": jsonResponse("One result per transaction, in order, and a summary.", "PredictBatchResponse")},
 			errorResponses("400", "413", "415", "503"),
 		),
 	}
@@ -171,6 +190,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		},
 		"paths": obj{
 			"/predict":               secured(obj{"post": predict}, "predict"),
+			"/predict/batch":         secured(obj{"post": predictBatch}, "predict"),
 			"/health":                health,
 			"/health/live":           probe("healthLive", "Liveness probe", false),
 			"/health/ready":          probe("healthReady", "Readiness probe", true),

@@ -21,6 +21,7 @@ type route struct {
 func (s *Server) routes() http.Handler {
 	table := []route{
 		{"POST", "/predict", accessPredict, http.HandlerFunc(s.handlePredict)},
+		{"POST", "/predict/batch", accessPredict, http.HandlerFunc(s.handlePredictBatch)},
 
 		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},
 		{"GET", "/health/live", accessPublic, http.HandlerFunc(s.handleLive)},

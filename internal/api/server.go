@@ -46,6 +46,10 @@ type Options struct {
 	Version string
 	// MaxBodyBytes caps single-transaction request bodies.
 	MaxBodyBytes int64
+	// MaxBatchSize caps the transactions of one /predict/batch request, MaxBatchBodyBytes its
+	// body.
+	MaxBatchSize      int
+	MaxBatchBodyBytes int64
 	// AllowedHosts are the Host header values served ("*" = any, "*.example.com" = subdomains).
 	AllowedHosts []string
 	// CORSAllowedOrigins are the origins CORS allows; empty turns CORS off.
@@ -92,9 +96,10 @@ type Server struct {
 	started time.Time
 	handler http.Handler
 
-	rules []fraud.FieldRule
-	index fieldIndex
-	bufs  sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
+	rules     []fraud.FieldRule
+	index     fieldIndex
+	bufs      sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
+	batchBufs sync.Pool // *batchScratch
 
 	guardCfg  Guard
 	reloader  ModelReloader
@@ -116,6 +121,12 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 64 << 10
 	}
+	if opts.MaxBatchSize <= 0 {
+		opts.MaxBatchSize = 1000
+	}
+	if opts.MaxBatchBodyBytes <= 0 {
+		opts.MaxBatchBodyBytes = 4 << 20
+	}
 	logger = logger.With(slog.String("component", "api"))
 	s := &Server{
 		logger:   logger,
@@ -132,6 +143,7 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 	}
 	size := int(opts.MaxBodyBytes) + 1
 	s.bufs.New = func() any { b := make([]byte, 0, size); return &b }
+	s.batchBufs.New = func() any { return &batchScratch{body: make([]byte, 0, 256<<10)} }
 	doc, err := OpenAPIDocument(opts.Version)
 	if err != nil {
 		return nil, err

@@ -474,8 +474,16 @@ func BenchmarkPredict(b *testing.B) {
 
 // benchPredict posts the first real transaction to s as fast as it can, with header set.
 func benchPredict(b *testing.B, s http.Handler, header map[string]string) {
-	body := txBody(firstRow, map[string]any{"transaction_id": "txn-bench"}, "")
-	r := httptest.NewRequest("POST", "/predict", nil)
+	benchPredictPath(b, s, "/predict", txBody(firstRow, map[string]any{"transaction_id": "txn-bench"}, ""), header)
+}
+
+// benchPredictPath posts body to path as fast as it can.
+func benchPredictPath(b *testing.B, s http.Handler, path string, body []byte, headers ...map[string]string) {
+	var header map[string]string
+	if len(headers) > 0 {
+		header = headers[0]
+	}
+	r := httptest.NewRequest("POST", path, nil)
 	r.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		r.Header.Set(k, v)

@@ -30,6 +30,7 @@ type Config struct {
 	EnableModelCaching bool
 	MaxBatchSize       int
 	MaxBodyBytes       int64
+	MaxBatchBodyBytes  int64
 	LogLevel           slog.Level
 	LogFormat          string
 	LogFile            string
@@ -211,6 +212,14 @@ func settings() []setting {
 				return errors.New("must be a size from 1KiB to 64MiB, such as 65536 or 64KiB")
 			}
 			c.MaxBodyBytes = n
+			return nil
+		}},
+		{"MAX_BATCH_BODY_BYTES", "4MiB", "largest body of a /predict/batch request (bytes, or with KiB/MiB)", func(c *Config, v string) error {
+			n, err := ParseBytes(v)
+			if err != nil || n < 1024 || n > 256<<20 {
+				return errors.New("must be a size from 1KiB to 256MiB, such as 4MiB")
+			}
+			c.MaxBatchBodyBytes = n
 			return nil
 		}},
 		{"LOG_LEVEL", "INFO", "DEBUG, INFO, WARN or ERROR", func(c *Config, v string) error {
@@ -459,6 +468,7 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Bool("enable_model_caching", c.EnableModelCaching),
 		slog.Int("max_batch_size", c.MaxBatchSize),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Int64("max_batch_body_bytes", c.MaxBatchBodyBytes),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_file", c.LogFile),

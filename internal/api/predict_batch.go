@@ -1,0 +1,297 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+)
+
+// PredictBatchRequest is the body of POST /predict/batch.
+type PredictBatchRequest struct {
+	Transactions []fraud.TransactionRequest `json:"transactions" required:"true" doc:"The transactions to score, at most MAX_BATCH_SIZE (default 1000). Each is validated on its own."`
+}
+
+// BatchItem is one entry of a batch answer: a score, or the error of an invalid transaction.
+type BatchItem struct {
+	Index            int         `json:"index" doc:"Position of the transaction in the request, from 0." example:"0"`
+	TransactionID    string      `json:"transaction_id,omitempty" doc:"The caller's transaction_id, or one generated for it." example:"txn-0001"`
+	FraudProbability float64     `json:"fraud_probability,omitempty" minimum:"0" maximum:"1" doc:"Probability that the transaction is fraudulent." example:"0.0021"`
+	IsFraud          bool        `json:"is_fraud,omitempty" doc:"fraud_probability >= threshold." example:"false"`
+	RiskLevel        string      `json:"risk_level,omitempty" enum:"low,medium,high,critical" doc:"As for /predict." example:"low"`
+	Error            *BatchError `json:"error,omitempty" doc:"Why the transaction was not scored; the other fields are then absent."`
+}
+
+// BatchError is the error of one invalid transaction in a batch.
+type BatchError struct {
+	ErrorCode string         `json:"error_code" doc:"VALIDATION_ERROR." example:"VALIDATION_ERROR"`
+	Details   []fraud.Detail `json:"details" doc:"One {field, problem, value} per bad field."`
+}
+
+// BatchSummary sums up a batch answer.
+type BatchSummary struct {
+	TotalProcessed     int     `json:"total_processed" doc:"Transactions in the request." example:"1000"`
+	Valid              int     `json:"valid" doc:"Transactions scored." example:"998"`
+	Invalid            int     `json:"invalid" doc:"Transactions refused." example:"2"`
+	FraudCount         int     `json:"fraud_count" doc:"Scored transactions flagged as fraud." example:"3"`
+	FraudRatePercent   float64 `json:"fraud_rate_percent" doc:"fraud_count / valid, percent." example:"0.3"`
+	AverageProbability float64 `json:"average_probability" doc:"Mean fraud_probability of the scored transactions." example:"0.004"`
+	ProcessingTimeMS   float64 `json:"processing_time_ms" doc:"Time spent decoding and scoring the batch, milliseconds." example:"4.2"`
+}
+
+// PredictBatchResponse is the answer of POST /predict/batch.
+type PredictBatchResponse struct {
+	Results      []BatchItem  `json:"results" doc:"One entry per transaction, in request order."`
+	Summary      BatchSummary `json:"summary"`
+	Threshold    float64      `json:"threshold" doc:"The model's decision threshold." example:"0.5"`
+	ModelVersion string       `json:"model_version" doc:"Version of the model that scored the batch." example:"20261126-000000-1a2b3c4d"`
+	RequestID    string       `json:"request_id" doc:"Identifier of the request." example:"3f2b9c1e8a7d4e6f"`
+}
+
+// batchScratch is the per-request working memory of /predict/batch, pooled.
+type batchScratch struct {
+	body   []byte
+	txs    []fraud.Transaction
+	errs   [][]fraud.Detail
+	scores []fraud.Score
+}
+
+func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if err := requireJSON(r); err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	sc := s.batchBufs.Get().(*batchScratch)
+	defer s.batchBufs.Put(sc)
+	body, err := readBody(r, s.opts.MaxBatchBodyBytes, sc.body[:0])
+	sc.body = body[:0]
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	d := decoder{buf: body, rules: s.rules, index: s.index, detector: s.guardCfg.Detector, stopOnAttack: !s.guardCfg.DetectOnly}
+	n, err := s.decodeBatch(&d, sc)
+	if d.finding != nil {
+		s.attack(w, r, *d.finding) // detect-only: audited and let through
+	}
+	if err != nil {
+		var ae *attackError
+		var fe *fraud.Error
+		switch {
+		case errors.As(err, &ae):
+			s.attack(w, r, ae.finding)
+		case errors.As(err, &fe):
+			s.errs.write(w, r, fe)
+		default:
+			s.errs.write(w, r, malformed(err))
+		}
+		return
+	}
+	m := s.models.Current()
+	if m == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
+		return
+	}
+	sum := BatchSummary{TotalProcessed: n}
+	var probSum float64
+	sc.scores = sc.scores[:0]
+	for i := range n {
+		if len(sc.errs[i]) > 0 {
+			sum.Invalid++
+			sc.scores = append(sc.scores, fraud.Score{})
+			if s.metrics != nil {
+				s.metrics.PredictionFailed("invalid")
+			}
+			continue
+		}
+		score := m.Score(&sc.txs[i].Features)
+		sc.scores = append(sc.scores, score)
+		sum.Valid++
+		probSum += score.Probability
+		if score.IsFraud {
+			sum.FraudCount++
+		}
+		if s.metrics != nil {
+			s.metrics.ObservePrediction(score.Probability, score.IsFraud)
+		}
+	}
+	if sum.Valid > 0 {
+		sum.FraudRatePercent = 100 * float64(sum.FraudCount) / float64(sum.Valid)
+		sum.AverageProbability = probSum / float64(sum.Valid)
+	}
+	elapsed := time.Since(start)
+	sum.ProcessingTimeMS = float64(elapsed.Microseconds()) / 1000
+	out := s.appendBatchResponse(body[:0], sc, n, sum, m.Threshold(), m.Version(), requestID(w))
+	sc.body = out[:0]
+	w.Header()["Content-Type"] = jsonContentType
+	w.Write(out)
+	s.predictions.Add(int64(sum.Valid))
+}
+
+// decodeBatch decodes {"transactions": [...]} into sc, item by item; an item's field errors
+// stay with the item. It returns the number of items.
+func (s *Server) decodeBatch(d *decoder, sc *batchScratch) (int, error) {
+	limit := s.opts.MaxBatchSize
+	d.skipSpace()
+	if !d.consume('{') {
+		return 0, d.fail("expected a JSON object {\"transactions\": [...]}")
+	}
+	n, seen := 0, false
+	d.skipSpace()
+	if d.consume('}') {
+		return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "is required"}})
+	}
+	for {
+		d.skipSpace()
+		key, err := d.stringBytes()
+		if err != nil {
+			return 0, err
+		}
+		d.skipSpace()
+		if !d.consume(':') {
+			return 0, d.fail("expected ':' after an object key")
+		}
+		d.skipSpace()
+		switch {
+		case string(key) != "transactions":
+			name := truncate(string(key))
+			start := d.pos
+			if err := d.skipValue(0); err != nil {
+				return 0, err
+			}
+			return 0, invalid([]fraud.Detail{fraud.FieldError(name, "unknown field", d.echo(start))})
+		case seen:
+			return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "duplicate field"}})
+		}
+		seen = true
+		if !d.consume('[') {
+			start := d.pos
+			if err := d.skipValue(0); err != nil {
+				return 0, err
+			}
+			return 0, invalid([]fraud.Detail{fraud.FieldError("transactions", "must be an array of transactions", d.echo(start))})
+		}
+		d.skipSpace()
+		if !d.consume(']') {
+			for {
+				if n >= limit {
+					// Count the rest without keeping it, to say how many were sent.
+					if err := d.skipValue(0); err != nil {
+						return 0, err
+					}
+				} else {
+					if n == len(sc.txs) {
+						sc.txs = append(sc.txs, fraud.Transaction{})
+						sc.errs = append(sc.errs, nil)
+					}
+					sc.errs[n], err = d.object(&sc.txs[n], sc.errs[n][:0])
+					if err != nil {
+						return 0, err
+					}
+				}
+				n++
+				d.skipSpace()
+				if d.consume(',') {
+					d.skipSpace()
+					continue
+				}
+				if d.consume(']') {
+					break
+				}
+				return 0, d.fail("expected ',' or ']' in the transactions array")
+			}
+		}
+		d.skipSpace()
+		if d.consume(',') {
+			continue
+		}
+		if !d.consume('}') {
+			return 0, d.fail("expected ',' or '}' after the transactions array")
+		}
+		break
+	}
+	d.skipSpace()
+	if d.pos != len(d.buf) {
+		return 0, d.fail("unexpected data after the JSON object")
+	}
+	if !seen {
+		return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "is required"}})
+	}
+	if n > limit {
+		return 0, &fraud.Error{
+			Code:    fraud.CodePayloadTooLarge,
+			Message: "a batch holds at most " + strconv.Itoa(limit) + " transactions; use POST /batch for more",
+			Details: []fraud.Detail{{"limit": limit, "received": n}},
+		}
+	}
+	if n == 0 {
+		return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "must hold at least one transaction", "value": []any{}}})
+	}
+	return n, nil
+}
+
+// appendBatchResponse encodes a PredictBatchResponse by hand.
+func (s *Server) appendBatchResponse(b []byte, sc *batchScratch, n int, sum BatchSummary, threshold float64, version, reqID string) []byte {
+	b = append(b, `{"results":[`...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		if len(sc.errs[i]) > 0 {
+			b = append(b, `,"error":{"error_code":"VALIDATION_ERROR","details":`...)
+			b = appendDetails(b, sc.errs[i])
+			b = append(b, "}}"...)
+			continue
+		}
+		id := sc.txs[i].ID
+		if id == "" {
+			id = newTransactionID()
+		}
+		score := &sc.scores[i]
+		b = append(b, `,"transaction_id":`...)
+		b = appendString(b, id)
+		b = append(b, `,"fraud_probability":`...)
+		b = strconv.AppendFloat(b, score.Probability, 'g', -1, 64)
+		b = append(b, `,"is_fraud":`...)
+		b = strconv.AppendBool(b, score.IsFraud)
+		b = append(b, `,"risk_level":"`...)
+		b = append(b, score.Risk...)
+		b = append(b, `"}`...)
+	}
+	b = append(b, `],"summary":{"total_processed":`...)
+	b = strconv.AppendInt(b, int64(sum.TotalProcessed), 10)
+	b = append(b, `,"valid":`...)
+	b = strconv.AppendInt(b, int64(sum.Valid), 10)
+	b = append(b, `,"invalid":`...)
+	b = strconv.AppendInt(b, int64(sum.Invalid), 10)
+	b = append(b, `,"fraud_count":`...)
+	b = strconv.AppendInt(b, int64(sum.FraudCount), 10)
+	b = append(b, `,"fraud_rate_percent":`...)
+	b = strconv.AppendFloat(b, sum.FraudRatePercent, 'g', -1, 64)
+	b = append(b, `,"average_probability":`...)
+	b = strconv.AppendFloat(b, sum.AverageProbability, 'g', -1, 64)
+	b = append(b, `,"processing_time_ms":`...)
+	b = strconv.AppendFloat(b, sum.ProcessingTimeMS, 'f', 3, 64)
+	b = append(b, `},"threshold":`...)
+	b = strconv.AppendFloat(b, threshold, 'g', -1, 64)
+	b = append(b, `,"model_version":`...)
+	b = appendString(b, version)
+	b = append(b, `,"request_id":`...)
+	b = appendString(b, reqID)
+	return append(b, "}\n"...)
+}
+
+// appendDetails encodes field errors, which are rare: encoding/json is fine here.
+func appendDetails(b []byte, details []fraud.Detail) []byte {
+	j, err := json.Marshal(details)
+	if err != nil {
+		return append(b, "[]"...)
+	}
+	return append(b, j...)
+}
