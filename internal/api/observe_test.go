@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -11,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/telemetry"
 )
 
 // TestHealthDependencies checks that /health reports each dependency from the background
@@ -139,4 +143,19 @@ func BenchmarkHealth(b *testing.B) {
 	if len(all) > 0 {
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
 	}
+}
+
+// BenchmarkPredictObserved is BenchmarkPredict with Prometheus metrics recorded and a caller's
+// traceparent read (exporter off): the difference is what observability costs /predict.
+func BenchmarkPredictObserved(b *testing.B) {
+	metrics, err := telemetry.NewMetrics(prometheus.NewRegistry(), telemetry.MetricsOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench", Metrics: metrics, MetricsHandler: metrics.Handler()},
+		staticModels{mustModel(b)}, fixedSystem{}, Guard{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPredict(b, s, map[string]string{"traceparent": traceparent})
 }
