@@ -42,6 +42,7 @@ const (
 // called with a given t, and the same database again when it is called with that t after the
 // store was closed (that is how durability is tested). Tests run in parallel, each with its own
 // t. Run closes every store it opens. Stores must keep event times to at least the microsecond.
+// A store that keeps batch jobs (fraud.JobStore) must pass the job tests too; others skip them.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	tests := []struct {
 		name string
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CanceledContext", testCanceledContext},
 		{"Purge", testPurge},
 	}
+	tests = append(tests, jobTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
