@@ -41,6 +41,10 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			return nil, err
 		}
 	}
+	batchPaths, err := batchOpenAPI(g)
+	if err != nil {
+		return nil, err
+	}
 	codes := make([]any, 0, len(fraud.Codes()))
 	for _, c := range fraud.Codes() {
 		codes = append(codes, string(c))
@@ -171,7 +175,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 	setLevel["post"].(obj)["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref("LogLevelBody")}}}
 	logLevel["put"] = setLevel["post"]
 
-	return obj{
+	doc := obj{
 		"openapi":           "3.1.0",
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
 		"info": obj{
@@ -182,6 +186,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		},
 		"tags": []any{
 			obj{"name": "scoring", "description": "Fraud scores for transactions."},
+			obj{"name": "batch", "description": "Background batch jobs: upload, progress, results."},
 			obj{"name": "health", "description": "Health and probes."},
 			obj{"name": "models", "description": "The live model."},
 			obj{"name": "admin", "description": "Run-time settings (admin scope)."},
@@ -216,7 +221,11 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 				"X-Request-ID": obj{"description": "The request's identifier: the client's when sane, else generated.", "schema": obj{"type": "string"}},
 			},
 		},
-	}, nil
+	}
+	for path, item := range batchPaths {
+		doc["paths"].(obj)[path] = item
+	}
+	return doc, nil
 }
 
 func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }

@@ -21,6 +21,12 @@ type route struct {
 func (s *Server) routes() http.Handler {
 	table := []route{
 		{"POST", "/predict", accessPredict, http.HandlerFunc(s.handlePredict)},
+
+		{"POST", "/batch", accessBatch, http.HandlerFunc(s.handleBatchSubmit)},
+		{"GET", "/batch", accessBatch, http.HandlerFunc(s.handleBatchList)},
+		{"GET", "/batch/{job_id}/status", accessBatch, http.HandlerFunc(s.handleBatchStatus)},
+		{"GET", "/batch/{job_id}/results", accessBatch, http.HandlerFunc(s.handleBatchResults)},
+		{"DELETE", "/batch/{job_id}", accessBatch, http.HandlerFunc(s.handleBatchDelete)},
 		{"POST", "/predict/batch", accessPredict, http.HandlerFunc(s.handlePredictBatch)},
 
 		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},

@@ -71,6 +71,8 @@ type Options struct {
 	// turns tracing off at no cost: the caller's trace id is still logged.
 	Tracer     trace.Tracer
 	Propagator propagation.TextMapPropagator
+	// Jobs runs background batch jobs (the /batch routes); nil answers 503 there.
+	Jobs JobService
 }
 
 // Metrics records what the API does, for /metrics.
