@@ -63,6 +63,14 @@ type Config struct {
 	// AdminAPIKey is the admin key given in the environment; empty means the key generated into
 	// DATA_DIR/admin.key.
 	AdminAPIKey Secret
+
+	// Background batch jobs (POST /batch).
+	BatchJobMaxRows        int
+	BatchJobMaxBytes       int64
+	BatchWorkers           int // 0: GOMAXPROCS
+	BatchMaxConcurrentJobs int
+	BatchResultTTL         time.Duration
+	BatchChunkRows         int
 }
 
 // Secret is a setting that must never be logged or printed: fmt and slog show only whether it
@@ -295,6 +303,26 @@ func settings() []setting {
 		{"OTEL_SERVICE_NAME", "fraudguard", "service name on exported spans", func(c *Config, v string) error { c.OTelServiceName = v; return nil }},
 		{"HEALTH_CHECK_INTERVAL", "2s", "how often /health's dependency checks run in the background", durationSetter(func(c *Config) *time.Duration { return &c.HealthCheckInterval })},
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
+		{"BATCH_JOB_MAX_ROWS", "5000000", "most rows in one POST /batch upload", intSetter(1, 100_000_000, func(c *Config) *int { return &c.BatchJobMaxRows })},
+		{"BATCH_JOB_MAX_BYTES", "1GiB", "largest POST /batch upload, as sent and decompressed (bytes, or with KiB/MiB/GiB)", func(c *Config, v string) error {
+			n, err := ParseBytes(v)
+			if err != nil || n < 1<<10 || n > 64<<30 {
+				return errors.New("must be a size from 1KiB to 64GiB, such as 1GiB")
+			}
+			c.BatchJobMaxBytes = n
+			return nil
+		}},
+		{"BATCH_WORKERS", "0", "batch job chunks scored at once (0: one per CPU, GOMAXPROCS)", intSetter(0, 1024, func(c *Config) *int { return &c.BatchWorkers })},
+		{"BATCH_MAX_CONCURRENT_JOBS", "2", "batch jobs running at once; more wait, queued", intSetter(1, 1000, func(c *Config) *int { return &c.BatchMaxConcurrentJobs })},
+		{"BATCH_RESULT_TTL", "24h", "how long a finished batch job and its results are kept", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute || d > 90*24*time.Hour {
+				return errors.New("must be a duration from 1m to 2160h (90 days), such as 24h")
+			}
+			c.BatchResultTTL = d
+			return nil
+		}},
+		{"BATCH_CHUNK_ROWS", "10000", "rows stored and scored as one chunk of a batch job", intSetter(100, 1_000_000, func(c *Config) *int { return &c.BatchChunkRows })},
 	}
 }
 
@@ -497,6 +525,12 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.String("otel_exporter_otlp_endpoint", c.OTLPEndpoint),
 		slog.String("otel_service_name", c.OTelServiceName),
 		slog.Duration("health_check_interval", c.HealthCheckInterval),
+		slog.Int("batch_job_max_rows", c.BatchJobMaxRows),
+		slog.Int64("batch_job_max_bytes", c.BatchJobMaxBytes),
+		slog.Int("batch_workers", c.BatchWorkers),
+		slog.Int("batch_max_concurrent_jobs", c.BatchMaxConcurrentJobs),
+		slog.Duration("batch_result_ttl", c.BatchResultTTL),
+		slog.Int("batch_chunk_rows", c.BatchChunkRows),
 	}
 }
 

@@ -248,3 +248,42 @@ func TestAdminAPIKeyRules(t *testing.T) {
 		t.Errorf("usage: want ADMIN_API_KEY listed as environment only:\n%s", out.String())
 	}
 }
+
+func TestBatchSettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"MODEL_PATH": dir}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BatchJobMaxRows != 5_000_000 || c.BatchJobMaxBytes != 1<<30 || c.BatchWorkers != 0 || c.BatchMaxConcurrentJobs != 2 ||
+		c.BatchResultTTL != 24*time.Hour || c.BatchChunkRows != 10_000 {
+		t.Errorf("defaults: got rows %d, bytes %d, workers %d, jobs %d, ttl %v, chunk %d; want 5000000, 1GiB, 0, 2, 24h, 10000",
+			c.BatchJobMaxRows, c.BatchJobMaxBytes, c.BatchWorkers, c.BatchMaxConcurrentJobs, c.BatchResultTTL, c.BatchChunkRows)
+	}
+	c, err = Load([]string{"--batch-workers", "1", "--batch-result-ttl", "72h"}, env(map[string]string{"MODEL_PATH": dir,
+		"BATCH_JOB_MAX_ROWS": "300000", "BATCH_JOB_MAX_BYTES": "256MiB", "BATCH_MAX_CONCURRENT_JOBS": "4", "BATCH_CHUNK_ROWS": "2000"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BatchJobMaxRows != 300_000 || c.BatchJobMaxBytes != 256<<20 || c.BatchWorkers != 1 || c.BatchMaxConcurrentJobs != 4 ||
+		c.BatchResultTTL != 72*time.Hour || c.BatchChunkRows != 2000 {
+		t.Errorf("set: got %+v", c)
+	}
+	tests := []struct{ setting, value string }{
+		{"BATCH_JOB_MAX_ROWS", "0"},
+		{"BATCH_JOB_MAX_BYTES", "100"},
+		{"BATCH_JOB_MAX_BYTES", "1TiB"},
+		{"BATCH_WORKERS", "-1"},
+		{"BATCH_MAX_CONCURRENT_JOBS", "0"},
+		{"BATCH_RESULT_TTL", "10s"},
+		{"BATCH_RESULT_TTL", "forever"},
+		{"BATCH_CHUNK_ROWS", "10"},
+	}
+	for _, tc := range tests {
+		_, err := Load(nil, env(map[string]string{"MODEL_PATH": dir, tc.setting: tc.value}), io.Discard)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Setting != tc.setting || ce.Value != tc.value {
+			t.Errorf("%s=%s: got %v, want a *config.Error naming it", tc.setting, tc.value, err)
+		}
+	}
+}
