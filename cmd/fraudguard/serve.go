@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fraudguard/fraudguard/internal/api"
+	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/config"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
@@ -94,6 +95,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	log.Info("model loaded", slog.String("version", m.Version()), slog.String("kind", m.Manifest.Kind),
 		slog.String("dir", m.Dir), slog.String("sha256", m.SHA256))
 
+	jobs := batch.New(store, registry, logger, batch.Options{
+		Workers:           cfg.BatchWorkers,
+		MaxConcurrentJobs: cfg.BatchMaxConcurrentJobs,
+		MaxRows:           int64(cfg.BatchJobMaxRows),
+		MaxBytes:          cfg.BatchJobMaxBytes,
+		ChunkRows:         cfg.BatchChunkRows,
+		ResultTTL:         cfg.BatchResultTTL,
+	})
+	// This process is the only one working the embedded store's job queue: before it listens,
+	// it takes back the chunks and uploads a previous run left when it died.
+	if err := jobs.Recover(ctx); err != nil {
+		return err
+	}
+
 	sampler := telemetry.NewSystemSampler(logger, cfg.DataDir, systemSampleInterval)
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
 		Endpoint: cfg.OTLPEndpoint, ServiceName: cfg.OTelServiceName, ServiceVersion: version,
@@ -153,6 +168,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Tracer:             tracing.Tracer(),
 		Propagator:         tracing.Propagator(),
 		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
+		Jobs:               jobs,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -200,6 +216,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return nil
 	})
 	g.Go(func() error { return sampler.Run(gctx) })
+	g.Go(func() error { return jobs.Run(gctx) })
 	g.Go(func() error { return auditor.Run(gctx) })
 	g.Go(func() error { return handler.RunHealthChecks(gctx, cfg.HealthCheckInterval) })
 	g.Go(func() error { return reloadKeysOnHUP(gctx, keys, auditor, log) })
