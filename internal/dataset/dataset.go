@@ -1,7 +1,7 @@
 // Package dataset reads transactions in the creditcard.csv schema: a header row naming the
 // columns Time, V1..V28 and Amount in that order, optionally an identifier column
-// (transaction_id) first or last and a label column (Class) anywhere, then one row per
-// transaction.
+// (transaction_id) first or last, a label column (Class) anywhere and, when the caller names
+// one, a column of row weights anywhere, then one row per transaction.
 //
 // Reader streams a file row by row without allocating per row beyond what encoding/csv needs;
 // ReadAll loads a labelled file column by column for training. Every problem with the content is
@@ -65,6 +65,11 @@ func (e *Error) Unwrap() error { return e.Err }
 type Options struct {
 	// RequireClass makes a header without a Class column an error.
 	RequireClass bool
+	// WeightColumn, when not empty, names a column of row weights that the file must have:
+	// finite numbers >= 0, how many transactions each row stands for. It may be anywhere in
+	// the header but cannot be a feature, Class or transaction_id. Without it every row
+	// weighs 1 and a column of that name is unknown.
+	WeightColumn string
 }
 
 // Record is one row of a file.
@@ -78,6 +83,8 @@ type Record struct {
 	Features [fraud.NumFeatures]float64
 	// Class is the label, 0 (normal) or 1 (fraud), or -1 when the file has no Class column.
 	Class int
+	// Weight is the row's weight from Options.WeightColumn, or 1 without one.
+	Weight float64
 }
 
 // Reader reads the rows of one creditcard.csv-style file. It is not safe for concurrent use.
@@ -88,6 +95,7 @@ type Reader struct {
 	feature  []int    // feature index of each position, or -1
 	idCol    int      // position of transaction_id, or -1
 	classCol int      // position of Class, or -1
+	wCol     int      // position of the weight column, or -1
 }
 
 // NewReader reads and checks the header of r, whose name (a file name, say) prefixes every
@@ -97,7 +105,7 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	c := csv.NewReader(r)
 	c.ReuseRecord = true
 	c.FieldsPerRecord = -1 // checked here, with a clearer message than csv.ErrFieldCount
-	rd := &Reader{name: name, csv: c, idCol: -1, classCol: -1}
+	rd := &Reader{name: name, csv: c, idCol: -1, classCol: -1, wCol: -1}
 	header, err := c.Read()
 	if err == io.EOF {
 		return nil, &Error{File: name, Line: 1, Problem: "empty file: no header row"}
@@ -119,6 +127,11 @@ func (rd *Reader) parseHeader(header []string, opts Options) error {
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		index[n] = i
+	}
+	if w := opts.WeightColumn; w != "" {
+		if _, ok := index[w]; ok || w == ColumnID || w == ColumnClass {
+			return &Error{File: rd.name, Line: 1, Column: w, Problem: "cannot be the weight column: it is a feature, the label or the identifier"}
+		}
 	}
 	rd.columns = make([]string, len(header))
 	rd.feature = make([]int, len(header))
@@ -150,6 +163,8 @@ func (rd *Reader) parseHeader(header []string, opts Options) error {
 			rd.idCol = pos
 		case col == ColumnClass:
 			rd.classCol = pos
+		case opts.WeightColumn != "" && col == opts.WeightColumn:
+			rd.wCol = pos
 		case col == "":
 			return herr("empty column name (" + headerHint + ")")
 		default:
@@ -179,6 +194,9 @@ func (rd *Reader) parseHeader(header []string, opts Options) error {
 	if opts.RequireClass && rd.classCol < 0 {
 		return &Error{File: rd.name, Line: 1, Column: ColumnClass, Problem: "missing (a Class column of 0/1 labels is required here)"}
 	}
+	if opts.WeightColumn != "" && rd.wCol < 0 {
+		return &Error{File: rd.name, Line: 1, Column: opts.WeightColumn, Problem: "missing (named as the column of row weights)"}
+	}
 	return nil
 }
 
@@ -203,6 +221,9 @@ func (rd *Reader) HasClass() bool { return rd.classCol >= 0 }
 // HasID reports whether the file has a transaction_id column.
 func (rd *Reader) HasID() bool { return rd.idCol >= 0 }
 
+// HasWeight reports whether the file has the weight column named in the options.
+func (rd *Reader) HasWeight() bool { return rd.wCol >= 0 }
+
 // Next returns the next row. At the end of the input it returns io.EOF; a bad row is an *Error
 // naming its line and column. Rows after an error may still be read.
 func (rd *Reader) Next() (Record, error) {
@@ -220,6 +241,7 @@ func (rd *Reader) Next() (Record, error) {
 			Problem: fmt.Sprintf("row has %d fields, header has %d", len(row), len(rd.columns))}
 	}
 	rec.Class = -1
+	rec.Weight = 1
 	for pos, cell := range row {
 		switch {
 		case rd.feature[pos] >= 0:
@@ -239,6 +261,15 @@ func (rd *Reader) Next() (Record, error) {
 			}
 		case pos == rd.idCol:
 			rec.ID = cell
+		case pos == rd.wCol:
+			v, perr := parseNumber(cell)
+			if perr == "" && v < 0 {
+				perr = "is not a weight (want a number >= 0)"
+			}
+			if perr != "" {
+				return rec, rd.cellError(pos, cell, perr)
+			}
+			rec.Weight = v
 		}
 	}
 	return rec, nil
@@ -294,6 +325,11 @@ type Table struct {
 	Labels []uint8
 	// Lines holds the line on which each row starts, to point back into the file.
 	Lines []int
+	// Weights holds each row's weight when the file was read with a weight column
+	// (ReadAllWith), and is nil otherwise: every row then weighs 1.
+	Weights []float64
+	// WeightColumn names the column Weights came from, or is "".
+	WeightColumn string
 }
 
 // Rows returns the number of rows.
@@ -301,6 +337,14 @@ func (t *Table) Rows() int { return len(t.Labels) }
 
 // Times returns the Time column.
 func (t *Table) Times() []float64 { return t.Columns[0] }
+
+// Weight returns row i's weight: Weights[i], or 1 when the table has no weights.
+func (t *Table) Weight(i int) float64 {
+	if t.Weights == nil {
+		return 1
+	}
+	return t.Weights[i]
+}
 
 // Frauds returns the number of rows labelled 1.
 func (t *Table) Frauds() int {
@@ -315,12 +359,19 @@ func (t *Table) Frauds() int {
 // least one row and both classes; like every content problem, their absence is an *Error.
 // Errors name the file by path, as given; the table by its base name.
 func ReadAll(ctx context.Context, path string) (*Table, error) {
+	return ReadAllWith(ctx, path, Options{})
+}
+
+// ReadAllWith is ReadAll with options: with a WeightColumn the table's Weights hold that
+// column, and each class must then have a positive total weight. A Class column is required
+// whatever opts.RequireClass says.
+func ReadAllWith(ctx context.Context, path string, opts Options) (*Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	t, err := ReadFrom(ctx, f, path)
+	t, err := ReadFromWith(ctx, f, path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -330,11 +381,17 @@ func ReadAll(ctx context.Context, path string) (*Table, error) {
 
 // ReadFrom is ReadAll on an open input, named name in errors and in the table.
 func ReadFrom(ctx context.Context, r io.Reader, name string) (*Table, error) {
-	rd, err := NewReader(r, name, Options{RequireClass: true})
+	return ReadFromWith(ctx, r, name, Options{})
+}
+
+// ReadFromWith is ReadAllWith on an open input, named name in errors and in the table.
+func ReadFromWith(ctx context.Context, r io.Reader, name string, opts Options) (*Table, error) {
+	opts.RequireClass = true
+	rd, err := NewReader(r, name, opts)
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{Name: name}
+	t := &Table{Name: name, WeightColumn: opts.WeightColumn}
 	for i := 0; ; i++ {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -353,6 +410,9 @@ func ReadFrom(ctx context.Context, r io.Reader, name string) (*Table, error) {
 		}
 		t.Labels = append(t.Labels, uint8(rec.Class))
 		t.Lines = append(t.Lines, rec.Line)
+		if rd.HasWeight() {
+			t.Weights = append(t.Weights, rec.Weight)
+		}
 	}
 	if t.Rows() == 0 {
 		return nil, &Error{File: name, Line: 2, Problem: "no rows: the file has a header but no transactions"}
@@ -361,6 +421,18 @@ func ReadFrom(ctx context.Context, r io.Reader, name string) (*Table, error) {
 	case 0, t.Rows():
 		return nil, &Error{File: name, Column: ColumnClass,
 			Problem: fmt.Sprintf("only one class (%d) present in %d rows: training needs both normal (0) and fraud (1) rows", t.Labels[0], t.Rows())}
+	}
+	if t.Weights != nil {
+		var sum [2]float64
+		for i, y := range t.Labels {
+			sum[y] += t.Weights[i]
+		}
+		for class, s := range sum {
+			if !(s > 0) || math.IsInf(s, 0) {
+				return nil, &Error{File: name, Column: opts.WeightColumn,
+					Problem: fmt.Sprintf("the weights of class %d rows sum to %g: training needs a positive, finite total weight for each class", class, s)}
+			}
+		}
 	}
 	return t, nil
 }

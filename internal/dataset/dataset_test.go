@@ -392,3 +392,65 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestWeightColumn(t *testing.T) {
+	h := featureHeader() + ",Class"
+	opts := Options{WeightColumn: "w"}
+	tests := []struct {
+		name        string
+		input       string
+		opts        Options
+		wantWeights []float64 // nil with wantMsg set
+		wantMsg     string
+	}{
+		{"weights last", h + ",w\n" + row(0, "0", "2.5") + "\n" + row(1, "1", "1") + "\n", opts, []float64{2.5, 1}, ""},
+		{"weights first", "w," + h + "\n0.5," + row(0, "0") + "\n0," + row(1, "0") + "\n3," + row(2, "1") + "\n", opts, []float64{0.5, 0, 3}, ""},
+		{"no weight column asked", h + "\n" + row(0, "0") + "\n" + row(1, "1") + "\n", Options{}, nil, ""},
+		{"column missing", h + "\n" + row(0, "0") + "\n" + row(1, "1") + "\n", opts, nil, "data.csv:1: column w: missing (named as the column of row weights)"},
+		{"column not asked for", h + ",w\n" + row(0, "0", "1") + "\n", Options{}, nil, "data.csv:1: column w: unknown column"},
+		{"feature as weight", h + "\n" + row(0, "0") + "\n", Options{WeightColumn: "Amount"}, nil, "data.csv:1: column Amount: cannot be the weight column"},
+		{"negative weight", h + ",w\n" + row(0, "0", "1") + "\n" + row(1, "1", "-2") + "\n", opts, nil, `data.csv:3: column w: "-2" is not a weight (want a number >= 0)`},
+		{"not a number", h + ",w\n" + row(0, "0", "x") + "\n", opts, nil, `data.csv:2: column w: "x" is not a number`},
+		{"infinite weight", h + ",w\n" + row(0, "0", "Inf") + "\n", opts, nil, `data.csv:2: column w: "Inf" is not a finite number`},
+		{"frauds weigh nothing", h + ",w\n" + row(0, "0", "1") + "\n" + row(1, "1", "0") + "\n", opts, nil, "data.csv: column w: the weights of class 1 rows sum to 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tbl, err := ReadFromWith(context.Background(), strings.NewReader(tc.input), "data.csv", tc.opts)
+			if tc.wantMsg != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantMsg) {
+					t.Fatalf("got error %v, want prefix %q", err, tc.wantMsg)
+				}
+				var de *Error
+				if !errors.As(err, &de) {
+					t.Errorf("got %T, want a *dataset.Error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if len(tbl.Weights) != len(tc.wantWeights) || (tc.wantWeights == nil) != (tbl.Weights == nil) {
+				t.Fatalf("got weights %v, want %v", tbl.Weights, tc.wantWeights)
+			}
+			for i, w := range tc.wantWeights {
+				if tbl.Weights[i] != w || tbl.Weight(i) != w {
+					t.Errorf("row %d: got weight %v (Weight %v), want %v", i, tbl.Weights[i], tbl.Weight(i), w)
+				}
+			}
+			if tc.wantWeights == nil && tbl.Weight(0) != 1 {
+				t.Errorf("got Weight(0) %v without a weight column, want 1", tbl.Weight(0))
+			}
+			if tbl.WeightColumn != tc.opts.WeightColumn {
+				t.Errorf("got WeightColumn %q, want %q", tbl.WeightColumn, tc.opts.WeightColumn)
+			}
+		})
+	}
+}
+
+func TestRecordWeightDefaultsToOne(t *testing.T) {
+	recs := mustReadAllRecords(t, featureHeader()+"\n"+row(0)+"\n", Options{})
+	if got := recs[0].Weight; got != 1 {
+		t.Errorf("got weight %v without a weight column, want 1", got)
+	}
+}
