@@ -18,27 +18,51 @@ import (
 const trainSummary = `Train a model bundle from a labelled creditcard.csv-style file (Time, V1..V28, Amount, Class;
 an optional transaction_id column is ignored).
 
-The rows are sorted by Time and the latest 20% are held out for validation. The bundle is
-written to --out/<version>/, where the version is the creation time and a hash of the content
-unless --version names one; nothing is written when reading or training fails. With the same
-data, flags and --created-at, the bundle is the same byte for byte.`
+--algo ensemble (the default) fits gradient-boosted trees and a logistic regression on the same
+rows and blends them in log-odds; gbdt and logreg fit one of them alone.
+
+The rows are sorted by Time and the latest 20% are held out for validation: their earlier half
+tunes early stopping, the blend and the threshold, their later half is only measured and gives
+the validation figures. The bundle is written to --out/<version>/, where the version is the
+creation time and a hash of the content unless --version names one; nothing is written when
+reading or training fails. With the same data, flags and --created-at, the bundle is the same
+byte for byte.`
 
 // trainAlgos returns the values --algo accepts.
-func trainAlgos() []string { return []string{"logreg"} }
+func trainAlgos() []string { return train.Algorithms() }
 
 func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+	gd := train.DefaultGBDTParams()
 	fs := newFlagSet("train", trainSummary, stderr)
 	data := fs.String("data", "", "labelled CSV file to train on (required)")
 	out := fs.String("out", "", "directory of model bundles; the new bundle goes in a subdirectory (required)")
-	algo := fs.String("algo", "logreg", "training algorithm: logreg")
+	algo := fs.String("algo", train.DefaultAlgorithm, "training algorithm: "+strings.Join(trainAlgos(), ", "))
 	name := fs.String("name", train.DefaultName, "model name recorded in the manifest")
 	version := fs.String("version", "", "bundle version (default: creation time and content hash)")
 	createdAt := fs.String("created-at", "", "creation time recorded in the bundle, RFC 3339 (default: now)")
 	weightNormal := fs.Float64("weight-normal", 1, "weight of each normal row: how many real normal transactions it stands for in a downsampled file (56.863 for creditcard-sample-train.csv)")
-	l2 := fs.Float64("l2", train.DefaultL2, "L2 penalty on the standardised coefficients, relative to the mean log-loss (0 for none)")
-	seed := fs.Int64("seed", 1, "seed of every random choice (the canary rows)")
-	maxIter := fs.Int("max-iter", train.DefaultMaxIter, "maximum Newton iterations")
-	tol := fs.Float64("tol", train.DefaultTol, "convergence tolerance on the predicted decrease of the objective")
+	weightColumn := fs.String("weight-column", "", "name of a CSV column giving each row's weight (numbers >= 0); not with --weight-normal")
+	thresholdMetric := fs.String("threshold-metric", string(train.DefaultThresholdMetric), "how the threshold is chosen on validation: f1, f2 (recall counts more) or cost (least --cost-fn·FN + --cost-fp·FP)")
+	costFN := fs.Float64("cost-fn", train.DefaultCostFN, "cost of a missed fraud, for --threshold-metric cost")
+	costFP := fs.Float64("cost-fp", train.DefaultCostFP, "cost of a false alarm, for --threshold-metric cost")
+	seed := fs.Int64("seed", 1, "seed of every random choice (row and column sampling, the canary rows)")
+	l2 := fs.Float64("l2", train.DefaultL2, "logreg: L2 penalty on the standardised coefficients, relative to the mean log-loss (0 for none)")
+	maxIter := fs.Int("max-iter", train.DefaultMaxIter, "logreg: maximum Newton iterations")
+	tol := fs.Float64("tol", train.DefaultTol, "logreg: convergence tolerance on the predicted decrease of the objective")
+	rounds := fs.Int("rounds", gd.Rounds, "gbdt: most trees to grow")
+	learningRate := fs.Float64("learning-rate", gd.LearningRate, "gbdt: learning rate (eta)")
+	growth := fs.String("growth", string(gd.Growth), "gbdt: tree growth, depthwise (up to --max-depth) or leafwise (up to --max-leaves)")
+	maxDepth := fs.Int("max-depth", gd.MaxDepth, "gbdt: most levels of a tree (0: no bound, leafwise only)")
+	maxLeaves := fs.Int("max-leaves", gd.MaxLeaves, "gbdt: most leaves of a tree (0: no bound, depthwise only)")
+	lambda := fs.Float64("lambda", gd.Lambda, "gbdt: L2 penalty on leaf values")
+	minChildWeight := fs.Float64("min-child-weight", gd.MinChildWeight, "gbdt: least hessian sum of a child, in transactions (rows count their weight)")
+	minSplitGain := fs.Float64("min-split-gain", gd.MinSplitGain, "gbdt: least loss reduction of a split")
+	subsample := fs.Float64("subsample", gd.Subsample, "gbdt: share of rows each tree sees")
+	colsample := fs.Float64("colsample", gd.ColSample, "gbdt: share of features each tree may split on")
+	scalePosWeight := fs.Float64("scale-pos-weight", gd.ScalePosWeight, "gbdt: factor on the weight of fraud rows in the fit (0: the square root of the class ratio)")
+	maxBins := fs.Int("max-bins", gd.MaxBins, "gbdt: most histogram bins per feature, the missing-value bin included (3..256)")
+	patience := fs.Int("patience", gd.Patience, "gbdt: stop after this many rounds without improvement on validation (0: grow every round)")
+	stopMetric := fs.String("stop-metric", string(gd.StopMetric), "gbdt: early-stopping metric, logloss or auprc")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,10 +72,31 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 		NormalWeight: *weightNormal,
 		MaxIter:      *maxIter,
 		Tol:          *tol,
-		Seed:         *seed,
-		Name:         *name,
-		Version:      *version,
-		CreatedAt:    time.Now().UTC().Truncate(time.Second),
+		Threshold: train.ThresholdRule{
+			Metric: train.ThresholdMetric(*thresholdMetric),
+			CostFN: *costFN,
+			CostFP: *costFP,
+		},
+		GBDT: train.GBDTParams{
+			Rounds:         *rounds,
+			LearningRate:   *learningRate,
+			Growth:         train.Growth(*growth),
+			MaxDepth:       *maxDepth,
+			MaxLeaves:      *maxLeaves,
+			Lambda:         *lambda,
+			MinChildWeight: *minChildWeight,
+			MinSplitGain:   *minSplitGain,
+			Subsample:      *subsample,
+			ColSample:      *colsample,
+			ScalePosWeight: *scalePosWeight,
+			MaxBins:        *maxBins,
+			Patience:       *patience,
+			StopMetric:     train.StopMetric(*stopMetric),
+		},
+		Seed:      *seed,
+		Name:      *name,
+		Version:   *version,
+		CreatedAt: time.Now().UTC().Truncate(time.Second),
 	}
 	var problems []error
 	if *data == "" {
@@ -81,6 +126,9 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	if !(*weightNormal > 0) || math.IsInf(*weightNormal, 0) {
 		problems = append(problems, fmt.Errorf("--weight-normal %v must be a positive number", *weightNormal))
 	}
+	if *weightColumn != "" && *weightNormal != 1 {
+		problems = append(problems, errors.New("--weight-column and --weight-normal both weight the rows: give one of them"))
+	}
 	if !(*l2 >= 0) || math.IsInf(*l2, 0) {
 		problems = append(problems, fmt.Errorf("--l2 %v must be a number >= 0", *l2))
 	}
@@ -90,43 +138,94 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	if !(*tol > 0) || math.IsInf(*tol, 0) {
 		problems = append(problems, fmt.Errorf("--tol %v must be a positive number", *tol))
 	}
+	if !slices.Contains(train.ThresholdMetrics(), cfg.Threshold.Metric) {
+		problems = append(problems, fmt.Errorf("--threshold-metric %q is not one of f1, f2, cost", *thresholdMetric))
+	}
+	for _, c := range []struct {
+		flag string
+		v    float64
+	}{{"--cost-fn", *costFN}, {"--cost-fp", *costFP}} {
+		if !(c.v > 0) || math.IsInf(c.v, 0) {
+			problems = append(problems, fmt.Errorf("%s %v must be a positive number", c.flag, c.v))
+		}
+	}
+	if *algo != train.AlgoLogreg {
+		// The library says what is wrong with the boosting settings; the flags name them.
+		if err := cfg.GBDT.Check(); err != nil {
+			problems = append(problems, fmt.Errorf("%w (see --rounds, --learning-rate, --growth, --max-depth, --max-leaves, "+
+				"--lambda, --min-child-weight, --min-split-gain, --subsample, --colsample, --scale-pos-weight, "+
+				"--max-bins, --patience, --stop-metric)", err))
+		}
+	}
 	if len(problems) > 0 {
 		return usageError{fmt.Errorf("train: %w", errors.Join(problems...))}
 	}
 
-	tbl, err := dataset.ReadAll(ctx, *data)
+	tbl, err := dataset.ReadAllWith(ctx, *data, dataset.Options{WeightColumn: *weightColumn})
 	if err != nil {
 		return err // names the file, the line and the column
 	}
-	res, err := train.Logreg(ctx, tbl, cfg)
+	start := time.Now()
+	res, err := train.Train(ctx, tbl, *algo, cfg)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	elapsed := time.Since(start)
 	dir, err := model.Save(*out, res.Bundle)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	printTrainSummary(stdout, tbl, cfg, res, dir)
+	printTrainSummary(stdout, tbl, cfg, res, dir, elapsed)
 	return nil
 }
 
-func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *train.Result, dir string) {
-	v, tr := res.Validation, res.Train
-	fmt.Fprintf(w, "trained logreg on %s: %d rows, %d frauds\n", tbl.Name, tbl.Rows(), tbl.Frauds())
-	fmt.Fprintf(w, "  training   %5d rows, %4d frauds (Time < %g)\n", tr.Rows, tr.Frauds, res.Split.Cut)
-	fmt.Fprintf(w, "  validation %5d rows, %4d frauds (Time >= %g)\n", v.Rows, v.Frauds, res.Split.Cut)
-	if cfg.NormalWeight != 1 {
+func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *train.Result, dir string, elapsed time.Duration) {
+	v, tu, tr := res.Validation, res.Tuning, res.Train
+	fmt.Fprintf(w, "trained %s on %s: %d rows, %d frauds, in %.1fs\n", res.Algorithm, tbl.Name, tbl.Rows(), tbl.Frauds(), elapsed.Seconds())
+	fmt.Fprintf(w, "  training   %6d rows, %4d frauds (Time < %g)\n", tr.Rows, tr.Frauds, res.Split.Cut)
+	if res.Holdout.Halved {
+		fmt.Fprintf(w, "  tuning     %6d rows, %4d frauds (Time >= %g and < %g): early stopping, blend, threshold\n", tu.Rows, tu.Frauds, res.Split.Cut, res.Holdout.Cut)
+		fmt.Fprintf(w, "  validation %6d rows, %4d frauds (Time >= %g): measured only\n", v.Rows, v.Frauds, res.Holdout.Cut)
+	} else {
+		fmt.Fprintf(w, "  validation %6d rows, %4d frauds (Time >= %g)\n", v.Rows, v.Frauds, res.Split.Cut)
+		fmt.Fprintf(w, "  WARNING: too few validation rows to halve: tuned and measured on the same rows, figures optimistic\n")
+	}
+	switch {
+	case tbl.WeightColumn != "":
+		fmt.Fprintf(w, "  rows weighted by column %s in the fit's prior and in every figure below\n", tbl.WeightColumn)
+	case cfg.NormalWeight != 1:
 		fmt.Fprintf(w, "  normal rows weighted %g in the fit's prior and in every figure below\n", cfg.NormalWeight)
 	}
-	if res.Converged {
-		fmt.Fprintf(w, "  newton: converged in %d iterations (l2 %g)\n", res.Iterations, cfg.L2)
-	} else {
-		fmt.Fprintf(w, "  newton: WARNING: stopped after %d iterations without converging; try a larger --l2 or --max-iter\n", res.Iterations)
+	if res.Trees != nil {
+		b := res.Boosting
+		stop := "no early stop"
+		if b.StoppedEarly {
+			stop = fmt.Sprintf("stopped early at round %d", b.Rounds)
+		}
+		fmt.Fprintf(w, "  gbdt: %d trees kept of %d grown (%s), fraud weight x%.4g, %d bins\n", b.Trees, b.Rounds, stop, b.ScalePosWeight, b.Bins)
+	}
+	if res.Member != nil {
+		if res.Converged {
+			fmt.Fprintf(w, "  logreg: newton converged in %d iterations (l2 %g)\n", res.Iterations, cfg.L2)
+		} else {
+			fmt.Fprintf(w, "  logreg: WARNING: newton stopped after %d iterations without converging; try a larger --l2 or --max-iter\n", res.Iterations)
+		}
+	}
+	if res.Algorithm == train.AlgoEnsemble {
+		bl := res.Blend
+		fmt.Fprintf(w, "  blend: margin = %.4g + %.4g·gbdt + %.4g·logreg\n", bl.Bias, bl.WeightTrees, bl.WeightLogreg)
 	}
 	fmt.Fprintf(w, "validation: ROC-AUC %.4f  AUPRC %.4f  recall at 1%% FPR %.4f\n", v.ROCAUC, v.AUPRC, v.RecallAt1PctFPR)
-	fmt.Fprintf(w, "threshold %.6g (max F1 on validation): precision %.4f  recall %.4f  F1 %.4f\n", res.Threshold, v.Precision, v.Recall, v.F1)
+	fmt.Fprintf(w, "threshold %.6g (%s on tuning rows, %.4g there): precision %.4f  recall %.4f  F1 %.4f\n",
+		res.Threshold, res.Rule.Metric, res.RuleValue, v.Precision, v.Recall, v.F1)
 	c := v.Confusion
 	fmt.Fprintf(w, "  confusion: TP %.6g  FP %.6g  TN %.6g  FN %.6g\n", c.TP, c.FP, c.TN, c.FN)
+	if res.Holdout.Halved {
+		fmt.Fprintf(w, "tuning:     ROC-AUC %.4f  AUPRC %.4f  recall at 1%% FPR %.4f\n", tu.ROCAUC, tu.AUPRC, tu.RecallAt1PctFPR)
+		a := res.ValidationAll
+		fmt.Fprintf(w, "both halves: ROC-AUC %.4f  AUPRC %.4f  recall at 1%% FPR %.4f (%d rows, %d frauds; flattered by the tuning half)\n",
+			a.ROCAUC, a.AUPRC, a.RecallAt1PctFPR, a.Rows, a.Frauds)
+	}
 	fmt.Fprintf(w, "training:   ROC-AUC %.4f  AUPRC %.4f\n", tr.ROCAUC, tr.AUPRC)
 	fmt.Fprintf(w, "bundle: %s\n", dir)
 }

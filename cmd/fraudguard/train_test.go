@@ -85,8 +85,8 @@ func TestTrainWritesALoadableBundle(t *testing.T) {
 		t.Errorf("got version %q, want 20240102-020405-<8 hex> (created-at in UTC)", m.Version())
 	}
 	man := m.Manifest
-	if man.Name != "small" || man.Kind != model.KindLogreg || man.Training.Data != "small.csv" || man.Training.Rows != 400 {
-		t.Errorf("got name %q kind %q data %q rows %d, want small logreg small.csv 400", man.Name, man.Kind, man.Training.Data, man.Training.Rows)
+	if man.Name != "small" || man.Kind != model.KindEnsemble || man.Training.Data != "small.csv" || man.Training.Rows != 400 {
+		t.Errorf("got name %q kind %q data %q rows %d, want small ensemble small.csv 400", man.Name, man.Kind, man.Training.Data, man.Training.Rows)
 	}
 	if got := man.Training.Params["weight_normal"]; got != 2.0 {
 		t.Errorf("got weight_normal %v, want 2", got)
@@ -94,7 +94,7 @@ func TestTrainWritesALoadableBundle(t *testing.T) {
 	if man.Metrics.Validation.ROCAUC < 0.9 {
 		t.Errorf("got validation ROC-AUC %v, want > 0.9 on well-separated data", man.Metrics.Validation.ROCAUC)
 	}
-	for _, want := range []string{"validation: ROC-AUC", "threshold", "recall at 1% FPR", "bundle: " + m.Dir} {
+	for _, want := range []string{"trained ensemble", "blend: margin =", "validation: ROC-AUC", "threshold", "recall at 1% FPR", "bundle: " + m.Dir} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("got output %q, want it to contain %q", stdout, want)
 		}
@@ -156,7 +156,18 @@ func TestTrainRejects(t *testing.T) {
 		{"missing file", "", []string{"--data", "MISSING"}, 1,
 			"no such file or directory"},
 		{"no data flag", "", []string{"--data", ""}, 2, "--data is required"},
-		{"unknown algo", string(goodText), []string{"--algo", "gbdt"}, 2, `--algo "gbdt" is not one of logreg`},
+		{"unknown algo", string(goodText), []string{"--algo", "xgboost"}, 2, `--algo "xgboost" is not one of ensemble, gbdt, logreg`},
+		{"unknown threshold metric", string(goodText), []string{"--threshold-metric", "f3"}, 2, `--threshold-metric "f3" is not one of f1, f2, cost`},
+		{"zero cost", string(goodText), []string{"--threshold-metric", "cost", "--cost-fn", "0"}, 2, "--cost-fn 0 must be a positive number"},
+		{"negative false-alarm cost", string(goodText), []string{"--cost-fp", "-1"}, 2, "--cost-fp -1 must be a positive number"},
+		{"two row weightings", string(goodText), []string{"--weight-column", "w", "--weight-normal", "3"}, 2, "--weight-column and --weight-normal both weight the rows"},
+		{"missing weight column", string(goodText), []string{"--weight-column", "w"}, 1, "data.csv:1: column w: missing"},
+		{"bad subsample", string(goodText), []string{"--subsample", "0"}, 2, "gbdt: subsample 0 must be in (0, 1]"},
+		{"bad growth", string(goodText), []string{"--growth", "sideways"}, 2, `gbdt: growth "sideways" is not one of depthwise, leafwise`},
+		{"leaf-wise without leaves", string(goodText), []string{"--algo", "gbdt", "--growth", "leafwise"}, 2, "gbdt: leaf-wise growth needs max leaves >= 2"},
+		{"bad max bins", string(goodText), []string{"--max-bins", "1000"}, 2, "gbdt: max bins 1000 must be between 3 and 256"},
+		{"bad stop metric", string(goodText), []string{"--stop-metric", "auc"}, 2, `gbdt: stop metric "auc" is not one of logloss, auprc`},
+		{"bad rounds", string(goodText), []string{"--rounds", "0"}, 2, "gbdt: rounds 0 must be >= 1"},
 		{"bad created-at", string(goodText), []string{"--created-at", "yesterday"}, 2, `--created-at "yesterday" is not an RFC 3339 time`},
 		{"bad weight", string(goodText), []string{"--weight-normal", "0"}, 2, "--weight-normal 0 must be a positive number"},
 		{"negative l2", string(goodText), []string{"--l2", "-1"}, 2, "--l2 -1 must be a number >= 0"},
@@ -213,5 +224,108 @@ func TestTrainLeavesExistingOutAlone(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("got %d entries in --out, want it still empty", len(entries))
+	}
+}
+
+func TestTrainAlgos(t *testing.T) {
+	dir := t.TempDir()
+	data := mustWriteTrainCSV(t, dir, "small.csv", 400)
+	tests := []struct {
+		algo        string
+		wantKind    string
+		wantMembers []string
+	}{
+		{"ensemble", model.KindEnsemble, []string{model.KindTrees, model.KindLogreg}},
+		{"gbdt", model.KindTrees, []string{model.KindTrees}},
+		{"logreg", model.KindLogreg, []string{model.KindLogreg}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.algo, func(t *testing.T) {
+			out := filepath.Join(dir, tc.algo)
+			err, stdout, stderr := runTrainCmd(t, "--data", data, "--out", out, "--algo", tc.algo, "--created-at", "2024-01-02T03:04:05Z",
+				"--threshold-metric", "cost", "--cost-fn", "50", "--rounds", "40")
+			if err != nil {
+				t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+			}
+			m, err := model.LoadLatest(out, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			man := m.Manifest
+			var kinds []string
+			for _, mem := range man.Members {
+				kinds = append(kinds, mem.Kind)
+			}
+			if man.Kind != tc.wantKind || man.Training.Algorithm != tc.algo || strings.Join(kinds, ",") != strings.Join(tc.wantMembers, ",") {
+				t.Errorf("got kind %q algorithm %q members %v, want %q %q %v", man.Kind, man.Training.Algorithm, kinds, tc.wantKind, tc.algo, tc.wantMembers)
+			}
+			if got := man.Training.Params["threshold_metric"]; got != "cost" {
+				t.Errorf("got threshold metric %v, want cost", got)
+			}
+			if got := man.Training.Params["cost_fn"]; got != 50.0 {
+				t.Errorf("got cost_fn %v, want 50", got)
+			}
+			if man.Metrics.Validation.ROCAUC < 0.85 {
+				t.Errorf("got validation ROC-AUC %v, want > 0.85 on well-separated data", man.Metrics.Validation.ROCAUC)
+			}
+			if !strings.Contains(stdout, "trained "+tc.algo) || !strings.Contains(stdout, "(cost on tuning rows") {
+				t.Errorf("got output %q, want it to name the algorithm and the threshold rule", stdout)
+			}
+		})
+	}
+}
+
+func TestTrainWeightColumn(t *testing.T) {
+	dir := t.TempDir()
+	plain, err := os.ReadFile(mustWriteTrainCSV(t, dir, "plain.csv", 400))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same rows with a weight column giving normal rows weight 3: the model is the one
+	// --weight-normal 3 trains.
+	var b strings.Builder
+	for i, line := range strings.SplitAfter(string(plain), "\n") {
+		switch {
+		case line == "":
+		case i == 0:
+			b.WriteString(strings.TrimSuffix(line, "\n") + ",w\n")
+		case strings.HasSuffix(line, ",1\n"):
+			b.WriteString(strings.TrimSuffix(line, "\n") + ",1\n")
+		default:
+			b.WriteString(strings.TrimSuffix(line, "\n") + ",3\n")
+		}
+	}
+	weighted := mustWriteFile(t, dir, "weighted.csv", b.String())
+	common := []string{"--created-at", "2024-01-02T03:04:05Z", "--algo", "gbdt", "--rounds", "30"}
+	byColumn := filepath.Join(dir, "by-column")
+	err, stdout, stderr := runTrainCmd(t, append(common, "--data", weighted, "--out", byColumn, "--weight-column", "w")...)
+	if err != nil {
+		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+	}
+	if !strings.Contains(stdout, "rows weighted by column w") {
+		t.Errorf("got output %q, want it to say the rows are weighted by column w", stdout)
+	}
+	byFlag := filepath.Join(dir, "by-flag")
+	if err, _, stderr := runTrainCmd(t, append(common, "--data", filepath.Join(dir, "plain.csv"), "--out", byFlag, "--weight-normal", "3")...); err != nil {
+		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+	}
+	a, err := model.LoadLatest(byColumn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := model.LoadLatest(byFlag, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Manifest.Training.Params["weight_column"] != "w" {
+		t.Errorf("got weight_column %v, want w", a.Manifest.Training.Params["weight_column"])
+	}
+	if a.Manifest.Threshold != c.Manifest.Threshold || a.Manifest.Metrics != c.Manifest.Metrics {
+		t.Errorf("got threshold %v and metrics %+v with the column, want %v and %+v as with --weight-normal 3",
+			a.Manifest.Threshold, a.Manifest.Metrics, c.Manifest.Threshold, c.Manifest.Metrics)
+	}
+	x := a.Manifest.Canaries[0].Features
+	if pa, pc := a.Probability(&x), c.Probability(&x); pa != pc {
+		t.Errorf("got probability %v with the column, want %v as with --weight-normal 3", pa, pc)
 	}
 }

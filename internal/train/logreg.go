@@ -1,5 +1,6 @@
-// Package train fits fraud models and measures them: logistic regression, the time-based
-// validation split, ranking metrics and the choice of decision threshold.
+// Package train fits fraud models and measures them: logistic regression, gradient-boosted
+// trees and their ensemble, the time-based validation split, ranking metrics and the choice of
+// decision threshold.
 package train
 
 import (
@@ -21,9 +22,14 @@ import (
 // Defaults of Config.
 const (
 	// DefaultL2 is the L2 penalty on the standardised coefficients, relative to the mean
-	// (weighted) log-loss. It is about what 1/n gives for a few thousand rows: enough to keep
-	// the fit finite on separable data without shrinking the strong components much.
-	DefaultL2         = 1e-3
+	// (weighted) log-loss. It keeps the fit finite on separable data and tames the margins
+	// that the heavy tails of the PCA components would make extreme, which matters most in
+	// the ensemble: on three time-ordered folds of the creditcard.csv sample the ensemble's
+	// validation AUPRC was 0.847 with 0.01 and 0.849 with 0.03. A logistic regression alone
+	// ranked about as well with either (ROC-AUC 0.963, against 0.958 at 0.001) and had its
+	// best AUPRC at 0.01 (0.84, against 0.82 at 0.001 and at 0.03, one fold making most of
+	// the difference).
+	DefaultL2         = 0.03
 	DefaultMaxIter    = 100
 	DefaultTol        = 1e-10
 	DefaultValidation = 0.2
@@ -37,13 +43,15 @@ const (
 // Config holds the settings of a training run. The zero value of a field other than L2 selects
 // its default.
 type Config struct {
-	// L2 is λ in the penalty (λ/2)·Σ coef² on the standardised coefficients (the intercept is not
-	// penalised), added to the mean weighted log-loss. Zero means no penalty; DefaultL2 is a
-	// sensible choice.
+	// L2 is λ in the penalty (λ/2)·Σ coef² on the standardised coefficients of a logistic
+	// regression (the intercept is not penalised), added to the mean weighted log-loss. Zero
+	// means no penalty; DefaultL2 is a sensible choice.
 	L2 float64
 	// NormalWeight is the weight of each normal row: how many real normal transactions it
-	// stands for in a file whose normal class was downsampled (1 when it was not). It changes
-	// the intercept, the metrics and the threshold, not the coefficients. Zero means 1.
+	// stands for in a file whose normal class was downsampled (1 when it was not). It
+	// multiplies the table's own row weights (dataset.Table.Weights), if any. It changes a
+	// logistic regression's intercept, not its coefficients, and every metric and the
+	// threshold. Zero means 1.
 	NormalWeight float64
 	// MaxIter bounds the Newton iterations; Tol is the convergence tolerance on half the
 	// squared Newton decrement (the predicted decrease of the objective).
@@ -51,7 +59,14 @@ type Config struct {
 	Tol     float64
 	// ValidationFraction is the share of rows, the latest by Time, held out for validation.
 	ValidationFraction float64
-	// Seed seeds the generation of the canary rows.
+	// Threshold says how the decision threshold is chosen; the zero value is
+	// DefaultThresholdRule.
+	Threshold ThresholdRule
+	// GBDT are the settings of gradient boosting (GBDT and Ensemble); the zero value stands
+	// for DefaultGBDTParams.
+	GBDT GBDTParams
+	// Seed seeds every random choice: the canary rows and gradient boosting's row and column
+	// sampling.
 	Seed int64
 	// Name, Version and CreatedAt go into the manifest; Version may be "" (Save derives it).
 	// CreatedAt must be set.
@@ -76,6 +91,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}
+	if c.GBDT == (GBDTParams{}) {
+		c.GBDT = DefaultGBDTParams()
+	}
 	switch {
 	case !(c.L2 >= 0) || math.IsInf(c.L2, 0):
 		return c, fmt.Errorf("l2 %v must be a finite number >= 0", c.L2)
@@ -90,6 +108,13 @@ func (c Config) withDefaults() (Config, error) {
 	case c.CreatedAt.IsZero():
 		return c, errors.New("created-at time is not set")
 	}
+	var err error
+	if c.Threshold, err = c.Threshold.withDefaults(); err != nil {
+		return c, err
+	}
+	if err := c.GBDT.Check(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -97,198 +122,164 @@ func (c Config) withDefaults() (Config, error) {
 type Result struct {
 	// Bundle is ready for model.Save.
 	Bundle model.Bundle
-	// Member is the fitted logistic regression.
+	// Algorithm is the algorithm that made it: AlgoLogreg, AlgoGBDT or AlgoEnsemble.
+	Algorithm string
+	// Member is the fitted logistic regression, or nil when the model has none.
 	Member *model.Logreg
-	// Threshold is the decision threshold chosen on validation.
+	// Trees is the fitted gradient-boosted trees, or nil when the model has none.
+	Trees *model.TreeEnsemble
+	// Boosting says how boosting went, when there are Trees.
+	Boosting BoostingReport
+	// Blend is how the members' margins are combined (a single member has weight 1, bias 0).
+	Blend Blend
+	// Threshold is the decision threshold, chosen on the tuning half of the validation split
+	// (see Holdout) by Rule; RuleValue is the rule's figure there.
 	Threshold float64
-	// Train and Validation are the figures on each split at Threshold.
-	Train, Validation model.Metrics
-	// Split says where the data was cut.
-	Split Split
-	// Iterations is the number of Newton steps taken; Converged is false when MaxIter ran out.
+	Rule      ThresholdRule
+	RuleValue float64
+	// Train, Tuning and Validation are the figures at Threshold on the training split, on the
+	// tuning half of the validation split and on its other, untouched half. ValidationAll is
+	// on the whole validation split: steadier than Validation, with twice the rows, but
+	// flattered by the tuning half.
+	Train, Tuning, Validation, ValidationAll model.Metrics
+	// Split says where the data was cut; Holdout how its validation rows were shared out.
+	Split   Split
+	Holdout Holdout
+	// Iterations is the number of Newton steps the logistic regression took; Converged is
+	// false when MaxIter ran out.
 	Iterations int
 	Converged  bool
 	// ClassWeight is the weight given to fraud rows (on top of row weights) to balance the
-	// classes.
+	// classes in the logistic regression.
 	ClassWeight float64
 }
 
 // Logreg fits a logistic regression to tbl and chooses its threshold.
 //
 // Rows are sorted by Time and the latest ValidationFraction of them are held out (see
-// SplitByTime); everything is learned from the earlier rows and measured on the later ones.
+// SplitByTime and Holdout); everything is learned from the earlier rows, the threshold is
+// chosen by Config.Threshold on the earlier half of the held-out rows and the model is
+// measured on the later half.
 //
 // Features are standardised with the mean and (population) standard deviation of the training
-// split; a constant feature gets scale 1. Rows weigh NormalWeight (normal) or 1 (fraud), and
-// fraud rows are further weighted by c = (total normal weight) / (total fraud weight) so both
-// classes count equally in the fit. The objective, the mean weighted log-loss plus
-// (L2/2)·Σ coef², is minimised by Newton's method (iteratively reweighted least squares): each
-// step solves the 31×31 system with a Cholesky factorisation, with a backtracking line search;
-// the result is deterministic.
+// split; a constant feature gets scale 1. Rows weigh their table weight times NormalWeight
+// (normal) or 1 (fraud), and fraud rows are further weighted by c = (total normal weight) /
+// (total fraud weight) so both classes count equally in the fit. The objective, the mean
+// weighted log-loss plus (L2/2)·Σ coef², is minimised by Newton's method (iteratively
+// reweighted least squares): each step solves the 31×31 system with a Cholesky factorisation,
+// with a backtracking line search; the result is deterministic.
 //
 // Weighting the frauds by c multiplies the odds the fit learns by c, so the fitted intercept is
 // corrected by −log(c): the model's probabilities then reflect the real prior of the data
 // (with NormalWeight restoring the real share of normal transactions in a downsampled file).
 //
-// The threshold maximises the weighted F1 on the validation split (ties go to the higher
-// threshold). The model shipped is the one fitted on the training split, not a refit on all
-// rows: its validation figures are then an honest estimate of the model that is deployed, and
-// the threshold was chosen for that very model.
+// The model shipped is the one fitted on the training split, not a refit on all rows: its
+// validation figures are then an honest estimate of the model that is deployed, and the
+// threshold was chosen for that very model.
 func Logreg(ctx context.Context, tbl *dataset.Table, cfg Config) (*Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	split, err := SplitByTime(tbl, cfg.ValidationFraction)
+	p, err := prepare(tbl, cfg)
 	if err != nil {
 		return nil, err
 	}
-	rowWeight := func(i int) float64 {
-		if tbl.Labels[i] == 1 {
-			return 1
-		}
-		return cfg.NormalWeight
+	lr, err := fitLogreg(ctx, tbl, p, cfg)
+	if err != nil {
+		return nil, err
 	}
+	res := &Result{
+		Algorithm:   AlgoLogreg,
+		Member:      lr.member,
+		Blend:       Blend{WeightLogreg: 1},
+		Iterations:  lr.fit.iterations,
+		Converged:   lr.fit.converged,
+		ClassWeight: p.classWeight,
+	}
+	data, err := json.Marshal(lr.member)
+	if err != nil {
+		return nil, err
+	}
+	spec := bundleSpec{
+		kind:          model.KindLogreg,
+		members:       []model.MemberSpec{{Kind: model.KindLogreg, File: logregFile, Weight: 1}},
+		files:         map[string][]byte{logregFile: data},
+		preprocessing: []model.Preprocessing{lr.preprocessing(p)},
+		params:        map[string]any{"logreg": lr.params(cfg, p)},
+	}
+	if err := finish(tbl, p, cfg, res, spec); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
 
-	// Standardise on the training split.
-	var mean, scale [fraud.NumFeatures]float64
-	for j := range mean {
-		col := tbl.Columns[j]
-		var s float64
-		for _, i := range split.Train {
-			s += col[i]
-		}
-		mu := s / float64(len(split.Train))
-		var ss float64
-		for _, i := range split.Train {
-			d := col[i] - mu
-			ss += d * d
-		}
-		sd := math.Sqrt(ss / float64(len(split.Train)))
-		if !(sd > 1e-12*max(1, math.Abs(mu))) {
-			sd = 1
-		}
-		mean[j], scale[j] = mu, sd
-	}
+// logregFit is a logistic regression fitted on a training split.
+type logregFit struct {
+	member *model.Logreg
+	fit    fitResult
+}
 
-	// Class weight and the design matrix of the training split.
-	var wPos, wNeg float64
-	for _, i := range split.Train {
-		if tbl.Labels[i] == 1 {
-			wPos += rowWeight(i)
-		} else {
-			wNeg += rowWeight(i)
-		}
-	}
-	classWeight := wNeg / wPos
-	n := len(split.Train)
+// fitLogreg fits the logistic-regression member on p's training split (see Logreg).
+func fitLogreg(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config) (*logregFit, error) {
+	train := p.split.Train
+	n := len(train)
 	x := make([]float64, n*dim)
 	y := make([]float64, n)
 	s := make([]float64, n)
 	var total float64
-	for r, i := range split.Train {
+	for r, i := range train {
 		row := x[r*dim : (r+1)*dim]
 		row[0] = 1
 		for j := range fraud.NumFeatures {
-			row[j+1] = (tbl.Columns[j][i] - mean[j]) / scale[j]
+			row[j+1] = (tbl.Columns[j][i] - p.mean[j]) / p.scale[j]
 		}
 		y[r] = float64(tbl.Labels[i])
-		s[r] = rowWeight(i)
+		s[r] = p.weights[i]
 		if tbl.Labels[i] == 1 {
-			s[r] *= classWeight
+			s[r] *= p.classWeight
 		}
 		total += s[r]
 	}
 	for r := range s {
 		s[r] /= total
 	}
-
 	fit, err := newton(ctx, x, y, s, cfg.L2, cfg.MaxIter, cfg.Tol)
 	if err != nil {
 		return nil, err
 	}
 	var coef [fraud.NumFeatures]float64
 	copy(coef[:], fit.theta[1:])
-	intercept := fit.theta[0] - math.Log(classWeight)
-	member, err := model.NewLogreg(mean, scale, coef, intercept)
+	intercept := fit.theta[0] - math.Log(p.classWeight)
+	member, err := model.NewLogreg(p.mean, p.scale, coef, intercept)
 	if err != nil {
 		return nil, fmt.Errorf("fitted model: %w", err)
 	}
+	return &logregFit{member: member, fit: fit}, nil
+}
 
-	// Score both splits exactly as the saved model will (bias 0, weight 1).
-	score := func(rows []int) (scores []float64, labels []uint8, weights []float64) {
-		var feat [fraud.NumFeatures]float64
-		for _, i := range rows {
-			for j := range feat {
-				feat[j] = tbl.Columns[j][i]
-			}
-			scores = append(scores, model.Sigmoid(member.Margin(&feat)))
-			labels = append(labels, tbl.Labels[i])
-			weights = append(weights, rowWeight(i))
-		}
-		return scores, labels, weights
+// params returns the logistic regression's settings and outcome for the manifest.
+func (lr *logregFit) params(cfg Config, p *prepared) map[string]any {
+	return map[string]any{
+		"l2":                 cfg.L2,
+		"class_weight_fraud": p.classWeight,
+		"intercept_shift":    -math.Log(p.classWeight),
+		"max_iter":           cfg.MaxIter,
+		"tol":                cfg.Tol,
+		"iterations":         lr.fit.iterations,
+		"converged":          lr.fit.converged,
 	}
-	vs, vl, vw := score(split.Validation)
-	threshold, _ := BestF1Threshold(vs, vl, vw)
-	ts, tl, tw := score(split.Train)
-	res := &Result{
-		Member:      member,
-		Threshold:   threshold,
-		Train:       Evaluate(ts, tl, tw, threshold),
-		Validation:  Evaluate(vs, vl, vw, threshold),
-		Split:       split,
-		Iterations:  fit.iterations,
-		Converged:   fit.converged,
-		ClassWeight: classWeight,
-	}
+}
 
-	data, err := json.Marshal(member)
-	if err != nil {
-		return nil, err
+// preprocessing describes the member's standardisation for the manifest.
+func (lr *logregFit) preprocessing(p *prepared) model.Preprocessing {
+	return model.Preprocessing{
+		Member: logregFile,
+		Kind:   "standardize",
+		Description: fmt.Sprintf("each feature x[j] becomes (x[j] - mean[j]) / scale[j] before the coefficients apply; "+
+			"mean and scale (population standard deviation, 1 for a constant feature) are those of the %d training rows "+
+			"and are stored in %s", len(p.split.Train), logregFile),
 	}
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6672617564))
-	res.Bundle = model.Bundle{
-		Manifest: model.Manifest{
-			Name:     cfg.Name,
-			Version:  cfg.Version,
-			Kind:     model.KindLogreg,
-			Features: fraud.FeatureNames(),
-			Preprocessing: []model.Preprocessing{{
-				Member: logregFile,
-				Kind:   "standardize",
-				Description: fmt.Sprintf("each feature x[j] becomes (x[j] - mean[j]) / scale[j] before the coefficients apply; "+
-					"mean and scale (population standard deviation, 1 for a constant feature) are those of the %d training rows "+
-					"and are stored in %s", len(split.Train), logregFile),
-			}},
-			Threshold: threshold,
-			Metrics:   model.Evaluation{Training: res.Train, Validation: res.Validation},
-			Training: model.Training{
-				Algorithm: algorithmLogreg,
-				Params: map[string]any{
-					"l2":                  cfg.L2,
-					"weight_normal":       cfg.NormalWeight,
-					"class_weight_fraud":  classWeight,
-					"intercept_shift":     -math.Log(classWeight),
-					"max_iter":            cfg.MaxIter,
-					"tol":                 cfg.Tol,
-					"iterations":          fit.iterations,
-					"converged":           fit.converged,
-					"validation_fraction": cfg.ValidationFraction,
-					"threshold_rule":      "max weighted F1 on validation, ties to the higher threshold",
-				},
-				Data:  tbl.Name,
-				Rows:  tbl.Rows(),
-				Split: split.String(),
-				Seed:  cfg.Seed,
-			},
-			CreatedAt: cfg.CreatedAt.UTC(),
-			Members:   []model.MemberSpec{{Kind: model.KindLogreg, File: logregFile, Weight: 1}},
-			Bias:      0,
-			Canaries:  canaries(tbl, split.Train, mean, scale, rng),
-		},
-		Files: map[string][]byte{logregFile: data},
-	}
-	return res, nil
 }
 
 // dim is the number of parameters: the intercept and one coefficient per feature.

@@ -179,8 +179,10 @@ func TestLogregSeparableData(t *testing.T) {
 		if a.Member.Coef != b.Member.Coef || a.Member.Intercept != b.Member.Intercept {
 			t.Errorf("l2=%v: got different coefficients from two identical runs, want bit-identical results", l2)
 		}
-		if a.Validation.ROCAUC != 1 || a.Validation.F1 != 1 {
-			t.Errorf("l2=%v: got validation ROC-AUC %v F1 %v, want 1 and 1", l2, a.Validation.ROCAUC, a.Validation.F1)
+		// The threshold, chosen on the tuning rows, need not separate the later rows perfectly
+		// when the fit's scores saturate; the ranking does.
+		if a.Validation.ROCAUC != 1 || a.Tuning.F1 != 1 {
+			t.Errorf("l2=%v: got validation ROC-AUC %v and tuning F1 %v, want 1 and 1", l2, a.Validation.ROCAUC, a.Tuning.F1)
 		}
 		for _, c := range a.Member.Coef {
 			if math.IsNaN(c) || math.IsInf(c, 0) {
@@ -277,9 +279,9 @@ func TestLogregBundleLoads(t *testing.T) {
 		t.Errorf("got %d canaries, want %d", got, canaryCount)
 	}
 	// The loaded model scores every row exactly as training measured it.
-	vs := make([]float64, 0, len(res.Split.Validation))
+	vs := make([]float64, 0, len(res.Holdout.Report))
 	var labels []uint8
-	for _, i := range res.Split.Validation {
+	for _, i := range res.Holdout.Report {
 		var x [fraud.NumFeatures]float64
 		for j := range x {
 			x[j] = tbl.Columns[j][i]
@@ -341,8 +343,8 @@ func TestLogregOnSampleData(t *testing.T) {
 	if v.ROCAUC <= 0.95 {
 		t.Errorf("got validation ROC-AUC %.4f, want > 0.95", v.ROCAUC)
 	}
-	if v.Rows+res.Train.Rows != tbl.Rows() {
-		t.Errorf("got %d + %d rows in the splits, want %d", res.Train.Rows, v.Rows, tbl.Rows())
+	if !res.Holdout.Halved || v.Rows+res.Tuning.Rows+res.Train.Rows != tbl.Rows() {
+		t.Errorf("got %d + %d + %d rows in the splits (halved %v), want %d", res.Train.Rows, res.Tuning.Rows, v.Rows, res.Holdout.Halved, tbl.Rows())
 	}
 	// Normal rows stand for 56.863 real ones each: the weighted confusion matrix says so.
 	if got, want := v.Confusion.FP+v.Confusion.TN, 56.863*float64(v.Rows-v.Frauds); math.Abs(got-want) > 1e-6 {

@@ -1,0 +1,440 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fraudguard/fraudguard/internal/dataset"
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+// ruleTable returns n rows in time order whose features are standard normal noise (Amount
+// positive) and whose label is fraud(x); with flip > 0 each label is flipped with that
+// probability.
+func ruleTable(t testing.TB, n int, seed uint64, flip float64, fraudRule func(x *[fraud.NumFeatures]float64) bool) *dataset.Table {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 2))
+	tbl := &dataset.Table{Name: "rule.csv"}
+	for i := range n {
+		var x [fraud.NumFeatures]float64
+		x[0] = float64(i)
+		for j := 1; j < fraud.NumFeatures; j++ {
+			x[j] = rng.NormFloat64()
+		}
+		x[fraud.NumFeatures-1] = math.Abs(x[fraud.NumFeatures-1]) * 100
+		y := fraudRule(&x)
+		if flip > 0 && rng.Float64() < flip {
+			y = !y
+		}
+		for j, v := range x {
+			tbl.Columns[j] = append(tbl.Columns[j], v)
+		}
+		label := uint8(0)
+		if y {
+			label = 1
+		}
+		tbl.Labels = append(tbl.Labels, label)
+		tbl.Lines = append(tbl.Lines, i+2)
+	}
+	return tbl
+}
+
+// corner is a fraud rule no straight line separates: two opposite corners of the V1-V2 plane.
+func corner(x *[fraud.NumFeatures]float64) bool {
+	return x[1] > 0.8 && x[2] > 0.8 || x[1] < -0.8 && x[2] < -0.8
+}
+
+// smallGBDT returns quick boosting settings for unit tests.
+func smallGBDT() GBDTParams {
+	p := DefaultGBDTParams()
+	p.Rounds = 60
+	p.LearningRate = 0.3
+	p.MaxDepth = 4
+	p.Patience = 20
+	return p
+}
+
+// mustTrain trains algo on tbl, failing the test on error.
+func mustTrain(t testing.TB, tbl *dataset.Table, algo string, cfg Config) *Result {
+	t.Helper()
+	if cfg.CreatedAt.IsZero() {
+		cfg.CreatedAt = testCreatedAt
+	}
+	res, err := Train(context.Background(), tbl, algo, cfg)
+	if err != nil {
+		t.Fatalf("Train %s: %v", algo, err)
+	}
+	return res
+}
+
+// mustSaveDigest saves res's bundle in a fresh directory and returns the bundle's digest.
+func mustSaveDigest(t testing.TB, res *Result) string {
+	t.Helper()
+	dir, err := model.Save(t.TempDir(), res.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := model.BundleDigest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Base(dir) + " " + d
+}
+
+func TestGBDTLearnsANonLinearRule(t *testing.T) {
+	tbl := ruleTable(t, 3000, 1, 0, corner)
+	res := mustTrain(t, tbl, AlgoGBDT, Config{GBDT: smallGBDT()})
+	if got := res.Validation.ROCAUC; got < 0.995 {
+		t.Errorf("got validation ROC-AUC %.4f on a noiseless rule, want >= 0.995", got)
+	}
+	if got := res.Validation.AUPRC; got < 0.95 {
+		t.Errorf("got validation AUPRC %.4f on a noiseless rule, want >= 0.95", got)
+	}
+	if res.Bundle.Manifest.Kind != model.KindTrees || res.Member != nil || res.Trees == nil {
+		t.Errorf("got kind %q, logreg %v, trees %v, want a trees bundle of trees alone", res.Bundle.Manifest.Kind, res.Member != nil, res.Trees != nil)
+	}
+	// A logistic regression cannot draw the two corners.
+	lr := mustTrain(t, tbl, AlgoLogreg, Config{})
+	if !(lr.Validation.AUPRC < res.Validation.AUPRC-0.2) {
+		t.Errorf("got logreg AUPRC %.3f, gbdt %.3f, want the trees far ahead", lr.Validation.AUPRC, res.Validation.AUPRC)
+	}
+}
+
+func TestGBDTIsDeterministic(t *testing.T) {
+	tbl := ruleTable(t, 4000, 2, 0.05, corner) // enough rows for parallel histograms
+	cfg := Config{GBDT: smallGBDT(), Seed: 7}
+	cfg.GBDT.Patience = 0
+	cfg.GBDT.Rounds = 15
+	want := mustSaveDigest(t, mustTrain(t, tbl, AlgoGBDT, cfg))
+
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		if got := mustSaveDigest(t, mustTrain(t, tbl, AlgoGBDT, cfg)); got != want {
+			t.Errorf("GOMAXPROCS %d: got bundle %s, want %s as with the first run", procs, got, want)
+		}
+	}
+	cfg.Seed = 8
+	if got := mustSaveDigest(t, mustTrain(t, tbl, AlgoGBDT, cfg)); got == want {
+		t.Errorf("got the same bundle %s with another seed, want row and column sampling to change it", got)
+	}
+}
+
+func TestGBDTEarlyStopping(t *testing.T) {
+	// Labels that are coin flips: nothing generalises, so the tuning loss soon stops falling.
+	rng := rand.New(rand.NewPCG(5, 6))
+	tbl := ruleTable(t, 2000, 3, 0, func(*[fraud.NumFeatures]float64) bool { return rng.IntN(4) == 0 })
+	cfg := Config{GBDT: smallGBDT()}
+	cfg.GBDT.Rounds = 500
+	cfg.GBDT.Patience = 10
+	res := mustTrain(t, tbl, AlgoGBDT, cfg)
+	b := res.Boosting
+	if !b.StoppedEarly || b.Rounds >= cfg.GBDT.Rounds {
+		t.Fatalf("got %d rounds grown of %d (stopped early %v), want an early stop", b.Rounds, cfg.GBDT.Rounds, b.StoppedEarly)
+	}
+	if b.Trees != b.Rounds-cfg.GBDT.Patience || res.Trees.NumTrees() != b.Trees {
+		t.Errorf("got %d trees kept (%d in the ensemble) of %d grown, want the %d up to the best round", b.Trees, res.Trees.NumTrees(), b.Rounds, b.Rounds-cfg.GBDT.Patience)
+	}
+	if math.IsNaN(b.BestScore) {
+		t.Error("got no best score, want the tuning log-loss")
+	}
+
+	cfg.GBDT.Patience = 0
+	cfg.GBDT.Rounds = 30
+	if res := mustTrain(t, tbl, AlgoGBDT, cfg); res.Boosting.Trees != 30 || res.Boosting.StoppedEarly {
+		t.Errorf("got %d trees (stopped early %v) without patience, want all 30", res.Boosting.Trees, res.Boosting.StoppedEarly)
+	}
+}
+
+func TestGBDTGrowthPolicies(t *testing.T) {
+	tbl := ruleTable(t, 3000, 4, 0, corner)
+	tests := []struct {
+		name      string
+		growth    Growth
+		depth     int
+		leaves    int
+		wantDepth int // most levels allowed
+		wantLeafs int // most leaves allowed
+	}{
+		{"depth-wise", GrowDepthWise, 3, 0, 3, 8},
+		{"depth-wise with a leaf bound", GrowDepthWise, 6, 5, 6, 5},
+		{"leaf-wise", GrowLeafWise, 0, 6, 5, 6},
+		{"leaf-wise with a depth bound", GrowLeafWise, 2, 16, 2, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{GBDT: smallGBDT()}
+			cfg.GBDT.Growth, cfg.GBDT.MaxDepth, cfg.GBDT.MaxLeaves = tc.growth, tc.depth, tc.leaves
+			res := mustTrain(t, tbl, AlgoGBDT, cfg)
+			if got := res.Trees.MaxDepth(); got > tc.wantDepth {
+				t.Errorf("got depth %d, want at most %d", got, tc.wantDepth)
+			}
+			most := 0
+			for _, tree := range res.Trees.Trees() {
+				leaves := 0
+				for _, nd := range tree {
+					if nd.IsLeaf {
+						leaves++
+					}
+				}
+				most = max(most, leaves)
+			}
+			if most > tc.wantLeafs || most < 2 {
+				t.Errorf("got trees of up to %d leaves, want 2 to %d", most, tc.wantLeafs)
+			}
+			if res.Validation.ROCAUC < 0.97 {
+				t.Errorf("got validation ROC-AUC %.4f, want >= 0.97", res.Validation.ROCAUC)
+			}
+		})
+	}
+}
+
+func TestGBDTLearnsWhereMissingValuesGo(t *testing.T) {
+	// V3 is missing for most frauds and few normal rows; nothing else tells them apart.
+	rng := rand.New(rand.NewPCG(9, 10))
+	tbl := ruleTable(t, 3000, 5, 0, func(*[fraud.NumFeatures]float64) bool { return rng.IntN(6) == 0 })
+	for i, y := range tbl.Labels {
+		if (y == 1 && rng.IntN(10) < 9) || (y == 0 && rng.IntN(50) == 0) {
+			tbl.Columns[3][i] = math.NaN()
+		}
+	}
+	res := mustTrain(t, tbl, AlgoGBDT, Config{GBDT: smallGBDT()})
+	if got := res.Validation.ROCAUC; got < 0.9 {
+		t.Errorf("got validation ROC-AUC %.4f, want >= 0.9 from the missing values alone", got)
+	}
+	var x [fraud.NumFeatures]float64
+	x[fraud.NumFeatures-1] = 50
+	present := res.Trees.Margin(&x)
+	x[3] = math.NaN()
+	if missing := res.Trees.Margin(&x); !(missing > present+2) {
+		t.Errorf("got margin %.3f with V3 missing and %.3f with V3 = 0, want missing far higher", missing, present)
+	}
+}
+
+// The trees route raw values, NaN included, exactly as training routed their bins.
+func TestGrownTreesScoreRawValuesAsTrainingBinnedThem(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n = 2000
+	cols := make([][]float64, fraud.NumFeatures)
+	rows := make([]int, n)
+	weights := make([]float64, n)
+	grad := make([]float64, n)
+	hess := make([]float64, n)
+	for j := range cols {
+		cols[j] = make([]float64, n)
+	}
+	for i := range n {
+		rows[i] = i
+		weights[i] = 1 + float64(i%3)
+		for j := range cols {
+			switch {
+			case j == 1 && i%7 == 0:
+				cols[j][i] = math.NaN()
+			case j == 2:
+				// Neighbouring floats: their midpoint rounds to one of them.
+				cols[j][i] = math.Nextafter(1, float64(i%2)*2)
+			case j == 4:
+				cols[j][i] = float64(rng.IntN(5)) // few distinct values
+			default:
+				cols[j][i] = rng.NormFloat64()
+			}
+		}
+		grad[i] = rng.NormFloat64() + cols[4][i] - 2
+		if math.IsNaN(cols[1][i]) {
+			grad[i] += 3
+		}
+		hess[i] = 0.1 + rng.Float64()
+	}
+	b := newBinning(cols, rows, weights, MaxBins, 2)
+	binned := b.binColumns(cols, rows, 2)
+	hasMissing := make([]bool, len(cols))
+	for j := range cols {
+		hasMissing[j] = slices.Contains(binned[j], b.missingBin(j))
+	}
+	p := DefaultGBDTParams()
+	p.MaxDepth = 8
+	p.MinChildWeight = 0
+	g := newGrower(b, binned, hasMissing, p, 2, n)
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	all := make([]int, len(cols))
+	for j := range all {
+		all[j] = j
+	}
+	tree := g.grow(order, all, grad, hess)
+	if len(tree.nodes) < 31 {
+		t.Fatalf("got %d nodes, want a bushy tree to test", len(tree.nodes))
+	}
+	used := map[int]bool{}
+	for _, nd := range tree.nodes {
+		if !nd.IsLeaf {
+			used[nd.Feature] = true
+		}
+	}
+	if !used[1] || !used[4] {
+		t.Errorf("got splits on features %v, want V1 (missing values) and V4 (few values) among them", used)
+	}
+	ens, err := model.NewTreeEnsemble([][]model.TreeNode{tree.nodes}, model.TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x [fraud.NumFeatures]float64
+	for i := range n {
+		for j := range x {
+			x[j] = cols[j][i]
+		}
+		if got, want := ens.Margin(&x), tree.value(binned, i); got != want {
+			t.Fatalf("row %d: got margin %v from the saved tree, want %v as training routed it", i, got, want)
+		}
+	}
+}
+
+func TestBinning(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name     string
+		values   []float64
+		weights  []float64 // nil: all 1
+		maxBins  int
+		wantCuts []float64 // nil: check wantBins only
+		wantBins int       // value bins, when wantCuts is nil
+	}{
+		{"constant", []float64{3, 3, 3, 3}, nil, 256, []float64{}, 0},
+		{"all missing", []float64{nan, nan}, nil, 256, []float64{}, 0},
+		{"few values, cut at midpoints", []float64{2, 1, 2, 4, nan, 1}, nil, 256, []float64{1.5, 3}, 0},
+		{"as many values as bins", []float64{1, 2, 3, 4}, nil, 5, []float64{1.5, 2.5, 3.5}, 0},
+		{"neighbouring floats", []float64{1, math.Nextafter(1, 2)}, nil, 256, []float64{math.Nextafter(1, 2)}, 0},
+		{"more values than bins", seq(1000), nil, 11, nil, 10},
+		// Weighted quantiles: half the weight sits on the first 10 of 100 values, so half the
+		// bins go there.
+		{"weighted quantiles", seq(100), weighted(100, 10, 9), 5, []float64{4.5, 9.5, 54.5}, 0},
+		// A value holding most of the weight reaches several quantiles at once: it is never
+		// split, and the bins it does not need go to the values after it.
+		{"heavy value", []float64{0, 1, 2, 3, 4, 5, 6, 7}, []float64{1, 1, 20, 1, 1, 1, 1, 1}, 5, []float64{2.5, 3.5, 4.5}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := make([]int, len(tc.values))
+			w := tc.weights
+			if w == nil {
+				w = make([]float64, len(tc.values))
+				for i := range w {
+					w[i] = 1
+				}
+			}
+			for i := range rows {
+				rows[i] = i
+			}
+			b := newBinning([][]float64{tc.values}, rows, w, tc.maxBins, 1)
+			cuts := b.cuts[0]
+			if tc.wantCuts != nil {
+				if !slices.Equal(cuts, tc.wantCuts) && !(len(cuts) == 0 && len(tc.wantCuts) == 0) {
+					t.Errorf("got cuts %v, want %v", cuts, tc.wantCuts)
+				}
+			} else if got := b.numBins(0); got != tc.wantBins {
+				t.Errorf("got %d value bins, want %d", got, tc.wantBins)
+			}
+			if got := b.numBins(0) + 1; got > tc.maxBins {
+				t.Errorf("got %d bins with the missing one, want at most %d", got, tc.maxBins)
+			}
+			if !slices.IsSorted(cuts) {
+				t.Errorf("got cuts %v, want them increasing", cuts)
+			}
+			// Every value's bin is the number of cuts at or below it; NaN has its own bin.
+			for i, v := range tc.values {
+				got := b.bin(0, v)
+				want := uint8(0)
+				if math.IsNaN(v) {
+					want = b.missingBin(0)
+				} else {
+					for _, c := range cuts {
+						if v >= c {
+							want++
+						}
+					}
+				}
+				if got != want {
+					t.Errorf("value %d (%v): got bin %d, want %d", i, v, got, want)
+				}
+			}
+		})
+	}
+}
+
+// seq returns 0, 1, ..., n-1.
+func seq(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = float64(i)
+	}
+	return out
+}
+
+// weighted returns n weights of 1 except the first k, which weigh w.
+func weighted(n, k int, w float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 1
+		if i < k {
+			out[i] = w
+		}
+	}
+	return out
+}
+
+func TestGBDTParamsCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*GBDTParams)
+		want   string
+	}{
+		{"no rounds", func(p *GBDTParams) { p.Rounds = 0 }, "rounds 0 must be >= 1"},
+		{"zero learning rate", func(p *GBDTParams) { p.LearningRate = 0 }, "learning rate 0 must be"},
+		{"unknown growth", func(p *GBDTParams) { p.Growth = "sideways" }, `growth "sideways" is not one of`},
+		{"depth-wise without depth", func(p *GBDTParams) { p.MaxDepth = 0 }, "depth-wise growth needs a max depth"},
+		{"leaf-wise without leaves", func(p *GBDTParams) { p.Growth = GrowLeafWise }, "leaf-wise growth needs max leaves"},
+		{"one leaf", func(p *GBDTParams) { p.MaxLeaves = 1 }, "max leaves 1 must be 0 or >= 2"},
+		{"negative lambda", func(p *GBDTParams) { p.Lambda = -1 }, "lambda -1 must be"},
+		{"NaN min child weight", func(p *GBDTParams) { p.MinChildWeight = math.NaN() }, "min child weight NaN must be"},
+		{"subsample above 1", func(p *GBDTParams) { p.Subsample = 1.5 }, "subsample 1.5 must be in (0, 1]"},
+		{"no columns", func(p *GBDTParams) { p.ColSample = 0 }, "column sample 0 must be in (0, 1]"},
+		{"negative positive weight", func(p *GBDTParams) { p.ScalePosWeight = -2 }, "positive weight -2 must be"},
+		{"too many bins", func(p *GBDTParams) { p.MaxBins = 257 }, "max bins 257 must be between 3 and 256"},
+		{"too few bins", func(p *GBDTParams) { p.MaxBins = 2 }, "max bins 2 must be between 3 and 256"},
+		{"negative patience", func(p *GBDTParams) { p.Patience = -1 }, "patience -1 must be >= 0"},
+		{"unknown stop metric", func(p *GBDTParams) { p.StopMetric = "auc" }, `stop metric "auc" is not one of`},
+	}
+	tbl := ruleTable(t, 200, 6, 0, corner)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := DefaultGBDTParams()
+			tc.change(&p)
+			_, err := GBDT(context.Background(), tbl, Config{GBDT: p, CreatedAt: testCreatedAt})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := DefaultGBDTParams().Check(); err != nil {
+		t.Errorf("got %v for the defaults, want them valid", err)
+	}
+}
+
+func TestGBDTCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := GBDT(ctx, ruleTable(t, 500, 7, 0, corner), Config{CreatedAt: testCreatedAt})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
