@@ -44,11 +44,11 @@ fuzz:
 deps:
 	bash scripts/deps.sh
 
-## model: rebuild the shipped default model in models/ from synthetic data
+## model: rebuild the shipped default model (the ensemble) in models/ from synthetic data
 model: build
 	rm -rf models && mkdir -p models
 	./$(BIN) gen --rows $(MODEL_ROWS) --seed $(MODEL_SEED) --out bin/model-train.csv
-	./$(BIN) train --data bin/model-train.csv --out models/ --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default
+	./$(BIN) train --data bin/model-train.csv --out models/ --algo ensemble --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default
 
 ## synth-params: refit the synthetic generator on ../shared/data
 synth-params: build
