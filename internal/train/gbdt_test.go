@@ -135,16 +135,20 @@ func TestGBDTEarlyStopping(t *testing.T) {
 	cfg := Config{GBDT: smallGBDT()}
 	cfg.GBDT.Rounds = 500
 	cfg.GBDT.Patience = 10
-	res := mustTrain(t, tbl, AlgoGBDT, cfg)
-	b := res.Boosting
-	if !b.StoppedEarly || b.Rounds >= cfg.GBDT.Rounds {
-		t.Fatalf("got %d rounds grown of %d (stopped early %v), want an early stop", b.Rounds, cfg.GBDT.Rounds, b.StoppedEarly)
-	}
-	if b.Trees != b.Rounds-cfg.GBDT.Patience || res.Trees.NumTrees() != b.Trees {
-		t.Errorf("got %d trees kept (%d in the ensemble) of %d grown, want the %d up to the best round", b.Trees, res.Trees.NumTrees(), b.Rounds, b.Rounds-cfg.GBDT.Patience)
-	}
-	if math.IsNaN(b.BestScore) {
-		t.Error("got no best score, want the tuning log-loss")
+	for _, metric := range []StopMetric{StopLogLoss, StopAUPRC} {
+		cfg.GBDT.StopMetric = metric
+		res := mustTrain(t, tbl, AlgoGBDT, cfg)
+		b := res.Boosting
+		if !b.StoppedEarly || b.Rounds >= cfg.GBDT.Rounds {
+			t.Fatalf("%s: got %d rounds grown of %d (stopped early %v), want an early stop", metric, b.Rounds, cfg.GBDT.Rounds, b.StoppedEarly)
+		}
+		if b.Trees != b.Rounds-cfg.GBDT.Patience || res.Trees.NumTrees() != b.Trees {
+			t.Errorf("%s: got %d trees kept (%d in the ensemble) of %d grown, want the %d up to the best round",
+				metric, b.Trees, res.Trees.NumTrees(), b.Rounds, b.Rounds-cfg.GBDT.Patience)
+		}
+		if math.IsNaN(b.BestScore) {
+			t.Errorf("%s: got no best score, want the tuning figure", metric)
+		}
 	}
 
 	cfg.GBDT.Patience = 0
