@@ -21,11 +21,11 @@ an optional transaction_id column is ignored).
 --algo ensemble (the default) fits gradient-boosted trees and a logistic regression on the same
 rows and blends them in log-odds; gbdt and logreg fit one of them alone.
 
-The rows are sorted by Time and the latest 20% are held out for validation: their earlier half
-tunes early stopping, the blend and the threshold, their later half is only measured and gives
-the validation figures. The bundle is written to --out/<version>/, where the version is the
-creation time and a hash of the content unless --version names one; nothing is written when
-reading or training fails. With the same data, flags and --created-at, the bundle is the same
+The rows are sorted by Time and the latest 20% (--validation-fraction) are held out for
+validation: their earlier half tunes early stopping, the blend and the threshold, their later
+half is only measured and gives the validation figures. The bundle is written to
+--out/<version>/, where the version is the creation time and a hash of the content unless
+--version names one; nothing is written when reading or training fails. With the same data, flags and --created-at, the bundle is the same
 byte for byte.`
 
 // trainAlgos returns the values --algo accepts.
@@ -45,6 +45,7 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	thresholdMetric := fs.String("threshold-metric", string(train.DefaultThresholdMetric), "how the threshold is chosen on validation: f1, f2 (recall counts more) or cost (least --cost-fn·FN + --cost-fp·FP)")
 	costFN := fs.Float64("cost-fn", train.DefaultCostFN, "cost of a missed fraud, for --threshold-metric cost")
 	costFP := fs.Float64("cost-fp", train.DefaultCostFP, "cost of a false alarm, for --threshold-metric cost")
+	validation := fs.Float64("validation-fraction", train.DefaultValidation, "share of rows, the latest by Time, held out for validation (halved into tuning and measured rows)")
 	seed := fs.Int64("seed", 1, "seed of every random choice (row and column sampling, the canary rows)")
 	l2 := fs.Float64("l2", train.DefaultL2, "logreg: L2 penalty on the standardised coefficients, relative to the mean log-loss (0 for none)")
 	maxIter := fs.Int("max-iter", train.DefaultMaxIter, "logreg: maximum Newton iterations")
@@ -68,10 +69,11 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	}
 
 	cfg := train.Config{
-		L2:           *l2,
-		NormalWeight: *weightNormal,
-		MaxIter:      *maxIter,
-		Tol:          *tol,
+		L2:                 *l2,
+		NormalWeight:       *weightNormal,
+		MaxIter:            *maxIter,
+		Tol:                *tol,
+		ValidationFraction: *validation,
 		Threshold: train.ThresholdRule{
 			Metric: train.ThresholdMetric(*thresholdMetric),
 			CostFN: *costFN,
@@ -128,6 +130,9 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	}
 	if *weightColumn != "" && *weightNormal != 1 {
 		problems = append(problems, errors.New("--weight-column and --weight-normal both weight the rows: give one of them"))
+	}
+	if !(*validation > 0 && *validation < 1) {
+		problems = append(problems, fmt.Errorf("--validation-fraction %v must be between 0 and 1", *validation))
 	}
 	if !(*l2 >= 0) || math.IsInf(*l2, 0) {
 		problems = append(problems, fmt.Errorf("--l2 %v must be a number >= 0", *l2))
