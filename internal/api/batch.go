@@ -143,7 +143,10 @@ func (s *Server) handleBatchSubmit(w http.ResponseWriter, r *http.Request) {
 			Details: []fraud.Detail{fraud.FieldError("Idempotency-Key", "must be 1 to 128 letters, digits or _-.:", truncate(key))}})
 		return
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(batchUploadTimeout))
+	// The answer comes after the whole upload is read, so the write deadline moves too.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(batchUploadTimeout))
+	_ = rc.SetWriteDeadline(time.Now().Add(batchUploadTimeout))
 	owner, _ := jobOwner(w)
 	j, existed, err := jobs.Submit(r.Context(), r.Body, fraud.JobUpload{
 		Owner: owner, IdempotencyKey: key,

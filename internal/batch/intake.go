@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -27,8 +26,10 @@ const (
 	formatCSV                  // creditcard.csv with a header
 )
 
-// SupportedContentTypes are the media types an upload may have.
-var SupportedContentTypes = []string{"text/csv", "application/json", "application/x-ndjson"}
+// supportedContentTypes are the media types an upload may have, for error details.
+func supportedContentTypes() []string {
+	return []string{"text/csv", "application/json", "application/x-ndjson"}
+}
 
 // maxRecordBytes caps one NDJSON line: a transaction is well under 1 KB.
 const maxRecordBytes = 64 << 10
@@ -53,7 +54,7 @@ func parseFormat(contentType string) (format, error) {
 	return 0, &fraud.Error{
 		Code:    fraud.CodeUnsupportedMedia,
 		Message: "a batch upload must be CSV, JSON or NDJSON: send Content-Type text/csv, application/json or application/x-ndjson",
-		Details: []fraud.Detail{{"content_type": shown, "supported": SupportedContentTypes}},
+		Details: []fraud.Detail{{"content_type": shown, "supported": supportedContentTypes()}},
 	}
 }
 
@@ -176,9 +177,6 @@ func newCSVParser(r io.Reader) (*csvParser, error) {
 func (p *csvParser) rows(ctx context.Context, sink rowSink) error {
 	var problems []string
 	for n := 0; ; n++ {
-		if n&1023 == 1023 {
-			runtime.Gosched() // let /predict in between
-		}
 		rec, err := p.rd.Next()
 		if err == io.EOF {
 			return nil
@@ -233,9 +231,6 @@ type ndjsonParser struct {
 func (p *ndjsonParser) rows(ctx context.Context, sink rowSink) error {
 	var rec rowDecoder
 	for line := 1; ; line++ {
-		if line&1023 == 1023 {
-			runtime.Gosched()
-		}
 		b, err := p.r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			for errors.Is(err, bufio.ErrBufferFull) {
@@ -342,9 +337,6 @@ func (p *jsonParser) rows(ctx context.Context, sink rowSink) error {
 	var raw json.RawMessage
 	var rec rowDecoder
 	for i := 0; p.dec.More(); i++ {
-		if i&1023 == 1023 {
-			runtime.Gosched()
-		}
 		raw = raw[:0]
 		if err := p.dec.Decode(&raw); err != nil {
 			return p.malformed(err)

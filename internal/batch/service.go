@@ -54,6 +54,9 @@ type Metrics interface {
 type Options struct {
 	// Workers is the number of chunks scored at once; 0 means GOMAXPROCS.
 	Workers int
+	// MaxCPU caps the CPUs that batch work (parsing uploads, scoring) uses at once, so that
+	// jobs never starve /predict; 0 means GOMAXPROCS-1, at least 1.
+	MaxCPU int
 	// MaxConcurrentJobs is how many jobs run at once; more wait, queued.
 	MaxConcurrentJobs int
 	// MaxRows and MaxBytes cap an upload: its rows, and its bytes both as sent and, when
@@ -83,6 +86,7 @@ type Service struct {
 	logger *slog.Logger
 	opts   Options
 	holder string
+	cpu    cpuGate
 
 	work  chan struct{} // wakes idle workers
 	admit chan struct{} // wakes the dispatcher
@@ -96,6 +100,9 @@ type Service struct {
 func New(store fraud.JobStore, models ModelSource, logger *slog.Logger, opts Options) *Service {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxCPU <= 0 {
+		opts.MaxCPU = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	if opts.MaxConcurrentJobs <= 0 {
 		opts.MaxConcurrentJobs = DefaultMaxConcurrentJobs
@@ -130,6 +137,7 @@ func New(store fraud.JobStore, models ModelSource, logger *slog.Logger, opts Opt
 		logger:   logger.With(slog.String("component", "batch")),
 		opts:     opts,
 		holder:   "worker-" + randomHex(8),
+		cpu:      make(cpuGate, opts.MaxCPU),
 		work:     make(chan struct{}, opts.Workers),
 		admit:    make(chan struct{}, 1),
 		inFlight: make(map[string]map[*context.CancelFunc]struct{}),
@@ -141,9 +149,6 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
 }
-
-// Options returns the effective settings, defaults filled in.
-func (s *Service) Options() Options { return s.opts }
 
 // Recover takes back what a previous run of this process left behind when it died: chunks it
 // had leased go back to the queue at once (instead of when their lease expires), and uploads
@@ -290,7 +295,7 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 	s.track(task.JobID, &cancel)
 	defer s.untrack(task.JobID, &cancel)
 
-	out, err := score(jobCtx, m, task, buf[:0])
+	out, err := score(jobCtx, s.cpu, m, task, buf[:0])
 	if jobCtx.Err() != nil {
 		return out.Data
 	}
@@ -380,14 +385,42 @@ func (s *Service) cancelInFlight(jobID string) {
 	}
 }
 
-// yieldEvery is how many rows a worker scores between yields of its thread, so that a batch
-// job never keeps /predict waiting for long.
+// cpuGate holds one token per CPU that batch work may use. Parsing and scoring hold a token
+// while they compute and hand it back every few hundred rows (and around store I/O), so
+// /predict always finds a CPU within well under a millisecond.
+type cpuGate chan struct{}
+
+// acquire takes a token, or fails when ctx ends first.
+func (g cpuGate) acquire(ctx context.Context) error {
+	select {
+	case g <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g cpuGate) release() { <-g }
+
+// yield hands the token back and takes it again, behind whoever waits for one, and lets
+// other goroutines run meanwhile.
+func (g cpuGate) yield(ctx context.Context) error {
+	g.release()
+	runtime.Gosched()
+	return g.acquire(ctx)
+}
+
+// yieldEvery is how many rows batch work handles between yields.
 const yieldEvery = 256
 
-// score scores a chunk into out (reusing its buffer). It stops early, with ctx's error, when
-// the job is cancelled.
-func score(ctx context.Context, m *model.Model, task fraud.ChunkTask, buf []byte) (fraud.ChunkOutput, error) {
-	out := fraud.ChunkOutput{Data: append(buf, codecVersion)}
+// score scores a chunk into out (reusing its buffer), under the CPU gate. It stops early,
+// with ctx's error, when the job is cancelled.
+func score(ctx context.Context, gate cpuGate, m *model.Model, task fraud.ChunkTask, buf []byte) (out fraud.ChunkOutput, err error) {
+	if err := gate.acquire(ctx); err != nil {
+		return fraud.ChunkOutput{Data: buf}, err
+	}
+	defer gate.release()
+	out = fraud.ChunkOutput{Data: append(buf, codecVersion)}
 	rd, err := newChunkReader(task.Data)
 	if err != nil {
 		return out, err
@@ -401,7 +434,9 @@ func score(ctx context.Context, m *model.Model, task fraud.ChunkTask, buf []byte
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			runtime.Gosched()
+			if err := gate.yield(ctx); err != nil {
+				return out, err
+			}
 		}
 		id, problem, err := rd.nextInput(&x)
 		if err != nil {
@@ -490,12 +525,16 @@ func (s *Service) Submit(ctx context.Context, body io.Reader, up fraud.JobUpload
 	if err != nil || existed {
 		return job, existed, err
 	}
-	sink := &chunkSink{store: s.store, jobID: job.ID, maxRows: s.opts.MaxRows, chunkRows: s.opts.ChunkRows}
+	sink := &chunkSink{store: s.store, jobID: job.ID, maxRows: s.opts.MaxRows, chunkRows: s.opts.ChunkRows, gate: s.cpu}
 	sink.b.reset()
-	err = p.rows(ctx, sink)
+	err = sink.take(ctx)
+	if err == nil {
+		err = p.rows(ctx, sink)
+	}
 	if err == nil {
 		err = sink.flush(ctx)
 	}
+	sink.drop()
 	if err == nil && sink.total == 0 {
 		err = &fraud.Error{Code: fraud.CodeValidation, Message: "the upload has no transactions"}
 	}
@@ -528,18 +567,39 @@ type chunkSink struct {
 	total     int64
 	maxRows   int64
 	chunkRows int
+	gate      cpuGate // held while parsing, handed back around store writes
+	held      bool
 }
 
-func (c *chunkSink) room() error {
+func (c *chunkSink) take(ctx context.Context) error {
+	err := c.gate.acquire(ctx)
+	c.held = err == nil
+	return err
+}
+
+func (c *chunkSink) drop() {
+	if c.held {
+		c.gate.release()
+		c.held = false
+	}
+}
+
+// room counts a row against the limit, yielding the CPU every few hundred rows.
+func (c *chunkSink) room(ctx context.Context) error {
 	if c.total >= c.maxRows {
 		return &rowLimitError{limit: c.maxRows}
 	}
 	c.total++
+	if c.total%yieldEvery == 0 {
+		c.drop()
+		runtime.Gosched()
+		return c.take(ctx)
+	}
 	return nil
 }
 
 func (c *chunkSink) valid(ctx context.Context, id []byte, x *[fraud.NumFeatures]float64) error {
-	if err := c.room(); err != nil {
+	if err := c.room(ctx); err != nil {
 		return err
 	}
 	c.b.addValid(id, x)
@@ -550,7 +610,7 @@ func (c *chunkSink) valid(ctx context.Context, id []byte, x *[fraud.NumFeatures]
 }
 
 func (c *chunkSink) invalid(ctx context.Context, id []byte, problem string) error {
-	if err := c.room(); err != nil {
+	if err := c.room(ctx); err != nil {
 		return err
 	}
 	c.b.addInvalid(id, problem)
@@ -564,8 +624,16 @@ func (c *chunkSink) flush(ctx context.Context) error {
 	if c.b.rows == 0 {
 		return nil
 	}
-	if err := c.store.AddChunk(ctx, c.jobID, fraud.ChunkInput{Index: c.index, FirstRow: c.first, Rows: c.b.rows, Data: c.b.buf}); err != nil {
+	held := c.held
+	c.drop()
+	err := c.store.AddChunk(ctx, c.jobID, fraud.ChunkInput{Index: c.index, FirstRow: c.first, Rows: c.b.rows, Data: c.b.buf})
+	if err != nil {
 		return err
+	}
+	if held {
+		if err := c.take(ctx); err != nil {
+			return err
+		}
 	}
 	c.first += int64(c.b.rows)
 	c.index++
