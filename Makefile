@@ -9,7 +9,7 @@ MODEL_ROWS       ?= 300000
 MODEL_SEED       ?= 20261126
 MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
 
-.PHONY: all build run test test-short bench fuzz deps model synth-params assets fmt vet clean
+.PHONY: all build run test test-short bench bench-batch fuzz deps model synth-params assets fmt vet clean
 
 all: build
 
@@ -34,6 +34,10 @@ test-short:
 ## bench: Go benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## bench-batch: time a 1,000,000-row CSV batch job (upload, scoring, download), its RSS, and /predict latency during it (ROWS=...)
+bench-batch:
+	bash scripts/bench-batch.sh
 
 ## fuzz: fuzz the request decoder for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
