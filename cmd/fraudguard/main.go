@@ -32,6 +32,7 @@ func commands() []command {
 		{"train", "train a model bundle from a creditcard.csv-style file", runTrain},
 		{"import", "import an XGBoost or LightGBM model as a model bundle", runImport},
 		{"gen", "write synthetic transactions in the creditcard.csv schema", runGen},
+		{"score", "score a CSV file of transactions, here or as a batch job on a server", runScore},
 		{"keys", "create and list API keys", runKeys},
 		{"version", "print the version", runVersion},
 	}
