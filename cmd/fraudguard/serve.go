@@ -95,20 +95,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	log.Info("model loaded", slog.String("version", m.Version()), slog.String("kind", m.Manifest.Kind),
 		slog.String("dir", m.Dir), slog.String("sha256", m.SHA256))
 
-	jobs := batch.New(store, registry, logger, batch.Options{
-		Workers:           cfg.BatchWorkers,
-		MaxConcurrentJobs: cfg.BatchMaxConcurrentJobs,
-		MaxRows:           int64(cfg.BatchJobMaxRows),
-		MaxBytes:          cfg.BatchJobMaxBytes,
-		ChunkRows:         cfg.BatchChunkRows,
-		ResultTTL:         cfg.BatchResultTTL,
-	})
-	// This process is the only one working the embedded store's job queue: before it listens,
-	// it takes back the chunks and uploads a previous run left when it died.
-	if err := jobs.Recover(ctx); err != nil {
-		return err
-	}
-
 	sampler := telemetry.NewSystemSampler(logger, cfg.DataDir, systemSampleInterval)
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
 		Endpoint: cfg.OTLPEndpoint, ServiceName: cfg.OTelServiceName, ServiceVersion: version,
@@ -130,6 +116,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return fmt.Errorf("metrics: %w", err)
 	}
 	metrics.SetModel(m.Version(), m.Manifest.Kind)
+
+	jobs := batch.New(store, registry, logger, batch.Options{
+		Workers:           cfg.BatchWorkers,
+		MaxConcurrentJobs: cfg.BatchMaxConcurrentJobs,
+		MaxRows:           int64(cfg.BatchJobMaxRows),
+		MaxBytes:          cfg.BatchJobMaxBytes,
+		ChunkRows:         cfg.BatchChunkRows,
+		ResultTTL:         cfg.BatchResultTTL,
+		Metrics:           metrics,
+	})
+	// This process is the only one working the embedded store's job queue: before it listens,
+	// it takes back the chunks and uploads a previous run left when it died.
+	if err := jobs.Recover(ctx); err != nil {
+		return err
+	}
 
 	auditor := security.NewAuditor(store, logger, time.Now, 4096)
 	guard := api.Guard{

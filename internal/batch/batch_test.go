@@ -646,3 +646,37 @@ func FuzzRowDecoder(f *testing.F) {
 		}
 	})
 }
+
+// fakeMetrics records the batch metrics.
+type fakeMetrics struct {
+	mu   sync.Mutex
+	jobs map[string]int
+	rows int
+}
+
+func (f *fakeMetrics) SetBatchJobs(status string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.jobs[status] = n
+}
+
+func (f *fakeMetrics) AddBatchRows(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rows += n
+}
+
+func TestMetrics(t *testing.T) {
+	m := &fakeMetrics{jobs: map[string]int{}}
+	s := mustService(t, mustStore(t), mustModel(t), Options{Metrics: m})
+	body := csvHeader(true) + csvLine(1, true) + "t2,1,2\n" + csvLine(3, true)
+	mustFinish(t, s, mustSubmit(t, s, []byte(body), "text/csv").ID)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rows != 2 {
+		t.Errorf("rows: got %d, want the 2 valid ones", m.rows)
+	}
+	if _, ok := m.jobs["running"]; !ok || len(m.jobs) != 5 {
+		t.Errorf("job gauges: got %v, want all five statuses set", m.jobs)
+	}
+}

@@ -43,12 +43,14 @@ type ModelSource interface {
 
 // Metrics records what the jobs do, for /metrics.
 type Metrics interface {
-	// JobFinished counts a job that ended with status.
-	JobFinished(status fraud.JobStatus)
-	// RowsScored counts the rows of a scored chunk: all of them, the invalid ones and those
-	// flagged as fraud.
-	RowsScored(rows, invalid, fraud int64)
+	// SetBatchJobs sets how many jobs have status.
+	SetBatchJobs(status string, n int)
+	// AddBatchRows counts rows scored.
+	AddBatchRows(n int)
 }
+
+// metricsEvery is how often the job counts by status are refreshed.
+const metricsEvery = 5 * time.Second
 
 // Options are the settings of a Service; zero values take the defaults.
 type Options struct {
@@ -201,7 +203,12 @@ func (s *Service) wakeDispatcher() {
 func (s *Service) dispatch(ctx context.Context) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
+	var counted time.Time
 	for {
+		if s.opts.Metrics != nil && time.Since(counted) >= metricsEvery {
+			s.countJobs(ctx)
+			counted = time.Now()
+		}
 		started, err := s.store.StartJobs(ctx, s.opts.MaxConcurrentJobs, s.opts.Now())
 		if err != nil && ctx.Err() == nil {
 			s.logger.Error("start jobs", slog.String("error", err.Error()))
@@ -218,6 +225,17 @@ func (s *Service) dispatch(ctx context.Context) {
 		case <-s.admit:
 		case <-t.C:
 		}
+	}
+}
+
+// countJobs sets the job gauges from the store.
+func (s *Service) countJobs(ctx context.Context) {
+	for _, st := range []fraud.JobStatus{fraud.JobQueued, fraud.JobRunning, fraud.JobCompleted, fraud.JobFailed, fraud.JobCancelled} {
+		_, n, err := s.store.ListJobs(ctx, fraud.JobFilter{Everyone: true, Status: st, Limit: 1})
+		if err != nil {
+			return
+		}
+		s.opts.Metrics.SetBatchJobs(string(st), n)
 	}
 }
 
@@ -321,13 +339,10 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 		log.Info("chunk lease lost; its results were dropped")
 	default:
 		if s.opts.Metrics != nil {
-			s.opts.Metrics.RowsScored(out.Processed, out.Invalid, out.Fraud)
+			s.opts.Metrics.AddBatchRows(int(out.Processed - out.Invalid))
 		}
 		if completed {
 			s.logger.Info("job completed", slog.String("job_id", task.JobID))
-			if s.opts.Metrics != nil {
-				s.opts.Metrics.JobFinished(fraud.JobCompleted)
-			}
 			s.wakeDispatcher()
 		}
 	}
@@ -349,9 +364,6 @@ func (s *Service) fail(ctx context.Context, jobID, why string) {
 		s.logger.Error("marking job failed", slog.String("job_id", jobID), slog.String("reason", why), slog.String("error", err.Error()))
 	} else {
 		s.logger.Error("job failed", slog.String("job_id", jobID), slog.String("reason", why))
-		if s.opts.Metrics != nil {
-			s.opts.Metrics.JobFinished(fraud.JobFailed)
-		}
 	}
 	s.cancelInFlight(jobID)
 	s.wakeDispatcher()
@@ -666,9 +678,6 @@ func (s *Service) Cancel(ctx context.Context, jobID string) (fraud.Job, error) {
 	s.wakeDispatcher()
 	if !before.Status.Finished() && j.Status == fraud.JobCancelled {
 		s.logger.Info("job cancelled", slog.String("job_id", jobID))
-		if s.opts.Metrics != nil {
-			s.opts.Metrics.JobFinished(fraud.JobCancelled)
-		}
 	}
 	return j, nil
 }
