@@ -301,8 +301,10 @@ func TestBadRows(t *testing.T) {
 		rows              int
 	}{
 		{"csv", "text/csv", csvHeader(true) + good + "t2,1,2,3\n" + strings.Replace(good, "-1.3598071336738", "abc", 1) +
-			strings.Replace(good, ",1.25,0", ",-5,0", 1) + "bad id!," + good[3:] + good, map[int]string{
-			1: "row has 4 fields", 2: `column V1: "abc" is not a number`, 3: "Amount must be between 0 and 100000", 4: "transaction_id may contain only"}, 6},
+			strings.Replace(good, ",1.25,0", ",-5,0", 1) + "bad id!," + good[3:] + strings.Replace(good, ",0\n", ",\n", 1) +
+			strings.Replace(good, ",0\n", ",unknown\n", 1) + `"t9","0",` + good[10:], map[int]string{
+			1: "upload:3: row has 4 fields", 2: `upload:4: column V1: "abc" is not a number`, 3: `column Amount: "-5" must be between 0 and 100000`,
+			4: "column transaction_id: may contain only"}, 8},
 		{"ndjson", "application/x-ndjson", jsonObject(0) + "\n{\"Time\": 1,\n" + `{"Time":"x"}` + "\n\n" +
 			strings.Replace(jsonObject(3), `"V2"`, `"V99"`, 1) + "\n" + strings.Replace(jsonObject(4), `"Amount":4.25`, `"Amount":-1`, 1) + "\n" + jsonObject(5) + "\n",
 			map[int]string{1: "malformed JSON record", 2: "Time must be a number", 3: `"V99" unknown field`, 4: "Amount must be between"}, 6},
@@ -679,4 +681,34 @@ func TestMetrics(t *testing.T) {
 	if _, ok := m.jobs["running"]; !ok || len(m.jobs) != 5 {
 		t.Errorf("job gauges: got %v, want all five statuses set", m.jobs)
 	}
+}
+
+// countSink counts rows.
+type countSink struct{ ok, bad int }
+
+func (c *countSink) valid(ctx context.Context, id []byte, x *[fraud.NumFeatures]float64) error {
+	c.ok++
+	return nil
+}
+
+func (c *countSink) invalid(ctx context.Context, id []byte, problem string) error {
+	if problem == "" {
+		return errors.New("an invalid row without a reason")
+	}
+	c.bad++
+	return nil
+}
+
+func FuzzUploadParsers(f *testing.F) {
+	f.Add(byte(formatCSV), []byte(csvHeader(true)+csvLine(1, true)+"t2,\"1\n2\",3\n"))
+	f.Add(byte(formatNDJSON), []byte(jsonObject(1)+"\n{\"Time\":\n"))
+	f.Add(byte(formatJSON), []byte(`{"transactions":[`+jsonObject(1)+`,{}]}`))
+	f.Fuzz(func(t *testing.T, kind byte, b []byte) {
+		p, err := newParser(format(kind%3), bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		var c countSink
+		_ = p.rows(context.Background(), &c)
+	})
 }

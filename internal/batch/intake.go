@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,17 +144,32 @@ func newParser(f format, r io.Reader) (parser, error) {
 	}
 }
 
-// csvParser reads creditcard.csv rows with the dataset reader: its header rules (Time,
-// V1..V28, Amount in order, transaction_id first or last, Class anywhere) and its line and
-// column in every error.
+// maxHeaderBytes caps the CSV header line.
+const maxHeaderBytes = 64 << 10
+
+// csvParser reads creditcard.csv rows. The header is checked by the dataset reader, with its
+// rules (Time, V1..V28, Amount in order, transaction_id first or last, Class anywhere) and
+// messages; the rows are read here, so that the Class column is ignored whatever it holds
+// (new transactions have no label) and every problem names its line and column.
 type csvParser struct {
-	rd    *dataset.Reader
-	rules []fraud.FieldRule
-	id    *fraud.FieldRule
+	csv     *csv.Reader
+	columns []string
+	feature []int // feature index of each position, or -1
+	idCol   int   // position of transaction_id, or -1
+	rules   []fraud.FieldRule
+	id      *fraud.FieldRule
 }
 
 func newCSVParser(r io.Reader) (*csvParser, error) {
-	rd, err := dataset.NewReader(bufio.NewReaderSize(r, 256<<10), "upload", dataset.Options{})
+	br := bufio.NewReaderSize(r, 256<<10)
+	header, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, &fraud.Error{Code: fraud.CodeValidation, Message: fmt.Sprintf("the CSV header is longer than %d bytes", maxHeaderBytes)}
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	rd, err := dataset.NewReader(bytes.NewReader(header), "upload", dataset.Options{})
 	if err != nil {
 		var de *dataset.Error
 		if errors.As(err, &de) {
@@ -165,10 +181,25 @@ func newCSVParser(r io.Reader) (*csvParser, error) {
 		}
 		return nil, err
 	}
-	p := &csvParser{rd: rd, rules: fraud.TransactionFields()}
+	p := &csvParser{csv: csv.NewReader(br), columns: rd.Columns(), idCol: -1, rules: fraud.TransactionFields()}
+	p.csv.ReuseRecord = true
+	p.csv.FieldsPerRecord = -1 // checked per row, as a row error
+	index := map[string]int{}
 	for i := range p.rules {
 		if p.rules[i].Index < 0 {
 			p.id = &p.rules[i]
+		} else {
+			index[p.rules[i].Name] = i
+		}
+	}
+	p.feature = make([]int, len(p.columns))
+	for pos, col := range p.columns {
+		p.feature[pos] = -1
+		if i, ok := index[col]; ok {
+			p.feature[pos] = i
+		}
+		if col == dataset.ColumnID {
+			p.idCol = pos
 		}
 	}
 	return p, nil
@@ -176,44 +207,69 @@ func newCSVParser(r io.Reader) (*csvParser, error) {
 
 func (p *csvParser) rows(ctx context.Context, sink rowSink) error {
 	var problems []string
-	for n := 0; ; n++ {
-		rec, err := p.rd.Next()
+	var x [fraud.NumFeatures]float64
+	for {
+		row, err := p.csv.Read()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			var de *dataset.Error
-			if !errors.As(err, &de) {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
 				return err
 			}
-			if err := sink.invalid(ctx, nil, de.Error()); err != nil {
+			if err := sink.invalid(ctx, nil, fmt.Sprintf("upload:%d: %v", pe.Line+1, pe.Err)); err != nil {
+				return err
+			}
+			continue
+		}
+		line, _ := p.csv.FieldPos(0)
+		line++ // the header is line 1
+		if len(row) != len(p.columns) {
+			if err := sink.invalid(ctx, nil, fmt.Sprintf("upload:%d: row has %d fields, header has %d", line, len(row), len(p.columns))); err != nil {
 				return err
 			}
 			continue
 		}
 		problems = problems[:0]
 		var id []byte
-		if rec.ID != "" {
-			if pr := p.id.CheckString(rec.ID); pr != "" {
-				problems = append(problems, p.id.Name+" "+pr)
+		if p.idCol >= 0 && row[p.idCol] != "" {
+			if pr := p.id.CheckString(row[p.idCol]); pr != "" {
+				problems = append(problems, "column "+dataset.ColumnID+": "+pr)
 			} else {
-				id = []byte(rec.ID)
+				id = []byte(row[p.idCol])
 			}
 		}
-		for i := range p.rules {
-			r := &p.rules[i]
-			if r.Index < 0 {
+		for pos, cell := range row {
+			i := p.feature[pos]
+			if i < 0 {
 				continue
 			}
-			if pr := r.CheckNumber(rec.Features[r.Index]); pr != "" {
-				problems = append(problems, r.Name+" "+pr)
+			r := &p.rules[i]
+			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+			pr := ""
+			if err != nil {
+				pr = "is not a number"
+				if errors.Is(err, strconv.ErrRange) {
+					pr = "is out of range"
+				}
+			} else {
+				pr = r.CheckNumber(v)
 			}
+			if pr != "" {
+				shown := cell
+				if len(shown) > 40 {
+					shown = shown[:40] + "..."
+				}
+				problems = append(problems, "column "+r.Name+": "+strconv.Quote(shown)+" "+pr)
+				continue
+			}
+			x[r.Index] = v
 		}
 		if len(problems) > 0 {
-			msg := "upload:" + strconv.Itoa(rec.Line) + ": " + strings.Join(problems, "; ")
-			err = sink.invalid(ctx, id, msg)
+			err = sink.invalid(ctx, id, "upload:"+strconv.Itoa(line)+": "+strings.Join(problems, "; "))
 		} else {
-			err = sink.valid(ctx, id, &rec.Features)
+			err = sink.valid(ctx, id, &x)
 		}
 		if err != nil {
 			return err
