@@ -125,6 +125,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		ChunkRows:         cfg.BatchChunkRows,
 		ResultTTL:         cfg.BatchResultTTL,
 		Metrics:           metrics,
+		Tracer:            tracing.Tracer(),
 	})
 	// This process is the only one working the embedded store's job queue: before it listens,
 	// it takes back the chunks and uploads a previous run left when it died.

@@ -21,6 +21,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 )
@@ -79,6 +83,9 @@ type Options struct {
 	NewID func() string
 	// Metrics records jobs and rows; nil records nothing.
 	Metrics Metrics
+	// Tracer, when set, records a span for each chunk scored, with child spans for its
+	// scoring and its store commit; nil traces nothing.
+	Tracer trace.Tracer
 }
 
 // Service runs batch jobs over a store. It is safe for concurrent use.
@@ -313,7 +320,16 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 	s.track(task.JobID, &cancel)
 	defer s.untrack(task.JobID, &cancel)
 
+	chunkSpan := noSpan
+	if s.opts.Tracer != nil {
+		jobCtx, chunkSpan = s.opts.Tracer.Start(jobCtx, "batch.chunk", trace.WithAttributes(
+			attribute.String("batch.job_id", task.JobID), attribute.Int("batch.chunk", task.Index),
+			attribute.Int("batch.rows", task.Rows), attribute.String("model.version", m.Version())))
+	}
+	defer chunkSpan.End()
+	scoreSpan := s.child(jobCtx, "model.score_chunk")
 	out, err := score(jobCtx, s.cpu, m, task, buf[:0])
+	scoreSpan.End()
 	if jobCtx.Err() != nil {
 		return out.Data
 	}
@@ -324,7 +340,13 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 	}
 	var ok, completed bool
 	for attempt := 0; ; attempt++ {
+		storeSpan := s.child(jobCtx, "store.complete_chunk")
 		ok, completed, err = s.store.CompleteChunk(jobCtx, task, out, s.opts.Now())
+		if err != nil {
+			storeSpan.RecordError(err)
+			storeSpan.SetStatus(codes.Error, "store error")
+		}
+		storeSpan.End()
 		if err == nil || attempt == 2 || jobCtx.Err() != nil {
 			break
 		}
@@ -333,6 +355,7 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 	}
 	switch {
 	case err != nil:
+		chunkSpan.SetStatus(codes.Error, "storing results failed")
 		log.Error("storing chunk results failed", slog.String("error", err.Error()))
 		s.fail(jobCtx, task.JobID, fmt.Sprintf("storing the results of rows %d to %d failed: %s", task.FirstRow, task.FirstRow+int64(task.Rows)-1, reason(err)))
 	case !ok:
@@ -347,6 +370,18 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 		}
 	}
 	return out.Data
+}
+
+// noSpan stands in when tracing is off.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// child starts a child span of the chunk's span, or returns noSpan when tracing is off.
+func (s *Service) child(ctx context.Context, name string) trace.Span {
+	if s.opts.Tracer == nil {
+		return noSpan
+	}
+	_, span := s.opts.Tracer.Start(ctx, name)
+	return span
 }
 
 // reason is the client-facing part of a store error.
