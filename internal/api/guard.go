@@ -62,6 +62,7 @@ const (
 	accessPredict               // the predict scope
 	accessBatch                 // the batch scope
 	accessAdmin                 // the admin scope, always required
+	accessJobDelete             // the batch scope (owner or admin) with a keys file; the admin key without
 )
 
 func (a access) scope() security.Scope {
@@ -232,6 +233,13 @@ func (s *Server) authorize(a access, h http.Handler) http.Handler {
 		return h
 	}
 	g := &s.guardCfg
+	if a == accessJobDelete {
+		// Deleting a job is an admin action unless keys tell owners apart.
+		a = accessAdmin
+		if g.HasKeysFile {
+			a = accessBatch
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := stateOf(w)
 		open := a != accessAdmin && !g.HasKeysFile

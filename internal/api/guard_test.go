@@ -265,6 +265,13 @@ func TestWithoutKeysFileScoringIsOpenAdminIsNot(t *testing.T) {
 	if w := send(t, g.srv, "GET", "/security/blocked", nil, ""); w.Code != 401 {
 		t.Errorf("admin route without key: got %d, want 401", w.Code)
 	}
+	// Deleting a job is an admin action when no keys tell owners apart.
+	if w := send(t, g.srv, "DELETE", "/batch/job_x", nil, ""); w.Code != 401 {
+		t.Errorf("job deletion without key: got %d, want 401", w.Code)
+	}
+	if w := send(t, g.srv, "DELETE", "/batch/job_x", nil, adminEnv); w.Code == 401 || w.Code == 403 {
+		t.Errorf("job deletion with the admin key: got %d, want it let through", w.Code)
+	}
 	if w := send(t, g.srv, "GET", "/security/blocked", nil, "wrong"); w.Code != 401 {
 		t.Errorf("admin route with a bad key: got %d, want 401", w.Code)
 	}

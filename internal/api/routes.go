@@ -26,7 +26,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/batch", accessBatch, http.HandlerFunc(s.handleBatchList)},
 		{"GET", "/batch/{job_id}/status", accessBatch, http.HandlerFunc(s.handleBatchStatus)},
 		{"GET", "/batch/{job_id}/results", accessBatch, http.HandlerFunc(s.handleBatchResults)},
-		{"DELETE", "/batch/{job_id}", accessBatch, http.HandlerFunc(s.handleBatchDelete)},
+		{"DELETE", "/batch/{job_id}", accessJobDelete, http.HandlerFunc(s.handleBatchDelete)},
 		{"POST", "/predict/batch", accessPredict, http.HandlerFunc(s.handlePredictBatch)},
 
 		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},
