@@ -57,12 +57,12 @@ type Guard struct {
 type access int
 
 const (
-	accessPublic  access = iota // probes: anyone
-	accessAnyKey                // any valid key when there is a keys file; open otherwise
-	accessPredict               // the predict scope
-	accessBatch                 // the batch scope
-	accessAdmin                 // the admin scope, always required
-	accessJobDelete             // the batch scope (owner or admin) with a keys file; the admin key without
+	accessPublic    access = iota // probes: anyone
+	accessAnyKey                  // any valid key when there is a keys file; open otherwise
+	accessPredict                 // the predict scope
+	accessBatch                   // the batch scope
+	accessAdmin                   // the admin scope, always required
+	accessJobDelete               // the batch scope (owner or admin) with a keys file; the admin key without
 )
 
 func (a access) scope() security.Scope {
