@@ -218,7 +218,7 @@ func (p *csvParser) rows(ctx context.Context, sink rowSink) error {
 			if !errors.As(err, &pe) {
 				return err
 			}
-			if err := sink.invalid(ctx, nil, fmt.Sprintf("upload:%d: %v", pe.Line+1, pe.Err)); err != nil {
+			if err := sink.invalid(ctx, nil, fmt.Sprintf("upload:%d: %v (at byte %d of the line)", pe.Line+1, pe.Err, pe.Column)); err != nil {
 				return err
 			}
 			continue
