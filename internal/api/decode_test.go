@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // firstRow is the first transaction of creditcard.csv.
@@ -70,9 +71,10 @@ func txBody(features [fraud.NumFeatures]float64, edit map[string]any, extra stri
 
 func mustDecode(t testing.TB, body []byte) (fraud.Transaction, []fraud.Detail, error) {
 	t.Helper()
-	d := decoder{buf: body, rules: fraud.TransactionFields(), index: newFieldIndex()}
+	d := txjson.Decoder{Fields: txjson.NewFields()}
+	d.Reset(body)
 	var tx fraud.Transaction
-	details, err := d.decodeTransaction(&tx, nil)
+	details, err := d.Transaction(&tx, nil)
 	return tx, details, err
 }
 
@@ -198,30 +200,31 @@ func TestDecodeMalformed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := mustDecode(t, []byte(tc.body))
-			var se *syntaxError
+			var se *txjson.SyntaxError
 			if !asSyntax(err, &se) {
 				t.Fatalf("got %v, want a syntax error", err)
 			}
-			if se.offset < 0 || se.offset > len(tc.body) {
-				t.Errorf("got offset %d, want within 0..%d", se.offset, len(tc.body))
+			if se.Offset < 0 || se.Offset > len(tc.body) {
+				t.Errorf("got offset %d, want within 0..%d", se.Offset, len(tc.body))
 			}
 		})
 	}
 }
 
-func asSyntax(err error, se **syntaxError) bool {
-	e, ok := err.(*syntaxError)
+func asSyntax(err error, se **txjson.SyntaxError) bool {
+	e, ok := err.(*txjson.SyntaxError)
 	*se = e
 	return ok
 }
 
 func TestDecodeAllocatesNothing(t *testing.T) {
 	body := txBody(firstRow, map[string]any{"transaction_id": "txn-1"}, "")
-	rules, index := fraud.TransactionFields(), newFieldIndex()
+	fields := txjson.NewFields()
 	var tx fraud.Transaction
 	allocs := testing.AllocsPerRun(100, func() {
-		d := decoder{buf: body, rules: rules, index: index}
-		if _, err := d.decodeTransaction(&tx, nil); err != nil {
+		d := txjson.Decoder{Fields: fields}
+		d.Reset(body)
+		if _, err := d.Transaction(&tx, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -322,14 +325,15 @@ func FuzzDecodeTransaction(f *testing.F) {
 	f.Add([]byte(`{"V\u0031":1e400,"transaction_id":"\ud83d\ude00"}`))
 	f.Add([]byte(`{"Time":-0.0e-0}`))
 	f.Add([]byte(`[]`))
-	rules, index := fraud.TransactionFields(), newFieldIndex()
+	fields := txjson.NewFields()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		d := decoder{buf: body, rules: rules, index: index}
+		d := txjson.Decoder{Fields: fields}
+		d.Reset(body)
 		var tx fraud.Transaction
-		details, err := d.decodeTransaction(&tx, nil)
+		details, err := d.Transaction(&tx, nil)
 		if err != nil {
-			if _, ok := err.(*syntaxError); !ok {
-				t.Fatalf("got error of type %T, want *syntaxError", err)
+			if _, ok := err.(*txjson.SyntaxError); !ok {
+				t.Fatalf("got error of type %T, want *txjson.SyntaxError", err)
 			}
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // PredictBatchRequest is the body of POST /predict/batch.
@@ -73,17 +74,18 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := decoder{buf: body, rules: s.rules, index: s.index, detector: s.guardCfg.Detector, stopOnAttack: !s.guardCfg.DetectOnly}
+	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.Detector, StopOnAttack: !s.guardCfg.DetectOnly}
+	d.Reset(body)
 	n, err := s.decodeBatch(&d, sc)
-	if d.finding != nil {
-		s.attack(w, r, *d.finding) // detect-only: audited and let through
+	if f := d.Finding(); f != nil {
+		s.attack(w, r, *f) // detect-only: audited and let through
 	}
 	if err != nil {
-		var ae *attackError
+		var ae *txjson.AttackError
 		var fe *fraud.Error
 		switch {
 		case errors.As(err, &ae):
-			s.attack(w, r, ae.finding)
+			s.attack(w, r, ae.Finding)
 		case errors.As(err, &fe):
 			s.errs.write(w, r, fe)
 		default:
@@ -134,92 +136,15 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 
 // decodeBatch decodes {"transactions": [...]} into sc, item by item; an item's field errors
 // stay with the item. It returns the number of items.
-func (s *Server) decodeBatch(d *decoder, sc *batchScratch) (int, error) {
+func (s *Server) decodeBatch(d *txjson.Decoder, sc *batchScratch) (int, error) {
 	limit := s.opts.MaxBatchSize
-	d.skipSpace()
-	if !d.consume('{') {
-		return 0, d.fail("expected a JSON object {\"transactions\": [...]}")
-	}
-	n, seen := 0, false
-	d.skipSpace()
-	if d.consume('}') {
-		return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "is required"}})
-	}
-	for {
-		d.skipSpace()
-		key, err := d.stringBytes()
-		if err != nil {
-			return 0, err
+	n, err := d.Batch(&sc.txs, &sc.errs, limit)
+	if err != nil {
+		var ee *txjson.EnvelopeError
+		if errors.As(err, &ee) {
+			return 0, invalid([]fraud.Detail{ee.Detail})
 		}
-		d.skipSpace()
-		if !d.consume(':') {
-			return 0, d.fail("expected ':' after an object key")
-		}
-		d.skipSpace()
-		switch {
-		case string(key) != "transactions":
-			name := truncate(string(key))
-			start := d.pos
-			if err := d.skipValue(0); err != nil {
-				return 0, err
-			}
-			return 0, invalid([]fraud.Detail{fraud.FieldError(name, "unknown field", d.echo(start))})
-		case seen:
-			return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "duplicate field"}})
-		}
-		seen = true
-		if !d.consume('[') {
-			start := d.pos
-			if err := d.skipValue(0); err != nil {
-				return 0, err
-			}
-			return 0, invalid([]fraud.Detail{fraud.FieldError("transactions", "must be an array of transactions", d.echo(start))})
-		}
-		d.skipSpace()
-		if !d.consume(']') {
-			for {
-				if n >= limit {
-					// Count the rest without keeping it, to say how many were sent.
-					if err := d.skipValue(0); err != nil {
-						return 0, err
-					}
-				} else {
-					if n == len(sc.txs) {
-						sc.txs = append(sc.txs, fraud.Transaction{})
-						sc.errs = append(sc.errs, nil)
-					}
-					sc.errs[n], err = d.object(&sc.txs[n], sc.errs[n][:0])
-					if err != nil {
-						return 0, err
-					}
-				}
-				n++
-				d.skipSpace()
-				if d.consume(',') {
-					d.skipSpace()
-					continue
-				}
-				if d.consume(']') {
-					break
-				}
-				return 0, d.fail("expected ',' or ']' in the transactions array")
-			}
-		}
-		d.skipSpace()
-		if d.consume(',') {
-			continue
-		}
-		if !d.consume('}') {
-			return 0, d.fail("expected ',' or '}' after the transactions array")
-		}
-		break
-	}
-	d.skipSpace()
-	if d.pos != len(d.buf) {
-		return 0, d.fail("unexpected data after the JSON object")
-	}
-	if !seen {
-		return 0, invalid([]fraud.Detail{{"field": "transactions", "problem": "is required"}})
+		return 0, err
 	}
 	if n > limit {
 		return 0, &fraud.Error{

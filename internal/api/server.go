@@ -22,6 +22,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // ModelSource gives the live model; nil while none is loaded.
@@ -98,8 +99,7 @@ type Server struct {
 	started time.Time
 	handler http.Handler
 
-	rules     []fraud.FieldRule
-	index     fieldIndex
+	fields    *txjson.Fields
 	bufs      sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
 	batchBufs sync.Pool // *batchScratch
 
@@ -140,8 +140,7 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 		guardCfg: guard,
 		reloader: opts.Reloader,
 		metrics:  opts.Metrics,
-		rules:    fraud.TransactionFields(),
-		index:    newFieldIndex(),
+		fields:   txjson.NewFields(),
 	}
 	size := int(opts.MaxBodyBytes) + 1
 	s.bufs.New = func() any { b := make([]byte, 0, size); return &b }
@@ -194,16 +193,17 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := decoder{buf: body, rules: s.rules, index: s.index, detector: s.guardCfg.Detector, stopOnAttack: !s.guardCfg.DetectOnly}
+	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.Detector, StopOnAttack: !s.guardCfg.DetectOnly}
+	d.Reset(body)
 	var tx fraud.Transaction
-	details, err := d.decodeTransaction(&tx, nil)
-	if d.finding != nil {
-		s.attack(w, r, *d.finding) // detect-only: audited and let through
+	details, err := d.Transaction(&tx, nil)
+	if f := d.Finding(); f != nil {
+		s.attack(w, r, *f) // detect-only: audited and let through
 	}
 	if err != nil {
-		var ae *attackError
+		var ae *txjson.AttackError
 		if errors.As(err, &ae) {
-			s.attack(w, r, ae.finding)
+			s.attack(w, r, ae.Finding)
 			return
 		}
 		s.predictionFailed("invalid")
@@ -365,16 +365,19 @@ func tooLarge(limit, received int64) *fraud.Error {
 }
 
 func malformed(err error) *fraud.Error {
-	var se *syntaxError
+	var se *txjson.SyntaxError
 	if errors.As(err, &se) {
 		return &fraud.Error{
 			Code:    fraud.CodeMalformedJSON,
-			Message: "the body is not valid JSON: " + se.problem,
-			Details: []fraud.Detail{{"offset": se.offset, "problem": se.problem}},
+			Message: "the body is not valid JSON: " + se.Problem,
+			Details: []fraud.Detail{{"offset": se.Offset, "problem": se.Problem}},
 		}
 	}
 	return &fraud.Error{Code: fraud.CodeMalformedJSON, Message: "the body is not valid JSON"}
 }
+
+// truncate cuts client text for an error's details, as the decoder does.
+func truncate(s string) string { return txjson.Truncate(s) }
 
 func invalid(details []fraud.Detail) *fraud.Error {
 	msg := "1 field is invalid"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // The upload formats of POST /batch.
@@ -138,7 +139,7 @@ func newParser(f format, r io.Reader) (parser, error) {
 	case formatCSV:
 		return newCSVParser(r)
 	case formatNDJSON:
-		return &ndjsonParser{r: bufio.NewReaderSize(r, maxRecordBytes), fields: newFieldTable()}, nil
+		return &ndjsonParser{r: bufio.NewReaderSize(r, maxRecordBytes), rec: record{dec: txjson.Decoder{Fields: txjson.NewFields()}}}, nil
 	default:
 		return newJSONParser(r)
 	}
@@ -277,15 +278,66 @@ func (p *csvParser) rows(ctx context.Context, sink rowSink) error {
 	}
 }
 
+// record decodes one transaction object of an upload, reusing its buffers from one record to
+// the next.
+type record struct {
+	dec  txjson.Decoder
+	tx   fraud.Transaction
+	errs []fraud.Detail
+	err  error
+	id   []byte
+}
+
+// decode decodes b and reports whether it is a valid transaction; when it is not, problem
+// says why. Either way rec.id is the valid transaction_id it held, if any.
+func (rec *record) decode(b []byte) bool {
+	rec.dec.Reset(b)
+	rec.errs, rec.err = rec.dec.Transaction(&rec.tx, rec.errs[:0])
+	rec.id = append(rec.id[:0], rec.tx.ID...)
+	return rec.err == nil && len(rec.errs) == 0
+}
+
+func (rec *record) problem() string { return rowProblem(rec.errs, rec.err) }
+
+// send decodes b and hands it to sink as a valid or an invalid row. An invalid row's problem
+// starts with where (its line or position), which is only built then.
+func (rec *record) send(ctx context.Context, sink rowSink, b []byte, where func() string) error {
+	if rec.decode(b) {
+		return sink.valid(ctx, rec.id, &rec.tx.Features)
+	}
+	return sink.invalid(ctx, rec.id, where()+": "+rec.problem())
+}
+
+// rowProblem is the problem text of a record that did not decode: its JSON syntax error, or
+// every field problem, joined.
+func rowProblem(details []fraud.Detail, err error) string {
+	if err != nil {
+		return "malformed JSON record: " + err.Error()
+	}
+	var b strings.Builder
+	for i, d := range details {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		field, _ := d["field"].(string)
+		problem, _ := d["problem"].(string)
+		if problem == "unknown field" {
+			// The name is the client's, whatever it holds.
+			field = strconv.Quote(field)
+		}
+		b.WriteString(field + " " + problem)
+	}
+	return b.String()
+}
+
 // ndjsonParser reads one JSON object per line; blank lines are skipped. A line that is not a
 // valid transaction becomes an invalid row and reading goes on.
 type ndjsonParser struct {
-	r      *bufio.Reader
-	fields fieldTable
+	r   *bufio.Reader
+	rec record
 }
 
 func (p *ndjsonParser) rows(ctx context.Context, sink rowSink) error {
-	var rec rowDecoder
 	for line := 1; ; line++ {
 		b, err := p.r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -306,13 +358,8 @@ func (p *ndjsonParser) rows(ctx context.Context, sink rowSink) error {
 		if err != nil && err != io.EOF {
 			return err
 		}
-		if t := bytes.TrimSpace(b); len(t) > 0 {
-			if serr := rec.decode(t, &p.fields, true); serr != nil {
-				serr = sink.invalid(ctx, rec.id, "line "+strconv.Itoa(line)+": "+rec.problem())
-				if serr != nil {
-					return serr
-				}
-			} else if err := sink.valid(ctx, rec.id, &rec.x); err != nil {
+		if len(bytes.TrimSpace(b)) > 0 {
+			if err := p.rec.send(ctx, sink, b, func() string { return "line " + strconv.Itoa(line) }); err != nil {
 				return err
 			}
 		}
@@ -326,12 +373,12 @@ func (p *ndjsonParser) rows(ctx context.Context, sink rowSink) error {
 // upload (the rest cannot be told apart); an element that is not a valid transaction becomes
 // an invalid row.
 type jsonParser struct {
-	dec    *json.Decoder
-	fields fieldTable
+	dec *json.Decoder
+	rec record
 }
 
 func newJSONParser(r io.Reader) (*jsonParser, error) {
-	p := &jsonParser{dec: json.NewDecoder(bufio.NewReaderSize(r, 256<<10)), fields: newFieldTable()}
+	p := &jsonParser{dec: json.NewDecoder(bufio.NewReaderSize(r, 256<<10)), rec: record{dec: txjson.Decoder{Fields: txjson.NewFields()}}}
 	if err := p.expectDelim('{'); err != nil {
 		return nil, err
 	}
@@ -391,20 +438,12 @@ func (p *jsonParser) openArray() error {
 
 func (p *jsonParser) rows(ctx context.Context, sink rowSink) error {
 	var raw json.RawMessage
-	var rec rowDecoder
 	for i := 0; p.dec.More(); i++ {
 		raw = raw[:0]
 		if err := p.dec.Decode(&raw); err != nil {
 			return p.malformed(err)
 		}
-		where := "transactions[" + strconv.Itoa(i) + "]"
-		if err := rec.decode(raw, &p.fields, false); err != nil {
-			if err := sink.invalid(ctx, rec.id, where+": "+rec.problem()); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := sink.valid(ctx, rec.id, &rec.x); err != nil {
+		if err := p.rec.send(ctx, sink, raw, func() string { return "transactions[" + strconv.Itoa(i) + "]" }); err != nil {
 			return err
 		}
 	}
@@ -427,231 +466,4 @@ func (p *jsonParser) rows(ctx context.Context, sink rowSink) error {
 			Details: []fraud.Detail{{"offset": p.dec.InputOffset()}}}
 	}
 	return nil
-}
-
-// fieldTable finds a transaction field's rule by its JSON name.
-type fieldTable struct {
-	rules []fraud.FieldRule
-	index map[string]int
-}
-
-func newFieldTable() fieldTable {
-	rules := fraud.TransactionFields()
-	index := make(map[string]int, len(rules))
-	for i, r := range rules {
-		index[r.Name] = i
-	}
-	return fieldTable{rules: rules, index: index}
-}
-
-// errRow marks a record with problems; rowDecoder.problem says which.
-var errRow = errors.New("invalid record")
-
-// rowDecoder decodes one flat JSON transaction object strictly: every feature is required and
-// must be a finite number within its bounds, transaction_id is optional, and unknown or
-// repeated fields are refused. Every problem is collected.
-type rowDecoder struct {
-	x        [fraud.NumFeatures]float64
-	seen     [64]bool
-	id       []byte
-	problems []string
-}
-
-func (d *rowDecoder) problem() string { return strings.Join(d.problems, "; ") }
-
-// decode parses b, which must be one JSON object (checked unless trusted, when b comes from
-// a json.Decoder that has checked it already).
-func (d *rowDecoder) decode(b []byte, ft *fieldTable, check bool) error {
-	d.id = d.id[:0]
-	d.problems = d.problems[:0]
-	clear(d.seen[:])
-	if check && !json.Valid(b) {
-		d.problems = append(d.problems, "malformed JSON record")
-		return errRow
-	}
-	s := scanner{b: b}
-	s.ws()
-	if !s.consume('{') {
-		d.problems = append(d.problems, "a transaction must be a JSON object")
-		return errRow
-	}
-	s.ws()
-	if !s.consume('}') {
-		for {
-			s.ws()
-			key, ok := s.str()
-			if !ok {
-				d.problems = append(d.problems, "malformed JSON record")
-				return errRow
-			}
-			s.ws()
-			s.consume(':')
-			s.ws()
-			i, known := ft.index[string(key)]
-			switch {
-			case !known:
-				d.problems = append(d.problems, strconv.Quote(string(key))+" unknown field")
-				s.skip()
-			case d.seen[i]:
-				d.problems = append(d.problems, string(key)+" repeated field")
-				s.skip()
-			default:
-				d.seen[i] = true
-				d.field(&ft.rules[i], &s)
-			}
-			s.ws()
-			if s.consume(',') {
-				continue
-			}
-			if s.consume('}') {
-				break
-			}
-			d.problems = append(d.problems, "malformed JSON record")
-			return errRow
-		}
-	}
-	for i := range ft.rules {
-		r := &ft.rules[i]
-		if r.Required && !d.seen[i] {
-			d.problems = append(d.problems, r.Name+" is required")
-		}
-	}
-	if len(d.problems) > 0 {
-		return errRow
-	}
-	return nil
-}
-
-// field decodes the value of field r at s.
-func (d *rowDecoder) field(r *fraud.FieldRule, s *scanner) {
-	if r.Kind == fraud.KindString {
-		v, ok := s.str()
-		if !ok {
-			d.problems = append(d.problems, r.Name+" must be a string")
-			s.skip()
-			return
-		}
-		if pr := r.CheckString(string(v)); pr != "" {
-			d.problems = append(d.problems, r.Name+" "+pr)
-			return
-		}
-		d.id = append(d.id, v...)
-		return
-	}
-	num, ok := s.number()
-	if !ok {
-		d.problems = append(d.problems, r.Name+" must be a number")
-		s.skip()
-		return
-	}
-	v, err := strconv.ParseFloat(string(num), 64)
-	if err != nil {
-		d.problems = append(d.problems, r.Name+" is out of range")
-		return
-	}
-	if pr := r.CheckNumber(v); pr != "" {
-		d.problems = append(d.problems, r.Name+" "+pr)
-		return
-	}
-	d.x[r.Index] = v
-}
-
-// scanner walks a JSON value that is known to be well formed.
-type scanner struct {
-	b   []byte
-	off int
-}
-
-func (s *scanner) ws() {
-	for s.off < len(s.b) {
-		switch s.b[s.off] {
-		case ' ', '\t', '\n', '\r':
-			s.off++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) consume(c byte) bool {
-	if s.off < len(s.b) && s.b[s.off] == c {
-		s.off++
-		return true
-	}
-	return false
-}
-
-// str reads a string; one with escapes is unescaped into a new slice.
-func (s *scanner) str() ([]byte, bool) {
-	if !s.consume('"') {
-		return nil, false
-	}
-	start := s.off
-	escaped := false
-	for s.off < len(s.b) {
-		switch s.b[s.off] {
-		case '\\':
-			escaped = true
-			s.off += 2
-			continue
-		case '"':
-			raw := s.b[start:s.off]
-			s.off++
-			if !escaped {
-				return raw, true
-			}
-			var out string
-			if err := json.Unmarshal(s.b[start-1:s.off], &out); err != nil {
-				return nil, false
-			}
-			return []byte(out), true
-		}
-		s.off++
-	}
-	return nil, false
-}
-
-// number reads a JSON number.
-func (s *scanner) number() ([]byte, bool) {
-	start := s.off
-	for s.off < len(s.b) {
-		c := s.b[s.off]
-		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			s.off++
-			continue
-		}
-		break
-	}
-	return s.b[start:s.off], s.off > start
-}
-
-// skip passes over one value of any kind.
-func (s *scanner) skip() {
-	depth := 0
-	for s.off < len(s.b) {
-		switch c := s.b[s.off]; c {
-		case '"':
-			s.str()
-			if depth == 0 {
-				return
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return
-			}
-			depth--
-			if depth == 0 {
-				s.off++
-				return
-			}
-		case ',':
-			if depth == 0 {
-				return
-			}
-		}
-		s.off++
-	}
 }

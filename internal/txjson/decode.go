@@ -1,4 +1,10 @@
-package api
+// Package txjson decodes transactions from JSON strictly and without allocating on a valid
+// body. It rejects unknown and duplicate fields, tells a missing field from a zero, collects
+// every bad field as a fraud.Detail instead of stopping at the first, and can inspect every
+// string for attacks. Its rules come from fraud.TransactionFields, the same table the OpenAPI
+// document is generated from, so /predict, /predict/batch and batch uploads agree on what a
+// valid transaction is.
+package txjson
 
 import (
 	"encoding/json"
@@ -10,22 +16,32 @@ import (
 	"github.com/fraudguard/fraudguard/internal/security"
 )
 
-// The strict transaction decoder. /predict and /predict/batch decode with it instead of
-// encoding/json: it allocates nothing on a valid body, rejects unknown and duplicate fields,
-// tells a missing field from a zero, and collects every bad field instead of stopping at the
-// first. Its rules come from fraud.TransactionFields, the same table the OpenAPI document is
-// generated from.
+// MaxEchoedValue caps how much of a bad value is echoed back in an error's details.
+const MaxEchoedValue = 64
 
-// maxEchoedValue caps how much of a bad value is echoed back in an error's details.
-const maxEchoedValue = 64
-
-// syntaxError is malformed JSON at a byte offset.
-type syntaxError struct {
-	offset  int
-	problem string
+// SyntaxError is malformed JSON at a byte offset of the decoded buffer.
+type SyntaxError struct {
+	Offset  int
+	Problem string
 }
 
-func (e *syntaxError) Error() string { return e.problem + " at offset " + strconv.Itoa(e.offset) }
+func (e *SyntaxError) Error() string { return e.Problem + " at offset " + strconv.Itoa(e.Offset) }
+
+// AttackError ends decoding when a string looks like an attack and the decoder stops on
+// attacks.
+type AttackError struct{ Finding security.Finding }
+
+func (e *AttackError) Error() string { return "attack in " + e.Finding.Location }
+
+// EnvelopeError is a problem with the {"transactions": [...]} envelope of a batch rather than
+// with one of its transactions, as a field detail.
+type EnvelopeError struct{ Detail fraud.Detail }
+
+func (e *EnvelopeError) Error() string {
+	field, _ := e.Detail["field"].(string)
+	problem, _ := e.Detail["problem"].(string)
+	return field + " " + problem
+}
 
 // fieldRef is a request field's position in fraud.TransactionFields and its location for
 // attack findings.
@@ -34,52 +50,62 @@ type fieldRef struct {
 	loc string
 }
 
-// fieldIndex maps a request field name to its fieldRef.
-type fieldIndex map[string]fieldRef
-
-func newFieldIndex() fieldIndex {
-	idx := make(fieldIndex)
-	for i, r := range fraud.TransactionFields() {
-		idx[r.Name] = fieldRef{i: i, loc: "json:" + r.Name}
-	}
-	return idx
+// Fields is the table of transaction fields a Decoder checks against. Build it once with
+// NewFields and share it: it is read-only.
+type Fields struct {
+	rules []fraud.FieldRule
+	index map[string]fieldRef
 }
 
-// decoder reads JSON from buf. It is cheap to make: a value on the stack.
-type decoder struct {
-	buf   []byte
-	pos   int
-	rules []fraud.FieldRule
-	index fieldIndex
-	// detector, when set, inspects every string value and unknown field name for attacks,
-	// after decoding and before field validation. With stopOnAttack the first finding ends
-	// decoding with an *attackError; without it, the first finding is kept in finding.
-	detector     *security.Detector
-	stopOnAttack bool
-	finding      *security.Finding
+// NewFields builds the field table from fraud.TransactionFields.
+func NewFields() *Fields {
+	f := &Fields{rules: fraud.TransactionFields(), index: make(map[string]fieldRef)}
+	for i, r := range f.rules {
+		f.index[r.Name] = fieldRef{i: i, loc: "json:" + r.Name}
+	}
+	return f
+}
+
+// Decoder reads JSON from the buffer given to Reset. It is cheap to make: a value on the
+// stack, which can be reused for the next buffer.
+type Decoder struct {
+	// Fields is the table to check against; it must be set.
+	Fields *Fields
+	// Detector, when set, inspects every string value and unknown field name for attacks,
+	// after decoding and before field validation. With StopOnAttack the first finding ends
+	// decoding with an *AttackError; without it, the first finding is kept (see Finding).
+	Detector     *security.Detector
+	StopOnAttack bool
+
+	buf     []byte
+	pos     int
+	finding *security.Finding
 	// loc is the top-level field being decoded, for findings in nested values.
 	loc string
 	// scratch holds an unescaped key or string.
 	scratch [128]byte
 }
 
-// attackError ends decoding when a string value looks like an attack.
-type attackError struct{ finding security.Finding }
+// Reset makes d decode buf from its start, forgetting any finding.
+func (d *Decoder) Reset(buf []byte) {
+	d.buf, d.pos, d.finding, d.loc = buf, 0, nil, ""
+}
 
-func (e *attackError) Error() string { return "attack in " + e.finding.Location }
+// Finding returns the first attack finding when the decoder does not stop on attacks, or nil.
+func (d *Decoder) Finding() *security.Finding { return d.finding }
 
-// inspect runs the detector on a decoded string; it returns an *attackError when decoding must
+// inspect runs the detector on a decoded string; it returns an *AttackError when decoding must
 // stop.
-func (d *decoder) inspect(value string) error {
-	if d.detector == nil {
+func (d *Decoder) inspect(value string) error {
+	if d.Detector == nil {
 		return nil
 	}
-	f, hit := d.detector.InspectString(d.loc, value)
+	f, hit := d.Detector.InspectString(d.loc, value)
 	if !hit {
 		return nil
 	}
-	if d.stopOnAttack {
-		return &attackError{f}
+	if d.StopOnAttack {
+		return &AttackError{f}
 	}
 	if d.finding == nil {
 		d.finding = &f
@@ -87,9 +113,11 @@ func (d *decoder) inspect(value string) error {
 	return nil
 }
 
-// decodeTransaction decodes one JSON object from the whole of buf into tx. Field problems are
-// appended to errs (and the returned slice); malformed JSON is returned as a *syntaxError.
-func (d *decoder) decodeTransaction(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+// Transaction decodes one JSON object, the whole of the buffer, into tx. Field problems are
+// appended to errs and the result returned; malformed JSON is returned as a *SyntaxError, an
+// attack (when the decoder stops on attacks) as an *AttackError. On a valid body it allocates
+// nothing but tx.ID.
+func (d *Decoder) Transaction(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
 	errs, err := d.object(tx, errs)
 	if err != nil {
 		return errs, err
@@ -102,7 +130,7 @@ func (d *decoder) decodeTransaction(tx *fraud.Transaction, errs []fraud.Detail) 
 }
 
 // object decodes one transaction object starting at d.pos (after optional white space).
-func (d *decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+func (d *Decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
 	var seen uint64
 	tx.ID = ""
 	d.skipSpace()
@@ -122,11 +150,11 @@ func (d *decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.De
 		if err != nil {
 			return errs, err
 		}
-		ref, known := d.index[string(key)]
+		ref, known := d.Fields.index[string(key)]
 		i := ref.i
 		var name string
 		if !known {
-			name = truncate(string(key))
+			name = Truncate(string(key))
 			d.loc = "json:" + name
 			if err := d.inspect(string(key)); err != nil {
 				return errs, err
@@ -151,10 +179,10 @@ func (d *decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.De
 			if err := d.skipValue(0); err != nil {
 				return errs, err
 			}
-			errs = append(errs, fraud.FieldError(d.rules[i].Name, "duplicate field", d.echo(start)))
+			errs = append(errs, fraud.FieldError(d.Fields.rules[i].Name, "duplicate field", d.echo(start)))
 		default:
 			seen |= 1 << i
-			errs, err = d.field(&d.rules[i], tx, errs)
+			errs, err = d.field(&d.Fields.rules[i], tx, errs)
 			if err != nil {
 				return errs, err
 			}
@@ -174,7 +202,7 @@ func (d *decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.De
 }
 
 // field decodes the value of a known field.
-func (d *decoder) field(r *fraud.FieldRule, tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+func (d *Decoder) field(r *fraud.FieldRule, tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
 	start := d.pos
 	if d.pos >= len(d.buf) {
 		return errs, d.fail("unexpected end of JSON: value expected")
@@ -213,7 +241,7 @@ func (d *decoder) field(r *fraud.FieldRule, tx *fraud.Transaction, errs []fraud.
 			return errs, err
 		}
 		if p := r.CheckString(s); p != "" {
-			return append(errs, fraud.FieldError(r.Name, p, truncate(s))), nil
+			return append(errs, fraud.FieldError(r.Name, p, Truncate(s))), nil
 		}
 		tx.ID = s
 		return errs, nil
@@ -221,10 +249,10 @@ func (d *decoder) field(r *fraud.FieldRule, tx *fraud.Transaction, errs []fraud.
 }
 
 // missing appends a "required" error for every required field not seen.
-func (d *decoder) missing(seen uint64, errs []fraud.Detail) []fraud.Detail {
-	for i := range d.rules {
-		if d.rules[i].Required && seen&(1<<i) == 0 {
-			errs = append(errs, fraud.Detail{"field": d.rules[i].Name, "problem": "is required"})
+func (d *Decoder) missing(seen uint64, errs []fraud.Detail) []fraud.Detail {
+	for i := range d.Fields.rules {
+		if d.Fields.rules[i].Required && seen&(1<<i) == 0 {
+			errs = append(errs, fraud.Detail{"field": d.Fields.rules[i].Name, "problem": "is required"})
 		}
 	}
 	return errs
@@ -232,35 +260,37 @@ func (d *decoder) missing(seen uint64, errs []fraud.Detail) []fraud.Detail {
 
 // echo returns the JSON value that starts at start and ends at d.pos, as the client sent it
 // (decoded when it is a scalar), for an error's details.
-func (d *decoder) echo(start int) any {
+func (d *Decoder) echo(start int) any {
 	raw := d.buf[start:d.pos]
-	if len(raw) > maxEchoedValue {
-		return truncate(string(raw))
+	if len(raw) > MaxEchoedValue {
+		return Truncate(string(raw))
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return string(raw)
 	}
 	if s, ok := v.(string); ok {
-		return truncate(s)
+		return Truncate(s)
 	}
 	return v
 }
 
-func truncate(s string) string {
-	if len(s) <= maxEchoedValue {
+// Truncate cuts s to at most MaxEchoedValue bytes at a rune boundary, marking the cut with an
+// ellipsis, for echoing client text in error details.
+func Truncate(s string) string {
+	if len(s) <= MaxEchoedValue {
 		return s
 	}
-	cut := maxEchoedValue
+	cut := MaxEchoedValue
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + "…"
 }
 
-func (d *decoder) fail(problem string) error { return &syntaxError{offset: d.pos, problem: problem} }
+func (d *Decoder) fail(problem string) error { return &SyntaxError{Offset: d.pos, Problem: problem} }
 
-func (d *decoder) skipSpace() {
+func (d *Decoder) skipSpace() {
 	for d.pos < len(d.buf) {
 		switch d.buf[d.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -271,7 +301,7 @@ func (d *decoder) skipSpace() {
 	}
 }
 
-func (d *decoder) consume(c byte) bool {
+func (d *Decoder) consume(c byte) bool {
 	if d.pos < len(d.buf) && d.buf[d.pos] == c {
 		d.pos++
 		return true
@@ -281,7 +311,7 @@ func (d *decoder) consume(c byte) bool {
 
 // number scans a JSON number at d.pos under the JSON grammar and parses it. A number too large
 // for float64 parses as ±Inf, which the field rule then rejects as not finite.
-func (d *decoder) number() (float64, error) {
+func (d *Decoder) number() (float64, error) {
 	start := d.pos
 	b := d.buf
 	i := d.pos
@@ -327,7 +357,7 @@ func (d *decoder) number() (float64, error) {
 	if err != nil {
 		// Only a range error is possible after the scan above: v is ±Inf or ±0.
 		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
-			return 0, &syntaxError{offset: start, problem: "invalid number"}
+			return 0, &SyntaxError{Offset: start, Problem: "invalid number"}
 		}
 	}
 	return v, nil
@@ -337,7 +367,7 @@ func (d *decoder) number() (float64, error) {
 // the input or d.scratch and is valid until the next call. Strings longer than the scratch
 // buffer that need unescaping are truncated at a rune boundary (they are only ever echoed in
 // errors or rejected by length rules).
-func (d *decoder) stringBytes() ([]byte, error) {
+func (d *Decoder) stringBytes() ([]byte, error) {
 	if !d.consume('"') {
 		if d.pos >= len(d.buf) {
 			return nil, d.fail("unexpected end of JSON: string expected")
@@ -352,7 +382,7 @@ func (d *decoder) stringBytes() ([]byte, error) {
 		if c == '"' {
 			d.pos = i + 1
 			if !utf8.Valid(b[start:i]) {
-				return nil, &syntaxError{offset: start, problem: "invalid UTF-8 in string"}
+				return nil, &SyntaxError{Offset: start, Problem: "invalid UTF-8 in string"}
 			}
 			return b[start:i], nil
 		}
@@ -372,7 +402,7 @@ func (d *decoder) stringBytes() ([]byte, error) {
 		case c == '"':
 			d.pos = i + 1
 			if !utf8.Valid(out) {
-				return nil, &syntaxError{offset: start, problem: "invalid UTF-8 in string"}
+				return nil, &SyntaxError{Offset: start, Problem: "invalid UTF-8 in string"}
 			}
 			return out, nil
 		case c < 0x20:
@@ -470,7 +500,7 @@ func hex4(b []byte) (rune, bool) {
 const maxDepth = 64
 
 // skipValue skips one JSON value of any kind, checking its syntax.
-func (d *decoder) skipValue(depth int) error {
+func (d *Decoder) skipValue(depth int) error {
 	if depth > maxDepth {
 		return d.fail("JSON nested too deeply")
 	}
@@ -481,7 +511,7 @@ func (d *decoder) skipValue(depth int) error {
 	switch c := d.buf[d.pos]; {
 	case c == '"':
 		b, err := d.stringBytes()
-		if err == nil && d.detector != nil {
+		if err == nil && d.Detector != nil {
 			err = d.inspect(string(b))
 		}
 		return err
@@ -506,7 +536,7 @@ func (d *decoder) skipValue(depth int) error {
 			if err != nil {
 				return err
 			}
-			if d.detector != nil {
+			if d.Detector != nil {
 				if err := d.inspect(string(b)); err != nil {
 					return err
 				}
@@ -551,7 +581,7 @@ func (d *decoder) skipValue(depth int) error {
 	}
 }
 
-func (d *decoder) literal(lit string) error {
+func (d *Decoder) literal(lit string) error {
 	if len(d.buf)-d.pos >= len(lit) && string(d.buf[d.pos:d.pos+len(lit)]) == lit {
 		d.pos += len(lit)
 		return nil
