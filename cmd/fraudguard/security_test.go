@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -200,4 +201,27 @@ func mustServeTLS(t testing.TB, env map[string]string) string {
 	}
 	t.Fatalf("TLS server did not start:\n%s", logs)
 	return ""
+}
+
+// TestServeRefusesHostileUpload posts a background job whose CSV carries an injection in a
+// transaction_id: the upload is refused as an attack and no job is kept.
+func TestServeRefusesHostileUpload(t *testing.T) {
+	s := mustServe(t, nil)
+	header := "transaction_id,Time," + strings.Join(func() []string {
+		var v []string
+		for i := 1; i <= 28; i++ {
+			v = append(v, fmt.Sprintf("V%d", i))
+		}
+		return v
+	}(), ",") + ",Amount\n"
+	row := strings.Repeat("0.5,", 29) + "10\n"
+	body := header + "ok-1," + row + `"x' OR 1=1--",` + row
+	resp, b := call(t, "POST", s.url+"/batch", "text/csv", body)
+	if resp.StatusCode != 403 || b["error_code"] != "SUSPICIOUS_REQUEST" {
+		t.Fatalf("got %d %v, want 403 SUSPICIOUS_REQUEST", resp.StatusCode, b)
+	}
+	_, list := call(t, "GET", s.url+"/batch", "", "")
+	if jobs, _ := list["jobs"].([]any); len(jobs) != 0 || list["total"] != 0.0 {
+		t.Errorf("a refused upload left jobs: %v", list)
+	}
 }

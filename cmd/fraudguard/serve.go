@@ -117,6 +117,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	}
 	metrics.SetModel(m.Version(), m.Manifest.Kind)
 
+	detector := security.NewDetector(security.DetectorOptions{})
+	var uploadDetector *security.Detector // uploads are only inspected in block mode
+	if cfg.SecurityMode != "detect" {
+		uploadDetector = detector
+	}
 	jobs := batch.New(store, registry, logger, batch.Options{
 		Workers:           cfg.BatchWorkers,
 		MaxConcurrentJobs: cfg.BatchMaxConcurrentJobs,
@@ -126,6 +131,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		ResultTTL:         cfg.BatchResultTTL,
 		Metrics:           metrics,
 		Tracer:            tracing.Tracer(),
+		Detector:          uploadDetector,
 	})
 	// This process is the only one working the embedded store's job queue: before it listens,
 	// it takes back the chunks and uploads a previous run left when it died.
@@ -141,7 +147,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		ReloadKeys:    keys.Reload,
 		Limiter:       ratelimit.NewLocal(time.Now, ratelimit.Memory{}),
 		Limit:         ratelimit.Limit{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
-		Detector:      security.NewDetector(security.DetectorOptions{}),
+		Detector:      detector,
 		DetectOnly:    cfg.SecurityMode == "detect",
 		ClientIP:      security.NewClientIPResolver(cfg.TrustedProxies),
 		Audit:         auditor,

@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // JobService runs background batch jobs: the /batch routes.
@@ -153,6 +155,11 @@ func (s *Server) handleBatchSubmit(w http.ResponseWriter, r *http.Request) {
 		ContentType: r.Header.Get("Content-Type"), ContentEncoding: r.Header.Get("Content-Encoding"),
 	})
 	if err != nil {
+		var ae *txjson.AttackError
+		if errors.As(err, &ae) {
+			s.attack(w, r, ae.Finding)
+			return
+		}
 		s.errs.write(w, r, err)
 		return
 	}

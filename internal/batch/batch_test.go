@@ -19,6 +19,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/security"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
@@ -705,7 +706,7 @@ func FuzzUploadParsers(f *testing.F) {
 	f.Add(byte(formatNDJSON), []byte(jsonObject(1)+"\n{\"Time\":\n"))
 	f.Add(byte(formatJSON), []byte(`{"transactions":[`+jsonObject(1)+`,{}]}`))
 	f.Fuzz(func(t *testing.T, kind byte, b []byte) {
-		p, err := newParser(format(kind%3), bytes.NewReader(b))
+		p, err := newParser(format(kind%3), bytes.NewReader(b), nil)
 		if err != nil {
 			return
 		}
@@ -736,7 +737,7 @@ func BenchmarkIntake(b *testing.B) {
 			b.SetBytes(int64(len(tc.body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				p, err := newParser(tc.f, bytes.NewReader(tc.body))
+				p, err := newParser(tc.f, bytes.NewReader(tc.body), nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -746,5 +747,35 @@ func BenchmarkIntake(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestHostileUploadsAreRefused checks that with a detector an attack in any string of an
+// upload refuses the whole upload and keeps nothing of it.
+func TestHostileUploadsAreRefused(t *testing.T) {
+	store := mustStore(t)
+	s := mustService(t, store, mustModel(t), Options{Detector: security.NewDetector(security.DetectorOptions{})})
+	hostileCSV := csvHeader(true) + csvLine(1, true) + strings.Replace(csvLine(2, true), "t2", `"1' OR '1'='1"`, 1)
+	tests := []struct {
+		name, ctype, body string
+	}{
+		{"csv id", "text/csv", hostileCSV},
+		{"ndjson id", "application/x-ndjson", jsonObject(1) + "\n" + strings.Replace(jsonObject(2), "{", `{"transaction_id":"<script>alert(1)</script>",`, 1) + "\n"},
+		{"json unknown field", "application/json", `{"transactions":[` + jsonObject(1) + `,` + strings.Replace(jsonObject(2), "{", `{"note":"1 UNION SELECT password FROM users--",`, 1) + `]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := s.Submit(context.Background(), strings.NewReader(tc.body), fraud.JobUpload{ContentType: tc.ctype})
+			var ae *txjson.AttackError
+			if !errors.As(err, &ae) {
+				t.Fatalf("got %v, want an attack error", err)
+			}
+			mustHoldNoJobs(t, store)
+		})
+	}
+	// Ordinary uploads still pass.
+	j := mustSubmit(t, s, []byte(csvHeader(true)+csvLine(1, true)+csvLine(2, true)), "text/csv")
+	if j := mustFinish(t, s, j.ID); j.Status != fraud.JobCompleted || j.Invalid != 0 {
+		t.Errorf("clean upload: got %+v", j)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/security"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
@@ -117,6 +118,10 @@ func uploadError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
+	var ae *txjson.AttackError
+	if errors.As(err, &ae) {
+		return err
+	}
 	return &fraud.Error{Code: fraud.CodeValidation, Message: "could not read the upload: " + err.Error()}
 }
 
@@ -133,15 +138,26 @@ type parser interface {
 	rows(ctx context.Context, sink rowSink) error
 }
 
-// newParser opens an upload of format f.
-func newParser(f format, r io.Reader) (parser, error) {
+// newParser opens an upload of format f. With a detector, every string of the upload (a JSON
+// string value or field name, a CSV transaction_id) is inspected for attacks before it is
+// validated, and the first finding refuses the whole upload with a *txjson.AttackError.
+func newParser(f format, r io.Reader, det *security.Detector) (parser, error) {
+	dec := txjson.Decoder{Fields: txjson.NewFields(), Detector: det, StopOnAttack: true}
 	switch f {
 	case formatCSV:
-		return newCSVParser(r)
+		p, err := newCSVParser(r)
+		if p != nil {
+			p.det = det
+		}
+		return p, err
 	case formatNDJSON:
-		return &ndjsonParser{r: bufio.NewReaderSize(r, maxRecordBytes), rec: record{dec: txjson.Decoder{Fields: txjson.NewFields()}}}, nil
+		return &ndjsonParser{r: bufio.NewReaderSize(r, maxRecordBytes), rec: record{dec: dec}}, nil
 	default:
-		return newJSONParser(r)
+		p, err := newJSONParser(r)
+		if p != nil {
+			p.rec.dec = dec
+		}
+		return p, err
 	}
 }
 
@@ -157,6 +173,7 @@ type csvParser struct {
 	columns []string
 	feature []int // feature index of each position, or -1
 	idCol   int   // position of transaction_id, or -1
+	det     *security.Detector
 	rules   []fraud.FieldRule
 	id      *fraud.FieldRule
 }
@@ -235,6 +252,11 @@ func (p *csvParser) rows(ctx context.Context, sink rowSink) error {
 		problems = problems[:0]
 		var id []byte
 		if p.idCol >= 0 && row[p.idCol] != "" {
+			if p.det != nil {
+				if f, hit := p.det.InspectString("csv:"+dataset.ColumnID, row[p.idCol]); hit {
+					return &txjson.AttackError{Finding: f}
+				}
+			}
 			if pr := p.id.CheckString(row[p.idCol]); pr != "" {
 				problems = append(problems, "column "+dataset.ColumnID+": "+pr)
 			} else {
@@ -304,6 +326,10 @@ func (rec *record) problem() string { return rowProblem(rec.errs, rec.err) }
 func (rec *record) send(ctx context.Context, sink rowSink, b []byte, where func() string) error {
 	if rec.decode(b) {
 		return sink.valid(ctx, rec.id, &rec.tx.Features)
+	}
+	var ae *txjson.AttackError
+	if errors.As(rec.err, &ae) {
+		return ae
 	}
 	return sink.invalid(ctx, rec.id, where()+": "+rec.problem())
 }

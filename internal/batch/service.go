@@ -27,6 +27,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/security"
 )
 
 // Defaults of Options.
@@ -83,6 +84,9 @@ type Options struct {
 	NewID func() string
 	// Metrics records jobs and rows; nil records nothing.
 	Metrics Metrics
+	// Detector, when set, inspects every string of an upload for attacks; a hit refuses the
+	// upload with a *txjson.AttackError and nothing of it is kept.
+	Detector *security.Detector
 	// Tracer, when set, records a span for each chunk scored, with child spans for its
 	// scoring and its store commit; nil traces nothing.
 	Tracer trace.Tracer
@@ -564,7 +568,7 @@ func (s *Service) Submit(ctx context.Context, body io.Reader, up fraud.JobUpload
 			Message: "Content-Encoding " + up.ContentEncoding + " is not supported: send gzip or nothing",
 			Details: []fraud.Detail{{"content_encoding": up.ContentEncoding, "supported": []string{"gzip", "identity"}}}}
 	}
-	p, err := newParser(f, r)
+	p, err := newParser(f, r, s.opts.Detector)
 	if err != nil {
 		return fraud.Job{}, false, uploadError(err)
 	}
