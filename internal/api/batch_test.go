@@ -1,119 +1,179 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 )
 
 const keyBatchOther = "fg_batch_other_0123456789abcdef"
 
-// fakeJobs is an in-memory JobService: jobs by id, each with its results.
-type fakeJobs struct {
-	mu        sync.Mutex
-	jobs      map[string]fraud.Job
-	results   map[string][]fraud.JobResult
-	submitted []fraud.JobUpload
-	bodies    []string
-	submitErr error
-	cancelled []string
-	deleted   []string
+// jobsStart is the batch service's clock: every job is created and started at it, 40 s
+// before the server's clock in mustBatchServer.
+var jobsStart = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// faultyJobStore is the SQLite job store with the faults the tests need on demand: writes
+// that fail, and workers that find no more chunks to claim once a budget is spent, which
+// holds a job running part-way through.
+type faultyJobStore struct {
+	fraud.JobStore
+	mu          sync.Mutex
+	addErr      error // AddChunk fails with it when set
+	completeErr error // CompleteChunk fails with it when set
+	claims      int   // chunks still to hand out; negative: no limit
 }
 
-func newFakeJobs() *fakeJobs {
-	return &fakeJobs{jobs: map[string]fraud.Job{}, results: map[string][]fraud.JobResult{}}
+func (s *faultyJobStore) failAdd(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addErr = err
 }
 
-func (f *fakeJobs) add(j fraud.Job, results ...fraud.JobResult) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.jobs[j.ID] = j
-	f.results[j.ID] = results
+func (s *faultyJobStore) failComplete(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.completeErr = err
 }
 
-func (f *fakeJobs) Submit(ctx context.Context, body io.Reader, up fraud.JobUpload) (fraud.Job, bool, error) {
-	b, _ := io.ReadAll(body)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.submitted = append(f.submitted, up)
-	f.bodies = append(f.bodies, string(b))
-	if f.submitErr != nil {
-		return fraud.Job{}, false, f.submitErr
+// allowClaims lets workers claim n more chunks; negative lifts the limit.
+func (s *faultyJobStore) allowClaims(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.claims = n
+}
+
+func (s *faultyJobStore) AddChunk(ctx context.Context, jobID string, c fraud.ChunkInput) error {
+	s.mu.Lock()
+	err := s.addErr
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("add chunk: %w", err)
 	}
-	for _, j := range f.jobs {
-		if up.IdempotencyKey != "" && j.Owner == up.Owner && j.IdempotencyKey == up.IdempotencyKey {
-			return j, true, nil
+	return s.JobStore.AddChunk(ctx, jobID, c)
+}
+
+func (s *faultyJobStore) CompleteChunk(ctx context.Context, t fraud.ChunkTask, out fraud.ChunkOutput, now time.Time) (bool, bool, error) {
+	s.mu.Lock()
+	err := s.completeErr
+	s.mu.Unlock()
+	if err != nil {
+		return false, false, fmt.Errorf("complete chunk: %w", err)
+	}
+	return s.JobStore.CompleteChunk(ctx, t, out, now)
+}
+
+// ClaimChunk holds the lock through the claim so that two workers never overspend the budget.
+func (s *faultyJobStore) ClaimChunk(ctx context.Context, holder string, now time.Time, lease time.Duration) (fraud.ChunkTask, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claims == 0 {
+		return fraud.ChunkTask{}, false, nil
+	}
+	t, ok, err := s.JobStore.ClaimChunk(ctx, holder, now, lease)
+	if ok && s.claims > 0 {
+		s.claims--
+	}
+	return t, ok, err
+}
+
+// mustJobs is the real job service over a SQLite store in t.TempDir(), scoring with m, with
+// a fixed clock (jobsStart), ids job_1, job_2, ... and fast polling. Its workers run (until t
+// ends) only when run is true: a job then stays queued.
+func mustJobs(t testing.TB, m *model.Model, opts batch.Options, run bool) (*batch.Service, *faultyJobStore) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fraudguard.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := &faultyJobStore{JobStore: db, claims: -1}
+	var ids atomic.Int64
+	opts.Workers = 2
+	opts.PollInterval = 2 * time.Millisecond
+	opts.Now = func() time.Time { return jobsStart }
+	opts.NewID = func() string { return "job_" + strconv.FormatInt(ids.Add(1), 10) }
+	jobs := batch.New(store, staticModels{m}, slog.New(slog.DiscardHandler), opts)
+	if run {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { jobs.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return jobs, store
+}
+
+// mustWaitJob polls the job until ready says it is in the state wanted, and returns it.
+func mustWaitJob(t testing.TB, jobs *batch.Service, id string, ready func(fraud.Job) bool) fraud.Job {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := jobs.Job(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	j := fraud.Job{ID: fmt.Sprintf("job_%d", len(f.jobs)+1), Owner: up.Owner, IdempotencyKey: up.IdempotencyKey, Status: fraud.JobQueued, Total: 3, CreatedAt: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	f.jobs[j.ID] = j
-	return j, false, nil
-}
-
-func (f *fakeJobs) Job(ctx context.Context, id string) (fraud.Job, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	j, ok := f.jobs[id]
-	if !ok {
-		return fraud.Job{}, &fraud.Error{Code: fraud.CodeJobNotFound, Message: "no such job: " + id}
-	}
-	return j, nil
-}
-
-func (f *fakeJobs) List(ctx context.Context, flt fraud.JobFilter) ([]fraud.Job, int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []fraud.Job
-	for _, j := range f.jobs {
-		if (flt.Everyone || j.Owner == flt.Owner) && (flt.Status == "" || j.Status == flt.Status) {
-			out = append(out, j)
+		if ready(j) {
+			return j
 		}
-	}
-	return out, len(out), nil
-}
-
-func (f *fakeJobs) Cancel(ctx context.Context, id string) (fraud.Job, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	j := f.jobs[id]
-	j.Status = fraud.JobCancelled
-	f.jobs[id] = j
-	f.cancelled = append(f.cancelled, id)
-	return j, nil
-}
-
-func (f *fakeJobs) Delete(ctx context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.jobs, id)
-	f.deleted = append(f.deleted, id)
-	return nil
-}
-
-func (f *fakeJobs) Results(ctx context.Context, id string, from, to int64, fn func(*fraud.JobResult) error) error {
-	f.mu.Lock()
-	res := f.results[id]
-	f.mu.Unlock()
-	for _, r := range res {
-		if r.Row < from || (to > 0 && r.Row >= to) {
-			continue
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s is still %+v", id, j)
 		}
-		if err := fn(&r); err != nil {
-			return err
-		}
+		time.Sleep(2 * time.Millisecond)
 	}
-	return nil
+}
+
+// withFeatures is firstRow with some features replaced.
+func withFeatures(kv map[int]float64) [fraud.NumFeatures]float64 {
+	x := firstRow
+	for i, v := range kv {
+		x[i] = v
+	}
+	return x
+}
+
+// csvRow is the CSV line of a transaction; v1, when set, is written as V1 verbatim.
+func csvRow(id string, x [fraud.NumFeatures]float64, v1 string) string {
+	fields := []string{id}
+	for _, v := range x {
+		fields = append(fields, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	if v1 != "" {
+		fields[2] = v1
+	}
+	return strings.Join(fields, ",") + "\n"
+}
+
+// csvUpload is a CSV upload of the rows, with the header.
+func csvUpload(rows ...string) string {
+	return "transaction_id," + strings.Join(fraud.FeatureNames(), ",") + "\n" + strings.Join(rows, "")
+}
+
+// mustSubmitCSV posts a CSV upload for key and returns the new job's id.
+func mustSubmitCSV(t testing.TB, h http.Handler, key, body string) string {
+	t.Helper()
+	w := batchCall(t, h, "POST", "/batch", key, body, "Content-Type", "text/csv")
+	var out BatchSubmitResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != http.StatusAccepted {
+		t.Fatalf("submit: got %d %s, want 202", w.Code, w.Body)
+	}
+	return out.JobID
 }
 
 // memAudit keeps audit events in memory.
@@ -135,7 +195,7 @@ func (m *memAudit) List(ctx context.Context, f fraud.AuditFilter) ([]fraud.Audit
 }
 
 // mustBatchServer is a server with a keys file (two batch keys and a predict key), the admin
-// key and jobs as its job service.
+// key and jobs as its job service. Its clock reads 40 s after jobsStart.
 func mustBatchServer(t testing.TB, jobs JobService, audit *memAudit) *Server {
 	t.Helper()
 	ks, err := security.NewKeySet([]security.KeyEntry{
@@ -146,7 +206,7 @@ func mustBatchServer(t testing.TB, jobs JobService, audit *memAudit) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := func() time.Time { return time.Date(2026, 11, 26, 12, 0, 40, 0, time.UTC) }
+	now := func() time.Time { return jobsStart.Add(40 * time.Second) }
 	g := Guard{Keys: ks, HasKeysFile: true, Admin: mustAdmin(t), Audit: audit}
 	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Now: now, Jobs: jobs}, staticModels{mustModel(t)}, fixedSystem{}, g)
 	if err != nil {
@@ -170,9 +230,16 @@ func batchCall(t testing.TB, h http.Handler, method, path, key, body string, hea
 }
 
 func TestBatchSubmit(t *testing.T) {
-	jobs := newFakeJobs()
+	// The workers do not run: a job stays queued.
+	jobs, store := mustJobs(t, mustModel(t), batch.Options{MaxRows: 5}, false)
 	s := mustBatchServer(t, jobs, &memAudit{})
-	w := batchCall(t, s, "POST", "/batch", keyBatch, "Time,V1\n", "Content-Type", "text/csv", "Content-Encoding", "gzip", "Idempotency-Key", "day-2026-11-25")
+	upload := csvUpload(csvRow("t0", firstRow, ""), csvRow("t1", firstRow, ""), csvRow("t2", firstRow, ""))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte(upload)); err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	w := batchCall(t, s, "POST", "/batch", keyBatch, gz.String(), "Content-Type", "text/csv", "Content-Encoding", "gzip", "Idempotency-Key", "day-2026-11-25")
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("got %d %s, want 202", w.Code, w.Body)
 	}
@@ -184,33 +251,39 @@ func TestBatchSubmit(t *testing.T) {
 	if out != want || w.Header().Get("Location") != want.StatusURL {
 		t.Errorf("got %+v (Location %q), want %+v", out, w.Header().Get("Location"), want)
 	}
-	up := jobs.submitted[0]
-	if up.Owner != "risk-team" || up.IdempotencyKey != "day-2026-11-25" || up.ContentType != "text/csv" || up.ContentEncoding != "gzip" || jobs.bodies[0] != "Time,V1\n" {
-		t.Errorf("the service got %+v and body %q", up, jobs.bodies[0])
+	// Three rows stored: the body was read as gzipped CSV.
+	if j, err := jobs.Job(context.Background(), "job_1"); err != nil || j.Owner != "risk-team" || j.IdempotencyKey != "day-2026-11-25" || j.Total != 3 || j.Status != fraud.JobQueued {
+		t.Errorf("the service stored %+v (%v), want risk-team's queued job of 3 rows with the idempotency key", j, err)
 	}
-	w = batchCall(t, s, "POST", "/batch", keyBatch, "again", "Content-Type", "text/csv", "Idempotency-Key", "day-2026-11-25")
+	// A client retries with the same upload; its rows are not stored again (see the count below).
+	w = batchCall(t, s, "POST", "/batch", keyBatch, gz.String(), "Content-Type", "text/csv", "Content-Encoding", "gzip", "Idempotency-Key", "day-2026-11-25")
 	if w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"job_1"`) || w.Header().Get("Idempotent-Replayed") != "true" {
 		t.Errorf("retry: got %d %s %v, want 202 with job_1, replayed", w.Code, w.Body, w.Header())
 	}
 
+	var six []string
+	for i := range 6 {
+		six = append(six, csvRow("t"+strconv.Itoa(i), firstRow, ""))
+	}
 	tests := []struct {
-		name, key string
-		header    []string
-		err       error
-		status    int
-		code      string
+		name, key, body string
+		header          []string
+		addErr          error
+		status          int
+		code            string
 	}{
-		{"bad idempotency key", keyBatch, []string{"Idempotency-Key", "no spaces allowed"}, nil, 400, "VALIDATION_ERROR"},
-		{"too large", keyBatch, nil, &fraud.Error{Code: fraud.CodePayloadTooLarge, Message: "more than 5 rows"}, 413, "PAYLOAD_TOO_LARGE"},
-		{"media type", keyBatch, nil, &fraud.Error{Code: fraud.CodeUnsupportedMedia, Message: "csv please"}, 415, "UNSUPPORTED_MEDIA_TYPE"},
-		{"store down", keyBatch, nil, fmt.Errorf("add chunk: %w", fraud.Errorf(fraud.CodeServiceUnavailable, "the disk holding the database is full")), 503, "SERVICE_UNAVAILABLE"},
-		{"no key", "", nil, nil, 401, "UNAUTHORIZED"},
-		{"predict key", keyPredict, nil, nil, 403, "FORBIDDEN"},
+		{"bad idempotency key", keyBatch, upload, []string{"Idempotency-Key", "no spaces allowed"}, nil, 400, "VALIDATION_ERROR"},
+		{"too large", keyBatch, csvUpload(six...), nil, nil, 413, "PAYLOAD_TOO_LARGE"},
+		{"media type", keyBatch, upload, []string{"Content-Type", "application/xml"}, nil, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"store down", keyBatch, upload, nil, fraud.Errorf(fraud.CodeServiceUnavailable, "the disk holding the database is full"), 503, "SERVICE_UNAVAILABLE"},
+		{"no key", "", upload, nil, nil, 401, "UNAUTHORIZED"},
+		{"predict key", keyPredict, upload, nil, nil, 403, "FORBIDDEN"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			jobs.submitErr = tc.err
-			w := batchCall(t, s, "POST", "/batch", tc.key, "x", append([]string{"Content-Type", "text/csv"}, tc.header...)...)
+			store.failAdd(tc.addErr)
+			defer store.failAdd(nil)
+			w := batchCall(t, s, "POST", "/batch", tc.key, tc.body, append([]string{"Content-Type", "text/csv"}, tc.header...)...)
 			var body ErrorResponse
 			json.Unmarshal(w.Body.Bytes(), &body)
 			if w.Code != tc.status || body.ErrorCode != tc.code {
@@ -218,28 +291,57 @@ func TestBatchSubmit(t *testing.T) {
 			}
 		})
 	}
+	if list, n, err := jobs.List(context.Background(), fraud.JobFilter{Everyone: true, Limit: 100}); err != nil || n != 1 {
+		t.Errorf("got %d jobs %+v (%v), want only job_1: nothing of a refused upload is kept", n, list, err)
+	}
 }
 
 func TestBatchStatusAndList(t *testing.T) {
-	jobs := newFakeJobs()
-	started := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	top := []fraud.JobResult{{Row: 7, TransactionID: "t7", Probability: 0.97, IsFraud: true, Risk: fraud.RiskCritical}}
-	jobs.add(fraud.Job{ID: "job_mine", Owner: "risk-team", Status: fraud.JobRunning, Total: 1000, Processed: 250, Invalid: 2, Fraud: 3,
-		CreatedAt: started, StartedAt: started, Top: top})
-	jobs.add(fraud.Job{ID: "job_theirs", Owner: "fraud-ops", Status: fraud.JobFailed, Total: 10, Processed: 0, CreatedAt: started,
-		StartedAt: started, FinishedAt: started.Add(time.Second), Error: "the disk is full"})
+	jobs, store := mustJobs(t, mustModel(t), batch.Options{ChunkRows: 10}, true)
 	s := mustBatchServer(t, jobs, &memAudit{})
 
-	w := batchCall(t, s, "GET", "/batch/job_mine/status", keyBatch, "")
+	// fraud-ops' job fails: the store cannot keep its results.
+	store.failComplete(fraud.Errorf(fraud.CodeServiceUnavailable, "the disk is full"))
+	var rows []string
+	for i := range 10 {
+		rows = append(rows, csvRow("o"+strconv.Itoa(i), firstRow, ""))
+	}
+	theirs := mustSubmitCSV(t, s, keyBatchOther, csvUpload(rows...))
+	if j := mustWaitJob(t, jobs, theirs, func(j fraud.Job) bool { return j.Status.Finished() }); j.Status != fraud.JobFailed || !strings.Contains(j.Error, "the disk is full") {
+		t.Fatalf("fraud-ops' job: got %+v, want failed as the disk is full", j)
+	}
+	store.failComplete(nil)
+
+	// risk-team's job of 40 rows is held after its first chunk of 10, which has 2 invalid
+	// rows and 3 frauds, t7 the riskiest.
+	store.allowClaims(1)
+	rows = rows[:0]
+	for i := range 40 {
+		id := "t" + strconv.Itoa(i)
+		switch i {
+		case 1, 4:
+			rows = append(rows, csvRow(id, firstRow, "oops"))
+		case 3, 5:
+			rows = append(rows, csvRow(id, withFeatures(map[int]float64{14: -8}), ""))
+		case 7:
+			rows = append(rows, csvRow(id, withFeatures(map[int]float64{14: -12}), ""))
+		default:
+			rows = append(rows, csvRow(id, firstRow, ""))
+		}
+	}
+	mine := mustSubmitCSV(t, s, keyBatch, csvUpload(rows...))
+	mustWaitJob(t, jobs, mine, func(j fraud.Job) bool { return j.Processed == 10 })
+
+	w := batchCall(t, s, "GET", "/batch/"+mine+"/status", keyBatch, "")
 	var got map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}
 	want := map[string]any{
-		"job_id": "job_mine", "status": "running", "progress_percent": 25.0, "processed_count": 250.0, "total_count": 1000.0,
+		"job_id": mine, "status": "running", "progress_percent": 25.0, "processed_count": 10.0, "total_count": 40.0,
 		"invalid_count": 2.0, "fraud_count": 3.0, "created_at": "2026-11-26T12:00:00Z", "started_at": "2026-11-26T12:00:00Z",
 		"finished_at": nil, "error": nil,
-		// 250 rows in the 40 s since the start: 750 more take 120 s.
+		// 10 rows in the 40 s since the start: 30 more take 120 s.
 		"estimated_completion": "2026-11-26T12:02:40Z",
 	}
 	for k, v := range want {
@@ -247,7 +349,8 @@ func TestBatchStatusAndList(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", k, got[k], v)
 		}
 	}
-	if pr, _ := got["partial_results"].([]any); len(pr) != 1 || pr[0].(map[string]any)["transaction_id"] != "t7" {
+	// The 8 valid rows scored so far, most risky first.
+	if pr, _ := got["partial_results"].([]any); len(pr) != 8 || pr[0].(map[string]any)["transaction_id"] != "t7" {
 		t.Errorf("partial_results: got %v", got["partial_results"])
 	}
 
@@ -257,12 +360,12 @@ func TestBatchStatusAndList(t *testing.T) {
 		code            string
 		ids             string
 	}{
-		{"other owner's job", "/batch/job_theirs/status", keyBatch, 404, "JOB_NOT_FOUND", ""},
+		{"other owner's job", "/batch/" + theirs + "/status", keyBatch, 404, "JOB_NOT_FOUND", ""},
 		{"unknown job", "/batch/job_nope/status", keyBatch, 404, "JOB_NOT_FOUND", ""},
-		{"admin sees any job", "/batch/job_theirs/status", adminEnv, 200, "", ""},
-		{"list own", "/batch", keyBatch, 200, "", "[job_mine]"},
-		{"list other", "/batch", keyBatchOther, 200, "", "[job_theirs]"},
-		{"list all as admin", "/batch?status=failed", adminEnv, 200, "", "[job_theirs]"},
+		{"admin sees any job", "/batch/" + theirs + "/status", adminEnv, 200, "", ""},
+		{"list own", "/batch", keyBatch, 200, "", "[" + mine + "]"},
+		{"list other", "/batch", keyBatchOther, 200, "", "[" + theirs + "]"},
+		{"list all as admin", "/batch?status=failed", adminEnv, 200, "", "[" + theirs + "]"},
 		{"bad status filter", "/batch?status=done", keyBatch, 400, "VALIDATION_ERROR", ""},
 		{"bad limit", "/batch?limit=0", keyBatch, 400, "VALIDATION_ERROR", ""},
 	}
@@ -291,33 +394,43 @@ func TestBatchStatusAndList(t *testing.T) {
 }
 
 func TestBatchResults(t *testing.T) {
-	jobs := newFakeJobs()
-	jobs.add(fraud.Job{ID: "job_a", Owner: "risk-team", Status: fraud.JobRunning, Total: 4, Processed: 3},
-		fraud.JobResult{Row: 0, TransactionID: "t0", Probability: 0.001, Risk: fraud.RiskLow},
-		fraud.JobResult{Row: 1, Error: `upload:3: column V1: "a,b" is not a number`},
-		fraud.JobResult{Row: 2, TransactionID: "t2", Probability: 0.9, IsFraud: true, Risk: fraud.RiskCritical},
-	)
+	m := mustModel(t)
+	jobs, store := mustJobs(t, m, batch.Options{ChunkRows: 3}, true)
 	s := mustBatchServer(t, jobs, &memAudit{})
 
-	w := batchCall(t, s, "GET", "/batch/job_a/results?offset=1&limit=5", keyBatch, "")
+	// A job of 4 rows is held after its first chunk of 3: row 1 cannot be read, row 2 is a fraud.
+	store.allowClaims(1)
+	legit, hit := firstRow, withFeatures(map[int]float64{14: -8})
+	id := mustSubmitCSV(t, s, keyBatch, csvUpload(csvRow("t0", legit, ""), csvRow("", legit, `"a,b"`), csvRow("t2", hit, ""), csvRow("t3", legit, "")))
+	mustWaitJob(t, jobs, id, func(j fraud.Job) bool { return j.Processed == 3 })
+
+	w := batchCall(t, s, "GET", "/batch/"+id+"/results?offset=1&limit=5", keyBatch, "")
 	var page BatchResultsResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != 200 {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}
-	if page.JobID != "job_a" || page.Status != "running" || page.Offset != 1 || page.Limit != 5 || page.Total != 4 || len(page.Results) != 2 || page.Results[1].Row != 2 {
+	if page.JobID != id || page.Status != "running" || page.Offset != 1 || page.Limit != 5 || page.Total != 4 || len(page.Results) != 2 || page.Results[1].Row != 2 {
 		t.Errorf("got %+v, want rows 1 and 2 of a running job of 4", page)
 	}
 
-	w = batchCall(t, s, "GET", "/batch/job_a/results", keyBatch, "", "Accept", "text/csv")
+	// The rows score as the model scores them alone.
+	line := func(row int, id string, x [fraud.NumFeatures]float64, risk fraud.RiskLevel) string {
+		p := m.Probability(&x)
+		if got := fraud.RiskFor(p, m.Threshold()); got != risk {
+			t.Fatalf("row %d: got risk %s, want %s", row, got, risk)
+		}
+		return fmt.Sprintf("%d,%s,%s,%t,%s,\n", row, id, strconv.FormatFloat(p, 'g', -1, 64), p >= m.Threshold(), risk)
+	}
+	w = batchCall(t, s, "GET", "/batch/"+id+"/results", keyBatch, "", "Accept", "text/csv")
 	wantCSV := "row,transaction_id,fraud_probability,is_fraud,risk_level,error\n" +
-		"0,t0,0.001,false,low,\n" +
+		line(0, "t0", legit, fraud.RiskLow) +
 		"1,,,,,\"upload:3: column V1: \"\"a,b\"\" is not a number\"\n" +
-		"2,t2,0.9,true,critical,\n"
+		line(2, "t2", hit, fraud.RiskCritical)
 	if w.Code != 200 || w.Body.String() != wantCSV || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") || w.Header().Get("X-Job-Status") != "running" {
 		t.Errorf("CSV: got %d %q %v, want %q", w.Code, w.Body, w.Header(), wantCSV)
 	}
 
-	w = batchCall(t, s, "GET", "/batch/job_a/results?offset=1", keyBatch, "", "Accept", "application/x-ndjson")
+	w = batchCall(t, s, "GET", "/batch/"+id+"/results?offset=1", keyBatch, "", "Accept", "application/x-ndjson")
 	lines := strings.Split(strings.TrimSpace(w.Body.String()), "\n")
 	if w.Code != 200 || len(lines) != 2 || w.Header().Get("Content-Type") != "application/x-ndjson" {
 		t.Fatalf("NDJSON: got %d %q", w.Code, w.Body)
@@ -333,9 +446,9 @@ func TestBatchResults(t *testing.T) {
 		path, key string
 		status    int
 	}{
-		{"/batch/job_a/results?limit=20000", keyBatch, 400},
-		{"/batch/job_a/results?offset=-1", keyBatch, 400},
-		{"/batch/job_a/results", keyBatchOther, 404},
+		{"/batch/" + id + "/results?limit=20000", keyBatch, 400},
+		{"/batch/" + id + "/results?offset=-1", keyBatch, 400},
+		{"/batch/" + id + "/results", keyBatchOther, 404},
 		{"/batch/job_x/results", keyBatch, 404},
 	} {
 		if w := batchCall(t, s, "GET", tc.path, tc.key, ""); w.Code != tc.status {
@@ -345,25 +458,33 @@ func TestBatchResults(t *testing.T) {
 }
 
 func TestBatchDelete(t *testing.T) {
-	jobs := newFakeJobs()
-	jobs.add(fraud.Job{ID: "job_run", Owner: "risk-team", Status: fraud.JobRunning})
-	jobs.add(fraud.Job{ID: "job_done", Owner: "risk-team", Status: fraud.JobCompleted})
+	jobs, store := mustJobs(t, mustModel(t), batch.Options{}, true)
 	audit := &memAudit{}
 	s := mustBatchServer(t, jobs, audit)
+	upload := csvUpload(csvRow("t0", firstRow, ""), csvRow("t1", firstRow, ""))
+	done := mustSubmitCSV(t, s, keyBatch, upload)
+	mustWaitJob(t, jobs, done, func(j fraud.Job) bool { return j.Status == fraud.JobCompleted })
+	// The next job starts but no worker takes its chunk: it stays running.
+	store.allowClaims(0)
+	run := mustSubmitCSV(t, s, keyBatch, upload)
+	mustWaitJob(t, jobs, run, func(j fraud.Job) bool { return j.Status == fraud.JobRunning })
 
-	if w := batchCall(t, s, "DELETE", "/batch/job_run", keyBatchOther, ""); w.Code != 404 {
+	if w := batchCall(t, s, "DELETE", "/batch/"+run, keyBatchOther, ""); w.Code != 404 {
 		t.Errorf("another key: got %d %s, want 404", w.Code, w.Body)
 	}
-	w := batchCall(t, s, "DELETE", "/batch/job_run", keyBatch, "")
+	w := batchCall(t, s, "DELETE", "/batch/"+run, keyBatch, "")
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"cancelled","deleted":false`) {
 		t.Errorf("owner cancels: got %d %s", w.Code, w.Body)
 	}
-	w = batchCall(t, s, "DELETE", "/batch/job_done", adminEnv, "")
+	w = batchCall(t, s, "DELETE", "/batch/"+done, adminEnv, "")
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"completed","deleted":true`) {
 		t.Errorf("admin deletes: got %d %s", w.Code, w.Body)
 	}
-	if fmt.Sprint(jobs.cancelled, jobs.deleted) != "[job_run] [job_done]" {
-		t.Errorf("got cancelled %v, deleted %v", jobs.cancelled, jobs.deleted)
+	if w := batchCall(t, s, "GET", "/batch/"+run+"/status", keyBatch, ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"cancelled"`) {
+		t.Errorf("the cancelled job: got %d %s, want it kept as cancelled", w.Code, w.Body)
+	}
+	if w := batchCall(t, s, "GET", "/batch/"+done+"/status", adminEnv, ""); w.Code != 404 {
+		t.Errorf("the deleted job: got %d %s, want 404", w.Code, w.Body)
 	}
 	var deletes []string
 	for _, e := range audit.events {
@@ -371,7 +492,7 @@ func TestBatchDelete(t *testing.T) {
 			deletes = append(deletes, e.KeyName+": "+e.Detail)
 		}
 	}
-	want := `[risk-team: job job_run cancelled (owner "risk-team") admin: job job_done deleted (owner "risk-team")]`
+	want := fmt.Sprintf(`[risk-team: job %s cancelled (owner "risk-team") admin: job %s deleted (owner "risk-team")]`, run, done)
 	if fmt.Sprint(deletes) != want {
 		t.Errorf("audit: got %v, want %s", deletes, want)
 	}
