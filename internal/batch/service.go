@@ -544,7 +544,8 @@ func (t *topKeeper) offer(row int64, id []byte, p float64, isFraud bool, risk fr
 
 // Submit reads an upload as a stream and stores it as a new queued job, or, when the owner
 // already has a job with up.IdempotencyKey, returns that job and true without reading the
-// body. A bad content type or header, or a malformed JSON document, is refused before
+// rows (the content type, encoding and CSV header or JSON envelope are still read and checked
+// first, so a retry must resend the same kind of upload). A bad content type or header, or a malformed JSON document, is refused before
 // anything is stored; an upload over MaxRows or MaxBytes is refused with
 // CodePayloadTooLarge and everything stored of it is deleted. Malformed CSV lines and
 // NDJSON records, and invalid transactions, become invalid rows of the job.
