@@ -121,16 +121,17 @@ func mustGuarded(t testing.TB, withKeys bool, mutate func(*Guard)) *guarded {
 	return gd
 }
 
-// flushAudit waits until the auditor has stored what was queued.
-func (g *guarded) events(t testing.TB, action string) []fraud.AuditEvent {
+// events returns the stored audit events of action once at least want of them are there (the
+// auditor stores them in the background), or what there is after 10 s.
+func (g *guarded) events(t testing.TB, action string, want int) []fraud.AuditEvent {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		evs, _, err := g.store.ListAudit(context.Background(), fraud.AuditFilter{Action: action, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) > 0 || time.Now().After(deadline) {
+		if len(evs) >= want || time.Now().After(deadline) {
 			return evs
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -246,10 +247,10 @@ func TestAuthMatrix(t *testing.T) {
 			}
 		})
 	}
-	if evs := g.events(t, fraud.ActionAuthFailure); len(evs) == 0 || evs[0].ClientIP == "" || evs[0].RequestID == "" {
+	if evs := g.events(t, fraud.ActionAuthFailure, 1); len(evs) == 0 || evs[0].ClientIP == "" || evs[0].RequestID == "" {
 		t.Errorf("auth failures not audited with client and request id: %+v", evs)
 	}
-	if evs := g.events(t, fraud.ActionAdminAccess); len(evs) == 0 || (evs[0].KeyName != "ops" && evs[0].KeyName != "admin") {
+	if evs := g.events(t, fraud.ActionAdminAccess, 1); len(evs) == 0 || (evs[0].KeyName != "ops" && evs[0].KeyName != "admin") {
 		t.Errorf("admin access not audited with the key name: %+v", evs)
 	}
 }
@@ -387,10 +388,10 @@ func TestAttacksAreRefusedAndBlock(t *testing.T) {
 	if w := send(t, g.srv, "GET", "/models/info", nil, "", from("203.0.113.67")); w.Code != 200 {
 		t.Errorf("other client: got %d", w.Code)
 	}
-	if evs := g.events(t, fraud.ActionIPBlocked); len(evs) != 1 || evs[0].ClientIP != "203.0.113.66" {
+	if evs := g.events(t, fraud.ActionIPBlocked, 1); len(evs) != 1 || evs[0].ClientIP != "203.0.113.66" {
 		t.Errorf("got block events %+v, want one for 203.0.113.66", evs)
 	}
-	if evs := g.events(t, fraud.ActionAttackDetected); len(evs) != 5 {
+	if evs := g.events(t, fraud.ActionAttackDetected, 5); len(evs) != 5 {
 		t.Errorf("got %d attack events, want 5", len(evs))
 	}
 	// The admin sees the block and lifts it.
@@ -410,7 +411,7 @@ func TestAttacksAreRefusedAndBlock(t *testing.T) {
 	if w := send(t, g.srv, "DELETE", "/security/blocked/not-an-ip", nil, adminEnv); w.Code != 400 {
 		t.Errorf("unblock of garbage: got %d, want 400", w.Code)
 	}
-	if evs := g.events(t, fraud.ActionIPUnblocked); len(evs) != 1 {
+	if evs := g.events(t, fraud.ActionIPUnblocked, 1); len(evs) != 1 {
 		t.Errorf("got %d unblock events, want 1", len(evs))
 	}
 }
@@ -421,7 +422,7 @@ func TestDetectModeLetsThrough(t *testing.T) {
 	if w.Code != 400 || decodeBody(t, w)["error_code"] != "VALIDATION_ERROR" {
 		t.Errorf("detect mode: got %d %s, want the ordinary 400 for the unknown field", w.Code, w.Body)
 	}
-	if evs := g.events(t, fraud.ActionAttackDetected); len(evs) != 1 || evs[0].Outcome != fraud.OutcomeSuccess {
+	if evs := g.events(t, fraud.ActionAttackDetected, 1); len(evs) != 1 || evs[0].Outcome != fraud.OutcomeSuccess {
 		t.Errorf("detect mode: got events %+v, want one let-through attack", evs)
 	}
 }
@@ -431,8 +432,7 @@ func TestAuditEndpoint(t *testing.T) {
 	for range 3 {
 		send(t, g.srv, "GET", "/models/info", nil, "bad-key")
 	}
-	g.events(t, fraud.ActionAuthFailure)
-	time.Sleep(50 * time.Millisecond)
+	g.events(t, fraud.ActionAuthFailure, 3)
 	body := decodeBody(t, send(t, g.srv, "GET", "/security/audit?action=auth_failure&limit=2", nil, keyAdmin))
 	evs, _ := body["events"].([]any)
 	if body["total"] != 3.0 || len(evs) != 2 || body["limit"] != 2.0 {
@@ -489,7 +489,7 @@ func TestModelReload(t *testing.T) {
 	}
 	w = send(t, g.srv, "POST", "/models/reload", nil, adminEnv)
 	checkError(t, w, 422, "UNPROCESSABLE_ENTITY")
-	if evs := g.events(t, fraud.ActionModelReload); len(evs) != 2 {
+	if evs := g.events(t, fraud.ActionModelReload, 2); len(evs) != 2 {
 		t.Errorf("got %d reload events, want 2", len(evs))
 	}
 }

@@ -108,7 +108,7 @@ func TestLogLevelAdmin(t *testing.T) {
 	if level.Level() != slog.LevelDebug {
 		t.Errorf("refused changes changed the level to %v", level.Level())
 	}
-	if evs := g.events(t, fraud.ActionLogLevel); len(evs) != 1 || evs[0].Detail != "INFO -> DEBUG" {
+	if evs := g.events(t, fraud.ActionLogLevel, 1); len(evs) != 1 || evs[0].Detail != "INFO -> DEBUG" {
 		t.Errorf("got log-level events %+v", evs)
 	}
 }
