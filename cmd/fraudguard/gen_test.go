@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
+
 	"bytes"
 	"context"
 	"errors"
@@ -54,30 +56,6 @@ func dirEntries(t testing.TB, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
-}
-
-// genSharedData returns the path of a real data file in the shared folder beside the
-// repository root, or skips the test when it is not there.
-func genSharedData(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(filepath.Dir(dir), "shared", "data", name)
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("real data file %s is absent (it lives outside the repository): %v", p, err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("no go.mod above the test's directory, so no shared/data beside the repository; skipping")
-		}
-		dir = parent
-	}
 }
 
 func TestGenWritesFile(t *testing.T) {
@@ -231,7 +209,7 @@ func TestGenKeepsOldFileOnFailure(t *testing.T) {
 }
 
 func TestGenFit(t *testing.T) {
-	real := genSharedData(t, "creditcard-sample-train.csv")
+	real := sharedtest.Data(t, "creditcard-sample-train.csv")
 	dir := t.TempDir()
 	params := filepath.Join(dir, "params.json")
 	_, stderr := mustRunGen(t, "--fit", real, "--params-out", params)

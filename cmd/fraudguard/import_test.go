@@ -16,32 +16,8 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
-
-// importTestdata returns the path of a file of the shared model test vectors (shared/testdata,
-// a sibling of the repository root) and skips the test when it is absent.
-func importTestdata(t testing.TB, elem ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("shared test vectors: no go.mod above the working directory, so no shared/testdata beside the repository; skipping")
-		}
-		dir = parent
-	}
-	path := filepath.Join(append([]string{filepath.Dir(dir), "shared", "testdata"}, elem...)...)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared test vectors not present (looked for %s); skipping", path)
-	}
-	return path
-}
 
 // runImportCmd runs "fraudguard import args..." and returns its error and output.
 func runImportCmd(t testing.TB, args ...string) (err error, stdout, stderr string) {
@@ -108,10 +84,10 @@ func mustBeEmpty(t testing.TB, dir string) {
 
 func TestImportXGBoostBundlesMatchXGBoost(t *testing.T) {
 	for _, name := range []string{"gbtree-depth4", "gbtree-missing", "gbtree-scaleposweight"} {
-		v := mustReadXGBVectors(t, importTestdata(t, "xgboost", name+".vectors.json"))
+		v := mustReadXGBVectors(t, sharedtest.Testdata(t, "xgboost", name+".vectors.json"))
 		for _, ext := range []string{".json", ".ubj"} {
 			t.Run(name+ext, func(t *testing.T) {
-				src := importTestdata(t, "xgboost", name+ext)
+				src := sharedtest.Testdata(t, "xgboost", name+ext)
 				out := filepath.Join(t.TempDir(), "models")
 				err, stdout, stderr := runImportCmd(t, "--xgboost", src, "--out", out, "--created-at", "2024-05-06T07:08:09Z")
 				if err != nil {
@@ -152,10 +128,10 @@ func TestImportXGBoostBundlesMatchXGBoost(t *testing.T) {
 }
 
 func TestImportLightGBMBundleMatchesLightGBM(t *testing.T) {
-	src := importTestdata(t, "lightgbm", "lg_dart_breast_cancer.model")
+	src := sharedtest.Testdata(t, "lightgbm", "lg_dart_breast_cancer.model")
 	// The breast-cancer features stand in for the transaction's, by position.
 	var rows [][fraud.NumFeatures]float64
-	sc := bufio.NewScanner(bytes.NewReader(mustReadBytes(t, importTestdata(t, "lightgbm", "breast_cancer_test.tsv"))))
+	sc := bufio.NewScanner(bytes.NewReader(mustReadBytes(t, sharedtest.Testdata(t, "lightgbm", "breast_cancer_test.tsv"))))
 	for sc.Scan() {
 		var x [fraud.NumFeatures]float64
 		fields := strings.Fields(sc.Text())
@@ -168,7 +144,7 @@ func TestImportLightGBMBundleMatchesLightGBM(t *testing.T) {
 		rows = append(rows, x)
 	}
 	var want []float64
-	for _, f := range strings.Fields(string(mustReadBytes(t, importTestdata(t, "lightgbm", "lg_dart_breast_cancer_true_predictions.txt")))) {
+	for _, f := range strings.Fields(string(mustReadBytes(t, sharedtest.Testdata(t, "lightgbm", "lg_dart_breast_cancer_true_predictions.txt")))) {
 		want = append(want, mustParseFloat(t, f))
 	}
 	if len(want) != len(rows) {
@@ -222,7 +198,7 @@ func mustParseFloat(t testing.TB, s string) float64 {
 }
 
 func TestImportVersionIsNotOverwritten(t *testing.T) {
-	src := importTestdata(t, "xgboost", "gbtree-missing.json")
+	src := sharedtest.Testdata(t, "xgboost", "gbtree-missing.json")
 	out := filepath.Join(t.TempDir(), "models")
 	args := []string{"--xgboost", src, "--out", out, "--version", "imported-1"}
 	if err, _, stderr := runImportCmd(t, args...); err != nil {
@@ -239,13 +215,13 @@ func TestImportVersionIsNotOverwritten(t *testing.T) {
 
 func TestImportRejects(t *testing.T) {
 	dir := t.TempDir()
-	xgb := importTestdata(t, "xgboost", "gbtree-depth4.json")
+	xgb := sharedtest.Testdata(t, "xgboost", "gbtree-depth4.json")
 	xgbData := string(mustReadBytes(t, xgb))
-	lgb := importTestdata(t, "lightgbm", "model_simple.txt")
+	lgb := sharedtest.Testdata(t, "lightgbm", "model_simple.txt")
 	lgbData := string(mustReadBytes(t, lgb))
 	write := func(name, content string) string { return mustWriteFile(t, dir, name, content) }
 	truncatedJSON := write("truncated.json", xgbData[:len(xgbData)/2])
-	truncatedUBJ := write("truncated.ubj", string(mustReadBytes(t, importTestdata(t, "xgboost", "gbtree-depth4.ubj")))[:5000])
+	truncatedUBJ := write("truncated.ubj", string(mustReadBytes(t, sharedtest.Testdata(t, "xgboost", "gbtree-depth4.ubj")))[:5000])
 	multiclass := write("multiclass.json", strings.Replace(strings.Replace(xgbData, `"binary:logistic"`, `"multi:softprob"`, 1),
 		`"num_class":"0"`, `"num_class":"3"`, 1))
 	regression := write("regression.json", strings.Replace(xgbData, `"binary:logistic"`, `"reg:squarederror"`, 1))

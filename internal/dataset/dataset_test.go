@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
 // featureHeader is "Time,V1,...,V28,Amount".
@@ -255,33 +256,8 @@ func TestReadAllMissingFile(t *testing.T) {
 	}
 }
 
-// sharedDataFile returns the path of a file in the shared sample-data folder, a sibling of the
-// repository root, and skips the test when it is absent.
-func sharedDataFile(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("sample data %s: repository root not found above the working directory", name)
-		}
-		dir = parent
-	}
-	path := filepath.Join(filepath.Dir(dir), "shared", "data", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("sample data %s not present (looked for %s); skipping", name, path)
-	}
-	return path
-}
-
 func TestReadAllSample(t *testing.T) {
-	path := sharedDataFile(t, "creditcard-sample-train.csv")
+	path := sharedtest.Data(t, "creditcard-sample-train.csv")
 	tbl, err := ReadAll(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

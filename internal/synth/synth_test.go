@@ -1,13 +1,14 @@
 package synth
 
 import (
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
+
 	"bytes"
 	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,33 +65,9 @@ func mustRows(t testing.TB, seed uint64, fraudRate float64, rows int) []Row {
 	return out
 }
 
-// sharedData returns the path of a real data file in the shared folder beside the repository
-// root, or skips the test when it is not there.
-func sharedData(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(filepath.Dir(dir), "shared", "data", name)
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("real data file %s is absent (it lives outside the repository): %v", p, err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("no go.mod above the test's directory, so no shared/data beside the repository; skipping")
-		}
-		dir = parent
-	}
-}
-
 func mustReadShared(t testing.TB, name string) []Row {
 	t.Helper()
-	f, err := os.Open(sharedData(t, name))
+	f, err := os.Open(sharedtest.Data(t, name))
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

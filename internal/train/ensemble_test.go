@@ -10,6 +10,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
 // mixedTable returns n rows whose fraud probability has a linear part over six features, which
@@ -205,7 +206,7 @@ func TestHalveValidation(t *testing.T) {
 }
 
 func TestEnsembleOnSampleData(t *testing.T) {
-	tbl, err := dataset.ReadAll(context.Background(), sharedDataFile(t, "creditcard-sample-train.csv"))
+	tbl, err := dataset.ReadAll(context.Background(), sharedtest.Data(t, "creditcard-sample-train.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

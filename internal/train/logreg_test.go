@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
 var testCreatedAt = time.Date(2024, 3, 5, 7, 8, 9, 0, time.UTC)
@@ -303,33 +303,8 @@ func TestLogregBundleLoads(t *testing.T) {
 	}
 }
 
-// sharedDataFile returns the path of a file in the shared sample-data folder, a sibling of the
-// repository root, and skips the test when it is absent.
-func sharedDataFile(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("sample data %s: repository root not found above the working directory", name)
-		}
-		dir = parent
-	}
-	path := filepath.Join(filepath.Dir(dir), "shared", "data", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("sample data %s not present (looked for %s); skipping", name, path)
-	}
-	return path
-}
-
 func TestLogregOnSampleData(t *testing.T) {
-	tbl, err := dataset.ReadAll(context.Background(), sharedDataFile(t, "creditcard-sample-train.csv"))
+	tbl, err := dataset.ReadAll(context.Background(), sharedtest.Data(t, "creditcard-sample-train.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

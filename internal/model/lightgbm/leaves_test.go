@@ -11,6 +11,7 @@ import (
 	"github.com/dmitryikh/leaves"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
 // The tests and benchmarks here compare the imported ensemble with github.com/dmitryikh/leaves,
@@ -66,7 +67,7 @@ func spreadRows(ranges [][2]float64, n int) [][fraud.NumFeatures]float64 {
 }
 
 func TestAgreesWithLeaves(t *testing.T) {
-	dir := sharedTestdata(t, "lightgbm")
+	dir := sharedtest.Testdata(t, "lightgbm")
 	for _, name := range []string{"lg_breast_cancer.txt", "lg_dart_breast_cancer.model"} {
 		path := filepath.Join(dir, name)
 		m, e := mustImportPositional(t, path)
@@ -86,7 +87,7 @@ func TestAgreesWithLeaves(t *testing.T) {
 // package's ensemble and with leaves' PredictSingle, on the shared data rows and on rows spread
 // over the features' ranges; ns/op is ns/row.
 func BenchmarkBreastCancer(b *testing.B) {
-	dir := sharedTestdata(b, "lightgbm")
+	dir := sharedtest.Testdata(b, "lightgbm")
 	path := filepath.Join(dir, "lg_breast_cancer.txt")
 	m, e := mustImportPositional(b, path)
 	lv := mustLoadLeaves(b, path)

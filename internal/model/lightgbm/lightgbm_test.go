@@ -14,32 +14,8 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
-
-// sharedTestdata returns the directory of shared model test vectors (shared/testdata/<sub>, a
-// sibling of the repository root) and skips the test when it is absent.
-func sharedTestdata(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("shared test vectors: no go.mod above the working directory, so no shared/testdata beside the repository; skipping")
-		}
-		dir = parent
-	}
-	path := filepath.Join(filepath.Dir(dir), "shared", "testdata", sub)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared test vectors not present (looked for %s); skipping", path)
-	}
-	return path
-}
 
 func mustReadFile(t testing.TB, path string) []byte {
 	t.Helper()
@@ -100,7 +76,7 @@ func mustImportPositional(t testing.TB, path string) (*Model, *model.TreeEnsembl
 }
 
 func TestLeafIndicesMatchLightGBM(t *testing.T) {
-	dir := sharedTestdata(t, "lightgbm")
+	dir := sharedtest.Testdata(t, "lightgbm")
 	m, e := mustImportPositional(t, filepath.Join(dir, "lg_breast_cancer.txt"))
 	if m.Version != "v3" || len(m.Trees) != 39 {
 		t.Fatalf("got version %s and %d trees, want v3 and 39", m.Version, len(m.Trees))
@@ -126,7 +102,7 @@ func TestLeafIndicesMatchLightGBM(t *testing.T) {
 }
 
 func TestDARTProbabilitiesMatchLightGBM(t *testing.T) {
-	dir := sharedTestdata(t, "lightgbm")
+	dir := sharedtest.Testdata(t, "lightgbm")
 	m, e := mustImportPositional(t, filepath.Join(dir, "lg_dart_breast_cancer.model"))
 	if m.Version != "v2" || len(m.Trees) != 10 {
 		t.Fatalf("got version %s and %d trees, want v2 and 10", m.Version, len(m.Trees))
@@ -149,7 +125,7 @@ func TestDARTProbabilitiesMatchLightGBM(t *testing.T) {
 }
 
 func TestCategoricalModel(t *testing.T) {
-	dir := sharedTestdata(t, "lightgbm")
+	dir := sharedtest.Testdata(t, "lightgbm")
 	m, err := Parse(mustReadFile(t, filepath.Join(dir, "model_simple.txt")))
 	if err != nil {
 		t.Fatal(err)
@@ -357,7 +333,7 @@ func TestImportAverageOutput(t *testing.T) {
 }
 
 func TestImportFeatureMapping(t *testing.T) {
-	dir := sharedTestdata(t, "lightgbm")
+	dir := sharedtest.Testdata(t, "lightgbm")
 	data := mustReadFile(t, filepath.Join(dir, "lg_breast_cancer.txt"))
 	if _, _, err := Import(data, Options{}); err == nil || !errors.Is(err, model.ErrUnnamedFeatures) ||
 		!strings.Contains(err.Error(), "30 features named Column_0..Column_29") {

@@ -1,6 +1,8 @@
 package xgboost
 
 import (
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
+
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -83,7 +85,7 @@ func TestDecodeUBJSONRejects(t *testing.T) {
 // TestUBJSONMatchesJSON checks that the .ubj and .json files of each shared model parse to the
 // same model.
 func TestUBJSONMatchesJSON(t *testing.T) {
-	dir := sharedTestdata(t, "xgboost")
+	dir := sharedtest.Testdata(t, "xgboost")
 	for _, name := range sharedModels {
 		a, err := Parse(mustReadFile(t, filepath.Join(dir, name+".json")))
 		if err != nil {
@@ -100,7 +102,7 @@ func TestUBJSONMatchesJSON(t *testing.T) {
 }
 
 func TestTruncatedSharedModels(t *testing.T) {
-	dir := sharedTestdata(t, "xgboost")
+	dir := sharedtest.Testdata(t, "xgboost")
 	for _, ext := range []string{".json", ".ubj"} {
 		data := mustReadFile(t, filepath.Join(dir, "gbtree-missing"+ext))
 		for _, n := range []int{1, 10, 100, 1000, len(data) / 3, len(data) / 2, len(data) - 2, len(data) - 1} {
@@ -129,7 +131,7 @@ func FuzzParse(f *testing.F) {
 
 // BenchmarkParse measures loading the 300-tree shared model.
 func BenchmarkParse(b *testing.B) {
-	dir := sharedTestdata(b, "xgboost")
+	dir := sharedtest.Testdata(b, "xgboost")
 	for _, ext := range []string{".json", ".ubj"} {
 		data := mustReadFile(b, filepath.Join(dir, "gbtree-scaleposweight"+ext))
 		b.Run(strings.TrimPrefix(ext, "."), func(b *testing.B) {

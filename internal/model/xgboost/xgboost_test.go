@@ -10,32 +10,8 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
-
-// sharedTestdata returns the directory of shared model test vectors (shared/testdata/<sub>, a
-// sibling of the repository root) and skips the test when it is absent.
-func sharedTestdata(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("shared test vectors: no go.mod above the working directory, so no shared/testdata beside the repository; skipping")
-		}
-		dir = parent
-	}
-	path := filepath.Join(filepath.Dir(dir), "shared", "testdata", sub)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared test vectors not present (looked for %s); skipping", path)
-	}
-	return path
-}
 
 // vectors are a model's inputs and XGBoost's own outputs for them.
 type vectors struct {
@@ -95,7 +71,7 @@ func mustReadFile(t testing.TB, path string) []byte {
 var sharedModels = []string{"gbtree-depth4", "gbtree-missing", "gbtree-scaleposweight"}
 
 func TestParityWithXGBoost(t *testing.T) {
-	dir := sharedTestdata(t, "xgboost")
+	dir := sharedtest.Testdata(t, "xgboost")
 	for _, name := range sharedModels {
 		v, rows := mustReadVectors(t, filepath.Join(dir, name+".vectors.json"))
 		for _, ext := range []string{".json", ".ubj"} {
@@ -137,7 +113,7 @@ func TestParityWithXGBoost(t *testing.T) {
 // BenchmarkImportedMargin scores the shared 300-tree model, one vector row at a time; ns/op is
 // ns/row.
 func BenchmarkImportedMargin(b *testing.B) {
-	dir := sharedTestdata(b, "xgboost")
+	dir := sharedtest.Testdata(b, "xgboost")
 	_, rows := mustReadVectors(b, filepath.Join(dir, "gbtree-scaleposweight.vectors.json"))
 	_, e, err := Import(mustReadFile(b, filepath.Join(dir, "gbtree-scaleposweight.json")), Options{})
 	if err != nil {

@@ -1,0 +1,49 @@
+// Package sharedtest finds, for tests, the files that live beside the repository rather than in
+// it: the real transaction samples in ../shared/data and the model test vectors in
+// ../shared/testdata. A test whose file is absent is skipped with a message saying where it
+// looked.
+package sharedtest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Path returns shared/<elem...>, where shared is the sibling of the repository root (the
+// directory holding go.mod above the test's working directory). It skips the test when the
+// repository root or the file is not found.
+func Path(t testing.TB, elem ...string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skipf("no go.mod above the test's directory, so no shared folder beside the repository; skipping")
+		}
+		dir = parent
+	}
+	path := filepath.Join(append([]string{filepath.Dir(dir), "shared"}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("%s is absent (it lives outside the repository); skipping", path)
+	}
+	return path
+}
+
+// Data returns the path of a real transaction file, shared/data/<name>.
+func Data(t testing.TB, name string) string {
+	t.Helper()
+	return Path(t, "data", name)
+}
+
+// Testdata returns the path of model test vectors, shared/testdata/<elem...>.
+func Testdata(t testing.TB, elem ...string) string {
+	t.Helper()
+	return Path(t, append([]string{"testdata"}, elem...)...)
+}
