@@ -1,32 +1,11 @@
 package model
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/fraudguard/fraudguard/internal/fraud"
 )
-
-// benchFirstTransaction returns the first creditcard.csv transaction, as the request
-// contract's examples give it.
-func benchFirstTransaction(tb testing.TB) [fraud.NumFeatures]float64 {
-	tb.Helper()
-	var x [fraud.NumFeatures]float64
-	for _, f := range fraud.TransactionFields() {
-		if f.Index < 0 {
-			continue
-		}
-		v, err := json.Number(f.Example).Float64()
-		if err != nil {
-			tb.Fatalf("example of %s: %v", f.Name, err)
-		}
-		x[f.Index] = v
-	}
-	return x
-}
 
 // mustShippedModel loads the newest bundle of the repository's models/ directory, the model
 // that ships, and skips when there is none.
@@ -62,7 +41,7 @@ func mustMemberModel(tb testing.TB, shipped *Model, kind string) *Model {
 				Threshold: 0.5,
 				CreatedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
 				Members:   []MemberSpec{{Kind: kind, File: spec.File, Weight: 1}},
-				Canaries:  []Canary{{Features: benchFirstTransaction(tb)}},
+				Canaries:  []Canary{{Features: exampleRow(tb)}},
 			},
 			Files: map[string][]byte{spec.File: data},
 		})
@@ -84,7 +63,7 @@ func mustMemberModel(tb testing.TB, shipped *Model, kind string) *Model {
 // regression.
 func BenchmarkModelProbability(b *testing.B) {
 	shipped := mustShippedModel(b)
-	x := benchFirstTransaction(b)
+	x := exampleRow(b)
 	for _, bc := range []struct {
 		name  string
 		model func(b *testing.B) *Model
@@ -107,7 +86,7 @@ func BenchmarkModelProbability(b *testing.B) {
 
 func TestShippedModelProbabilityDoesNotAllocate(t *testing.T) {
 	m := mustShippedModel(t)
-	x := benchFirstTransaction(t)
+	x := exampleRow(t)
 	var sink float64
 	if got := testing.AllocsPerRun(100, func() { sink += m.Probability(&x) }); got != 0 {
 		t.Errorf("got %v allocations per Probability of the shipped %s model, want 0", got, m.Manifest.Kind)
