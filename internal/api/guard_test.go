@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/clocktest"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
@@ -30,23 +30,6 @@ const (
 	keyNoScope = "fg_slow_key_0123456789abcdef000"
 	adminEnv   = "admin-from-environment-0123"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func mustKeySet(t testing.TB) *security.KeySet {
 	t.Helper()
@@ -75,7 +58,7 @@ func mustAdmin(t testing.TB) *security.KeySet {
 // the in-process limiter and blocker on a fake clock, the detector and a SQLite audit store.
 type guarded struct {
 	srv     *Server
-	clock   *fakeClock
+	clock   *clocktest.Clock
 	auditor *security.Auditor
 	store   *sqlite.Store
 	cancel  context.CancelFunc
@@ -84,7 +67,7 @@ type guarded struct {
 
 func mustGuarded(t testing.TB, withKeys bool, mutate func(*Guard)) *guarded {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fraudguard.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)

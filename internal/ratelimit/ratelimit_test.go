@@ -7,27 +7,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fraudguard/fraudguard/internal/clocktest"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)} }
 
 func mustAllow(t testing.TB, l Limiter, key string, lim Limit) Decision {
 	t.Helper()

@@ -4,30 +4,14 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fraudguard/fraudguard/internal/clocktest"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestBlockerStrikesWithinWindow(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	b := NewBlocker(clock.Now, BlockerOptions{Threshold: 3, Window: time.Minute, Duration: 10 * time.Minute})
 	a := netip.MustParseAddr("203.0.113.9")
 	// Strikes spread wider than the window never block.
@@ -76,7 +60,7 @@ func TestBlockerStrikesWithinWindow(t *testing.T) {
 }
 
 func TestBlockerStaticLists(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
+	clock := clocktest.New(time.Now())
 	b := NewBlocker(clock.Now, BlockerOptions{Threshold: 1, Window: time.Minute, Duration: time.Hour,
 		Allow: mustPrefixes(t, "10.0.0.0/8"), Deny: mustPrefixes(t, "198.51.100.0/24, 2001:db8::1")})
 	if b.Strike(netip.MustParseAddr("10.1.2.3"), "auth") {
@@ -90,7 +74,7 @@ func TestBlockerStaticLists(t *testing.T) {
 }
 
 func TestBlockerMemoryBounded(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
+	clock := clocktest.New(time.Now())
 	b := NewBlocker(clock.Now, BlockerOptions{Threshold: 5, Window: time.Second, Duration: time.Minute, MaxAddrs: 6400})
 	for i := range 200_000 {
 		b.Strike(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), "rate")
