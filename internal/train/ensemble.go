@@ -212,6 +212,12 @@ type prepared struct {
 	mean, scale [fraud.NumFeatures]float64
 }
 
+// logregFraudWeight is the weight the logistic regression gives fraud rows on top of their row
+// weights.
+func (p *prepared) logregFraudWeight() float64 {
+	return math.Pow(p.classWeight, LogregFraudWeightPower)
+}
+
 func prepare(tbl *dataset.Table, cfg Config) (*prepared, error) {
 	if tbl.Weights != nil && len(tbl.Weights) != tbl.Rows() {
 		return nil, fmt.Errorf("%s: %d row weights for %d rows", tbl.Name, len(tbl.Weights), tbl.Rows())

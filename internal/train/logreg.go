@@ -35,6 +35,16 @@ const (
 	DefaultValidation = 0.2
 	DefaultName       = "default"
 
+	// LogregFraudWeightPower is the power of the class ratio c by which the logistic
+	// regression weights fraud rows: 1 would count both classes equally, 0 would weight the
+	// rows as they are. The square root ranked later transactions best: on the creditcard.csv
+	// sample, trained on the first 40%, 45%, … 85% of the rows by Time and measured on every
+	// later row, the logistic regression's mean ROC-AUC / weighted AUPRC were 0.979 / 0.850
+	// with √c, 0.974 / 0.847 with c and 0.958 / 0.827 with 1, and the ensemble's 0.985 /
+	// 0.878, 0.983 / 0.876 and 0.983 / 0.874. Full balance lets a couple of hundred frauds
+	// pull the one linear boundary towards their outliers.
+	LogregFraudWeightPower = 0.5
+
 	logregFile      = "logreg.json"
 	canaryCount     = 8
 	algorithmLogreg = "logreg"
@@ -149,8 +159,9 @@ type Result struct {
 	// false when MaxIter ran out.
 	Iterations int
 	Converged  bool
-	// ClassWeight is the weight given to fraud rows (on top of row weights) to balance the
-	// classes in the logistic regression.
+	// ClassWeight is the training split's class ratio c, its total normal weight over its total
+	// fraud weight; the logistic regression weights fraud rows by c^LogregFraudWeightPower on
+	// top of their row weights.
 	ClassWeight float64
 }
 
@@ -163,14 +174,15 @@ type Result struct {
 //
 // Features are standardised with the mean and (population) standard deviation of the training
 // split; a constant feature gets scale 1. Rows weigh their table weight times NormalWeight
-// (normal) or 1 (fraud), and fraud rows are further weighted by c = (total normal weight) /
-// (total fraud weight) so both classes count equally in the fit. The objective, the mean
+// (normal) or 1 (fraud), and fraud rows are further weighted by √c, where c = (total normal
+// weight) / (total fraud weight) on the training split (see LogregFraudWeightPower). The
+// objective, the mean
 // weighted log-loss plus (L2/2)·Σ coef², is minimised by Newton's method (iteratively
 // reweighted least squares): each step solves the 31×31 system with a Cholesky factorisation,
 // with a backtracking line search; the result is deterministic.
 //
-// Weighting the frauds by c multiplies the odds the fit learns by c, so the fitted intercept is
-// corrected by −log(c): the model's probabilities then reflect the real prior of the data
+// Weighting the frauds by √c multiplies the odds the fit learns by √c, so the fitted intercept
+// is corrected by −log(√c): the model's probabilities then reflect the real prior of the data
 // (with NormalWeight restoring the real share of normal transactions in a downsampled file).
 //
 // The model shipped is the one fitted on the training split, not a refit on all rows: its
@@ -237,7 +249,7 @@ func fitLogreg(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config)
 		y[r] = float64(tbl.Labels[i])
 		s[r] = p.weights[i]
 		if tbl.Labels[i] == 1 {
-			s[r] *= p.classWeight
+			s[r] *= p.logregFraudWeight()
 		}
 		total += s[r]
 	}
@@ -250,7 +262,7 @@ func fitLogreg(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config)
 	}
 	var coef [fraud.NumFeatures]float64
 	copy(coef[:], fit.theta[1:])
-	intercept := fit.theta[0] - math.Log(p.classWeight)
+	intercept := fit.theta[0] - math.Log(p.logregFraudWeight())
 	member, err := model.NewLogreg(p.mean, p.scale, coef, intercept)
 	if err != nil {
 		return nil, fmt.Errorf("fitted model: %w", err)
@@ -261,13 +273,14 @@ func fitLogreg(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config)
 // params returns the logistic regression's settings and outcome for the manifest.
 func (lr *logregFit) params(cfg Config, p *prepared) map[string]any {
 	return map[string]any{
-		"l2":                 cfg.L2,
-		"class_weight_fraud": p.classWeight,
-		"intercept_shift":    -math.Log(p.classWeight),
-		"max_iter":           cfg.MaxIter,
-		"tol":                cfg.Tol,
-		"iterations":         lr.fit.iterations,
-		"converged":          lr.fit.converged,
+		"l2":              cfg.L2,
+		"class_ratio":     p.classWeight,
+		"fraud_weight":    p.logregFraudWeight(),
+		"intercept_shift": -math.Log(p.logregFraudWeight()),
+		"max_iter":        cfg.MaxIter,
+		"tol":             cfg.Tol,
+		"iterations":      lr.fit.iterations,
+		"converged":       lr.fit.converged,
 	}
 }
 
