@@ -47,9 +47,19 @@ const ManifestFile = "manifest.json"
 // KindEnsemble is the model kind of a bundle whose members are of several kinds.
 const KindEnsemble = "ensemble"
 
-// CanaryTolerance is how far a canary's re-scored probability may be from the one recorded in
-// the manifest before Load rejects the bundle.
+// CanaryTolerance is how far a canary's re-scored probability p may be from the one recorded
+// in the manifest before Load rejects the bundle, relative to the smaller of p and 1−p: a
+// probability of 1e-12 is checked to as many significant digits as one of ½. It leaves room
+// for rounding differences across CPUs (fused multiply-add), which are near 1e-16.
 const CanaryTolerance = 1e-9
+
+// canaryMatches reports whether got is want within CanaryTolerance.
+func canaryMatches(got, want float64) bool {
+	if got == want {
+		return true
+	}
+	return math.Abs(got-want) <= CanaryTolerance*min(want, 1-want)
+}
 
 // Manifest describes a bundle. It is stored as manifest.json with snake_case keys.
 type Manifest struct {
@@ -218,8 +228,8 @@ func load(dir string) (*Model, error) {
 		return nil, err
 	}
 	for i, c := range man.Canaries {
-		if got := m.Probability(&c.Features); !(math.Abs(got-c.Probability) <= CanaryTolerance) {
-			return nil, fmt.Errorf("canary %d: model gives probability %.17g, manifest says %.17g (tolerance %g)",
+		if got := m.Probability(&c.Features); !canaryMatches(got, c.Probability) {
+			return nil, fmt.Errorf("canary %d: model gives probability %.17g, manifest says %.17g (relative tolerance %g)",
 				i, got, c.Probability, CanaryTolerance)
 		}
 	}

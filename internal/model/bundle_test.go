@@ -293,7 +293,8 @@ func TestLoadRejects(t *testing.T) {
 		{"canary off", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) {
 				c := m["canaries"].([]any)[2].(map[string]any)
-				c["probability"] = c["probability"].(float64) + 2e-9
+				p := c["probability"].(float64)
+				c["probability"] = p + 2*CanaryTolerance*min(p, 1-p)
 			})
 		}, "canary 2: model gives probability"},
 		{"coefficient changed", func(t *testing.T, dir string) {
@@ -336,9 +337,32 @@ func TestLoadAcceptsCanaryWithinTolerance(t *testing.T) {
 	dir := mustSave(t, t.TempDir(), testBundle(t))
 	editManifest(t, dir, func(m map[string]any) {
 		c := m["canaries"].([]any)[1].(map[string]any)
-		c["probability"] = c["probability"].(float64) + 0.5e-9
+		p := c["probability"].(float64)
+		c["probability"] = p + CanaryTolerance/2*min(p, 1-p)
 	})
 	mustLoad(t, dir)
+}
+
+func TestCanaryToleranceIsRelative(t *testing.T) {
+	tests := []struct {
+		got, want float64
+		ok        bool
+	}{
+		{0.5, 0.5, true},
+		{0.5 + 4e-10, 0.5, true},
+		{0.5 + 6e-10, 0.5, false},
+		{1e-12 * (1 + 5e-10), 1e-12, true},
+		{1e-12 + 1e-15, 1e-12, false}, // far below 1e-9 apart, but the fourth digit differs
+		{1 - 1e-12, 1 - 1e-12 + 1e-15, false},
+		{1, 1, true},
+		{0, 0, true},
+		{1e-320, 0, false},
+	}
+	for _, tc := range tests {
+		if got := canaryMatches(tc.got, tc.want); got != tc.ok {
+			t.Errorf("canaryMatches(%.17g, %.17g) = %v, want %v", tc.got, tc.want, got, tc.ok)
+		}
+	}
 }
 
 func mustRemove(t testing.TB, path string) {
