@@ -47,6 +47,8 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	lgbPath := fs.String("lightgbm", "", "LightGBM model in its text format")
 	out := fs.String("out", "", "directory of model bundles; the new bundle goes in a subdirectory (required)")
 	positional := fs.Bool("positional", false, "map a model's 30 unnamed features onto Time, V1..V28, Amount by position")
+	bestIteration := fs.Bool("best-iteration", false, "XGBoost: keep only the trees up to the best_iteration early stopping recorded, "+
+		"as the scikit-learn interface predicts (default: every tree, as Booster.predict)")
 	name := fs.String("name", "", "model name recorded in the manifest (default: the model file's name without extension)")
 	version := fs.String("version", "", "bundle version (default: creation time and content hash)")
 	threshold := fs.Float64("threshold", 0.5, "decision threshold: a transaction is flagged when its probability is at least this")
@@ -65,6 +67,9 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	}
 	if *out == "" {
 		problems = append(problems, errors.New("--out is required"))
+	}
+	if *bestIteration && *xgbPath == "" {
+		problems = append(problems, errors.New("--best-iteration applies to --xgboost only (a LightGBM file holds the trees it was saved with)"))
 	}
 	if !(*threshold >= 0 && *threshold <= 1) {
 		problems = append(problems, fmt.Errorf("--threshold %v must be a number from 0 to 1", *threshold))
@@ -102,7 +107,7 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	imp, err := importModel(lib, data, *positional)
+	imp, err := importModel(lib, data, *positional, *bestIteration)
 	if err != nil {
 		if errors.Is(err, model.ErrUnnamedFeatures) {
 			err = fmt.Errorf("%w (pass --positional if they are in that order)", err)
@@ -162,7 +167,7 @@ type imported struct {
 	mapping  string         // how the features were mapped, in words
 }
 
-func importModel(lib string, data []byte, positional bool) (*imported, error) {
+func importModel(lib string, data []byte, positional, bestIteration bool) (*imported, error) {
 	var (
 		imp   imported
 		names []string
@@ -171,17 +176,22 @@ func importModel(lib string, data []byte, positional bool) (*imported, error) {
 	switch lib {
 	case "xgboost":
 		var m *xgboost.Model
-		m, imp.ensemble, err = xgboost.Import(data, xgboost.Options{Positional: positional})
+		m, imp.ensemble, err = xgboost.Import(data, xgboost.Options{Positional: positional, BestIteration: bestIteration})
 		if err != nil {
 			return nil, err
 		}
 		names = m.FeatureNames
 		imp.params = map[string]any{
-			"xgboost_version": fmt.Sprintf("%d.%d.%d", m.Version[0], m.Version[1], m.Version[2]),
-			"objective":       m.Objective,
-			"booster":         m.Booster,
-			"base_score":      float32Decimal(m.BaseScore),
-			"trees":           len(m.Trees),
+			"xgboost_version":  fmt.Sprintf("%d.%d.%d", m.Version[0], m.Version[1], m.Version[2]),
+			"objective":        m.Objective,
+			"booster":          m.Booster,
+			"base_score":       float32Decimal(m.BaseScore),
+			"trees":            len(m.Trees),
+			"rounds_in_file":   len(m.RoundEnds),
+			"up_to_best_round": bestIteration,
+		}
+		if m.BestIteration >= 0 {
+			imp.params["best_iteration"] = m.BestIteration
 		}
 	case "lightgbm":
 		var m *lightgbm.Model

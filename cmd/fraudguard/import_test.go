@@ -127,6 +127,50 @@ func TestImportXGBoostBundlesMatchXGBoost(t *testing.T) {
 	}
 }
 
+// TestImportBestIteration imports a model whose file says early stopping found round 59 of
+// 120 best: --best-iteration keeps the first 60 trees, without it all 120 score.
+func TestImportBestIteration(t *testing.T) {
+	src := sharedtest.Testdata(t, "xgboost", "gbtree-depth4.json")
+	data := strings.Replace(string(mustReadBytes(t, src)), `"best_iteration":"119"`, `"best_iteration":"59"`, 1)
+	path := mustWriteFile(t, t.TempDir(), "stopped.json", data)
+	v := mustReadXGBVectors(t, sharedtest.Testdata(t, "xgboost", "gbtree-depth4.vectors.json"))
+	load := func(args ...string) *model.Model {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "models")
+		if err, _, stderr := runImportCmd(t, append([]string{"--xgboost", path, "--out", out}, args...)...); err != nil {
+			t.Fatalf("got error %v (stderr %q)", err, stderr)
+		}
+		m, err := model.LoadLatest(out, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	all, best := load(), load("--best-iteration")
+	for _, tc := range []struct {
+		m     *model.Model
+		trees float64
+		up    bool
+	}{{all, 120, false}, {best, 60, true}} {
+		p := tc.m.Manifest.Training.Params
+		if p["trees"] != tc.trees || p["best_iteration"] != 59.0 || p["up_to_best_round"] != tc.up || p["rounds_in_file"] != 120.0 {
+			t.Errorf("got manifest params %v, want %v trees, best_iteration 59, up_to_best_round %v", p, tc.trees, tc.up)
+		}
+	}
+	differ := 0
+	for i := range v.rows {
+		if got, want := all.Margin(&v.rows[i]), v.margin[i]; math.Abs(got-want) > 1e-6 {
+			t.Errorf("row %d: every tree gives margin %.9g, XGBoost %.9g", i, got, want)
+		}
+		if best.Margin(&v.rows[i]) != all.Margin(&v.rows[i]) {
+			differ++
+		}
+	}
+	if differ < len(v.rows)/2 {
+		t.Errorf("the first 60 trees give the margin of all 120 on %d of %d rows, want most to differ", len(v.rows)-differ, len(v.rows))
+	}
+}
+
 func TestImportLightGBMBundleMatchesLightGBM(t *testing.T) {
 	src := sharedtest.Testdata(t, "lightgbm", "lg_dart_breast_cancer.model")
 	// The breast-cancer features stand in for the transaction's, by position.
@@ -226,6 +270,8 @@ func TestImportRejects(t *testing.T) {
 		`"num_class":"0"`, `"num_class":"3"`, 1))
 	regression := write("regression.json", strings.Replace(xgbData, `"binary:logistic"`, `"reg:squarederror"`, 1))
 	future := write("future.json", strings.Replace(xgbData, `"version":[1,7,4]`, `"version":[4,0,0]`, 1))
+	noBest := write("nobest.json", strings.Replace(xgbData, `"best_iteration":"119"`, `"best_iter":"119"`, 1))
+	pastBest := write("pastbest.json", strings.Replace(xgbData, `"best_iteration":"119"`, `"best_iteration":"500"`, 1))
 	unnamed := write("unnamed.json", strings.Replace(xgbData, `"feature_names":["Time",`, `"feature_names":["f0",`, 1))
 	lgbTruncated := write("truncated.txt", lgbData[:len(lgbData)/3])
 	lgbMulticlass := write("multiclass.txt", strings.Replace(strings.Replace(lgbData, "num_class=1", "num_class=3", 1),
@@ -246,6 +292,9 @@ func TestImportRejects(t *testing.T) {
 		{"empty name", []string{"--xgboost", xgb, "--out", "OUT", "--name", " "}, true, "--name must not be empty"},
 		{"bad created-at", []string{"--xgboost", xgb, "--out", "OUT", "--created-at", "yesterday"}, true, "--created-at"},
 		{"stray argument", []string{"--xgboost", xgb, "--out", "OUT", "extra"}, true, `unexpected argument "extra"`},
+		{"best-iteration with LightGBM", []string{"--lightgbm", lgb, "--out", "OUT", "--best-iteration"}, true, "--best-iteration applies to --xgboost only"},
+		{"best-iteration without one in the file", []string{"--xgboost", noBest, "--out", "OUT", "--best-iteration"}, false, "records no best_iteration"},
+		{"best-iteration past the trees", []string{"--xgboost", pastBest, "--out", "OUT", "--best-iteration"}, false, "best_iteration 500 is past the model's 120 boosting rounds"},
 		{"missing file", []string{"--xgboost", filepath.Join(dir, "nope.json"), "--out", "OUT"}, false, "no such file"},
 		{"truncated JSON", []string{"--xgboost", truncatedJSON, "--out", "OUT"}, false, "truncated"},
 		{"truncated UBJSON", []string{"--xgboost", truncatedUBJ, "--out", "OUT"}, false, "truncated"},

@@ -165,6 +165,76 @@ func TestImportHandMadeModels(t *testing.T) {
 	}
 }
 
+func TestImportBestIteration(t *testing.T) {
+	withBest := func(best any, edit func(m map[string]any)) []byte {
+		return mustMarshal(t, fixtureValue(t, func(m map[string]any) {
+			learner(m)["attributes"] = map[string]any{"best_iteration": best, "best_score": "0.1"}
+			if edit != nil {
+				edit(m)
+			}
+		}))
+	}
+	base02 := float32(-math.Log(float64(float32(1)/float32(0.2) - 1)))
+	x := rowWith(-3, 500) // tree 0 gives 0.4, tree 1 gives -0.05
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		opts  Options
+		trees int
+		want  float32
+	}{
+		{"every tree by default, as Booster.predict", withBest("0", nil), Options{}, 2, base02 + 0.4 + -0.05},
+		{"up to best_iteration 0", withBest("0", nil), Options{BestIteration: true}, 1, base02 + 0.4},
+		{"best_iteration as a number", withBest(0, nil), Options{BestIteration: true}, 1, base02 + 0.4},
+		{"best_iteration at the last round", withBest("1", nil), Options{BestIteration: true}, 2, base02 + 0.4 + -0.05},
+		{"rounds from num_parallel_tree when there is no iteration_indptr", withBest("0", func(m map[string]any) {
+			delete(get(learner(m), "gradient_booster", "model").(map[string]any), "iteration_indptr")
+		}), Options{BestIteration: true}, 1, base02 + 0.4},
+		{"two trees a round", withBest("0", func(m map[string]any) {
+			gb := get(learner(m), "gradient_booster", "model").(map[string]any)
+			gb["iteration_indptr"] = []any{0, 2}
+		}), Options{BestIteration: true}, 2, base02 + 0.4 + -0.05},
+		{"dart weights cut with the trees", mustMarshal(t, fixtureValue(t, func(m map[string]any) {
+			toDart(m, 1, 0.5)
+			learner(m)["attributes"] = map[string]any{"best_iteration": "0"}
+		})), Options{BestIteration: true}, 1, 0.4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, e, err := Import(tc.data, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Trees) != tc.trees {
+				t.Errorf("got %d trees, want %d", len(m.Trees), tc.trees)
+			}
+			if got := e.Margin(&x); got != float64(tc.want) {
+				t.Errorf("got margin %.9g, want %.9g", got, tc.want)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"no best_iteration", []byte(fixtureV3), "records no best_iteration (the model was not trained with early stopping)"},
+		{"past the last round", withBest("2", nil), "best_iteration 2 is past the model's 2 boosting rounds"},
+		{"negative", withBest("-1", nil), "learner.attributes.best_iteration is -1"},
+		{"not a number", withBest("best", nil), "best_iteration"},
+		{"iteration_indptr short of the trees", withBest("0", func(m map[string]any) {
+			get(learner(m), "gradient_booster", "model").(map[string]any)["iteration_indptr"] = []any{0, 1}
+		}), "does not span the 2 trees"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Import(tc.data, Options{BestIteration: true})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestImportDropsDeletedNodes(t *testing.T) {
 	// Node 5 is a pruned node left in the arrays: unreachable, its slot unused.
 	data := mustMarshal(t, fixtureValue(t, func(m map[string]any) {

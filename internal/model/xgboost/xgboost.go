@@ -28,6 +28,10 @@ type Options struct {
 	// Positional maps a model of exactly 30 unnamed features (no feature_names, or f0..f29)
 	// onto Time, V1..V28, Amount by position. Named features always map by name.
 	Positional bool
+	// BestIteration keeps only the trees of the boosting rounds up to and including the
+	// best_iteration the file records (learner.attributes, set by early stopping). A file
+	// that records none is an error.
+	BestIteration bool
 }
 
 // Model is a parsed XGBoost model, its trees still over the model's own features.
@@ -49,6 +53,28 @@ type Model struct {
 	Trees [][]model.TreeNode
 	// TreeWeights are DART's weight_drop, one per tree; nil for gbtree.
 	TreeWeights []float64
+	// BestIteration is the 0-based boosting round early stopping found best, -1 when the
+	// file records none.
+	BestIteration int
+	// RoundEnds[i] is the number of trees in rounds 0..i: from iteration_indptr when the file
+	// has it (XGBoost 2.x and later), else from num_parallel_tree trees a round.
+	RoundEnds []int
+}
+
+// KeepBestIteration drops the trees of the rounds after BestIteration.
+func (m *Model) KeepBestIteration() error {
+	if m.BestIteration < 0 {
+		return errors.New("the file records no best_iteration (the model was not trained with early stopping)")
+	}
+	if m.BestIteration >= len(m.RoundEnds) {
+		return fmt.Errorf("best_iteration %d is past the model's %d boosting rounds", m.BestIteration, len(m.RoundEnds))
+	}
+	n := m.RoundEnds[m.BestIteration]
+	m.Trees = m.Trees[:n]
+	if m.TreeWeights != nil {
+		m.TreeWeights = m.TreeWeights[:n]
+	}
+	return nil
 }
 
 // Import parses an XGBoost model (see Parse) and builds its ensemble over the transaction
@@ -57,6 +83,11 @@ func Import(data []byte, opts Options) (*Model, *model.TreeEnsemble, error) {
 	m, err := Parse(data)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.BestIteration {
+		if err := m.KeepBestIteration(); err != nil {
+			return nil, nil, fmt.Errorf("xgboost: %w", err)
+		}
 	}
 	fm, err := m.FeatureMap(opts.Positional)
 	if err != nil {
@@ -239,6 +270,24 @@ func (m *Model) parseLearner(learner map[string]any) error {
 		return err
 	}
 
+	m.BestIteration = -1
+	if raw, ok := learner["attributes"]; ok {
+		attrs, err := asObject(raw, "learner.attributes")
+		if err != nil {
+			return err
+		}
+		if raw, ok := attrs["best_iteration"]; ok {
+			n, err := asInt(raw, "learner.attributes.best_iteration")
+			if err != nil {
+				return err
+			}
+			if n < 0 {
+				return fmt.Errorf("learner.attributes.best_iteration is %d", n)
+			}
+			m.BestIteration = int(n)
+		}
+	}
+
 	if raw, ok := learner["feature_names"]; ok {
 		names, err := asStrings(raw, "learner.feature_names")
 		if err != nil {
@@ -348,6 +397,40 @@ func (m *Model) parseTrees(gb map[string]any) error {
 			} else if n > 1 {
 				return fmt.Errorf("size_leaf_vector is %d: multi-output trees are not supported", n)
 			}
+		}
+	}
+	perRound := int64(1)
+	if raw, ok := gb["gbtree_model_param"]; ok {
+		param, _ := raw.(map[string]any)
+		if raw, ok := param["num_parallel_tree"]; ok {
+			n, err := asInt(raw, "gbtree_model_param.num_parallel_tree")
+			if err != nil {
+				return err
+			}
+			if n < 1 || len(trees)%int(n) != 0 {
+				return fmt.Errorf("gbtree_model_param.num_parallel_tree is %d for %d trees", n, len(trees))
+			}
+			perRound = n
+		}
+	}
+	m.RoundEnds = nil
+	if raw, ok := gb["iteration_indptr"]; ok {
+		ptr, err := asInts(raw, "iteration_indptr")
+		if err != nil {
+			return err
+		}
+		if len(ptr) == 0 || ptr[0] != 0 || ptr[len(ptr)-1] != int64(len(trees)) {
+			return fmt.Errorf("iteration_indptr %v does not span the %d trees", ptr, len(trees))
+		}
+		for i := 1; i < len(ptr); i++ {
+			if ptr[i] < ptr[i-1] {
+				return fmt.Errorf("iteration_indptr %v is not in order", ptr)
+			}
+			m.RoundEnds = append(m.RoundEnds, int(ptr[i]))
+		}
+	} else {
+		for n := perRound; n <= int64(len(trees)); n += perRound {
+			m.RoundEnds = append(m.RoundEnds, int(n))
 		}
 	}
 	if raw, ok := gb["tree_info"]; ok {

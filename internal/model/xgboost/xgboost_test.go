@@ -74,11 +74,28 @@ func TestParityWithXGBoost(t *testing.T) {
 	dir := sharedtest.Testdata(t, "xgboost")
 	for _, name := range sharedModels {
 		v, rows := mustReadVectors(t, filepath.Join(dir, name+".vectors.json"))
-		for _, ext := range []string{".json", ".ubj"} {
-			t.Run(name+ext, func(t *testing.T) {
-				m, e, err := Import(mustReadFile(t, filepath.Join(dir, name+ext)), Options{})
+		for _, tc := range []struct {
+			ext  string
+			opts Options
+		}{
+			{".json", Options{}},
+			{".ubj", Options{}},
+			// These models' best_iteration is their last round: keeping the trees up to it
+			// keeps them all.
+			{".json", Options{BestIteration: true}},
+		} {
+			ext := tc.ext
+			sub := name + ext
+			if tc.opts.BestIteration {
+				sub += "/best-iteration"
+			}
+			t.Run(sub, func(t *testing.T) {
+				m, e, err := Import(mustReadFile(t, filepath.Join(dir, name+ext)), tc.opts)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if m.BestIteration != len(m.RoundEnds)-1 {
+					t.Errorf("best_iteration %d of %d rounds: the shared models were saved at their best round", m.BestIteration, len(m.RoundEnds))
 				}
 				var maxP, maxM float64
 				nan, exact := 0, 0
