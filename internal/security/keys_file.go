@@ -151,13 +151,18 @@ func oneLine(s string) string {
 // file and a failure leaves it as it was. A YAML file keeps its comments. A name already in the
 // file returns an error wrapping ErrKeyExists.
 //
-// Two runs at the same moment on the same file can lose one of the entries: the file is meant
-// to be edited by one operator at a time.
+// The read, check and rename run under an exclusive lock on the file's directory (flock), so
+// two runs at the same moment, in one process or several, both land their entries.
 func AppendKeyEntry(path string, e KeyEntry) error {
 	format, err := formatOf(path)
 	if err != nil {
 		return err
 	}
+	unlock, err := lockDir(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("keys file: %w", err)
+	}
+	defer unlock()
 	data, err := readCapped(path, maxKeysFileBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		data, err = nil, nil

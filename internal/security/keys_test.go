@@ -263,6 +263,39 @@ func TestAppendKeyEntryJSON(t *testing.T) {
 	}
 }
 
+// TestAppendKeyEntryConcurrent appends from many writers at once, as several `keys create`
+// runs would: every entry must land.
+func TestAppendKeyEntryConcurrent(t *testing.T) {
+	for _, file := range []string{"keys.yaml", "keys.json"} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), file)
+			const writers = 24
+			var wg sync.WaitGroup
+			errs := make(chan error, writers)
+			for i := range writers {
+				wg.Go(func() {
+					e := KeyEntry{Name: fmt.Sprintf("client-%02d", i), SHA256: HashKey(fmt.Sprintf("fg_concurrent_%02d_0123456789abcdef", i)), Scopes: []string{"predict"}}
+					errs <- AppendKeyEntry(path, e)
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			ks, err := LoadKeys(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ks.Len() != writers {
+				t.Errorf("got %d keys after %d concurrent appends, want all of them", ks.Len(), writers)
+			}
+		})
+	}
+}
+
 func TestAppendKeyEntryRefusals(t *testing.T) {
 	start := fmt.Sprintf("# keep me\nkeys:\n  - name: checkout\n    sha256: %s\n    scopes: [predict]\n", HashKey(testKeyA))
 	tests := []struct {
