@@ -2,6 +2,7 @@ package xgboost
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,6 +20,9 @@ type vectors struct {
 	Rows        [][]*float64 `json:"rows"`
 	Probability []float64    `json:"probability"`
 	Margin      []float64    `json:"margin"`
+	// MarginBest are the margins with the trees up to BestIteration (early-stopped models).
+	MarginBest    []float64 `json:"margin_best"`
+	BestIteration int       `json:"best_iteration"`
 }
 
 // mustReadVectors reads NAME.vectors.json and returns its rows in the transaction layout,
@@ -33,7 +37,8 @@ func mustReadVectors(t testing.TB, path string) (vectors, [][fraud.NumFeatures]f
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if len(v.Rows) == 0 || len(v.Probability) != len(v.Rows) || len(v.Margin) != len(v.Rows) {
+	if len(v.Rows) == 0 || len(v.Margin) != len(v.Rows) ||
+		(v.Probability != nil && len(v.Probability) != len(v.Rows)) || (v.MarginBest != nil && len(v.MarginBest) != len(v.Rows)) {
 		t.Fatalf("%s: %d rows, %d probabilities, %d margins", path, len(v.Rows), len(v.Probability), len(v.Margin))
 	}
 	at := make([]int, len(v.Features))
@@ -122,6 +127,58 @@ func TestParityWithXGBoost(t *testing.T) {
 				}
 				t.Logf("%s (XGBoost %v, %d trees): max |Δprobability| %.3g, max |Δmargin| %.3g (%d of %d margins equal) over %d rows, %d with NaN",
 					name+ext, m.Version, len(m.Trees), maxP, maxM, exact, len(rows), len(rows), nan)
+			})
+		}
+	}
+}
+
+// TestParityWithXGBoostDARTAndBestIteration checks the models in testdata, made by XGBoost
+// 1.7.4 from synthetic transactions (see testdata/make_vectors.py): a DART booster, whose trees
+// are scaled by weight_drop, and an early-stopped gbtree scored with every tree and with the
+// trees up to its best_iteration.
+func TestParityWithXGBoostDARTAndBestIteration(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		best bool
+	}{
+		{"dart-depth4", Options{}, false},
+		{"gbtree-early-stopped", Options{}, false},
+		{"gbtree-early-stopped", Options{BestIteration: true}, true},
+	} {
+		v, rows := mustReadVectors(t, filepath.Join("testdata", tc.name+".vectors.json"))
+		for _, ext := range []string{".json", ".ubj"} {
+			t.Run(fmt.Sprintf("%s%s/best=%v", tc.name, ext, tc.best), func(t *testing.T) {
+				m, e, err := Import(mustReadFile(t, filepath.Join("testdata", tc.name+ext)), tc.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := v.Margin
+				if tc.best {
+					want = v.MarginBest
+					if n := len(m.Trees); n != v.BestIteration+1 {
+						t.Errorf("got %d trees, want %d (best_iteration %d)", n, v.BestIteration+1, v.BestIteration)
+					}
+				}
+				if m.Booster == "dart" && slices.Min(m.TreeWeights) == 1 {
+					t.Errorf("every weight_drop is 1: the file does not exercise DART's scaling")
+				}
+				nan, exact := 0, 0
+				for i := range rows {
+					got := e.Margin(&rows[i])
+					if d := math.Abs(got - want[i]); d > 1e-6 {
+						t.Errorf("row %d: got margin %.9g, XGBoost gives %.9g", i, got, want[i])
+					} else if d == 0 {
+						exact++
+					}
+					if slices.ContainsFunc(rows[i][:], math.IsNaN) {
+						nan++
+					}
+				}
+				if nan == 0 {
+					t.Errorf("no row with a missing value")
+				}
+				t.Logf("%d trees: %d of %d margins equal XGBoost's exactly, %d rows with NaN", len(m.Trees), exact, len(rows), nan)
 			})
 		}
 	}
