@@ -128,6 +128,7 @@ func (s *Store) ListAudit(ctx context.Context, f fraud.AuditFilter) ([]fraud.Aud
 // PurgeAuditBefore deletes the events older than t (time < t) and returns how many it deleted.
 // It deletes in batches of a few thousand, each its own transaction, so recording goes on
 // meanwhile; if ctx ends midway, the batches already deleted stay deleted and are counted.
+// The freed space then goes back to the file system (see reclaim).
 func (s *Store) PurgeAuditBefore(ctx context.Context, t time.Time) (int64, error) {
 	if s.closed.Load() {
 		return 0, errClosed("purge audit events")
@@ -150,7 +151,10 @@ func (s *Store) PurgeAuditBefore(ctx context.Context, t time.Time) (int64, error
 		}
 		total += n
 		if n < purgeBatch {
-			return total, nil
+			if total == 0 {
+				return 0, nil
+			}
+			return total, wrap("purge audit events: reclaim space", s.reclaim(ctx))
 		}
 	}
 }

@@ -136,8 +136,10 @@ func (s *Store) DeleteJob(ctx context.Context, jobID string) error {
 			return fmt.Errorf("delete job: %w", err)
 		}
 	}
-	_, err := s.write.ExecContext(ctx, `DELETE FROM batch_jobs WHERE id = ?`, jobID)
-	return wrap("delete job", err)
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM batch_jobs WHERE id = ?`, jobID); err != nil {
+		return wrap("delete job", err)
+	}
+	return wrap("delete job: reclaim space", s.reclaim(ctx))
 }
 
 // deleteInBatches deletes a job's rows of table, deleteBatch chunks per transaction.

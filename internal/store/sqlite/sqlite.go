@@ -85,7 +85,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// synchronous=NORMAL is SQLite's recommended setting in WAL mode: a commit survives the
 	// process being killed, and only a power loss can undo the last few.
 	common := "_busy_timeout=" + busy + "&_foreign_keys=on&_synchronous=NORMAL"
-	write, err := sql.Open("sqlite", dsn(abs, common+"&_journal_mode=WAL&_txlock=immediate"))
+	// Incremental auto-vacuum lets reclaim give the pages of deleted jobs back to the file
+	// system. The driver sets it before the journal mode, and it only takes on a new file: a
+	// database made before keeps its free pages for reuse until a VACUUM.
+	write, err := sql.Open("sqlite", dsn(abs, common+"&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
 	}
@@ -143,6 +146,37 @@ func createFile(path string) error {
 func dsn(abs, params string) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: params}
 	return u.String()
+}
+
+// reclaimPages is how many free pages one incremental_vacuum step hands back, so that a large
+// reclaim holds the single writer connection only briefly at a time.
+const reclaimPages = 2048
+
+// reclaim gives free pages back to the file system after deletes, in steps of reclaimPages,
+// and checkpoints the write-ahead log so the file shrinks. It does nothing on a database
+// without incremental auto-vacuum.
+func (s *Store) reclaim(ctx context.Context) error {
+	var mode int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return storeError(err)
+	}
+	if mode != 2 { // INCREMENTAL
+		return nil
+	}
+	for {
+		var free int
+		if err := s.write.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+			return storeError(err)
+		}
+		if free == 0 {
+			break
+		}
+		if _, err := s.write.ExecContext(ctx, "PRAGMA incremental_vacuum("+strconv.Itoa(reclaimPages)+")"); err != nil {
+			return storeError(err)
+		}
+	}
+	_, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	return storeError(err)
 }
 
 // Path returns the database file's path as given to Open.

@@ -343,6 +343,85 @@ func TestPurgeInBatches(t *testing.T) {
 	}
 }
 
+// TestDeleteJobGivesSpaceBack deletes a large job and checks the database file shrinks: the
+// pages it held go back to the file system instead of waiting for reuse.
+func TestDeleteJobGivesSpaceBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fraudguard.db")
+	s := mustOpen(t, path)
+	ctx := context.Background()
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if _, _, err := s.CreateJob(ctx, fraud.Job{ID: "big", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	for i := range 160 {
+		if err := s.AddChunk(ctx, "big", fraud.ChunkInput{Index: i, FirstRow: int64(i * 100), Rows: 100, Data: chunk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	before := size()
+	if before < 10<<20 {
+		t.Fatalf("the database holds %d bytes with a 10 MiB job in it", before)
+	}
+	if err := s.DeleteJob(ctx, "big"); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after > before/10 {
+		t.Errorf("the file is %d bytes after deleting the job, %d before: want the space given back", after, before)
+	}
+}
+
+// TestOldDatabaseWithoutAutoVacuum opens a database made without incremental auto-vacuum, as
+// before it was turned on: deleting still works, and the free pages stay for reuse.
+func TestOldDatabaseWithoutAutoVacuum(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw := mustRawDB(t, path)
+	if _, err := raw.Exec("CREATE TABLE unrelated (x)"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	s := mustOpen(t, path)
+	ctx := context.Background()
+	var mode int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil || mode != 0 {
+		t.Fatalf("auto_vacuum: got %d (%v), want 0 on a database that had tables", mode, err)
+	}
+	mustQueueJobRows(t, s, "j", 5)
+	if err := s.DeleteJob(ctx, "j"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Job(ctx, "j"); err == nil {
+		t.Error("the job is still there")
+	}
+}
+
+// mustQueueJobRows creates and submits a job of chunks one-row chunks.
+func mustQueueJobRows(t testing.TB, s *Store, id string, chunks int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, _, err := s.CreateJob(ctx, fraud.Job{ID: id, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range chunks {
+		if err := s.AddChunk(ctx, id, fraud.ChunkInput{Index: i, FirstRow: int64(i), Rows: 1, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SubmitJob(ctx, id, int64(chunks), chunks); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustOpen opens the store at path and closes it when t ends.
 func mustOpen(t testing.TB, path string) *Store {
 	t.Helper()
