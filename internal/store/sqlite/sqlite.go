@@ -163,14 +163,16 @@ func (s *Store) reclaim(ctx context.Context) error {
 	if mode != 2 { // INCREMENTAL
 		return nil
 	}
+	last := -1
 	for {
 		var free int
 		if err := s.write.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
 			return storeError(err)
 		}
-		if free == 0 {
+		if free == 0 || free == last { // done, or no headway to be made
 			break
 		}
+		last = free
 		if _, err := s.write.ExecContext(ctx, "PRAGMA incremental_vacuum("+strconv.Itoa(reclaimPages)+")"); err != nil {
 			return storeError(err)
 		}
