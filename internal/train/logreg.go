@@ -176,10 +176,9 @@ type Result struct {
 // split; a constant feature gets scale 1. Rows weigh their table weight times NormalWeight
 // (normal) or 1 (fraud), and fraud rows are further weighted by √c, where c = (total normal
 // weight) / (total fraud weight) on the training split (see LogregFraudWeightPower). The
-// objective, the mean
-// weighted log-loss plus (L2/2)·Σ coef², is minimised by Newton's method (iteratively
-// reweighted least squares): each step solves the 31×31 system with a Cholesky factorisation,
-// with a backtracking line search; the result is deterministic.
+// objective, the mean weighted log-loss plus (L2/2)·Σ coef², is minimised by Newton's method
+// (iteratively reweighted least squares): each step solves the 31×31 system with a Cholesky
+// factorisation, with a backtracking line search; the result is deterministic.
 //
 // Weighting the frauds by √c multiplies the odds the fit learns by √c, so the fitted intercept
 // is corrected by −log(√c): the model's probabilities then reflect the real prior of the data
