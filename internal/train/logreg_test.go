@@ -278,6 +278,12 @@ func TestLogregBundleLoads(t *testing.T) {
 	if got := len(m.Manifest.Canaries); got != canaryCount {
 		t.Errorf("got %d canaries, want %d", got, canaryCount)
 	}
+	// The manifest says how frauds were weighted: by the square root of the class ratio.
+	lp, _ := m.Manifest.Training.Params["logreg"].(map[string]any)
+	ratio, _ := lp["class_ratio"].(float64)
+	if w, _ := lp["fraud_weight"].(float64); !(ratio > 1) || math.Abs(w-math.Sqrt(ratio)) > 1e-12 || res.ClassWeight != ratio {
+		t.Errorf("got class ratio %v (result %v) and fraud weight %v in the manifest, want a weight of its square root", ratio, res.ClassWeight, w)
+	}
 	// The loaded model scores every row exactly as training measured it.
 	vs := make([]float64, 0, len(res.Holdout.Report))
 	var labels []uint8
