@@ -377,6 +377,7 @@ func (m *Model) parseTrees(gb map[string]any) error {
 	if !ok {
 		return fmt.Errorf("gradient_booster.model.trees is %T, want an array", rawTrees)
 	}
+	perRound := int64(1)
 	if raw, ok := gb["gbtree_model_param"]; ok {
 		param, err := asObject(raw, "gbtree_model_param")
 		if err != nil {
@@ -398,10 +399,6 @@ func (m *Model) parseTrees(gb map[string]any) error {
 				return fmt.Errorf("size_leaf_vector is %d: multi-output trees are not supported", n)
 			}
 		}
-	}
-	perRound := int64(1)
-	if raw, ok := gb["gbtree_model_param"]; ok {
-		param, _ := raw.(map[string]any)
 		if raw, ok := param["num_parallel_tree"]; ok {
 			n, err := asInt(raw, "gbtree_model_param.num_parallel_tree")
 			if err != nil {

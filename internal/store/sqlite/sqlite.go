@@ -49,6 +49,8 @@ type Store struct {
 	read   *sql.DB // read-only connections
 	now    func() time.Time
 	closed atomic.Bool
+	// vacuum is true when the database runs incremental auto-vacuum (see reclaim).
+	vacuum bool
 }
 
 var _ fraud.AuditLog = (*Store)(nil)
@@ -107,6 +109,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
 	}
+	var vacuum int
+	if err := write.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&vacuum); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, storeError(err))
+	}
+	s.vacuum = vacuum == 2 // INCREMENTAL
 
 	read, err := sql.Open("sqlite", dsn(abs, common+"&_query_only=on"))
 	if err != nil {
@@ -156,11 +164,7 @@ const reclaimPages = 2048
 // and checkpoints the write-ahead log so the file shrinks. It does nothing on a database
 // without incremental auto-vacuum.
 func (s *Store) reclaim(ctx context.Context) error {
-	var mode int
-	if err := s.write.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		return storeError(err)
-	}
-	if mode != 2 { // INCREMENTAL
+	if !s.vacuum {
 		return nil
 	}
 	last := -1
