@@ -54,9 +54,9 @@ model: build
 	./$(BIN) gen --rows $(MODEL_ROWS) --seed $(MODEL_SEED) --out bin/model-train.csv
 	./$(BIN) train --data bin/model-train.csv --out models/ --algo ensemble --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default
 
-## synth-params: refit the synthetic generator on ../shared/data
+## synth-params: refit the synthetic generator on datasets/
 synth-params: build
-	./$(BIN) gen --fit ../shared/data/creditcard-sample-train.csv --params-out internal/synth/params.json
+	./$(BIN) gen --fit datasets/creditcard-sample-train.csv --params-out internal/synth/params.json
 
 ## assets: re-fetch the documentation pages' front-end assets from npm
 assets:

@@ -2,7 +2,7 @@
 """Compare fraudguard's models with XGBoost on a labelled creditcard.csv-style file.
 
     make build
-    scripts/compare_xgboost.py --data ../shared/data/creditcard-sample-train.csv   # under 2 minutes
+    scripts/compare_xgboost.py --data datasets/creditcard-sample-train.csv   # under 2 minutes
 
 Needs Debian's python3-xgboost and python3-sklearn; fraudguard itself does not. Both sides are
 scored with scikit-learn's ROC-AUC and weighted average precision (normal rows weigh
@@ -93,7 +93,7 @@ def xgboost(args, X, y, w, rows, score_rows, seed, xgb_params, fraction=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="../shared/data/creditcard-sample-train.csv")
+    ap.add_argument("--data", default="datasets/creditcard-sample-train.csv")
     ap.add_argument("--weight-normal", type=float, default=56.863)
     ap.add_argument("--seeds", default="1,2,3,4,5")
     ap.add_argument("--cuts", default="0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.85")

@@ -26,7 +26,7 @@ flags always give byte-identical output.
 With --fit, fit the generator's parameters on a real creditcard.csv-style file instead, and
 write them as JSON (the built-in ones are refitted this way; use others with --params):
 
-  fraudguard gen --fit ../shared/data/creditcard-sample-train.csv --params-out internal/synth/params.json`
+  fraudguard gen --fit datasets/creditcard-sample-train.csv --params-out internal/synth/params.json`
 
 // runGen implements "fraudguard gen". It either writes synthetic transactions (--rows, --seed,
 // --fraud-rate, --out, --params) or fits new generator parameters (--fit, --params-out); the
@@ -35,7 +35,7 @@ write them as JSON (the built-in ones are refitted this way; use others with --p
 // The parameters shipped in internal/synth/params.json are refitted, from the repository root,
 // with (the Makefile's synth-params target):
 //
-//	go run ./cmd/fraudguard gen --fit ../shared/data/creditcard-sample-train.csv --params-out internal/synth/params.json
+//	go run ./cmd/fraudguard gen --fit datasets/creditcard-sample-train.csv --params-out internal/synth/params.json
 //
 // Files are written to a temporary file beside the target and renamed into place once
 // complete, so a failure or a cancelled context never leaves a partial file.

@@ -46,6 +46,8 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	costFN := fs.Float64("cost-fn", train.DefaultCostFN, "cost of a missed fraud, for --threshold-metric cost")
 	costFP := fs.Float64("cost-fp", train.DefaultCostFP, "cost of a false alarm, for --threshold-metric cost")
 	validation := fs.Float64("validation-fraction", train.DefaultValidation, "share of rows, the latest by Time, held out for validation (halved into tuning and measured rows)")
+	noRefit := fs.Bool("no-refit", false, "ship the members fitted on the training split instead of refitting them on every row once rounds, calibration and threshold are chosen")
+	recency := fs.Float64("recency-half-life", 0, "weight rows in the fit by 2^(-age/half-life), age in the units of Time before the latest row (0: every row alike)")
 	seed := fs.Int64("seed", 1, "seed of every random choice (row and column sampling, the canary rows)")
 	l2 := fs.Float64("l2", train.DefaultL2, "logreg: L2 penalty on the standardised coefficients, relative to the mean log-loss (0 for none)")
 	maxIter := fs.Int("max-iter", train.DefaultMaxIter, "logreg: maximum Newton iterations")
@@ -74,6 +76,8 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 		MaxIter:            *maxIter,
 		Tol:                *tol,
 		ValidationFraction: *validation,
+		NoRefit:            *noRefit,
+		RecencyHalfLife:    *recency,
 		Threshold: train.ThresholdRule{
 			Metric: train.ThresholdMetric(*thresholdMetric),
 			CostFN: *costFN,
@@ -137,6 +141,9 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	if !(*l2 >= 0) || math.IsInf(*l2, 0) {
 		problems = append(problems, fmt.Errorf("--l2 %v must be a number >= 0", *l2))
 	}
+	if !(*recency >= 0) || math.IsInf(*recency, 0) {
+		problems = append(problems, fmt.Errorf("--recency-half-life %v must be a number >= 0", *recency))
+	}
 	if *maxIter < 1 {
 		problems = append(problems, fmt.Errorf("--max-iter %d must be at least 1", *maxIter))
 	}
@@ -187,7 +194,7 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *train.Result, dir string, elapsed time.Duration) {
 	v, tu, tr := res.Validation, res.Tuning, res.Train
 	fmt.Fprintf(w, "trained %s on %s: %d rows, %d frauds, in %.1fs\n", res.Algorithm, tbl.Name, tbl.Rows(), tbl.Frauds(), elapsed.Seconds())
-	fmt.Fprintf(w, "  training   %6d rows, %4d frauds (Time < %g)\n", tr.Rows, tr.Frauds, res.Split.Cut)
+	fmt.Fprintf(w, "  training   %6d rows, %4d frauds (Time < %g)\n", len(res.Split.Train), res.Split.TrainFrauds, res.Split.Cut)
 	if res.Holdout.Halved {
 		fmt.Fprintf(w, "  tuning     %6d rows, %4d frauds (Time >= %g and < %g): early stopping, blend, threshold\n", tu.Rows, tu.Frauds, res.Split.Cut, res.Holdout.Cut)
 		fmt.Fprintf(w, "  validation %6d rows, %4d frauds (Time >= %g): measured only\n", v.Rows, v.Frauds, res.Holdout.Cut)
@@ -216,9 +223,21 @@ func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *t
 			fmt.Fprintf(w, "  logreg: WARNING: newton stopped after %d iterations without converging; try a larger --l2 or --max-iter\n", res.Iterations)
 		}
 	}
-	if res.Algorithm == train.AlgoEnsemble {
-		bl := res.Blend
-		fmt.Fprintf(w, "  blend: margin = %.4g + %.4g·gbdt + %.4g·logreg\n", bl.Bias, bl.WeightTrees, bl.WeightLogreg)
+	bl := res.Blend
+	switch res.Algorithm {
+	case train.AlgoEnsemble:
+		fmt.Fprintf(w, "  blend and calibration: margin = %.4g + %.4g·gbdt + %.4g·logreg\n", bl.Bias, bl.WeightTrees, bl.WeightLogreg)
+	case train.AlgoGBDT:
+		fmt.Fprintf(w, "  calibration: margin = %.4g + %.4g·gbdt\n", bl.Bias, bl.WeightTrees)
+	case train.AlgoLogreg:
+		fmt.Fprintf(w, "  calibration: margin = %.4g + %.4g·logreg\n", bl.Bias, bl.WeightLogreg)
+	}
+	if r := res.Refit; r != nil {
+		fmt.Fprintf(w, "  refit on every row: %d rows, %d frauds", r.Rows, r.Frauds)
+		if res.Trees != nil {
+			fmt.Fprintf(w, ", %d trees", r.Trees)
+		}
+		fmt.Fprintf(w, "; the figures below up to \"training\" were measured before the refit\n")
 	}
 	fmt.Fprintf(w, "validation: ROC-AUC %.4f  AUPRC %.4f  recall at 1%% FPR %.4f\n", v.ROCAUC, v.AUPRC, v.RecallAt1PctFPR)
 	fmt.Fprintf(w, "threshold %.6g (%s on tuning rows, %.4g there): precision %.4f  recall %.4f  F1 %.4f\n",
@@ -231,6 +250,10 @@ func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *t
 		fmt.Fprintf(w, "both halves: ROC-AUC %.4f  AUPRC %.4f  recall at 1%% FPR %.4f (%d rows, %d frauds; flattered by the tuning half)\n",
 			a.ROCAUC, a.AUPRC, a.RecallAt1PctFPR, a.Rows, a.Frauds)
 	}
-	fmt.Fprintf(w, "training:   ROC-AUC %.4f  AUPRC %.4f\n", tr.ROCAUC, tr.AUPRC)
+	if res.Refit != nil {
+		fmt.Fprintf(w, "training (shipped model, every row): ROC-AUC %.4f  AUPRC %.4f\n", tr.ROCAUC, tr.AUPRC)
+	} else {
+		fmt.Fprintf(w, "training:   ROC-AUC %.4f  AUPRC %.4f\n", tr.ROCAUC, tr.AUPRC)
+	}
 	fmt.Fprintf(w, "bundle: %s\n", dir)
 }

@@ -94,7 +94,7 @@ func TestTrainWritesALoadableBundle(t *testing.T) {
 	if man.Metrics.Validation.ROCAUC < 0.9 {
 		t.Errorf("got validation ROC-AUC %v, want > 0.9 on well-separated data", man.Metrics.Validation.ROCAUC)
 	}
-	for _, want := range []string{"trained ensemble", "blend: margin =", "validation: ROC-AUC", "threshold", "recall at 1% FPR", "bundle: " + m.Dir} {
+	for _, want := range []string{"trained ensemble", "blend and calibration: margin =", "refit on every row: 400 rows", "validation: ROC-AUC", "threshold", "recall at 1% FPR", "bundle: " + m.Dir} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("got output %q, want it to contain %q", stdout, want)
 		}
@@ -172,6 +172,8 @@ func TestTrainRejects(t *testing.T) {
 		{"bad created-at", string(goodText), []string{"--created-at", "yesterday"}, 2, `--created-at "yesterday" is not an RFC 3339 time`},
 		{"bad weight", string(goodText), []string{"--weight-normal", "0"}, 2, "--weight-normal 0 must be a positive number"},
 		{"negative l2", string(goodText), []string{"--l2", "-1"}, 2, "--l2 -1 must be a number >= 0"},
+		{"negative recency half-life", string(goodText), []string{"--recency-half-life", "-5"}, 2, "--recency-half-life -5 must be a number >= 0"},
+		{"infinite recency half-life", string(goodText), []string{"--recency-half-life", "+Inf"}, 2, "--recency-half-life +Inf must be a number >= 0"},
 		{"bad version", string(goodText), []string{"--version", "../up"}, 2, `--version: version "../up" must be`},
 		{"unknown flag", string(goodText), []string{"--epochs", "3"}, 2, "flag provided but not defined: -epochs"},
 	}
@@ -225,6 +227,42 @@ func TestTrainLeavesExistingOutAlone(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("got %d entries in --out, want it still empty", len(entries))
+	}
+}
+
+func TestTrainRefit(t *testing.T) {
+	dir := t.TempDir()
+	data := mustWriteTrainCSV(t, dir, "small.csv", 400)
+	load := func(t *testing.T, out string, extra ...string) *model.Model {
+		t.Helper()
+		args := append([]string{"--data", data, "--out", out, "--created-at", "2024-01-02T03:04:05Z"}, extra...)
+		if err, _, stderr := runTrainCmd(t, args...); err != nil {
+			t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+		}
+		m, err := model.LoadLatest(out, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	refit := load(t, filepath.Join(dir, "refit"))
+	kept := load(t, filepath.Join(dir, "kept"), "--no-refit")
+
+	r := refit.Manifest.Training.Refit
+	if r == nil || r.Rows != 400 || r.Trees < 1 || !strings.Contains(refit.Manifest.Metrics.ValidationModel, "before the refit") {
+		t.Fatalf("got refit record %+v and validation model %q, want a refit on all 400 rows and validation marked as before it",
+			r, refit.Manifest.Metrics.ValidationModel)
+	}
+	if kept.Manifest.Training.Refit != nil || kept.Manifest.Training.Params["refit"] != false {
+		t.Errorf("got refit record %+v with --no-refit, want none", kept.Manifest.Training.Refit)
+	}
+	// The choices are the same; only the members differ.
+	if refit.Manifest.Threshold != kept.Manifest.Threshold || refit.Manifest.Metrics.Validation != kept.Manifest.Metrics.Validation {
+		t.Errorf("got threshold %v and validation %+v with the refit, want %v and %+v as without",
+			refit.Manifest.Threshold, refit.Manifest.Metrics.Validation, kept.Manifest.Threshold, kept.Manifest.Metrics.Validation)
+	}
+	if refit.Manifest.Canaries[0] == kept.Manifest.Canaries[0] {
+		t.Errorf("got the same first canary %+v, want the refit's moments of all rows", refit.Manifest.Canaries[0])
 	}
 }
 

@@ -111,6 +111,10 @@ type Evaluation struct {
 	Training Metrics `json:"training"`
 	// Validation is measured on held-out rows, later in time than the training rows.
 	Validation Metrics `json:"validation"`
+	// ValidationModel says which model Validation measured: the shipped one, or, for a model
+	// refitted on every row after its choices were made (Training.Refit), the members fitted
+	// before the refit, which had not seen those rows.
+	ValidationModel string `json:"validation_model,omitempty"`
 }
 
 // Metrics are a model's figures on one set of rows. Where rows carry weights (normal rows of a
@@ -156,6 +160,20 @@ type Training struct {
 	Split string `json:"split"`
 	// Seed seeded every random choice made while training.
 	Seed int64 `json:"seed"`
+	// Refit is set when the shipped members were fitted again on every row once the choices
+	// (rounds, blend, calibration, threshold) had been made on the split.
+	Refit *Refit `json:"refit,omitempty"`
+}
+
+// Refit describes the refit of a model's members on every row.
+type Refit struct {
+	// Rows and Frauds count the rows the shipped members were fitted on.
+	Rows   int `json:"rows"`
+	Frauds int `json:"frauds"`
+	// Trees is the number of trees the refit grew, when the model has trees.
+	Trees int `json:"trees,omitempty"`
+	// Description says what was refitted and what was kept.
+	Description string `json:"description"`
 }
 
 // MemberSpec names one member of a bundle.

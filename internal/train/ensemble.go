@@ -2,14 +2,11 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/fraudguard/fraudguard/internal/dataset"
-	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 )
 
@@ -27,19 +24,6 @@ const (
 
 // Algorithms returns the algorithms Train knows, the default first.
 func Algorithms() []string { return []string{AlgoEnsemble, AlgoGBDT, AlgoLogreg} }
-
-// Train fits a model with the named algorithm (one of Algorithms).
-func Train(ctx context.Context, tbl *dataset.Table, algo string, cfg Config) (*Result, error) {
-	switch algo {
-	case AlgoLogreg:
-		return Logreg(ctx, tbl, cfg)
-	case AlgoGBDT:
-		return GBDT(ctx, tbl, cfg)
-	case AlgoEnsemble:
-		return Ensemble(ctx, tbl, cfg)
-	}
-	return nil, fmt.Errorf("unknown algorithm %q (known: ensemble, gbdt, logreg)", algo)
-}
 
 // treesFile is the name of the tree member's file in a bundle.
 const treesFile = model.TreesFile
@@ -74,77 +58,7 @@ type Blend struct {
 //
 // The bundle holds both members, kind model.KindEnsemble.
 func Ensemble(ctx context.Context, tbl *dataset.Table, cfg Config) (*Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	p, err := prepare(tbl, cfg)
-	if err != nil {
-		return nil, err
-	}
-	boost, err := fitGBDT(ctx, tbl, p, cfg)
-	if err != nil {
-		return nil, err
-	}
-	lr, err := fitLogreg(ctx, tbl, p, cfg)
-	if err != nil {
-		return nil, err
-	}
-	tune := p.holdout.Tune
-	z := [][]float64{
-		memberMargins(tbl, tune, boost.trees),
-		memberMargins(tbl, tune, lr.member),
-	}
-	labels, weights := labelsAndWeights(tbl, p, tune)
-	bias, coef, err := fitBlend(z, labels, weights)
-	if err != nil {
-		return nil, fmt.Errorf("blend: %w", err)
-	}
-	res := &Result{
-		Algorithm:   AlgoEnsemble,
-		Member:      lr.member,
-		Trees:       boost.trees,
-		Boosting:    boost.report,
-		Blend:       Blend{Bias: bias, WeightTrees: coef[0], WeightLogreg: coef[1]},
-		Iterations:  lr.fit.iterations,
-		Converged:   lr.fit.converged,
-		ClassWeight: p.classWeight,
-	}
-	treesData, err := json.Marshal(boost.trees)
-	if err != nil {
-		return nil, err
-	}
-	lrData, err := json.Marshal(lr.member)
-	if err != nil {
-		return nil, err
-	}
-	params := map[string]any{
-		"gbdt":   boost.params(cfg),
-		"logreg": lr.params(cfg, p),
-		"blend": map[string]any{
-			"method": "stacking: weighted logistic regression of the labels on the members' margins, " +
-				"fitted on the tuning half of the validation split; negative weights dropped to 0",
-			"l2":            blendL2,
-			"bias":          bias,
-			"weight_trees":  coef[0],
-			"weight_logreg": coef[1],
-		},
-	}
-	spec := bundleSpec{
-		kind: model.KindEnsemble,
-		members: []model.MemberSpec{
-			{Kind: model.KindTrees, File: treesFile, Weight: coef[0]},
-			{Kind: model.KindLogreg, File: logregFile, Weight: coef[1]},
-		},
-		files:         map[string][]byte{treesFile: treesData, logregFile: lrData},
-		preprocessing: []model.Preprocessing{lr.preprocessing(p)},
-		params:        params,
-		bias:          bias,
-	}
-	if err := finish(tbl, p, cfg, res, spec); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return fit(ctx, tbl, AlgoEnsemble, cfg)
 }
 
 // Holdout says how the validation split's rows are shared out. The earlier half by Time, Tune,
@@ -195,212 +109,6 @@ func halveValidation(tbl *dataset.Table, rows []int) Holdout {
 		}
 	}
 	return Holdout{Tune: rows[:k], Report: rows[k:], Cut: times[rows[k]], Halved: true}
-}
-
-// prepared is what every algorithm starts from: the split, the row weights and the training
-// split's moments.
-type prepared struct {
-	split   Split
-	holdout Holdout
-	// weights holds every table row's weight: its table weight, times NormalWeight for a
-	// normal row.
-	weights []float64
-	// classWeight is the training split's total normal weight over its total fraud weight.
-	classWeight float64
-	// mean and scale are the training split's feature means and population standard
-	// deviations (1 for a constant feature).
-	mean, scale [fraud.NumFeatures]float64
-}
-
-// logregFraudWeight is the weight the logistic regression gives fraud rows on top of their row
-// weights.
-func (p *prepared) logregFraudWeight() float64 {
-	return math.Pow(p.classWeight, LogregFraudWeightPower)
-}
-
-func prepare(tbl *dataset.Table, cfg Config) (*prepared, error) {
-	if tbl.Weights != nil && len(tbl.Weights) != tbl.Rows() {
-		return nil, fmt.Errorf("%s: %d row weights for %d rows", tbl.Name, len(tbl.Weights), tbl.Rows())
-	}
-	split, err := SplitByTime(tbl, cfg.ValidationFraction)
-	if err != nil {
-		return nil, err
-	}
-	p := &prepared{split: split, holdout: halveValidation(tbl, split.Validation), weights: make([]float64, tbl.Rows())}
-	for i := range p.weights {
-		w := tbl.Weight(i)
-		if !(w >= 0) || math.IsInf(w, 0) {
-			return nil, fmt.Errorf("%s: row %d has weight %v, want a finite number >= 0", tbl.Name, i, w)
-		}
-		if tbl.Labels[i] == 0 {
-			w *= cfg.NormalWeight
-		}
-		p.weights[i] = w
-	}
-	var wPos, wNeg float64
-	for _, i := range split.Train {
-		if tbl.Labels[i] == 1 {
-			wPos += p.weights[i]
-		} else {
-			wNeg += p.weights[i]
-		}
-	}
-	if !(wPos > 0 && wNeg > 0) || math.IsInf(wPos+wNeg, 0) {
-		return nil, fmt.Errorf("%s: the training split's frauds weigh %g and its normal rows %g: both must be positive and finite", tbl.Name, wPos, wNeg)
-	}
-	p.classWeight = wNeg / wPos
-
-	n := float64(len(split.Train))
-	for j := range p.mean {
-		col := tbl.Columns[j]
-		var s float64
-		for _, i := range split.Train {
-			s += col[i]
-		}
-		mu := s / n
-		var ss float64
-		for _, i := range split.Train {
-			d := col[i] - mu
-			ss += d * d
-		}
-		sd := math.Sqrt(ss / n)
-		if !(sd > 1e-12*max(1, math.Abs(mu))) {
-			sd = 1
-		}
-		p.mean[j], p.scale[j] = mu, sd
-	}
-	return p, nil
-}
-
-// labelsAndWeights returns the labels and weights of rows.
-func labelsAndWeights(tbl *dataset.Table, p *prepared, rows []int) ([]uint8, []float64) {
-	labels := make([]uint8, len(rows))
-	weights := make([]float64, len(rows))
-	for k, i := range rows {
-		labels[k] = tbl.Labels[i]
-		weights[k] = p.weights[i]
-	}
-	return labels, weights
-}
-
-// memberMargins returns m's margin for each of rows.
-func memberMargins(tbl *dataset.Table, rows []int, m model.Member) []float64 {
-	out := make([]float64, len(rows))
-	var x [fraud.NumFeatures]float64
-	for k, i := range rows {
-		for j := range x {
-			x[j] = tbl.Columns[j][i]
-		}
-		out[k] = m.Margin(&x)
-	}
-	return out
-}
-
-// bundleSpec is what an algorithm contributes to its bundle; finish adds the rest.
-type bundleSpec struct {
-	kind          string
-	members       []model.MemberSpec
-	files         map[string][]byte
-	preprocessing []model.Preprocessing
-	params        map[string]any
-	bias          float64
-}
-
-// finish scores the splits with the model res describes (its Member and Trees blended as spec
-// says, in the arithmetic model.Model uses), chooses the threshold on the tuning rows, measures
-// every part and assembles the bundle.
-func finish(tbl *dataset.Table, p *prepared, cfg Config, res *Result, spec bundleSpec) error {
-	members := make([]model.Member, len(spec.members))
-	for k, ms := range spec.members {
-		switch ms.Kind {
-		case model.KindTrees:
-			members[k] = res.Trees
-		case model.KindLogreg:
-			members[k] = res.Member
-		default:
-			return fmt.Errorf("member kind %q", ms.Kind)
-		}
-	}
-	probability := func(rows []int) []float64 {
-		out := make([]float64, len(rows))
-		var x [fraud.NumFeatures]float64
-		for k, i := range rows {
-			for j := range x {
-				x[j] = tbl.Columns[j][i]
-			}
-			s := spec.bias
-			for m, mem := range members {
-				s += spec.members[m].Weight * mem.Margin(&x)
-			}
-			out[k] = model.Sigmoid(s)
-		}
-		return out
-	}
-	measure := func(rows []int, threshold float64) model.Metrics {
-		labels, weights := labelsAndWeights(tbl, p, rows)
-		return Evaluate(probability(rows), labels, weights, threshold)
-	}
-
-	tuneLabels, tuneWeights := labelsAndWeights(tbl, p, p.holdout.Tune)
-	threshold, value, err := ChooseThreshold(probability(p.holdout.Tune), tuneLabels, tuneWeights, cfg.Threshold)
-	if err != nil {
-		return err
-	}
-	res.Threshold, res.Rule, res.RuleValue = threshold, cfg.Threshold, value
-	res.Split, res.Holdout = p.split, p.holdout
-	res.Train = measure(p.split.Train, threshold)
-	res.Tuning = measure(p.holdout.Tune, threshold)
-	res.Validation = measure(p.holdout.Report, threshold)
-	res.ValidationAll = measure(p.split.Validation, threshold)
-
-	params := map[string]any{
-		"weight_normal":          cfg.NormalWeight,
-		"validation_fraction":    cfg.ValidationFraction,
-		"validation_holdout":     p.holdout.String(),
-		"threshold_rule":         cfg.Threshold.String() + ", on the tuning half of the validation split",
-		"threshold_metric":       string(cfg.Threshold.Metric),
-		"threshold_metric_value": value,
-		"tuning_metrics":         res.Tuning,
-		"validation_all_metrics": res.ValidationAll,
-	}
-	if cfg.Threshold.Metric == ThresholdCost {
-		params["cost_fn"], params["cost_fp"] = cfg.Threshold.CostFN, cfg.Threshold.CostFP
-	}
-	if tbl.WeightColumn != "" {
-		params["weight_column"] = tbl.WeightColumn
-	}
-	for k, v := range spec.params {
-		if _, dup := params[k]; dup {
-			return fmt.Errorf("parameter %q set twice", k)
-		}
-		params[k] = v
-	}
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6672617564))
-	res.Bundle = model.Bundle{
-		Manifest: model.Manifest{
-			Name:          cfg.Name,
-			Version:       cfg.Version,
-			Kind:          spec.kind,
-			Features:      fraud.FeatureNames(),
-			Preprocessing: spec.preprocessing,
-			Threshold:     threshold,
-			Metrics:       model.Evaluation{Training: res.Train, Validation: res.Validation},
-			Training: model.Training{
-				Algorithm: res.Algorithm,
-				Params:    params,
-				Data:      tbl.Name,
-				Rows:      tbl.Rows(),
-				Split:     p.split.String(),
-				Seed:      cfg.Seed,
-			},
-			CreatedAt: cfg.CreatedAt.UTC(),
-			Members:   spec.members,
-			Bias:      spec.bias,
-			Canaries:  canaries(tbl, p.split.Train, p.mean, p.scale, rng),
-		},
-		Files: spec.files,
-	}
-	return nil
 }
 
 // fitBlend fits the stacking regression y ~ sigmoid(bias + Σ_k coef[k]·z[k]) with row weights

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -202,38 +201,7 @@ type BoostingReport struct {
 // histograms are built in parallel over features on GOMAXPROCS goroutines, each feature summed
 // in row order by one goroutine, so the trees are the same bit for bit whatever GOMAXPROCS is.
 func GBDT(ctx context.Context, tbl *dataset.Table, cfg Config) (*Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	p, err := prepare(tbl, cfg)
-	if err != nil {
-		return nil, err
-	}
-	boost, err := fitGBDT(ctx, tbl, p, cfg)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{
-		Algorithm: AlgoGBDT,
-		Trees:     boost.trees,
-		Boosting:  boost.report,
-		Blend:     Blend{WeightTrees: 1},
-	}
-	data, err := json.Marshal(boost.trees)
-	if err != nil {
-		return nil, err
-	}
-	spec := bundleSpec{
-		kind:    model.KindTrees,
-		members: []model.MemberSpec{{Kind: model.KindTrees, File: treesFile, Weight: 1}},
-		files:   map[string][]byte{treesFile: data},
-		params:  map[string]any{"gbdt": boost.params(cfg)},
-	}
-	if err := finish(tbl, p, cfg, res, spec); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return fit(ctx, tbl, AlgoGBDT, cfg)
 }
 
 // boosted is a fitted tree ensemble and how boosting went.
@@ -296,7 +264,7 @@ func fitGBDT(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config) (
 	w := make([]float64, n)
 	y := make([]float64, n)
 	for r, i := range train {
-		w[r] = p.weights[i]
+		w[r] = p.fitWeights[i]
 		if tbl.Labels[i] == 1 {
 			w[r] *= spw
 			y[r] = 1

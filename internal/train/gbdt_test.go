@@ -142,9 +142,14 @@ func TestGBDTEarlyStopping(t *testing.T) {
 		if !b.StoppedEarly || b.Rounds >= cfg.GBDT.Rounds {
 			t.Fatalf("%s: got %d rounds grown of %d (stopped early %v), want an early stop", metric, b.Rounds, cfg.GBDT.Rounds, b.StoppedEarly)
 		}
-		if b.Trees != b.Rounds-cfg.GBDT.Patience || res.Trees.NumTrees() != b.Trees {
-			t.Errorf("%s: got %d trees kept (%d in the ensemble) of %d grown, want the %d up to the best round",
-				metric, b.Trees, res.Trees.NumTrees(), b.Rounds, b.Rounds-cfg.GBDT.Patience)
+		if b.Trees != b.Rounds-cfg.GBDT.Patience {
+			t.Errorf("%s: got %d trees kept of %d grown, want the %d up to the best round",
+				metric, b.Trees, b.Rounds, b.Rounds-cfg.GBDT.Patience)
+		}
+		// The refit on every row grows the kept count scaled by the rows it has.
+		if want := refitRounds(b.Trees, len(res.Split.Train), tbl.Rows()); res.Trees.NumTrees() != want || res.Refit.Trees != want {
+			t.Errorf("%s: got %d trees shipped (%d in the refit record), want %d: %d kept times %d/%d rows",
+				metric, res.Trees.NumTrees(), res.Refit.Trees, want, b.Trees, tbl.Rows(), len(res.Split.Train))
 		}
 		if math.IsNaN(b.BestScore) {
 			t.Errorf("%s: got no best score, want the tuning figure", metric)

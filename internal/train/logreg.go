@@ -6,7 +6,6 @@ package train
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -78,6 +77,14 @@ type Config struct {
 	// Seed seeds every random choice: the canary rows and gradient boosting's row and column
 	// sampling.
 	Seed int64
+	// NoRefit ships the members fitted on the training split, as measured, instead of
+	// refitting them on every row once the choices are made (see Train).
+	NoRefit bool
+	// RecencyHalfLife, in the units of Time (seconds in creditcard.csv), weights the rows a
+	// member is fitted on by 2^(−age/RecencyHalfLife), age being how much earlier than the
+	// latest of those rows a row is: recent transactions count more. Zero weights every row
+	// alike. It changes the fit only, not the metrics.
+	RecencyHalfLife float64
 	// Name, Version and CreatedAt go into the manifest; Version may be "" (Save derives it).
 	// CreatedAt must be set.
 	Name      string
@@ -113,6 +120,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("max iterations %d must be >= 1", c.MaxIter)
 	case !(c.Tol > 0):
 		return c, fmt.Errorf("tolerance %v must be > 0", c.Tol)
+	case !(c.RecencyHalfLife >= 0) || math.IsInf(c.RecencyHalfLife, 0):
+		return c, fmt.Errorf("recency half-life %v must be a finite number >= 0", c.RecencyHalfLife)
 	case !(c.ValidationFraction > 0 && c.ValidationFraction < 1):
 		return c, fmt.Errorf("validation fraction %v must be between 0 and 1", c.ValidationFraction)
 	case c.CreatedAt.IsZero():
@@ -159,7 +168,11 @@ type Result struct {
 	// false when MaxIter ran out.
 	Iterations int
 	Converged  bool
-	// ClassWeight is the training split's class ratio c, its total normal weight over its total
+	// Refit describes the refit on every row, or is nil with Config.NoRefit. With a refit,
+	// Trees and Member are the refitted members and Train their figures on every row;
+	// Tuning, Validation and ValidationAll were measured before the refit.
+	Refit *model.Refit
+	// ClassWeight is the class ratio c of the rows the shipped members were fitted on, its total normal weight over its total
 	// fraud weight; the logistic regression weights fraud rows by c^LogregFraudWeightPower on
 	// top of their row weights.
 	ClassWeight float64
@@ -184,45 +197,9 @@ type Result struct {
 // is corrected by −log(√c): the model's probabilities then reflect the real prior of the data
 // (with NormalWeight restoring the real share of normal transactions in a downsampled file).
 //
-// The model shipped is the one fitted on the training split, not a refit on all rows: its
-// validation figures are then an honest estimate of the model that is deployed, and the
-// threshold was chosen for that very model.
+// Its margin is calibrated and the model refitted on every row as Train says.
 func Logreg(ctx context.Context, tbl *dataset.Table, cfg Config) (*Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	p, err := prepare(tbl, cfg)
-	if err != nil {
-		return nil, err
-	}
-	lr, err := fitLogreg(ctx, tbl, p, cfg)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{
-		Algorithm:   AlgoLogreg,
-		Member:      lr.member,
-		Blend:       Blend{WeightLogreg: 1},
-		Iterations:  lr.fit.iterations,
-		Converged:   lr.fit.converged,
-		ClassWeight: p.classWeight,
-	}
-	data, err := json.Marshal(lr.member)
-	if err != nil {
-		return nil, err
-	}
-	spec := bundleSpec{
-		kind:          model.KindLogreg,
-		members:       []model.MemberSpec{{Kind: model.KindLogreg, File: logregFile, Weight: 1}},
-		files:         map[string][]byte{logregFile: data},
-		preprocessing: []model.Preprocessing{lr.preprocessing(p)},
-		params:        map[string]any{"logreg": lr.params(cfg, p)},
-	}
-	if err := finish(tbl, p, cfg, res, spec); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return fit(ctx, tbl, AlgoLogreg, cfg)
 }
 
 // logregFit is a logistic regression fitted on a training split.
@@ -246,7 +223,7 @@ func fitLogreg(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config)
 			row[j+1] = (tbl.Columns[j][i] - p.mean[j]) / p.scale[j]
 		}
 		y[r] = float64(tbl.Labels[i])
-		s[r] = p.weights[i]
+		s[r] = p.fitWeights[i]
 		if tbl.Labels[i] == 1 {
 			s[r] *= p.logregFraudWeight()
 		}

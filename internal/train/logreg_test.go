@@ -284,19 +284,24 @@ func TestLogregBundleLoads(t *testing.T) {
 	if w, _ := lp["fraud_weight"].(float64); !(ratio > 1) || math.Abs(w-math.Sqrt(ratio)) > 1e-12 || res.ClassWeight != ratio {
 		t.Errorf("got class ratio %v (result %v) and fraud weight %v in the manifest, want a weight of its square root", ratio, res.ClassWeight, w)
 	}
-	// The loaded model scores every row exactly as training measured it.
-	vs := make([]float64, 0, len(res.Holdout.Report))
-	var labels []uint8
-	for _, i := range res.Holdout.Report {
-		var x [fraud.NumFeatures]float64
-		for j := range x {
-			x[j] = tbl.Columns[j][i]
-		}
-		vs = append(vs, m.Probability(&x))
-		labels = append(labels, tbl.Labels[i])
+	// The loaded model, refitted on every row, scores every row exactly as training measured it.
+	all := append(append([]int(nil), res.Split.Train...), res.Split.Validation...)
+	if got := Evaluate(mustProbabilities(t, m, tbl, all), rowLabels(tbl, all), nil, m.Threshold()); got != res.Train {
+		t.Errorf("got metrics %+v on every row from the loaded model, want %+v", got, res.Train)
 	}
-	if got := Evaluate(vs, labels, nil, m.Threshold()); got != res.Validation {
-		t.Errorf("got validation metrics %+v from the loaded model, want %+v", got, res.Validation)
+	// Without the refit, the loaded model is the one the validation figures measured.
+	kept := mustLogreg(t, tbl, Config{L2: DefaultL2, Seed: 3, NoRefit: true})
+	keptDir, err := model.Save(t.TempDir(), kept.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, err := model.Load(keptDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := res.Holdout.Report
+	if got := Evaluate(mustProbabilities(t, km, tbl, report), rowLabels(tbl, report), nil, km.Threshold()); got != kept.Validation {
+		t.Errorf("got validation metrics %+v from the loaded unrefitted model, want %+v", got, kept.Validation)
 	}
 	// Same data, same settings, same time: the same bundle, byte for byte.
 	again := mustLogreg(t, tbl, Config{L2: DefaultL2, Seed: 3, Name: "synthetic"})
@@ -324,8 +329,8 @@ func TestLogregOnSampleData(t *testing.T) {
 	if v.ROCAUC <= 0.95 {
 		t.Errorf("got validation ROC-AUC %.4f, want > 0.95", v.ROCAUC)
 	}
-	if !res.Holdout.Halved || v.Rows+res.Tuning.Rows+res.Train.Rows != tbl.Rows() {
-		t.Errorf("got %d + %d + %d rows in the splits (halved %v), want %d", res.Train.Rows, res.Tuning.Rows, v.Rows, res.Holdout.Halved, tbl.Rows())
+	if !res.Holdout.Halved || v.Rows+res.Tuning.Rows+len(res.Split.Train) != tbl.Rows() {
+		t.Errorf("got %d + %d + %d rows in the splits (halved %v), want %d", len(res.Split.Train), res.Tuning.Rows, v.Rows, res.Holdout.Halved, tbl.Rows())
 	}
 	// Normal rows stand for 56.863 real ones each: the weighted confusion matrix says so.
 	if got, want := v.Confusion.FP+v.Confusion.TN, 56.863*float64(v.Rows-v.Frauds); math.Abs(got-want) > 1e-6 {
@@ -334,4 +339,30 @@ func TestLogregOnSampleData(t *testing.T) {
 	if _, err := model.Save(t.TempDir(), res.Bundle); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mustProbabilities returns m's probability for each of rows of tbl.
+func mustProbabilities(t testing.TB, m *model.Model, tbl *dataset.Table, rows []int) []float64 {
+	t.Helper()
+	out := make([]float64, len(rows))
+	for k, i := range rows {
+		var x [fraud.NumFeatures]float64
+		for j := range x {
+			x[j] = tbl.Columns[j][i]
+		}
+		out[k] = m.Probability(&x)
+		if math.IsNaN(out[k]) {
+			t.Fatalf("row %d: got probability NaN", i)
+		}
+	}
+	return out
+}
+
+// rowLabels returns the labels of rows of tbl.
+func rowLabels(tbl *dataset.Table, rows []int) []uint8 {
+	out := make([]uint8, len(rows))
+	for k, i := range rows {
+		out[k] = tbl.Labels[i]
+	}
+	return out
 }
