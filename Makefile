@@ -4,8 +4,9 @@ BIN       := bin/fraudguard
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-# The shipped default model is rebuilt from synthetic data with fixed seeds and time stamp.
-MODEL_ROWS       ?= 300000
+# The shipped default model is rebuilt from the real transaction sample with a fixed seed and
+# time stamp; its normal rows stand for 56.863 real ones each (datasets/README.md).
+MODEL_DATA       ?= datasets/creditcard-sample-train.csv
 MODEL_SEED       ?= 20261126
 MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
 
@@ -48,11 +49,10 @@ fuzz:
 deps:
 	bash scripts/deps.sh
 
-## model: rebuild the shipped default model (the ensemble) in models/ from synthetic data
+## model: rebuild the shipped default model (the ensemble, default flags) in models/ from the real transaction sample
 model: build
 	rm -rf models && mkdir -p models
-	./$(BIN) gen --rows $(MODEL_ROWS) --seed $(MODEL_SEED) --out bin/model-train.csv
-	./$(BIN) train --data bin/model-train.csv --out models/ --algo ensemble --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default
+	./$(BIN) train --data $(MODEL_DATA) --weight-normal 56.863 --out models/ --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default
 
 ## synth-params: refit the synthetic generator on datasets/
 synth-params: build

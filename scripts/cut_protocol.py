@@ -53,14 +53,23 @@ def row_index(t, share):
     return k
 
 
-def fraudguard(args, lines, head, tail, seed, flags, tmp):
-    """Trains fraudguard on rows head with flags, returns its probabilities for rows tail."""
+def fraudguard(args, lines, head, tail, seed, flags, tmp, synthetic=0):
+    """Trains fraudguard on rows head with flags, returns its probabilities for rows tail.
+
+    With synthetic > 0 it trains as `make model` does instead: the generator is fitted on rows
+    head, writes that many synthetic rows, and the model trains on those."""
     train, score, out = (os.path.join(tmp, n) for n in ("train.csv", "score.csv", "scored.csv"))
     models = os.path.join(tmp, "models")
     for path, rows in ((train, head), (score, tail)):
         with open(path, "w", newline="") as f:
             f.write(args.header)
             f.writelines(lines[i] for i in rows)
+    if synthetic:
+        params, gen = os.path.join(tmp, "params.json"), os.path.join(tmp, "synthetic.csv")
+        subprocess.run([args.bin, "gen", "--fit", train, "--params-out", params], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([args.bin, "gen", "--params", params, "--rows", str(synthetic), "--seed", str(seed),
+                        "--out", gen], check=True, stdout=subprocess.DEVNULL)
+        train = gen
     subprocess.run([args.bin, "train", "--data", train, "--seed", str(seed), "--out", models,
                     "--version", "cut", "--created-at", "2026-01-01T00:00:00Z"] + flags,
                    check=True, stdout=subprocess.DEVNULL)
@@ -87,6 +96,9 @@ def main():
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                     help="a fraudguard run with these train flags added (repeatable); default: 'fraudguard=' (default flags)")
     ap.add_argument("--no-xgboost", action="store_true", help="leave XGBoost out")
+    ap.add_argument("--synthetic", type=int, default=0, metavar="ROWS",
+                    help="add the recipe of the shipped model: the generator fitted on the rows before the cut, "
+                         "ROWS synthetic rows, train with default flags on them")
     ap.add_argument("--bin", default="bin/fraudguard")
     args = ap.parse_args()
 
@@ -107,7 +119,9 @@ def main():
     for v in args.variant or ["fraudguard="]:
         name, _, flags = v.partition("=")
         variants.append((name, shlex.split(flags)))
-    models = [(n, f) for n, f in variants] + ([] if args.no_xgboost else [("xgboost", None)])
+    models = [(n, f, 0) for n, f in variants] + ([] if args.no_xgboost else [("xgboost", None, 0)])
+    if args.synthetic:
+        models.append((f"synthetic {args.synthetic} rows", [], args.synthetic))
     parts = ["dev", "report"] if args.part == "both" else [args.part]
     print(f"{args.data}: {len(y)} rows, {y.sum()} frauds; XGBoost {xgb.__version__}; seeds {args.seeds}")
 
@@ -123,14 +137,14 @@ def main():
                   "; ".join(f"{len(tl)} rows / {y[tl].sum()} frauds" for _, tl in windows))
             print(f"{'model':24s} {'ROC-AUC mean ± sd':>20s} {'AUPRC mean ± sd':>20s}   per cut (mean over seeds)")
             per_seed = {}
-            for name, flags in models:
+            for name, flags, synthetic in models:
                 res = np.zeros((len(seeds), len(windows), 2))
                 for a, s in enumerate(seeds):
                     for b, (head, tail) in enumerate(windows):
                         if flags is None:
                             score = xgboost(X, y, head, tail, s)
                         else:
-                            score = fraudguard(args, lines, head, tail, s, flags, tmp)
+                            score = fraudguard(args, lines, head, tail, s, flags, tmp, synthetic)
                         res[a, b] = (roc_auc_score(y[tail], score),
                                      average_precision_score(y[tail], score, sample_weight=w[tail]))
                 seed_means = res.mean(1)
@@ -140,7 +154,7 @@ def main():
                 print(f"{name:24s} {m[0]:10.4f} ± {sd[0]:.4f} {m[1]:10.4f} ± {sd[1]:.4f}   " +
                       " ".join(f"{r[0]:.4f}/{r[1]:.4f}" for r in cut_means), flush=True)
             base = models[0][0]
-            for name, _ in models[1:]:
+            for name, _, _ in models[1:]:
                 d = per_seed[name] - per_seed[base]
                 sd = d.std(0, ddof=1) if len(seeds) > 1 else np.zeros(2)
                 print(f"  {name} - {base}: ROC-AUC {d[:, 0].mean():+.4f} ± {sd[0]:.4f}, "

@@ -66,6 +66,7 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	maxBins := fs.Int("max-bins", gd.MaxBins, "gbdt: most histogram bins per feature, the missing-value bin included (3..256)")
 	patience := fs.Int("patience", gd.Patience, "gbdt: stop after this many rounds without improvement on validation (0: grow every round)")
 	stopMetric := fs.String("stop-metric", string(gd.StopMetric), "gbdt: early-stopping metric, logloss or auprc")
+	bags := fs.Int("bags", gd.Bags, "gbdt: boosted ensembles grown on different row and column samples and averaged (1..32)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,6 +99,7 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 			MaxBins:        *maxBins,
 			Patience:       *patience,
 			StopMetric:     train.StopMetric(*stopMetric),
+			Bags:           *bags,
 		},
 		Seed:      *seed,
 		Name:      *name,
@@ -166,7 +168,7 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 		if err := cfg.GBDT.Check(); err != nil {
 			problems = append(problems, fmt.Errorf("%w (see --rounds, --learning-rate, --growth, --max-depth, --max-leaves, "+
 				"--lambda, --min-child-weight, --min-split-gain, --subsample, --colsample, --scale-pos-weight, "+
-				"--max-bins, --patience, --stop-metric)", err))
+				"--max-bins, --patience, --stop-metric, --bags)", err))
 		}
 	}
 	if len(problems) > 0 {
@@ -204,17 +206,24 @@ func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *t
 	}
 	switch {
 	case tbl.WeightColumn != "":
-		fmt.Fprintf(w, "  rows weighted by column %s in the fit's prior and in every figure below\n", tbl.WeightColumn)
+		fmt.Fprintf(w, "  rows weighted by column %s in the calibration, the threshold and every figure below\n", tbl.WeightColumn)
 	case cfg.NormalWeight != 1:
-		fmt.Fprintf(w, "  normal rows weighted %g in the fit's prior and in every figure below\n", cfg.NormalWeight)
+		fmt.Fprintf(w, "  normal rows weighted %g in the calibration, the threshold and every figure below (the members learn at the file's own balance)\n", cfg.NormalWeight)
 	}
 	if res.Trees != nil {
 		b := res.Boosting
 		stop := "no early stop"
-		if b.StoppedEarly {
+		switch {
+		case b.StoppedEarly && b.Bags > 1:
+			stop = "each bag stopped early on the tuning rows"
+		case b.StoppedEarly:
 			stop = fmt.Sprintf("stopped early at round %d", b.Rounds)
 		}
-		fmt.Fprintf(w, "  gbdt: %d trees kept of %d grown (%s), fraud weight x%.4g, %d bins\n", b.Trees, b.Rounds, stop, b.ScalePosWeight, b.Bins)
+		bags := ""
+		if b.Bags > 1 {
+			bags = fmt.Sprintf("%d bags averaged, ", b.Bags)
+		}
+		fmt.Fprintf(w, "  gbdt: %s%d trees kept of %d grown (%s), fraud weight x%.4g, %d bins\n", bags, b.Trees, b.Rounds, stop, b.ScalePosWeight, b.Bins)
 	}
 	if res.Member != nil {
 		if res.Converged {

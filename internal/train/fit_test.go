@@ -27,7 +27,7 @@ func TestProbabilitiesAreCalibrated(t *testing.T) {
 	future := syntheticTable(t, 40000, -3, 1, 12)
 	for _, algo := range Algorithms() {
 		t.Run(algo, func(t *testing.T) {
-			res := mustTrain(t, tbl, algo, Config{GBDT: smallGBDT(), NormalWeight: 10, Seed: 1})
+			res := mustTrain(t, tbl, algo, Config{NormalWeight: 10, Seed: 1})
 			rows := futureRows(future)
 			p := probabilities(future, res, rows)
 			// Five bins by predicted probability, each with a fifth of the rows.

@@ -59,6 +59,7 @@ func smallGBDT() GBDTParams {
 	p.LearningRate = 0.3
 	p.MaxDepth = 4
 	p.Patience = 20
+	p.Bags = 1
 	return p
 }
 
@@ -445,5 +446,45 @@ func TestGBDTCancelled(t *testing.T) {
 	_, err := GBDT(ctx, ruleTable(t, 500, 7, 0, corner), Config{CreatedAt: testCreatedAt})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// Bags average boosted ensembles grown on different samples: the trees of every bag are
+// kept, and the model varies less from one seed to the next.
+func TestGBDTBags(t *testing.T) {
+	tbl := mixedTable(t, 3000, 41)
+	margins := func(bags int) [][]float64 {
+		var out [][]float64
+		for seed := range int64(4) {
+			cfg := Config{GBDT: smallGBDT(), Seed: seed + 1, NoRefit: true}
+			cfg.GBDT.Patience = 0
+			cfg.GBDT.Rounds = 30
+			cfg.GBDT.Bags = bags
+			res := mustTrain(t, tbl, AlgoGBDT, cfg)
+			if got, want := res.Trees.NumTrees(), 30*bags; got != want || res.Boosting.Bags != bags {
+				t.Fatalf("bags %d: got %d trees in %d bags, want %d", bags, got, res.Boosting.Bags, want)
+			}
+			out = append(out, memberMargins(tbl, futureRows(tbl)[:200], res.Trees))
+		}
+		return out
+	}
+	spread := func(m [][]float64) float64 {
+		var sum float64
+		for r := range m[0] {
+			var mean, ss float64
+			for _, s := range m {
+				mean += s[r] / float64(len(m))
+			}
+			for _, s := range m {
+				ss += (s[r] - mean) * (s[r] - mean)
+			}
+			sum += math.Sqrt(ss / float64(len(m)-1))
+		}
+		return sum / float64(len(m[0]))
+	}
+	one, four := spread(margins(1)), spread(margins(4))
+	t.Logf("mean standard deviation of a row's margin over 4 seeds: %.4f with 1 bag, %.4f with 4", one, four)
+	if !(four < 0.75*one) {
+		t.Errorf("got a spread over seeds of %.4f with 4 bags and %.4f with 1, want 4 bags well below", four, one)
 	}
 }

@@ -238,7 +238,7 @@ func fitLogreg(ctx context.Context, tbl *dataset.Table, p *prepared, cfg Config)
 	}
 	var coef [fraud.NumFeatures]float64
 	copy(coef[:], fit.theta[1:])
-	intercept := fit.theta[0] - math.Log(p.logregFraudWeight())
+	intercept := fit.theta[0] - math.Log(p.logregFraudWeight()) - p.priorShift
 	member, err := model.NewLogreg(p.mean, p.scale, coef, intercept)
 	if err != nil {
 		return nil, fmt.Errorf("fitted model: %w", err)
@@ -252,7 +252,7 @@ func (lr *logregFit) params(cfg Config, p *prepared) map[string]any {
 		"l2":              cfg.L2,
 		"class_ratio":     p.classWeight,
 		"fraud_weight":    p.logregFraudWeight(),
-		"intercept_shift": -math.Log(p.logregFraudWeight()),
+		"intercept_shift": -math.Log(p.logregFraudWeight()) - p.priorShift,
 		"max_iter":        cfg.MaxIter,
 		"tol":             cfg.Tol,
 		"iterations":      lr.fit.iterations,
