@@ -22,8 +22,11 @@ an optional transaction_id column is ignored).
 rows and blends them in log-odds; gbdt and logreg fit one of them alone.
 
 The rows are sorted by Time and the latest 20% (--validation-fraction) are held out for
-validation: their earlier half tunes early stopping, the blend and the threshold, their later
-half is only measured and gives the validation figures. The bundle is written to
+validation: their earlier half tunes early stopping, the calibration (the blend) and the
+threshold, their later half is only measured and gives the validation figures. Then every
+member is refitted on every row with those choices kept (--no-refit ships the first fit).
+--weight-normal weighs the calibration, the threshold and the figures, so probabilities are at
+the real prevalence; the members learn at the file's own class balance. The bundle is written to
 --out/<version>/, where the version is the creation time and a hash of the content unless
 --version names one; nothing is written when reading or training fails. With the same data, flags and --created-at, the bundle is the same
 byte for byte.`
