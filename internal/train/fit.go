@@ -259,7 +259,8 @@ func calibrationMethod(res *Result) string {
 
 // assemble builds res.Bundle from the shipped members m, fitted on q's training rows.
 func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m members) error {
-	spec := model.Manifest{Bias: res.Blend.Bias}
+	var specs []model.MemberSpec
+	var preprocessing []model.Preprocessing
 	files := map[string][]byte{}
 	params := map[string]any{
 		"weight_normal":          cfg.NormalWeight,
@@ -294,7 +295,7 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 			return err
 		}
 		files[treesFile] = data
-		spec.Members = append(spec.Members, model.MemberSpec{Kind: model.KindTrees, File: treesFile, Weight: res.Blend.WeightTrees})
+		specs = append(specs, model.MemberSpec{Kind: model.KindTrees, File: treesFile, Weight: res.Blend.WeightTrees})
 		params["gbdt"] = m.boost.params(cfg)
 	}
 	if m.lr != nil {
@@ -303,8 +304,8 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 			return err
 		}
 		files[logregFile] = data
-		spec.Members = append(spec.Members, model.MemberSpec{Kind: model.KindLogreg, File: logregFile, Weight: res.Blend.WeightLogreg})
-		spec.Preprocessing = append(spec.Preprocessing, m.lr.preprocessing(q))
+		specs = append(specs, model.MemberSpec{Kind: model.KindLogreg, File: logregFile, Weight: res.Blend.WeightLogreg})
+		preprocessing = append(preprocessing, m.lr.preprocessing(q))
 		params["logreg"] = m.lr.params(cfg, q)
 	}
 	kind := model.KindEnsemble
@@ -325,7 +326,7 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 			Version:       cfg.Version,
 			Kind:          kind,
 			Features:      fraud.FeatureNames(),
-			Preprocessing: spec.Preprocessing,
+			Preprocessing: preprocessing,
 			Threshold:     res.Threshold,
 			Metrics:       model.Evaluation{Training: res.Train, Validation: res.Validation, ValidationModel: validationModel},
 			Training: model.Training{
@@ -338,8 +339,8 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 				Refit:     res.Refit,
 			},
 			CreatedAt: cfg.CreatedAt.UTC(),
-			Members:   spec.Members,
-			Bias:      spec.Bias,
+			Members:   specs,
+			Bias:      res.Blend.Bias,
 			Canaries:  canaries(tbl, q.split.Train, q.mean, q.scale, rng),
 		},
 		Files: files,
