@@ -61,7 +61,7 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 	maxDepth := fs.Int("max-depth", gd.MaxDepth, "gbdt: most levels of a tree (0: no bound, leafwise only)")
 	maxLeaves := fs.Int("max-leaves", gd.MaxLeaves, "gbdt: most leaves of a tree (0: no bound, depthwise only)")
 	lambda := fs.Float64("lambda", gd.Lambda, "gbdt: L2 penalty on leaf values")
-	minChildWeight := fs.Float64("min-child-weight", gd.MinChildWeight, "gbdt: least hessian sum of a child, in transactions (rows count their weight)")
+	minChildWeight := fs.Float64("min-child-weight", gd.MinChildWeight, "gbdt: least hessian sum of a child, in rows (each class weighs as many rows as it has)")
 	minSplitGain := fs.Float64("min-split-gain", gd.MinSplitGain, "gbdt: least loss reduction of a split")
 	subsample := fs.Float64("subsample", gd.Subsample, "gbdt: share of rows each tree sees")
 	colsample := fs.Float64("colsample", gd.ColSample, "gbdt: share of features each tree may split on")
@@ -174,6 +174,9 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 				"--max-bins, --patience, --stop-metric, --bags)", err))
 		}
 	}
+	if *bags < 1 {
+		problems = append(problems, fmt.Errorf("--bags %d must be between 1 and %d", *bags, train.MaxBags))
+	}
 	if len(problems) > 0 {
 		return usageError{fmt.Errorf("train: %w", errors.Join(problems...))}
 	}
@@ -218,7 +221,7 @@ func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *t
 		stop := "no early stop"
 		switch {
 		case b.StoppedEarly && b.Bags > 1:
-			stop = "each bag stopped early on the tuning rows"
+			stop = "early stopping on the tuning rows"
 		case b.StoppedEarly:
 			stop = fmt.Sprintf("stopped early at round %d", b.Rounds)
 		}
@@ -243,6 +246,9 @@ func printTrainSummary(w io.Writer, tbl *dataset.Table, cfg train.Config, res *t
 		fmt.Fprintf(w, "  calibration: margin = %.4g + %.4g·gbdt\n", bl.Bias, bl.WeightTrees)
 	case train.AlgoLogreg:
 		fmt.Fprintf(w, "  calibration: margin = %.4g + %.4g·logreg\n", bl.Bias, bl.WeightLogreg)
+	}
+	if bl.WeightTrees == 0 && bl.WeightLogreg == 0 {
+		fmt.Fprintf(w, "  WARNING: no member ranks the tuning rows the right way: the model answers their fraud rate to every transaction\n")
 	}
 	if r := res.Refit; r != nil {
 		fmt.Fprintf(w, "  refit on every row: %d rows, %d frauds", r.Rows, r.Frauds)

@@ -169,6 +169,7 @@ func TestTrainRejects(t *testing.T) {
 		{"bad stop metric", string(goodText), []string{"--stop-metric", "auc"}, 2, `gbdt: stop metric "auc" is not one of logloss, auprc`},
 		{"bad rounds", string(goodText), []string{"--rounds", "0"}, 2, "gbdt: rounds 0 must be >= 1"},
 		{"too many bags", string(goodText), []string{"--bags", "33"}, 2, "gbdt: bags 33 must be between 1 and 32"},
+		{"no bags", string(goodText), []string{"--bags", "0"}, 2, "--bags 0 must be between 1 and 32"},
 		{"bad validation fraction", string(goodText), []string{"--validation-fraction", "1"}, 2, "--validation-fraction 1 must be between 0 and 1"},
 		{"bad created-at", string(goodText), []string{"--created-at", "yesterday"}, 2, `--created-at "yesterday" is not an RFC 3339 time`},
 		{"bad weight", string(goodText), []string{"--weight-normal", "0"}, 2, "--weight-normal 0 must be a positive number"},

@@ -170,8 +170,10 @@ type Refit struct {
 	// Rows and Frauds count the rows the shipped members were fitted on.
 	Rows   int `json:"rows"`
 	Frauds int `json:"frauds"`
-	// Trees is the number of trees the refit grew, when the model has trees.
-	Trees int `json:"trees,omitempty"`
+	// Trees is the number of trees the refit grew, when the model has trees, RoundsPerBag
+	// the rounds each of its bags grew.
+	Trees        int `json:"trees,omitempty"`
+	RoundsPerBag int `json:"rounds_per_bag,omitempty"`
 	// Description says what was refitted and what was kept.
 	Description string `json:"description"`
 }

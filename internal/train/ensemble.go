@@ -114,7 +114,10 @@ func halveValidation(tbl *dataset.Table, rows []int) Holdout {
 // fitBlend fits the stacking regression y ~ sigmoid(bias + Σ_k coef[k]·z[k]) with row weights
 // w, keeping every coefficient >= 0: when the unconstrained fit gives a negative one, every
 // subset of the members is fitted and the non-negative fit of least loss is kept (there are
-// only two members). Members left out get coefficient 0.
+// only two members). Members left out get coefficient 0. When no member has a non-negative
+// fit (their margins rank the tuning rows backwards), every coefficient is 0 and the bias is
+// the log-odds of the rows' weighted fraud rate: the model then answers the prior, which the
+// caller reports.
 func fitBlend(z [][]float64, y []uint8, w []float64) (bias float64, coef []float64, err error) {
 	k := len(z)
 	bestLoss := math.Inf(1)
@@ -152,10 +155,18 @@ func fitBlend(z [][]float64, y []uint8, w []float64) (bias float64, coef []float
 		}
 	}
 	if !found {
-		if err == nil {
-			err = errors.New("no blend with non-negative weights fits")
+		if err != nil {
+			return 0, nil, err
 		}
-		return 0, nil, err
+		var pos, total float64
+		for i, v := range w {
+			total += v
+			pos += v * float64(y[i])
+		}
+		if !(pos > 0 && pos < total) {
+			return 0, nil, errors.New("the tuning rows need both classes")
+		}
+		return math.Log(pos / (total - pos)), make([]float64, k), nil
 	}
 	return bias, coef, nil
 }

@@ -86,10 +86,9 @@ func (m members) list() []model.Member {
 }
 
 // refitRounds is how many trees the refit grows: the trees early stopping kept, times the
-// ratio of every row to the training split's rows. With the same learning rate, a fit over
-// more rows takes proportionally more steps to the same point (each step's leaf values are
-// averages over as many rows, the penalty being fixed), the usual rule for carrying an
-// early-stopped round count over to a larger set.
+// ratio of every row to the training split's rows. It is a rule of thumb, the usual one for
+// carrying an early-stopped round count over to a larger set: more rows bear a longer fit
+// before it overfits.
 func refitRounds(kept, trainRows, allRows int) int {
 	return max(1, int(math.Round(float64(kept)*float64(allRows)/float64(trainRows))))
 }
@@ -173,12 +172,13 @@ func fit(ctx context.Context, tbl *dataset.Table, algo string, cfg Config) (*Res
 			Rows:   len(final.split.Train),
 			Frauds: final.split.TrainFrauds,
 			Description: "every member was fitted again on every row, after the choices were made on the split: " +
-				"the blend and calibration, the threshold, the trees' number of rounds (the early-stopped count " +
-				"times all rows / training rows) and every other setting are those of the split; " +
-				"the validation metrics were measured before the refit",
+				"the blend and calibration, the threshold and the settings are those chosen on the split, and each bag " +
+				"grows the bags' mean early-stopped count times all rows / training rows; the class ratio, the " +
+				"standardisation and the bins are recomputed on every row; the validation metrics were measured before the refit",
 		}
 		if shipped.boost != nil {
 			res.Refit.Trees = shipped.boost.report.Trees
+			res.Refit.RoundsPerBag = shipped.boost.report.Rounds / shipped.boost.report.Bags
 		}
 		res.setMembers(shipped)
 		res.ClassWeight = final.classWeight
@@ -296,7 +296,8 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 		}
 		files[treesFile] = data
 		specs = append(specs, model.MemberSpec{Kind: model.KindTrees, File: treesFile, Weight: res.Blend.WeightTrees})
-		params["gbdt"] = m.boost.params(cfg)
+		// The boosting as chosen on the split; the refit's trees are in Training.Refit.
+		params["gbdt"] = (&boosted{report: res.Boosting}).params(cfg)
 	}
 	if m.lr != nil {
 		data, err := json.Marshal(m.lr.member)
@@ -356,8 +357,9 @@ type prepared struct {
 	// weights holds every table row's weight in the metrics: its table weight, times
 	// NormalWeight for a normal row.
 	weights []float64
-	// fitWeights holds every row's weight in the members' fits: weights, times the recency
-	// factor (see Config.RecencyHalfLife) for the rows the members are fitted on.
+	// fitWeights holds every row's weight in the members' fits: for the rows the members are
+	// fitted on, weights scaled so that each class weighs as many rows as it has, times the
+	// recency factor (see fitOn).
 	fitWeights []float64
 	// classWeight is the fitted rows' total normal fit weight over their total fraud fit
 	// weight: the balance the members learn at.
@@ -432,8 +434,10 @@ func (p *prepared) fitOn(tbl *dataset.Table, cfg Config) error {
 	rows := p.split.Train
 	var sum, count [2]float64
 	for _, i := range rows {
-		sum[tbl.Labels[i]] += p.weights[i]
-		count[tbl.Labels[i]]++
+		if p.weights[i] > 0 {
+			sum[tbl.Labels[i]] += p.weights[i]
+			count[tbl.Labels[i]]++
+		}
 	}
 	if !(sum[0] > 0 && sum[1] > 0) || math.IsInf(sum[0]+sum[1], 0) {
 		return fmt.Errorf("%s: the training split's frauds weigh %g and its normal rows %g: both must be positive and finite", tbl.Name, sum[1], sum[0])

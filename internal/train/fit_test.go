@@ -193,3 +193,28 @@ func TestRecencyHalfLife(t *testing.T) {
 		t.Errorf("got no error for a negative half-life, want one")
 	}
 }
+
+// A member whose margins rank the tuning rows backwards gets no weight: the model answers the
+// tuning rows' prior instead of failing to train.
+func TestCalibrationWithoutSignalFallsBackToThePrior(t *testing.T) {
+	labels := []uint8{1, 1, 0, 0, 0, 0}
+	weights := []float64{1, 1, 1, 1, 1, 1}
+	margins := [][]float64{{-2, -1, 0, 1, 2, 3}} // frauds lowest: a negative slope fits
+	bias, coef, err := fitBlend(margins, labels, weights)
+	if err != nil {
+		t.Fatalf("got error %v, want the prior", err)
+	}
+	if coef[0] != 0 || math.Abs(bias-math.Log(2.0/4.0)) > 1e-12 {
+		t.Errorf("got bias %v and weight %v, want log(2/4) and 0", bias, coef[0])
+	}
+	// Labels that are coin flips: a lone logistic regression still trains.
+	for seed := range uint64(4) {
+		tbl := syntheticTable(t, 1500, 0, 1, 100+seed)
+		for i := range tbl.Labels {
+			tbl.Labels[i] = uint8((i * 7919 % 13) % 2)
+		}
+		if _, err := Train(t.Context(), tbl, AlgoLogreg, Config{CreatedAt: testCreatedAt}); err != nil {
+			t.Errorf("seed %d: got error %v on noise labels, want a model", seed, err)
+		}
+	}
+}

@@ -54,8 +54,8 @@ type GBDTParams struct {
 	MaxLeaves int
 	// Lambda is the L2 penalty on leaf values; MinChildWeight the least hessian sum a child
 	// may have; MinSplitGain the least loss reduction a split must bring. Hessians are summed
-	// with the row weights as they are (a normal row of a downsampled file weighing as many
-	// transactions as it stands for), so these are in units of transactions.
+	// with the fit weights, under which each class weighs as many rows as it has in the file
+	// (see Train), so these are in units of rows.
 	Lambda         float64
 	MinChildWeight float64
 	MinSplitGain   float64
@@ -176,9 +176,11 @@ type BoostingReport struct {
 	Trees, Rounds int
 	// Bags is the number of boosted ensembles averaged.
 	Bags int
-	// StoppedEarly is true when early stopping ended boosting before Params.Rounds.
+	// StoppedEarly is true when early stopping ended boosting before Params.Rounds (in at
+	// least one bag).
 	StoppedEarly bool
-	// BestScore is the tuning rows' StopMetric with the trees kept (NaN without patience).
+	// BestScore is the tuning rows' StopMetric with the trees kept (NaN without patience), the
+	// mean over the bags of each bag's own.
 	BestScore float64
 	// ScalePosWeight is the fraud weight multiplier used.
 	ScalePosWeight float64

@@ -114,6 +114,7 @@ func TestGBDTIsDeterministic(t *testing.T) {
 	cfg := Config{GBDT: smallGBDT(), Seed: 7}
 	cfg.GBDT.Patience = 0
 	cfg.GBDT.Rounds = 15
+	cfg.GBDT.Bags = 2
 	want := mustSaveDigest(t, mustTrain(t, tbl, AlgoGBDT, cfg))
 
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
