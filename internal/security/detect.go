@@ -12,6 +12,8 @@ const (
 	RuleSQLi        = "sqli"
 	RuleXSS         = "xss"
 	RuleTraversal   = "traversal"
+	RuleCmdi        = "cmdi"
+	RuleCRLF        = "crlf"
 	RuleScanner     = "scanner"
 	RuleHeaderFlood = "header_flood"
 	RuleHeaderSize  = "header_size"
@@ -33,8 +35,9 @@ const (
 
 // Finding is one attack indicator found in a request.
 type Finding struct {
-	// Rule is what fired: RuleSQLi, RuleXSS, RuleTraversal, RuleScanner, RuleHeaderFlood or
-	// RuleHeaderSize.
+	// Rule is what fired: RuleSQLi, RuleXSS, RuleTraversal (which covers well-known system
+	// files and file-inclusion wrappers too), RuleCmdi (shell command injection), RuleCRLF
+	// (header injection), RuleScanner, RuleHeaderFlood or RuleHeaderSize.
 	Rule string
 	// Location is where: "path", "query:NAME", "header:NAME", "header" (for a flood of
 	// them), or the location the caller of InspectString passed, such as "json:FIELD".
@@ -358,10 +361,7 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 	if isPlainPath(p) {
 		return "", "", false
 	}
-	if rule, ev, hit = inspectVariants(p, false, true, false); hit {
-		return rule, ev, true
-	}
-	if rule, ev, hit = inspectVariants(p, false, false, true); hit {
+	if rule, ev, hit = inspectVariants(p, false, checkAll); hit {
 		return rule, ev, true
 	}
 	if len(p) > maxPathTailBytes {
@@ -373,7 +373,7 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 			continue
 		}
 		tails++
-		if rule, ev, hit = inspectVariants(p[i+1:], false, false, true); hit {
+		if rule, ev, hit = inspectVariants(p[i+1:], false, checkInjection); hit {
 			return rule, ev, true
 		}
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // maxDecodeRounds is how many times a value is percent-decoded while %xx sequences remain:
-// enough for the double and triple encodings scanners try (%252e, %%32%65).
-const maxDecodeRounds = 3
+// enough for the double and triple encodings scanners try (%252e, %%32%65, %25252e), and one
+// more for a client that escapes such a payload once again.
+const maxDecodeRounds = 4
 
 // inspectValue inspects one string for traversal and injections, as it is and decoded.
 // plus decodes '+' as a space, as in a query string.
@@ -18,23 +19,42 @@ func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
 		return "", "", false
 	}
-	return inspectVariants(v, plus, true, true)
+	return inspectVariants(v, plus, checkAll)
 }
 
-// inspectVariants applies the traversal and/or injection checks to v and to each of its
-// percent-decodings, stopping at the first hit.
-func inspectVariants(v string, plus, traversal, injection bool) (rule, ev string, hit bool) {
+// The checks inspectVariants applies.
+const (
+	// checkTraversal: dot-dot segments, NUL bytes, well-known system files and file-inclusion
+	// wrappers.
+	checkTraversal = 1 << iota
+	// checkInjection: libinjection's SQLi and XSS, and the rules that complete it.
+	checkInjection
+	// checkPattern: shell and header injection, event handlers and script URIs, SQL time
+	// delays and stacked statements.
+	checkPattern
+
+	checkAll = checkTraversal | checkInjection | checkPattern
+)
+
+// inspectVariants applies checks to v and to each of its normalised forms, stopping at the
+// first hit: v folded (see fold), then decoded (%XX, and '+' when plus is set) and folded again,
+// while something changes, up to maxDecodeRounds decodings.
+func inspectVariants(v string, plus bool, checks int) (rule, ev string, hit bool) {
+	// A line break sent as such may be multi-line text; one that decoding or folding brought
+	// in is an injection.
+	rawBreaks := strings.ContainsAny(v, "\r\n")
 	s := v
 	for round := 0; ; round++ {
-		if traversal && hasTraversal(s) {
-			return RuleTraversal, evidence(s), true
-		}
 		// A query value means what it decodes to: its raw form, '+' and all, is not text.
 		encoded := plus && round == 0 && hasEscape(s, true)
-		if injection && !encoded && !isPlain(s) {
-			if rule = injectionRule(s); rule != "" {
-				return rule, evidence(s), true
+		if rule = variantRule(s, checks, encoded, rawBreaks); rule != "" {
+			return rule, evidence(s), true
+		}
+		if f, changed := fold(s); changed {
+			if rule = variantRule(f, checks, encoded, rawBreaks); rule != "" {
+				return rule, evidence(f), true
 			}
+			s = f
 		}
 		if round == maxDecodeRounds {
 			return "", "", false
@@ -47,17 +67,48 @@ func inspectVariants(v string, plus, traversal, injection bool) (rule, ev string
 	}
 }
 
+// variantRule applies checks to one form of a value and names the rule that fires, or "".
+// encoded tells a raw query value, which only the traversal checks read; rawBreaks that the
+// value as sent held line breaks.
+func variantRule(s string, checks int, encoded, rawBreaks bool) string {
+	if checks&checkTraversal != 0 && (hasTraversal(s) || hasFileTarget(s)) {
+		return RuleTraversal
+	}
+	if encoded || isPlain(s) {
+		return ""
+	}
+	if checks&checkInjection != 0 {
+		if rule := injectionRule(s); rule != "" {
+			return rule
+		}
+	}
+	if checks&checkPattern != 0 {
+		switch {
+		case hasShellInjection(s):
+			return RuleCmdi
+		case hasHeaderInjection(s, !rawBreaks):
+			return RuleCRLF
+		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s):
+			return RuleSQLi
+		case hasEventHandler(s), hasScriptScheme(s), hasScriptCall(s):
+			return RuleXSS
+		}
+	}
+	return ""
+}
+
 // injectionRule runs libinjection on s, then the few narrow rules that cover what it leaves
 // out: RuleSQLi, RuleXSS or "".
 func injectionRule(s string) string {
 	if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
 		return RuleSQLi
 	}
-	if hasSQLSyntax(s) {
+	if hasSQLSyntax(s) && hasAlnum(s) {
 		// libinjection reads a value as it is and as if it followed a quote, but not as if it
 		// followed a number, as in "WHERE id = " + value: the context of " OR 1=1",
 		// " ORDER BY 1--" and the like. Only verdicts whose fingerprint holds more than
-		// keywords and words count, and only for values with SQL punctuation.
+		// keywords and words count, and only for values with SQL punctuation and a word or
+		// number: punctuation alone ("!@#$%^&") says nothing after a number.
 		n := "1 " + s
 		if ok, fp := libinjection.IsSQLi(n); ok && len(fp) > 1 && strings.ContainsAny(fp[1:], "&oU;()f1sv,") && !benignSQLi(n, fp) {
 			return RuleSQLi
@@ -120,6 +171,16 @@ func hasTautology(s string) bool {
 		switch kw := s[m:kwEnd]; {
 		case strings.EqualFold(kw, "or"), strings.EqualFold(kw, "and"), strings.EqualFold(kw, "xor"),
 			strings.EqualFold(kw, "where"), strings.EqualFold(kw, "having"):
+			return true
+		}
+	}
+	return false
+}
+
+// hasAlnum reports whether s holds an ASCII letter or digit.
+func hasAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isAlnumByte(s[i]) {
 			return true
 		}
 	}
@@ -263,11 +324,21 @@ func hasSQLSyntax(s string) bool {
 //   - a number followed by " -- " and more words ("7-Eleven -- open late", "Save 50% -- today
 //     only") is prose with a dash, which libinjection reads as a number and a comment ("1c");
 //     a number and a comment that ends the value ("1 --") is still flagged;
+//   - an e-mail address in any legal form ("john smith"@example.com), whose quotes and
+//     symbols are the address's own;
+//   - a sentence with a remark in brackets ("while (foo) is bar.", "One quarter (24%) of
+//     people"), which libinjection reads as a function call (see isParentheticalProse);
 //   - a sentence that happens to parse as a statement ("Select 7 items from the vegan range",
 //     fingerprint E1nkn) is not an injection when it holds nothing but words, numbers, spaces,
 //     sentence punctuation and apostrophes within words: with no quote, operator, comment or
 //     bracket it can neither break out of a literal nor be stacked onto a query.
 func benignSQLi(s, fp string) bool {
+	if isEmailAddress(s) || isEmailAddress(strings.TrimPrefix(s, "1 ")) {
+		return true
+	}
+	if strings.IndexByte(fp, '(') >= 0 && isParentheticalProse(s) {
+		return true
+	}
 	switch {
 	case fp == "1c":
 		i := strings.Index(s, " -- ")
@@ -514,19 +585,19 @@ func scannerToken(ua string) (string, bool) {
 		for j < len(ua) && isAlnumByte(ua[j]) {
 			j++
 		}
-		if j-i >= 4 && j-i <= len(buf) {
+		if j-i >= 3 && j-i <= len(buf) {
 			w := buf[:j-i]
 			for k := range w {
 				w[k] = lowerByte(ua[i+k])
 			}
-			if tok, ok := scannerWord(w); ok {
-				return tok, true
+			if scannerWords[string(w)] && !genericClientWord(ua, i, string(w)) {
+				return string(w), true
 			}
 		}
 		i = j
 	}
 	// Signatures that are not a single word.
-	for _, p := range [...]string{"fuzz faster u fool", "(hydra)", "interact.sh", ".oast."} {
+	for _, p := range scannerPhrases {
 		if containsFold(ua, p) {
 			return p, true
 		}
@@ -534,103 +605,66 @@ func scannerToken(ua string) (string, bool) {
 	return "", false
 }
 
-// scannerWord matches a lower-case word against the tools whose User-Agent names them. The
-// list follows the OWASP Core Rule Set's scanners-user-agents.data, without entries that are
-// common words or product names of ordinary software.
-func scannerWord(w []byte) (string, bool) {
-	switch string(w) {
-	case "sqlmap":
-		return "sqlmap", true
-	case "nikto":
-		return "nikto", true
-	case "nmap":
-		return "nmap", true
-	case "masscan":
-		return "masscan", true
-	case "zgrab":
-		return "zgrab", true
-	case "nuclei":
-		return "nuclei", true
-	case "acunetix":
-		return "acunetix", true
-	case "wpscan":
-		return "wpscan", true
-	case "dirbuster":
-		return "dirbuster", true
-	case "gobuster":
-		return "gobuster", true
-	case "feroxbuster":
-		return "feroxbuster", true
-	case "ffuf":
-		return "ffuf", true
-	case "wfuzz":
-		return "wfuzz", true
-	case "w3af":
-		return "w3af", true
-	case "openvas":
-		return "openvas", true
-	case "nessus":
-		return "nessus", true
-	case "burpcollaborator":
-		return "burpcollaborator", true
-	case "oastify":
-		return "oastify", true
-	case "interactsh":
-		return "interactsh", true
-	case "havij":
-		return "havij", true
-	case "sqlninja":
-		return "sqlninja", true
-	case "ghauri":
-		return "ghauri", true
-	case "arachni":
-		return "arachni", true
-	case "netsparker":
-		return "netsparker", true
-	case "whatweb":
-		return "whatweb", true
-	case "wapiti":
-		return "wapiti", true
-	case "skipfish":
-		return "skipfish", true
-	case "commix":
-		return "commix", true
-	case "xsstrike":
-		return "xsstrike", true
-	case "xsser":
-		return "xsser", true
-	case "joomscan":
-		return "joomscan", true
-	case "droopescan":
-		return "droopescan", true
-	case "cmsmap":
-		return "cmsmap", true
-	case "dotdotpwn":
-		return "dotdotpwn", true
-	case "fimap":
-		return "fimap", true
-	case "zmeu":
-		return "zmeu", true
-	case "nettacker":
-		return "nettacker", true
-	case "jorgee":
-		return "jorgee", true
-	case "libwhisker":
-		return "libwhisker", true
-	case "webshag":
-		return "webshag", true
-	case "sstimap":
-		return "sstimap", true
-	case "tplmap":
-		return "tplmap", true
-	case "lfisuite":
-		return "lfisuite", true
-	case "lfimap":
-		return "lfimap", true
-	case "appscan":
-		return "appscan", true
+// genericClientWord reports the scanner words that are also part of an ordinary client's name:
+// python-httpx (the Python library, not ProjectDiscovery's httpx), aws-xray (the AWS SDK).
+func genericClientWord(ua string, i int, w string) bool {
+	switch w {
+	case "httpx":
+		return i >= 7 && strings.EqualFold(ua[i-7:i], "python-")
+	case "xray":
+		return i >= 4 && strings.EqualFold(ua[i-4:i], "aws-")
 	}
-	return "", false
+	return false
+}
+
+// scannerWords are the attack tools, vulnerability scanners, callback services and
+// self-announcing Internet survey scanners whose User-Agent names them, as lower-case words.
+// The list follows the OWASP Core Rule Set's scanners-user-agents.data, with the tools it
+// leaves out that announce themselves too; it holds no search-engine crawler and no generic
+// HTTP client (curl, python-requests, Go-http-client, Java, okhttp, Wget, PowerShell ...).
+var scannerWords = map[string]bool{
+	// Injection and fuzzing tools.
+	"sqlmap": true, "havij": true, "sqlninja": true, "ghauri": true, "jsql": true, "bsqlbf": true,
+	"commix": true, "xsstrike": true, "xsser": true, "dalfox": true, "sstimap": true, "tplmap": true,
+	"tinja": true, "fimap": true, "lfisuite": true, "lfimap": true, "kadimus": true, "dotdotpwn": true,
+	"wfuzz": true, "ffuf": true, "jbrofuzz": true, "bfac": true, "graphw00f": true, "whatwaf": true,
+	"wafw00f": true, "shortscan": true, "noseyparker": true, "trufflehog": true,
+	// Content discovery and crawling for attack surface.
+	"dirbuster": true, "gobuster": true, "feroxbuster": true, "dirsearch": true, "dirb": true,
+	"gospider": true, "hakrawler": true, "crawlergo": true,
+	// Vulnerability scanners and web proxies.
+	"nikto": true, "nuclei": true, "jaeles": true, "xray": true, "httpx": true,
+	"projectdiscovery": true, "acunetix": true, "netsparker": true, "invicti": true,
+	"appscan": true, "appspider": true, "webinspect": true, "burp": true, "burpsuite": true,
+	"zap": true, "owasp": true, "arachni": true, "w3af": true, "skipfish": true, "wapiti": true,
+	"vega": true, "ironwasp": true, "paros": true, "grabber": true, "webshag": true,
+	"webbandit": true, "libwhisker": true, "whatweb": true, "wpscan": true, "wprecon": true,
+	"wpprobe": true, "joomscan": true, "droopescan": true, "cmsmap": true, "nettacker": true,
+	"detectify": true, "nessus": true, "openvas": true, "qualys": true, "qualysguard": true,
+	"tenable": true, "nexpose": true, "tsunamisecurityscanner": true, "sysscan": true,
+	"morfeus": true, "jorgee": true, "zmeu": true, "mozlila": true, "hexometer": true,
+	"betabot": true, "netlab360": true, "sitelockspider": true, "securityagent": true,
+	"probely": true,
+	// Password guessing.
+	"hydra": true, "medusa": true, "brutus": true,
+	// Port and service scanners.
+	"nmap": true, "masscan": true, "zgrab": true, "zmap": true,
+	// Out-of-band callback markers.
+	"interactsh": true, "oast": true, "oastify": true, "burpcollaborator": true,
+	"canarytokens": true, "dnslog": true,
+	// Internet-wide survey scanners that announce themselves.
+	"censys": true, "censysinspect": true, "shodan": true, "internetmeasurement": true,
+	"expanse": true, "scaninfo": true, "l9explore": true, "l9tcpid": true, "leakix": true,
+	"netsystemsresearch": true, "stretchoid": true, "onyphe": true, "binaryedge": true,
+	"shadowserver": true, "criminalip": true, "internetcensus": true, "researchscan": true,
+	"netcraftsurveyagent": true, "modat": true, "fofa": true, "zoomeye": true,
+}
+
+// scannerPhrases are signatures that are not a single word.
+var scannerPhrases = [...]string{
+	"fuzz faster", "(hydra)", "interact.sh", ".oast.", "internet-measurement",
+	"n-stalker", "bewica-security-scan", "graphql-cop", "yeswehack", "compatible; panoptic",
+	"mozilla/5.g", "user-agent:",
 }
 
 func isAlnumByte(c byte) bool {

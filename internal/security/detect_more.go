@@ -1,0 +1,732 @@
+package security
+
+import "strings"
+
+// hasHeaderInjection reports a line break (CR or LF, or one written as \r or \n) followed by
+// a header field: "%0d%0aSet-Cookie: ...", "\nLocation: ...". decoded tells that s is a
+// decoded or folded form of what was sent, where any line break is an injection, so that any
+// known header name counts; in a value as sent, which may be multi-line text, only names no
+// prose uses do (a hyphenated header name, Set-Cookie and the like).
+func hasHeaderInjection(s string, decoded bool) bool {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\r' || s[i] == '\n':
+			i++
+		case s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'r' || s[i+1] == 'n'):
+			i += 2
+		default:
+			continue
+		}
+		for i < len(s) {
+			if s[i] == '\r' || s[i] == '\n' || s[i] == ' ' || s[i] == '\t' {
+				i++
+			} else if s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'r' || s[i+1] == 'n') {
+				i += 2
+			} else {
+				break
+			}
+		}
+		j := i
+		for j < len(s) && (isAlnumByte(s[j]) || s[j] == '-' || s[j] == '_') {
+			j++
+		}
+		k := j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if j > i && isSMTPCommand(s[i:], decoded) {
+			return true
+		}
+		if j == i || k == len(s) || s[k] != ':' {
+			i--
+			continue
+		}
+		if isHeaderName(s[i:j], decoded) {
+			return true
+		}
+		i--
+	}
+	return false
+}
+
+// isHeaderName reports whether name is an HTTP header an injection would set: one no sentence
+// starts a line with (Set-Cookie, Content-Type, X-*), and when any is set, also the well-known
+// one-word ones (Location, Host ...) and any hyphenated name.
+func isHeaderName(name string, any bool) bool {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return false
+	}
+	n := buf[:len(name)]
+	for i := range n {
+		n[i] = lowerByte(name[i])
+	}
+	switch string(n) {
+	case "set-cookie", "set-cookie2", "content-length", "content-type", "transfer-encoding",
+		"x-xss-protection", "content-security-policy", "access-control-allow-origin",
+		"access-control-allow-credentials", "content-disposition", "x-forwarded-for",
+		"x-forwarded-host", "x-original-url", "x-rewrite-url", "x-frame-options", "user-agent",
+		"strict-transport-security", "cache-control", "www-authenticate", "x-content-type-options":
+		return true
+	case "location", "refresh", "host", "cookie", "link", "referer", "authorization", "server",
+		"connection", "upgrade", "vary", "expires", "pragma", "etag", "origin", "via", "status":
+		return any
+	}
+	if strings.HasPrefix(string(n), "x-") || strings.HasPrefix(string(n), "content-") ||
+		strings.HasPrefix(string(n), "access-control-") || strings.HasPrefix(string(n), "set-") {
+		return true
+	}
+	// Any other hyphenated name (Remote-Addr, Proxy-Authorization) when the break was encoded.
+	return any && strings.IndexByte(string(n), '-') > 0 && isLetterByte(n[0])
+}
+
+// isSMTPCommand reports an SMTP command at the start of a line that an injection into a mail
+// header adds: "MAIL FROM:", "RCPT TO:", and, when the line break was encoded, "EHLO", "HELO",
+// "DATA" and "QUIT" on their own.
+func isSMTPCommand(line string, decoded bool) bool {
+	if hasPrefixFold(line, "mail from:") || hasPrefixFold(line, "rcpt to:") {
+		return true
+	}
+	if !decoded {
+		return false
+	}
+	for _, v := range [...]string{"ehlo ", "helo ", "data\r", "data\n", "quit\r", "quit\n"} {
+		if hasPrefixFold(line, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileTargets are the files and directories that traversal and file-inclusion attacks read,
+// lower case with '/' for either slash. A match needs a boundary before it (the start, a
+// slash or punctuation), so "pets/etc" or "myetc/passwd" do not count.
+var fileTargets = [...]string{
+	"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/motd",
+	"etc/hostname", "etc/crontab", "etc/sudoers", "etc/fstab", "etc/resolv.conf",
+	"etc/master.passwd", "etc/inittab", "etc/os-release", "etc/lsb-release",
+	"etc/redhat-release", "etc/httpd/", "etc/apache", "etc/nginx/", "etc/mysql/", "etc/php",
+	"etc/ssh/", "etc/security/", "etc/profile", "etc/environment", "etc/init.d/",
+	"etc/network/", "etc/sysconfig/", "etc/pam.d/", "etc/x11/", "etc/mail/", "etc/ftp",
+	"proc/self/", "proc/version", "proc/cpuinfo", "proc/meminfo", "proc/mounts",
+	"proc/net/", "proc/sched_debug", "proc/1/", "proc/cmdline", "proc/partitions", "proc/sys/",
+	"proc/*/", "sys/class", "sys/kernel", "sys/devices", "sys/firmware", "sys/module",
+	"var/log/", "var/www/", "var/mail/", "var/spool/", "var/lib/mysql", "usr/local/apache",
+	"root/.", "home/*/.", ".bash_history", ".bash_profile", ".bashrc", ".ssh/", "id_rsa",
+	"id_dsa", "authorized_keys", ".htaccess", ".htpasswd", "web-inf/", "meta-inf/",
+	"wp-config.php", ".git/", ".svn/", ".env", "boot.ini", "win.ini", "system.ini",
+	"windows/system32", "windows/win", "windows/repair", "windows/panther", "winnt/",
+	"system32/", "inetpub/", "autoexec.bat", "php.ini", "my.cnf", "my.ini", "httpd.conf",
+	"apache2.conf", "nginx.conf", "config.inc.php", "localsettings.php", "configuration.php",
+	"web.config", "applicationhost.config", "dev/tcp/", "dev/udp/",
+}
+
+// fileSchemes are the stream wrappers and URL schemes of file inclusion.
+var fileSchemes = [...]string{
+	"php://", "file://", "file:/", "expect://", "phar://", "zip://", "glob://", "zlib://",
+	"compress.zlib://", "compress.bzip2://", "ogg://", "rar://", "ssh2.", "data://",
+	"jar:file:", "jar:http", "gopher://", "dict://", "tftp://", "netdoc:/",
+}
+
+// hasFileTarget reports a path to a well-known system or configuration file, by absolute path
+// as much as after a traversal (/etc/passwd, C:\Windows\win.ini, WEB-INF/web.xml), or a
+// file-inclusion wrapper (php://filter, file://, expect://, data:text/html;base64,...).
+func hasFileTarget(s string) bool {
+	if len(s) < 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if i > 0 && isAlnumByte(s[i-1]) && c != '.' {
+			continue // not at a boundary
+		}
+		glob := c == '?' || c == '*'
+		if c != '.' && c != '/' && c != '\\' && !isLetterByte(c) && !glob {
+			continue
+		}
+		for _, t := range fileTargets {
+			if (t[0] == c || glob && t[0] != '.') && matchPathFold(s[i:], t) {
+				return true
+			}
+		}
+		for _, sc := range fileSchemes {
+			if sc[0] == c && hasPrefixFold(s[i:], sc) {
+				return true
+			}
+		}
+		if c == 'd' && hasPrefixFold(s[i:], "data:") && isDataURI(s[i+5:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchPathFold reports whether s starts with the pattern t, ignoring ASCII case, with '/' in
+// t matching either slash (one or more) and '*' one path segment. A pattern that ends in a
+// letter must end at a boundary ("etc/group" is not "etc/groups"... but "etc/passwd~" is).
+func matchPathFold(s, t string) bool {
+	i, literal, globs := 0, 0, 0
+	for k := 0; k < len(t); k++ {
+		switch tc := t[k]; tc {
+		case '/':
+			if i >= len(s) || (s[i] != '/' && s[i] != '\\') {
+				return false
+			}
+			for i < len(s) && (s[i] == '/' || s[i] == '\\') {
+				i++
+			}
+		case '*':
+			for i < len(s) && s[i] != '/' && s[i] != '\\' {
+				i++
+			}
+		default:
+			switch {
+			case i < len(s) && s[i] == '*':
+				// A glob in the input (/et*/passwd) stands for the rest of the segment.
+				for k+1 < len(t) && t[k+1] != '/' {
+					k++
+				}
+				i++
+				globs++
+			case i < len(s) && s[i] == '?':
+				i++ // a glob for one character: /etc/?asswd
+				globs++
+			case i >= len(s) || lowerByte(s[i]) != tc:
+				return false
+			default:
+				i++
+				literal++
+			}
+		}
+	}
+	if globs > 0 && (literal < 4 || strings.IndexByte(t, '/') < 0) {
+		return false // globs must stand in a path, beside enough of the name to tell it
+	}
+	last := t[len(t)-1]
+	return !isAlnumByte(last) || i == len(s) || !isLetterByte(s[i])
+}
+
+// isDataURI reports whether s, what follows "data:", is the media type of a data URI that can
+// carry script or markup, or a base64 payload: "text/html,<script>", ";base64,PD9w".
+func isDataURI(s string) bool {
+	s = strings.TrimLeft(s, "/ ")
+	for _, p := range [...]string{"text/html", "text/javascript", "text/plain;base64", "text/xml", "application/", "image/svg", ";base64,"} {
+		if hasPrefixFold(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasEventHandler reports an HTML event handler brought in by markup: a tag opened and, after
+// any of the separators browsers accept between attributes (space, tab, line break, form
+// feed, '/', a quote), on<name>= ("<x/onxxx=1", "<svg\tonload=..."); or the same handler after
+// a quote that closes an attribute value (`" onmouseover=alert(1)`).
+func hasEventHandler(s string) bool {
+	for i := 0; i+4 < len(s); i++ {
+		if (s[i] != 'o' && s[i] != 'O') || (s[i+1] != 'n' && s[i+1] != 'N') {
+			continue
+		}
+		if i == 0 || !isHandlerSep(s[i-1]) {
+			continue
+		}
+		j := i + 2
+		for j < len(s) && isLetterByte(s[j]) {
+			j++
+		}
+		if j-i-2 < 3 {
+			continue
+		}
+		k := j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r' || s[k] == '\f') {
+			k++
+		}
+		if k == len(s) || s[k] != '=' {
+			continue
+		}
+		// Inside a tag: a '<' and a letter before, with no '>' in between.
+		for b := i - 1; b >= 0; b-- {
+			if s[b] == '>' {
+				break
+			}
+			if s[b] == '<' && b+1 < len(s) && isLetterByte(s[b+1]) {
+				return true
+			}
+		}
+		// After a quote that closes an attribute: the quote, then only separators.
+		b := i - 1
+		for b >= 0 && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r' || s[b] == '\f' || s[b] == '/') {
+			b--
+		}
+		if b >= 0 && (s[b] == '"' || s[b] == '\'') {
+			return true
+		}
+	}
+	return false
+}
+
+func isHandlerSep(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/' || c == '"' || c == '\''
+}
+
+// hasScriptScheme reports a javascript:, vbscript: or livescript: URI, with browsers' leniency
+// (tabs, line breaks and NULs inside the scheme, any case), at the start of s or after a
+// character that can precede a URL ( =, a quote, '(', white space). What follows the colon must
+// be script: something at once ("javascript:alert(1)"), or a call or property after spaces
+// ("javascript: alert(1)"); "JavaScript: The Good Parts" is a title.
+func hasScriptScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if c != 'j' && c != 'v' && c != 'l' {
+			continue
+		}
+		if i > 0 && (isAlnumByte(s[i-1]) || s[i-1] == '_') {
+			continue
+		}
+		for _, scheme := range [...]string{"javascript:", "vbscript:", "livescript:"} {
+			if scheme[0] != c {
+				continue
+			}
+			if n := matchSchemeLenient(s[i:], scheme); n > 0 && isScript(s[i+n:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchSchemeLenient matches scheme (lower case) at the start of s, skipping tabs, line breaks
+// and NULs between its letters as browsers do; it returns the bytes of s consumed, or 0.
+func matchSchemeLenient(s, scheme string) int {
+	i := 0
+	for k := 0; k < len(scheme); k++ {
+		for k > 0 && i < len(s) && (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == 0) {
+			i++
+		}
+		if i >= len(s) || lowerByte(s[i]) != scheme[k] {
+			return 0
+		}
+		i++
+	}
+	return i
+}
+
+// isScript reports whether rest, what follows a script scheme, is script rather than prose.
+func isScript(rest string) bool {
+	if rest == "" {
+		return false
+	}
+	if c := rest[0]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+		return true
+	}
+	t := strings.TrimLeft(rest, " \t\r\n")
+	j := 0
+	for j < len(t) && (isAlnumByte(t[j]) || t[j] == '_' || t[j] == '$') {
+		j++
+	}
+	return j > 0 && j < len(t) && strings.IndexByte("(.[=`", t[j]) >= 0
+}
+
+// hasSQLTiming reports the time-delay functions of blind SQL injection called with an
+// argument: sleep(5), benchmark(1000000,md5(1)), pg_sleep(5), dbms_lock.sleep(5),
+// randomblob(500000000), and T-SQL's waitfor delay '0:0:5'.
+func hasSQLTiming(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if c != 's' && c != 'b' && c != 'p' && c != 'r' && c != 'w' && c != 'd' {
+			continue
+		}
+		if i > 0 && isLetterByte(s[i-1]) {
+			continue
+		}
+		for _, fn := range [...]string{"sleep", "benchmark", "pg_sleep", "randomblob", "dbms_lock.sleep", "dbms_pipe.receive_message"} {
+			if fn[0] != c || !hasPrefixFold(s[i:], fn) {
+				continue
+			}
+			j := skipSQLSpace(s, i+len(fn))
+			if j < len(s) && s[j] == '(' {
+				k := skipSQLSpace(s, j+1)
+				if k < len(s) && (isDigitByte(s[k]) || s[k] == '(' || s[k] == '@' || s[k] == '\'' || s[k] == '"' || s[k] == ')') {
+					return true
+				}
+			}
+		}
+		if c == 'w' && hasPrefixFold(s[i:], "waitfor") {
+			j := skipSQLSpace(s, i+7)
+			if j > i+7 && (hasPrefixFold(s[j:], "delay") || hasPrefixFold(s[j:], "time")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isDigitByte(c byte) bool { return '0' <= c && c <= '9' }
+
+// hasStackedQuery reports a statement stacked after a ';': "; DROP TABLE users",
+// "; EXEC xp_cmdshell", "; DECLARE @q", "; SHUTDOWN --", "; SELECT * FROM ...", each with what
+// makes it a statement and not a sentence after a semicolon ("; update to follow").
+func hasStackedQuery(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ';' {
+			continue
+		}
+		j := skipSQLSpace(s, i+1)
+		k := j
+		for k < len(s) && isLetterByte(s[k]) {
+			k++
+		}
+		if k == j {
+			continue
+		}
+		kw := s[j:k]
+		next := skipSQLSpace(s, k)
+		word := func(w string) bool {
+			return hasPrefixFold(s[next:], w) && (next+len(w) == len(s) || !isIdentByte(s[next+len(w)]))
+		}
+		switch {
+		case strings.EqualFold(kw, "drop"), strings.EqualFold(kw, "create"), strings.EqualFold(kw, "alter"), strings.EqualFold(kw, "truncate"):
+			for _, obj := range [...]string{"table", "database", "user", "view", "procedure", "proc", "function", "schema", "index", "login", "trigger"} {
+				if word(obj) {
+					return true
+				}
+			}
+		case strings.EqualFold(kw, "insert"):
+			if word("into") {
+				return true
+			}
+		case strings.EqualFold(kw, "delete"):
+			if word("from") {
+				return true
+			}
+		case strings.EqualFold(kw, "update"):
+			// update <table> set
+			m := next
+			for m < len(s) && (isIdentByte(s[m]) || s[m] == '.' || s[m] == '[' || s[m] == ']' || s[m] == '`') {
+				m++
+			}
+			if m > next && hasPrefixFold(s[skipSQLSpace(s, m):], "set") {
+				return true
+			}
+		case strings.EqualFold(kw, "exec"), strings.EqualFold(kw, "execute"):
+			if next < len(s) && (s[next] == '(' || s[next] == '@') || word("master") || word("immediate") ||
+				hasPrefixFold(s[next:], "xp_") || hasPrefixFold(s[next:], "sp_") {
+				return true
+			}
+		case strings.EqualFold(kw, "declare"):
+			if next < len(s) && s[next] == '@' {
+				return true
+			}
+		case strings.EqualFold(kw, "shutdown"):
+			if next == len(s) || s[next] == ';' || s[next] == '#' || strings.HasPrefix(s[next:], "--") || word("with") {
+				return true
+			}
+		case strings.EqualFold(kw, "select"):
+			if next < len(s) && (isDigitByte(s[next]) || strings.IndexByte("*@('\"", s[next]) >= 0) ||
+				word("null") || word("version") || word("user") || word("database") || word("pg_sleep") ||
+				word("sleep") || word("benchmark") || word("load_file") || word("char") || word("concat") {
+				return true
+			}
+		case strings.EqualFold(kw, "waitfor"):
+			return true
+		}
+	}
+	return false
+}
+
+// isEmailAddress reports whether s is one e-mail address in any form RFC 5322 allows: a
+// dot-atom or quoted local part ("john smith"@example.com, o'brien+shop@example.com) and a
+// domain name or address literal.
+func isEmailAddress(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || len(s) > 320 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '"' {
+		if len(local) < 2 || local[len(local)-1] != '"' {
+			return false
+		}
+		q := local[1 : len(local)-1]
+		for i := 0; i < len(q); i++ {
+			c := q[i]
+			if c == '\\' && i+1 < len(q) {
+				i++
+				continue
+			}
+			if c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+				return false
+			}
+		}
+	} else if !isDotAtom(local, "!#$%&'*+/=?^_`{|}~-") {
+		return false
+	}
+	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
+		for _, c := range []byte(domain[1 : len(domain)-1]) {
+			if !isAlnumByte(c) && c != '.' && c != ':' {
+				return false
+			}
+		}
+		return true
+	}
+	return isDotAtom(domain, "-") && strings.IndexByte(domain, '.') > 0 && !strings.HasSuffix(domain, ".")
+}
+
+// isDotAtom reports whether s is atoms of letters, digits, non-ASCII and the given symbols,
+// joined by single dots.
+func isDotAtom(s, symbols string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnumByte(c) && c != '.' && c < 0x80 && strings.IndexByte(symbols, c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isParentheticalProse reports whether s is a sentence with remarks in brackets — "while (foo)
+// is bar.", "One quarter (24%) of people", "Just in case (abc)" — which libinjection can read
+// as a function call: only words, numbers, spaces, sentence punctuation, '/', '%' and
+// apostrophes within words, with each bracket opened after a space or at the start, closed, and
+// holding the same, not starting with a SQL keyword. A quote, an operator, a comment or a
+// call written as one (sleep(5)) makes it something else.
+func isParentheticalProse(s string) bool {
+	if strings.Contains(s, "/*") || strings.Contains(s, "*/") || strings.Contains(s, "--") {
+		return false
+	}
+	depth := 0
+	prev := byte(' ')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlnumByte(c), c >= 0x80, c == ' ', c == ',', c == '.', c == '!', c == '?', c == ':', c == '/', c == '-':
+		case c == '%':
+			if !isDigitByte(prev) {
+				return false
+			}
+		case c == '\'':
+			if !isLetterByte(prev) {
+				return false
+			}
+		case c == '(':
+			if depth > 0 || (prev != ' ' && i != 0) {
+				return false
+			}
+			j := i + 1
+			for j < len(s) && isLetterByte(s[j]) {
+				j++
+			}
+			if isSQLWord(s[i+1 : j]) {
+				return false
+			}
+			depth++
+		case c == ')':
+			if depth == 0 || prev == '(' {
+				return false
+			}
+			depth--
+		default:
+			return false
+		}
+		prev = c
+	}
+	return depth == 0
+}
+
+// isSQLWord reports whether w opens a subquery or an expression in SQL.
+func isSQLWord(w string) bool {
+	for _, k := range [...]string{"select", "union", "case", "if", "sleep", "benchmark", "exists", "values", "not", "null", "and", "or", "char", "concat", "ascii", "substring", "true", "false"} {
+		if strings.EqualFold(w, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// jsSinks are the functions and properties script injections call to prove or use their
+// foothold.
+var jsSinks = [...]string{
+	"alert", "prompt", "confirm", "eval", "settimeout", "setinterval", "function",
+	"constructor", "fromcharcode", "atob", "document.cookie", "document.write",
+	"document.domain", "document.location", "window.location", "location.hash",
+	"location.href", "innerhtml", "outerhtml", "importscripts", "fetch",
+}
+
+// hasScriptCall reports script written without markup, as injections into a script or an
+// attribute the page opened do: a sink called (alert(1), alert`1`, eval(...)), passed or
+// wrapped as a value ((alert)(1), [1].find(alert), a=alert,a(1)), or reached through a
+// property (document.cookie, top['al'+'ert']), and template expressions ({{constructor...}}).
+func hasScriptCall(s string) bool {
+	if strings.Contains(s, "{{") && (containsFold(s, "constructor") || strings.Contains(s, "}}")) && strings.ContainsAny(s, "()") {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if !isLetterByte(c) || (i > 0 && (isIdentByte(s[i-1]) || s[i-1] == '$')) {
+			continue
+		}
+		for _, sink := range jsSinks {
+			if sink[0] != c || !hasPrefixFold(s[i:], sink) {
+				continue
+			}
+			j := i + len(sink)
+			if j < len(s) && (isIdentByte(s[j]) || s[j] == '$') {
+				continue
+			}
+			if strings.IndexByte(sink, '.') > 0 {
+				return true // document.cookie and the like
+			}
+			k := j
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+				k++
+			}
+			switch {
+			case k < len(s) && s[k] == '`':
+				return true // a tagged template: alert`1`
+			case k == j && j < len(s) && s[j] == '(' && j+1 < len(s) && s[j+1] != ' ':
+				// Called at once with an argument: alert(1), eval(atob(...)); prose puts a
+				// space before a bracket, and "(s)" is a plural.
+				if !(j+2 < len(s) && s[j+1] == 's' && s[j+2] == ')') {
+					return true
+				}
+			case i > 0 && (s[i-1] == '(' || s[i-1] == ',' || s[i-1] == '=' || s[i-1] == '[') &&
+				j < len(s) && (s[j] == ')' || s[j] == ','):
+				return true // passed as a value: (alert)(1), find(alert), a=alert,
+			}
+		}
+	}
+	// A property looked up by a computed name and called: top['al'+'ert'](1), self[x](1).
+	for _, obj := range [...]string{"top[", "self[", "window[", "parent[", "this[", "globalthis["} {
+		if k := indexFold(s, obj); k >= 0 && (k == 0 || !isIdentByte(s[k-1])) {
+			if e := strings.Index(s[k:], "]("); e > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// indexFold is strings.Index ignoring ASCII case; sub is lower case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerByte(s[i]) == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// sqlFunctions are SQL functions injections call to read the database and its host; none is
+// an English word, so a call of one is taken for what it is.
+var sqlFunctions = [...]string{
+	"database", "db_name", "current_user", "session_user", "system_user", "schema",
+	"load_file", "group_concat", "concat_ws", "concat", "extractvalue", "updatexml",
+	"substring", "substr", "ascii", "char", "chr", "nchar", "unhex", "hex", "md5", "sha1",
+	"lo_get", "lo_import", "pg_read_file", "pg_ls_dir", "json_extract", "json_search",
+	"xmltype", "sys_context", "utl_inaddr.get_host_address", "convert", "cast",
+	"version", "user", "floor", "rand", "elt", "make_set", "exp", "polygon", "geometrycollection",
+	"multipoint", "linestring", "name_const", "row_count", "found_rows", "connection_id",
+	"last_insert_id", "getpgusername", "pg_client_encoding", "sqlite_version", "randomblob",
+	"load_extension", "openrowset", "opendatasource", "openquery", "has_dbaccess",
+	"is_srvrolemember", "is_member", "serverproperty", "host_name", "suser_sname",
+}
+
+// hasSQLFunctionCall reports a call of one of sqlFunctions written as SQL writes it: the name,
+// optional comments, '(' and an argument list that starts as SQL does (a ')', digit,
+// quote, '(', '@', '*', 0x or a keyword such as SELECT) — "user()", "char(65)",
+// "extractvalue(1,", "version/**/()". "user(s)" and "Version (2.1)" are prose.
+func hasSQLFunctionCall(s string) bool {
+	if strings.IndexByte(s, '(') < 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if !isLetterByte(c) || (i > 0 && (isIdentByte(s[i-1]) || s[i-1] == '.' || s[i-1] == '$')) {
+			continue
+		}
+		for _, fn := range sqlFunctions {
+			if fn[0] != c || !hasPrefixFold(s[i:], fn) {
+				continue
+			}
+			j := i + len(fn)
+			if j < len(s) && isIdentByte(s[j]) {
+				continue
+			}
+			k := j
+			for strings.HasPrefix(s[k:], "/*") {
+				// Comments may stand between a name and its bracket; a space is prose's.
+				e := strings.Index(s[k+2:], "*/")
+				if e < 0 {
+					break
+				}
+				k += e + 4
+			}
+			if k >= len(s) || s[k] != '(' {
+				continue
+			}
+			m := skipSQLSpace(s, k+1)
+			if m == len(s) {
+				return k == j // "database(" cut off right after the bracket
+			}
+			switch a := s[m]; {
+			case a == ')' || isDigitByte(a) || a == '\'' || a == '"' || a == '(' || a == '@' || a == '*' || a == '`':
+				return true
+			case hasPrefixFold(s[m:], "select") || hasPrefixFold(s[m:], "concat") || hasPrefixFold(s[m:], "user") || hasPrefixFold(s[m:], "version") || hasPrefixFold(s[m:], "database"):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasSQLList reports an IN list of SQL values: "IN (1,2)", " in ('a', 'b')".
+func hasSQLList(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if (s[i] != 'i' && s[i] != 'I') || (s[i+1] != 'n' && s[i+1] != 'N') || (i > 0 && isIdentByte(s[i-1])) {
+			continue
+		}
+		k := skipSQLSpace(s, i+2)
+		if k == i+2 || k >= len(s) || s[k] != '(' {
+			continue
+		}
+		// Two or more numbers or quoted strings, separated by commas.
+		items := 0
+		m := k + 1
+		for {
+			m = skipSQLSpace(s, m)
+			start := m
+			if m < len(s) && (s[m] == '\'' || s[m] == '"') {
+				q := s[m]
+				e := strings.IndexByte(s[m+1:], q)
+				if e < 0 {
+					break
+				}
+				m += e + 2
+			} else {
+				if m < len(s) && s[m] == '-' {
+					m++
+				}
+				for m < len(s) && isDigitByte(s[m]) {
+					m++
+				}
+			}
+			if m == start {
+				break
+			}
+			items++
+			m = skipSQLSpace(s, m)
+			if m < len(s) && s[m] == ',' {
+				m++
+				continue
+			}
+			if m < len(s) && s[m] == ')' && items >= 2 {
+				return true
+			}
+			break
+		}
+	}
+	return false
+}

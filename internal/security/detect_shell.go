@@ -1,0 +1,451 @@
+package security
+
+import "strings"
+
+// cmdKind says how sure a command name is to be a command when it follows a shell separator.
+type cmdKind uint8
+
+const (
+	// cmdStrong names are not English words: after a separator they are a command whatever
+	// follows (whoami, uname, nslookup ...).
+	cmdStrong cmdKind = iota + 1
+	// cmdWeak names are also words (cat, type, ping, sleep, id): they count only when what
+	// follows looks like a shell argument or ends the command.
+	cmdWeak
+	// cmdNet is Windows' net, which counts only before one of its subcommands.
+	cmdNet
+)
+
+// shellCommands are the commands injections run to prove or use their foothold, Unix and
+// Windows, lower case.
+var shellCommands = map[string]cmdKind{
+	// Identity and system information.
+	"whoami": cmdStrong, "uname": cmdStrong, "ifconfig": cmdStrong, "ipconfig": cmdStrong,
+	"netstat": cmdStrong, "systeminfo": cmdStrong, "tasklist": cmdStrong, "hostname": cmdStrong,
+	"id": cmdWeak, "pwd": cmdStrong, "ls": cmdStrong, "dir": cmdWeak, "ps": cmdWeak, "env": cmdWeak,
+	"printenv": cmdStrong, "getent": cmdStrong, "lsof": cmdStrong, "ver": cmdWeak,
+	// Reading and writing files.
+	"cat": cmdWeak, "type": cmdWeak, "head": cmdWeak, "tail": cmdWeak, "more": cmdWeak,
+	"less": cmdWeak, "echo": cmdWeak, "printf": cmdWeak, "touch": cmdWeak, "rm": cmdWeak,
+	"cp": cmdWeak, "mv": cmdWeak, "chmod": cmdStrong, "chown": cmdStrong, "mkdir": cmdStrong,
+	"find": cmdWeak, "grep": cmdStrong, "awk": cmdStrong, "sed": cmdWeak, "base64": cmdStrong,
+	"xxd": cmdStrong, "od": cmdWeak, "del": cmdWeak, "copy": cmdWeak, "tee": cmdWeak,
+	// Network: fetching, calling back, timing.
+	"ping": cmdWeak, "nslookup": cmdStrong, "dig": cmdWeak, "host": cmdWeak, "curl": cmdStrong,
+	"wget": cmdStrong, "nc": cmdStrong, "ncat": cmdStrong, "netcat": cmdStrong, "telnet": cmdStrong,
+	"ssh": cmdWeak, "ftp": cmdWeak, "tftp": cmdStrong, "sleep": cmdWeak, "timeout": cmdWeak,
+	"certutil": cmdStrong, "bitsadmin": cmdStrong, "net": cmdNet,
+	// Interpreters and shells.
+	"sh": cmdStrong, "bash": cmdStrong, "zsh": cmdStrong, "ksh": cmdStrong, "csh": cmdStrong,
+	"tcsh": cmdStrong, "dash": cmdWeak, "busybox": cmdStrong, "cmd": cmdWeak, "powershell": cmdStrong,
+	"pwsh": cmdStrong, "perl": cmdWeak, "python": cmdWeak, "python2": cmdStrong, "python3": cmdStrong,
+	"php": cmdWeak, "ruby": cmdWeak, "node": cmdWeak, "lua": cmdWeak, "eval": cmdWeak,
+	"exec": cmdWeak, "wmic": cmdStrong, "mshta": cmdStrong, "rundll32": cmdStrong,
+	"regsvr32": cmdStrong, "cscript": cmdStrong, "wscript": cmdStrong, "xterm": cmdStrong,
+	"nohup": cmdStrong, "sudo": cmdStrong, "su": cmdWeak, "crontab": cmdStrong, "kill": cmdWeak,
+	"killall": cmdStrong, "pkill": cmdStrong, "reboot": cmdWeak, "shutdown": cmdWeak,
+	"useradd": cmdStrong, "passwd": cmdWeak, "expr": cmdStrong, "nmap": cmdStrong, "uptime": cmdWeak,
+	"cd": cmdWeak, "alias": cmdWeak, "trap": cmdWeak, "export": cmdWeak, "unset": cmdWeak,
+	"source": cmdWeak, "xargs": cmdStrong, "gcc": cmdStrong, "cc": cmdWeak, "gdb": cmdStrong,
+	"irb": cmdStrong, "vim": cmdWeak, "vi": cmdWeak, "nano": cmdWeak, "top": cmdWeak,
+	"date": cmdWeak, "rmt": cmdStrong, "perf": cmdWeak, "ansible": cmdStrong, "chef": cmdWeak,
+	"visudo": cmdStrong, "column": cmdWeak, "fold": cmdWeak, "flock": cmdStrong,
+	"base32": cmdStrong, "cpulimit": cmdStrong, "comm": cmdWeak, "uconv": cmdStrong,
+	"regedit": cmdStrong, "reg": cmdWeak, "bcdboot": cmdStrong, "bcdedit": cmdStrong,
+	"schtasks": cmdStrong, "sc": cmdWeak, "taskkill": cmdStrong, "vssadmin": cmdStrong,
+	"iwr": cmdStrong, "iex": cmdStrong, "irm": cmdStrong, "icm": cmdStrong, "iwmi": cmdStrong,
+	"invoke-webrequest": cmdStrong, "invoke-expression": cmdStrong, "invoke-restmethod": cmdStrong,
+	"start-process": cmdStrong, "new-object": cmdStrong, "start-sleep": cmdStrong,
+	"get-content": cmdStrong, "set-content": cmdStrong, "out-file": cmdStrong,
+	"tar": cmdWeak, "zip": cmdWeak, "unzip": cmdWeak, "gzip": cmdWeak, "dd": cmdWeak,
+	"strings": cmdWeak, "wc": cmdWeak, "sort": cmdWeak, "uniq": cmdWeak, "cut": cmdWeak,
+	"tr": cmdWeak, "rev": cmdWeak, "tac": cmdWeak, "nl": cmdWeak, "xxd2": cmdStrong,
+	"openssl": cmdStrong, "socat": cmdStrong, "mkfifo": cmdStrong, "mknod": cmdStrong,
+	"ssh-keygen": cmdStrong, "scp": cmdStrong, "rsync": cmdStrong, "whois": cmdStrong,
+	"traceroute": cmdStrong, "tracert": cmdStrong, "arp": cmdWeak, "route": cmdWeak,
+	"ip": cmdWeak, "ss": cmdWeak, "w": cmdWeak, "who": cmdWeak, "last": cmdWeak,
+	"mount": cmdWeak, "df": cmdWeak, "du": cmdWeak, "free": cmdWeak, "lsb_release": cmdStrong,
+	"apt": cmdWeak, "yum": cmdWeak, "pip": cmdWeak, "npm": cmdWeak, "docker": cmdWeak,
+	"kubectl": cmdStrong, "java": cmdWeak, "jrunscript": cmdStrong, "osascript": cmdStrong,
+}
+
+// netSubcommands are what Windows' net takes that injections use.
+var netSubcommands = [...]string{"user", "users", "localgroup", "group", "view", "share", "use", "start", "stop", "accounts", "config", "session"}
+
+// hasShellInjection reports a shell command injection: a separator or substitution (; | || &
+// && ` $( a line break, or the start of the value) followed by a command name, bare or with a
+// path (/usr/bin/id, C:\Windows\System32\whoami.exe), that is run as a command rather than
+// written as a word; or a function definition as Shellshock sends it: () {.
+func hasShellInjection(s string) bool {
+	if hasShellSyntax(s) {
+		return true
+	}
+	if hasCommandAfterSeparator(s) {
+		return true
+	}
+	if f, changed := shellFold(s); changed {
+		return hasCommandAfterSeparator(f)
+	}
+	return false
+}
+
+// hasShellSyntax reports constructs of shells and of template and lookup languages that
+// ordinary text never holds: a function definition as Shellshock and fork bombs write it
+// ("() { :; };", "f(){ f|f& };f"), arithmetic expansion "$((", and Log4Shell lookups
+// ("${jndi:", "${lower:j}", "${::-j}").
+func hasShellSyntax(s string) bool {
+	if hasShellFunction(s) || strings.Contains(s, "$((") {
+		return true
+	}
+	if i := strings.Index(s, "{"); i >= 0 {
+		for _, p := range [...]string{"{jndi:", "${::-", "${lower:", "${upper:", "${env:", "${sys:", "${java:", "${date:", "${base64:", "${main:", "${ctx:", "${marker:", "${k8s:", "${docker:", "${spring:", "${web:", "${log4j:"} {
+			if containsFold(s[i:], p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasCommandAfterSeparator reports a command name run after a separator or at the start.
+func hasCommandAfterSeparator(s string) bool {
+	if shellCommandAt(s, 0, '^') {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		var sep byte
+		start := i + 1
+		switch c := s[i]; c {
+		case ';', '|', '&', '`', '\n', '\r':
+			sep = c
+		case '$':
+			if i+1 < len(s) && s[i+1] == '(' {
+				sep, start = '$', i+2
+			}
+		case '\\':
+			// A line break written as \n, as payload lists and some decoders give it.
+			if i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r') {
+				sep, start = '\n', i+2
+			}
+		}
+		if sep != 0 && shellCommandAt(s, start, sep) {
+			return true
+		}
+	}
+	return false
+}
+
+// shellCommandAt reports whether a command is run at s[i:], after separator sep ('^' for the
+// start of the value).
+func shellCommandAt(s string, i int, sep byte) bool {
+	// What may stand between a separator and the command: more separator characters, white
+	// space, $IFS, quotes, brackets and braces.
+	brace, spaced := false, false
+	for i < len(s) {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			spaced = true
+			i++
+		case c == '\'' || c == '"' || c == '(':
+			i++
+		case c == '{':
+			brace = true
+			i++
+		case sep != '^' && (c == ';' || c == '|' || c == '&' || c == '`' || c == '\n' || c == '\r'):
+			i++
+		case c == '$' && hasPrefixFold(s[i:], "${ifs}"):
+			i += 6
+		case c == '$' && hasPrefixFold(s[i:], "$ifs"):
+			i += 4
+		default:
+			goto word
+		}
+	}
+	return false
+word:
+	// An optional path: any absolute Unix path whose last directory is a bin (globs allowed:
+	// /???/??t), or a Windows system directory.
+	pathed, globbed := false, false
+	if i < len(s) && (s[i] == '/' || s[i] == '\\' || (i+2 < len(s) && isLetterByte(s[i]) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/'))) {
+		j := i
+		last := -1
+		for j < len(s) && (isAlnumByte(s[j]) || strings.IndexByte("/\\_-.:?*", s[j]) >= 0) {
+			if s[j] == '/' || s[j] == '\\' {
+				last = j
+			}
+			j++
+		}
+		if last < 0 {
+			return false
+		}
+		dir := strings.ToLower(strings.ReplaceAll(s[i:last+1], "\\", "/"))
+		globbed = strings.ContainsAny(dir, "?*")
+		if !globbed && !strings.HasSuffix(dir, "bin/") && !strings.HasSuffix(dir, "system32/") && !strings.HasSuffix(dir, "syswow64/") {
+			return false
+		}
+		pathed = true
+		i = last + 1
+	}
+	j := i
+	for j < len(s) && (isAlnumByte(s[j]) || s[j] == '_' || s[j] == '-' || pathed && (s[j] == '?' || s[j] == '*')) {
+		j++
+	}
+	for j > i && s[j-1] == '-' {
+		j--
+	}
+	if j == i || j-i > 24 {
+		return false
+	}
+	if pathed && strings.ContainsAny(s[i:j], "?*") {
+		return true // a globbed command in a bin directory: /bin/ca? /et*/passwd
+	}
+	var buf [24]byte
+	name := buf[:j-i]
+	for k := range name {
+		name[k] = lowerByte(s[i+k])
+	}
+	kind := shellCommands[string(name)]
+	if h := strings.IndexByte(string(name), '-'); kind == 0 && h > 0 {
+		// ansible-playbook, chef-client, ssh-copy-id: a tool's family name.
+		if shellCommands[string(name[:h])] == cmdStrong {
+			kind = cmdStrong
+		} else {
+			j = i + h
+			kind = shellCommands[string(name[:h])]
+			if kind != 0 {
+				return false // cat-friendly: a word
+			}
+		}
+	}
+	if kind == 0 {
+		if pathed && globbed {
+			return true
+		}
+		return sep != '^' && isWindowsFor(string(name), s[j:])
+	}
+	// Windows executables: whoami.exe, cmd.exe.
+	if hasPrefixFold(s[j:], ".exe") || hasPrefixFold(s[j:], ".com") && (j+4 == len(s) || !isAlnumByte(s[j+4])) {
+		j += 4
+		pathed = true
+	}
+	if j < len(s) && (isAlnumByte(s[j]) || s[j] == '_' || s[j] == '.' || s[j] == '/' || s[j] == '@') ||
+		j+1 < len(s) && s[j] == '\'' && isLetterByte(s[j+1]) {
+		return false // part of a longer word (cat's), a version (curl/8.4), a file name or a host
+	}
+	rest := s[j:]
+	switch {
+	case kind == cmdNet:
+		return netSubcommand(rest)
+	case pathed:
+		return true
+	case sep == '^':
+		// At the start of a value a command needs an argument only a shell would give it
+		// ("ls -la", "cat /etc/passwd", "ls${IFS}-la"), or, for a name that is no word, to be
+		// the whole value or to end at a separator ("whoami", "uname;").
+		if kind == cmdStrong && (rest == "" || endsCommand(rest) && rest[0] != '"' && rest[0] != '\'' && rest[0] != ')') {
+			return true
+		}
+		if kind == cmdStrong && shellArgument(rest, false, false) {
+			return true
+		}
+		return !endsCommand(rest) && shellArgument(rest, false, true) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
+	case kind == cmdStrong:
+		return true
+	}
+	// A weak name: it must end the command, or take an argument that only a shell would give
+	// it. A lone & followed by a word at the very end ("Tom & cat") is prose.
+	// Nor does a word that ends a sentence after "; " or " & " ("Mon-Fri; free").
+	if endsCommand(rest) {
+		return rest != "" || !spaced || (sep != ';' && sep != '&')
+	}
+	return shellArgument(rest, brace, false)
+}
+
+// isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)".
+func isWindowsFor(name, rest string) bool {
+	if name != "for" {
+		return false
+	}
+	t := strings.TrimLeft(rest, " \t")
+	return len(t) < len(rest) && len(t) > 1 && (t[0] == '%' || t[0] == '/' && isLetterByte(t[1]))
+}
+
+// endsCommand reports whether rest, what follows a command name, ends the command at once:
+// the end of the value, or a separator, substitution end, redirection or quote.
+func endsCommand(rest string) bool {
+	if rest == "" {
+		return true
+	}
+	switch rest[0] {
+	case ';', '|', '&', '`', ')', '\n', '\r', '<', '>', '"', '\'', '$', '}':
+		return true
+	}
+	return false
+}
+
+// shellArgument reports whether rest, what follows a command name, is an argument only a shell
+// command would take: an option (-la, /c), a path, a variable, a redirection, a host name or
+// address, a number that ends the command (sleep 5), or, inside braces, a comma. strict leaves
+// out numbers and host names, which prose also puts after a word.
+func shellArgument(rest string, brace, strict bool) bool {
+	if rest == "" {
+		return false
+	}
+	if endsCommand(rest) {
+		return true
+	}
+	if brace && rest[0] == ',' {
+		return true
+	}
+	i := 0
+	for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t' || rest[i] == '+') {
+		i++
+	}
+	if hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs") {
+		return true
+	}
+	if i == 0 || i == len(rest) {
+		return false
+	}
+	tok := rest[i:]
+	end := strings.IndexAny(tok, " \t;|&`)\n\r<>")
+	word := tok
+	if end >= 0 {
+		word = tok[:end]
+	}
+	switch c := tok[0]; {
+	case c == '-' && len(word) > 1 && isAlnumByte(word[1]):
+		return true
+	case c == '/' || c == '\\' || c == '$' || c == '~' || c == '<' || c == '>' || c == '|' || c == ';' || c == '&' || c == '`':
+		return true
+	case c == '.' && len(word) > 1 && (word[1] == '/' || word[1] == '.'):
+		return true
+	case c == '\'' || c == '"':
+		return len(tok) > 1 && (tok[1] == '/' || tok[1] == '-' || tok[1] == '$')
+	case isLetterByte(c) && len(word) > 2 && word[1] == ':' && (word[2] == '\\' || word[2] == '/'):
+		return true // C:\
+	}
+	if strict {
+		return false
+	}
+	// A number or a dotted host or address, ending the command: sleep 5; ping 127.0.0.1;
+	// nslookup x.oast.me.
+	digits, dots, letters := 0, 0, 0
+	for k := 0; k < len(word); k++ {
+		switch c := word[k]; {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		case isLetterByte(c) || c == '-' || c == '_':
+			letters++
+		default:
+			return false
+		}
+	}
+	after := ""
+	if end >= 0 {
+		after = strings.TrimLeft(tok[end:], " \t")
+	}
+	if after != "" && !endsCommand(after) && after[0] != '-' {
+		return false
+	}
+	switch {
+	case digits > 0 && letters == 0 && dots <= 3:
+		return true
+	case dots >= 1 && letters > 0 && word[len(word)-1] != '.':
+		return true
+	}
+	return false
+}
+
+// netSubcommand reports whether rest starts with white space and one of net's subcommands.
+func netSubcommand(rest string) bool {
+	t := strings.TrimLeft(rest, " \t+")
+	if len(t) == len(rest) {
+		return false
+	}
+	for _, sub := range netSubcommands {
+		if hasPrefixFold(t, sub) && (len(t) == len(sub) || !isAlnumByte(t[len(sub)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case; prefix is lower case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// hasShellFunction reports a shell function definition: "()" not after a letter-word that
+// makes it a call or a JavaScript function ("function(){", "alert()"), or after any name
+// when a space follows the brace as the shell needs, then "{" and a command: "() { :; };",
+// "f(){ f|f& };f", "test() { test | test & }".
+func hasShellFunction(s string) bool {
+	for i := strings.Index(s, "()"); i >= 0; {
+		j := i + 2
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j+1 < len(s) && s[j] == '{' {
+			k := i
+			for k > 0 && isIdentByte(s[k-1]) {
+				k--
+			}
+			name := s[k:i]
+			switch {
+			case strings.EqualFold(name, "function"):
+			case s[j+1] == ':' || s[j+1] == '_':
+				return true
+			case s[j+1] == ' ' || s[j+1] == '\t':
+				// name() { cmd ... }: the shell's syntax.
+				if strings.IndexByte(s[j:], '}') > 0 {
+					return true
+				}
+			}
+		}
+		k := strings.Index(s[i+2:], "()")
+		if k < 0 {
+			break
+		}
+		i += 2 + k
+	}
+	return false
+}
+
+// shellFold removes what shells drop from a word before running it, which evasions put inside
+// command names: empty quotes and substitutions ('', "", ``, $()), special and positional
+// parameters ($@, $*, $1 ...), a backslash before a letter, quotes between letters (w'h'o'am'i),
+// and it turns $IFS into a space. It reports whether anything changed.
+func shellFold(s string) (string, bool) {
+	if !strings.ContainsAny(s, "'\"`$\\") {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case (c == '\'' || c == '"' || c == '`') && i+1 < len(s) && s[i+1] == c:
+			i++
+		case c == '$' && i+1 < len(s) && s[i+1] == '(' && i+2 < len(s) && s[i+2] == ')':
+			i += 2
+		case c == '$' && i+1 < len(s) && strings.IndexByte("@*!?-_$#0123456789", s[i+1]) >= 0:
+			i++
+		case c == '$' && hasPrefixFold(s[i:], "${ifs}"):
+			b = append(b, ' ')
+			i += 5
+		case c == '$' && hasPrefixFold(s[i:], "$ifs"):
+			b = append(b, ' ')
+			i += 3
+		case c == '\\' && i+1 < len(s) && isAlnumByte(s[i+1]):
+		case (c == '\'' || c == '"') && i > 0 && isAlnumByte(s[i-1]) && i+1 < len(s) && isAlnumByte(s[i+1]):
+		default:
+			b = append(b, c)
+		}
+	}
+	if len(b) == len(s) {
+		return s, false
+	}
+	return string(b), true
+}
