@@ -415,9 +415,10 @@ func hasShellFunction(s string) bool {
 }
 
 // shellFold removes what shells drop from a word before running it, which evasions put inside
-// command names: empty quotes and substitutions (”, "", “, $()), special and positional
-// parameters ($@, $*, $1 ...), a backslash before a letter, quotes between letters (w'h'o'am'i),
-// and it turns $IFS into a space. It reports whether anything changed.
+// command names: empty quotes, backticks and substitutions (a quote or backtick doubled, $()),
+// special and positional parameters ($@, $*, $1 ...), a backslash before a letter, quotes
+// between letters (w'h'o'am'i), and it turns $IFS into a space. It reports whether anything
+// changed.
 func shellFold(s string) (string, bool) {
 	if !strings.ContainsAny(s, "'\"`$\\") {
 		return s, false
