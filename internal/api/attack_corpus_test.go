@@ -273,41 +273,46 @@ func TestAttackCorpus(t *testing.T) {
 	}
 	for _, half := range []string{corpus.HalfDev, corpus.HalfTest} {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s half: attacks refused (share of rows sent; skipped rows in brackets)\n", half)
-		fmt.Fprintf(&b, "%-10s", "class")
+		fmt.Fprintf(&b, "%s half: attacks refused (share of the requests sent)\n\n| class |", half)
 		for _, p := range positions {
-			fmt.Fprintf(&b, " %18s", p.name)
+			fmt.Fprintf(&b, " %s |", p.name)
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "\n| --- |%s\n", strings.Repeat(" ---: |", len(positions)))
 		var total corpusTally
+		skipped := 0
 		for _, class := range classes(attack) {
-			fmt.Fprintf(&b, "%-10s", class)
+			fmt.Fprintf(&b, "| %s |", class)
 			for _, p := range positions {
 				c := attack[key{half, class, p.name}]
 				if c == nil || c.sent == 0 {
-					fmt.Fprintf(&b, " %18s", "-")
+					b.WriteString(" - |")
 					continue
 				}
 				total.sent += c.sent
 				total.hit += c.hit
-				s := fmt.Sprintf("%.1f%% of %d", 100*c.rate(), c.sent)
-				if c.skipped > 0 {
-					s += fmt.Sprintf(" [%d]", c.skipped)
-				}
-				fmt.Fprintf(&b, " %18s", s)
+				skipped += c.skipped
+				fmt.Fprintf(&b, " %.1f%% of %d |", 100*c.rate(), c.sent)
 			}
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "all attacks: %.2f%% of %d requests\n", 100*total.rate(), total.sent)
-		fmt.Fprintf(&b, "%s half: benign strings refused (false alarms)\n", half)
+		fmt.Fprintf(&b, "| all | %.2f%% of %d requests |%s\n", 100*total.rate(), total.sent, strings.Repeat(" |", len(positions)-1))
+		if skipped > 0 {
+			fmt.Fprintf(&b, "\n%d attack rows were not sent in a position (empty once trimmed for a header)\n", skipped)
+		}
+		fmt.Fprintf(&b, "\n%s half: benign strings refused (false alarms; a 400 in json is validation, not one)\n\n| kind |", half)
+		for _, p := range positions {
+			fmt.Fprintf(&b, " %s |", p.name)
+		}
+		fmt.Fprintf(&b, "\n| --- |%s\n", strings.Repeat(" ---: |", len(positions)))
 		for _, class := range classes(benign) {
-			fmt.Fprintf(&b, "%-12s", class)
+			fmt.Fprintf(&b, "| %s |", class)
 			for _, p := range positions {
 				c := benign[key{half, class, p.name}]
 				if c == nil {
+					b.WriteString(" - |")
 					continue
 				}
-				fmt.Fprintf(&b, " %s %d/%d", p.name, c.hit, c.sent)
+				fmt.Fprintf(&b, " %d of %d |", c.hit, c.sent)
 			}
 			b.WriteString("\n")
 		}
