@@ -356,12 +356,13 @@ const (
 
 // inspectPathValue inspects a path or URL: for traversal as a whole, and for injections the
 // whole and each suffix that starts after a slash, so that an injection is seen from its start
-// whichever segment it begins in, and whether or not it contains slashes itself.
+// whichever segment it begins in, and whether or not it contains slashes itself. A line break
+// in a path can only be an injection.
 func inspectPathValue(p string) (rule, ev string, hit bool) {
 	if isPlainPath(p) {
 		return "", "", false
 	}
-	if rule, ev, hit = inspectVariants(p, false, checkAll); hit {
+	if rule, ev, hit = inspectVariants(p, false, checkAll|checkLooseBreaks); hit {
 		return rule, ev, true
 	}
 	if len(p) > maxPathTailBytes {
@@ -373,7 +374,7 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 			continue
 		}
 		tails++
-		if rule, ev, hit = inspectVariants(p[i+1:], false, checkInjection); hit {
+		if rule, ev, hit = inspectVariants(p[i+1:], false, checkInjection|checkPattern|checkLooseBreaks); hit {
 			return rule, ev, true
 		}
 	}

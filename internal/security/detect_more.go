@@ -104,7 +104,7 @@ func isSMTPCommand(line string, decoded bool) bool {
 var fileTargets = [...]string{
 	"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/motd",
 	"etc/hostname", "etc/crontab", "etc/sudoers", "etc/fstab", "etc/resolv.conf",
-	"etc/master.passwd", "etc/inittab", "etc/os-release", "etc/lsb-release",
+	"etc/master.passwd", "etc/subuid", "etc/subgid", "etc/gshadow", "etc/security", "etc/inittab", "etc/os-release", "etc/lsb-release",
 	"etc/redhat-release", "etc/httpd/", "etc/apache", "etc/nginx/", "etc/mysql/", "etc/php",
 	"etc/ssh/", "etc/security/", "etc/profile", "etc/environment", "etc/init.d/",
 	"etc/network/", "etc/sysconfig/", "etc/pam.d/", "etc/x11/", "etc/mail/", "etc/ftp",
@@ -118,7 +118,11 @@ var fileTargets = [...]string{
 	"windows/system32", "windows/win", "windows/repair", "windows/panther", "winnt/",
 	"system32/", "inetpub/", "autoexec.bat", "php.ini", "my.cnf", "my.ini", "httpd.conf",
 	"apache2.conf", "nginx.conf", "config.inc.php", "localsettings.php", "configuration.php",
-	"web.config", "applicationhost.config", "dev/tcp/", "dev/udp/",
+	"web.config", "applicationhost.config", "dev/tcp/", "dev/udp/", "access.log", "access_log",
+	"error.log", "error_log", "apache/logs/", "apache2/logs/", "httpd/logs/", "nginx/logs/",
+	"boot/grub/", "ntuser.dat", "systemversion.plist", "program files/", ".aws/credentials",
+	".kube/config", ".docker/config.json", ".git-credentials", ".npmrc", "tomcat-users.xml",
+	"server.xml", "web.xml", "php-fpm.conf", "sam.log", "repair/sam", "config/sam",
 }
 
 // fileSchemes are the stream wrappers and URL schemes of file inclusion.
@@ -550,7 +554,7 @@ func isSQLWord(w string) bool {
 // foothold.
 var jsSinks = [...]string{
 	"alert", "prompt", "confirm", "eval", "settimeout", "setinterval", "function",
-	"constructor", "fromcharcode", "atob", "document.cookie", "document.write",
+	"constructor", "fromcharcode", "atob", "expression", "document.cookie", "document.write",
 	"document.domain", "document.location", "window.location", "location.hash",
 	"location.href", "innerhtml", "outerhtml", "importscripts", "fetch",
 }
@@ -726,6 +730,307 @@ func hasSQLList(s string) bool {
 				return true
 			}
 			break
+		}
+	}
+	return false
+}
+
+// sqlOperatorWords are SQL's word operators and predicates, lower case.
+var sqlOperatorWords = [...]string{
+	"like", "ilike", "rlike", "glob", "regexp", "similar", "between", "is", "in", "not",
+	"notnull", "isnull", "collate", "sounds", "escape", "div", "mod", "xor", "and", "or",
+}
+
+// hasQuoteBreakout reports a value that closes a quoted literal and goes on in SQL: a quote
+// followed by a boolean operator, an operand and a comparison (' or username like x,
+// 'and email ilike email), or by an SQL operator word (user'collate nocase, ' notnull), or by
+// ';', all the way to a comment that ends the value ('...--, ';#).
+func hasQuoteBreakout(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '\'' && c != '"' && c != '`' {
+			continue
+		}
+		if i > 0 && isLetterByte(s[i-1]) && i+1 < len(s) && isLetterByte(s[i+1]) {
+			continue // an apostrophe within a word: O'Brien
+		}
+		j := i + 1
+		for j < len(s) && (s[j] == ' ' || s[j] == ')' || s[j] == '\t') {
+			j++
+		}
+		w := sqlWordAt(s, j)
+		switch {
+		case w == "or" || w == "and" || w == "xor":
+			if hasComparisonAfter(s, j+len(w)) {
+				return true
+			}
+			if endsInSQLComment(s[j:]) {
+				return true
+			}
+		case w != "":
+			if endsInSQLComment(s[j:]) {
+				return true
+			}
+		case j < len(s) && s[j] == ';':
+			if k := skipSQLSpace(s, j+1); k == len(s) || s[k] == '#' || strings.HasPrefix(s[k:], "--") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sqlWordAt returns the SQL operator word at s[i:] (lower case), or "".
+func sqlWordAt(s string, i int) string {
+	for _, w := range sqlOperatorWords {
+		if len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) && (i+len(w) == len(s) || !isIdentByte(s[i+len(w)])) {
+			return w
+		}
+	}
+	return ""
+}
+
+// hasComparisonAfter reports an operand then a comparison at s[i:]: " username like", "(id
+// glob", " 1 between", " email = all".
+func hasComparisonAfter(s string, i int) bool {
+	i = skipSQLSpace(s, i)
+	for i < len(s) && s[i] == '(' {
+		i = skipSQLSpace(s, i+1)
+	}
+	start := i
+	for i < len(s) && (isIdentByte(s[i]) || s[i] == '.') {
+		i++
+	}
+	if i == start {
+		return false
+	}
+	k := skipSQLSpace(s, i)
+	if k < len(s) && strings.IndexByte("=<>!", s[k]) >= 0 {
+		return true
+	}
+	switch sqlWordAt(s, k) {
+	case "like", "ilike", "rlike", "glob", "regexp", "similar", "between", "is", "in", "notnull", "isnull", "collate", "sounds":
+		return true
+	}
+	return false
+}
+
+// endsInSQLComment reports whether s ends in an SQL comment that cuts off the rest of a query:
+// "--" at the end or before a word ("--sp_password"), or "#" at the end.
+func endsInSQLComment(s string) bool {
+	t := strings.TrimRight(s, " \t\r\n;")
+	switch {
+	case strings.HasSuffix(t, "--"), strings.HasSuffix(t, "#"):
+		return true
+	case strings.Contains(t, "--"):
+		k := strings.LastIndex(t, "--")
+		rest := t[k+2:]
+		return rest != "" && !strings.ContainsAny(rest, " \t") && isLetterByte(rest[0])
+	}
+	return false
+}
+
+// hasNumberComment reports a number followed straight away by an SQL comment that ends the
+// value or runs into a word: "1--", "1--sp_password", "1#". "10--12" is a range.
+func hasNumberComment(s string) bool {
+	for i := 1; i+1 < len(s); i++ {
+		if s[i] != '-' || s[i+1] != '-' || !isDigitByte(s[i-1]) {
+			continue
+		}
+		if j := i + 2; j == len(s) || isLetterByte(s[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSQLStatement reports a whole statement at the start of a value, shaped as only SQL is:
+// "ALTER TABLE `x` CHANGE", "CREATE TABLE Persons", "DELETE FROM users;", "INSERT INTO t
+// VALUES". "Drop table tennis lessons" and "Insert into envelope" are sentences.
+func hasSQLStatement(s string) bool {
+	i := skipSQLSpace(s, 0)
+	for i < len(s) && (s[i] == '/' || s[i] == ';' || s[i] == '(') {
+		i = skipSQLSpace(s, i+1)
+	}
+	verb := sqlIdentAt(s, i)
+	if verb == "" {
+		return false
+	}
+	j := skipSQLSpace(s, i+len(verb))
+	obj := sqlIdentAt(s, j)
+	k := skipSQLSpace(s, j+len(obj))
+	switch {
+	case strings.EqualFold(verb, "alter") || strings.EqualFold(verb, "create") || strings.EqualFold(verb, "drop") || strings.EqualFold(verb, "truncate"):
+		if !strings.EqualFold(obj, "table") && !strings.EqualFold(obj, "database") && !strings.EqualFold(obj, "view") &&
+			!strings.EqualFold(obj, "function") && !strings.EqualFold(obj, "procedure") && !strings.EqualFold(obj, "user") {
+			return false
+		}
+	case strings.EqualFold(verb, "delete") && strings.EqualFold(obj, "from"),
+		strings.EqualFold(verb, "insert") && strings.EqualFold(obj, "into"):
+	default:
+		return false
+	}
+	// The object's name, as SQL quotes or qualifies it, then the end of the statement or more SQL.
+	name := k
+	for k < len(s) && (isIdentByte(s[k]) || strings.IndexByte("`\"[].", s[k]) >= 0) {
+		k++
+	}
+	if k == name {
+		return false
+	}
+	quoted := strings.ContainsAny(s[name:k], "`\"[.")
+	k = skipSQLSpace(s, k)
+	if k == len(s) {
+		return quoted || isUpperWord(verb) && isUpperWord(obj)
+	}
+	if s[k] == ';' || s[k] == '(' || strings.HasPrefix(s[k:], "--") || s[k] == '#' {
+		return true
+	}
+	next := sqlIdentAt(s, k)
+	for _, kw := range [...]string{"where", "values", "select", "set", "add", "change", "modify", "rename", "engine", "character", "cascade", "if", "as", "default"} {
+		if strings.EqualFold(next, kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// sqlIdentAt returns the run of letters at s[i:].
+func sqlIdentAt(s string, i int) string {
+	j := i
+	for j < len(s) && isLetterByte(s[j]) {
+		j++
+	}
+	return s[i:j]
+}
+
+// isUpperWord reports whether w is all upper case, as SQL keywords are often written and
+// sentences are not.
+func isUpperWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if 'a' <= w[i] && w[i] <= 'z' {
+			return false
+		}
+	}
+	return w != ""
+}
+
+// hasNumberComparison reports a boolean operator followed by a comparison of two numbers, the
+// probe of boolean-based blind injection: "AND 1=2", "or 2>1", "&& 3<>4", "OR 5 != 6".
+func hasNumberComparison(s string) bool {
+	for i := 0; i < len(s); i++ {
+		var j int
+		switch {
+		case (s[i] == '&' || s[i] == '|') && i+1 < len(s) && s[i+1] == s[i]:
+			j = i + 2
+		case i == 0 || !isIdentByte(s[i-1]):
+			w := sqlWordAt(s, i)
+			if w != "or" && w != "and" && w != "xor" && w != "having" && w != "where" {
+				continue
+			}
+			j = i + len(w)
+			if j < len(s) && s[j] != ' ' && s[j] != '(' && s[j] != '/' && s[j] != '\t' && s[j] != '+' {
+				continue
+			}
+		default:
+			continue
+		}
+		j = skipSQLSpace(s, j)
+		for j < len(s) && s[j] == '(' {
+			j++
+		}
+		a := j
+		for j < len(s) && isDigitByte(s[j]) {
+			j++
+		}
+		if j == a {
+			continue
+		}
+		j = skipSQLSpace(s, j)
+		op := j
+		for j < len(s) && strings.IndexByte("=<>!", s[j]) >= 0 {
+			j++
+		}
+		if j == op || j-op > 3 {
+			continue
+		}
+		j = skipSQLSpace(s, j)
+		if j < len(s) && isDigitByte(s[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasQuoteThenComment reports a quote (and brackets) followed only by an SQL comment that ends
+// the value: "admin'--", "') -- -". A quote and a dash that go on with words ("'on sale' --
+// again") are prose.
+func hasQuoteThenComment(s string) bool {
+	t := strings.TrimRight(s, " \t-+")
+	if !strings.Contains(s[len(t):], "--") {
+		return false
+	}
+	t = strings.TrimRight(t, " \t)")
+	return strings.HasSuffix(t, "'") || strings.HasSuffix(t, "\"")
+}
+
+// domEvents are the names of DOM events (after "on") that handlers injected as attributes use.
+var domEvents = map[string]bool{
+	"abort": true, "afterprint": true, "animationend": true, "animationiteration": true,
+	"animationstart": true, "auxclick": true, "beforecopy": true, "beforecut": true,
+	"beforeinput": true, "beforepaste": true, "beforeprint": true, "beforeunload": true,
+	"begin": true, "blur": true, "bounce": true, "canplay": true, "canplaythrough": true,
+	"change": true, "click": true, "contextmenu": true, "copy": true, "cuechange": true,
+	"cut": true, "dblclick": true, "drag": true, "dragend": true, "dragenter": true,
+	"dragleave": true, "dragover": true, "dragstart": true, "drop": true,
+	"durationchange": true, "ended": true, "error": true, "finish": true, "focus": true,
+	"focusin": true, "focusout": true, "formdata": true, "fullscreenchange": true,
+	"hashchange": true, "input": true, "invalid": true, "keydown": true, "keypress": true,
+	"keyup": true, "load": true, "loadeddata": true, "loadedmetadata": true, "loadend": true,
+	"loadstart": true, "message": true, "mousedown": true, "mouseenter": true,
+	"mouseleave": true, "mousemove": true, "mouseout": true, "mouseover": true,
+	"mouseup": true, "mousewheel": true, "pagehide": true, "pageshow": true, "paste": true,
+	"pause": true, "play": true, "playing": true, "pointerdown": true, "pointerenter": true,
+	"pointerleave": true, "pointermove": true, "pointerout": true, "pointerover": true,
+	"pointerrawupdate": true, "pointerup": true, "popstate": true, "progress": true,
+	"ratechange": true, "readystatechange": true, "repeat": true, "reset": true,
+	"resize": true, "scroll": true, "scrollend": true, "search": true, "seeked": true,
+	"seeking": true, "select": true, "selectionchange": true, "selectstart": true,
+	"show": true, "stalled": true, "storage": true, "submit": true, "suspend": true,
+	"timeupdate": true, "toggle": true, "touchcancel": true, "touchend": true,
+	"touchmove": true, "touchstart": true, "transitioncancel": true, "transitionend": true,
+	"transitionrun": true, "transitionstart": true, "unload": true, "volumechange": true,
+	"waiting": true, "webkitanimationend": true, "webkitanimationiteration": true,
+	"webkitanimationstart": true, "webkittransitionend": true, "wheel": true,
+}
+
+// hasBareEventHandler reports a DOM event handler attribute injected into an unquoted
+// attribute, with no tag or quote before it: " onmouseover=alert(1)", "x/onfocus=...".
+func hasBareEventHandler(s string) bool {
+	var buf [28]byte
+	for i := 1; i+3 < len(s); i++ {
+		if (s[i] != 'o' && s[i] != 'O') || (s[i+1] != 'n' && s[i+1] != 'N') || !isHandlerSep(s[i-1]) {
+			continue
+		}
+		j := i + 2
+		for j < len(s) && isLetterByte(s[j]) {
+			j++
+		}
+		if j-i-2 < 3 || j-i-2 > len(buf) {
+			continue
+		}
+		k := j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if k == len(s) || s[k] != '=' {
+			continue
+		}
+		name := buf[:j-i-2]
+		for n := range name {
+			name[n] = lowerByte(s[i+2+n])
+		}
+		if domEvents[string(name)] {
+			return true
 		}
 	}
 	return false

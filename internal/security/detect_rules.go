@@ -32,6 +32,9 @@ const (
 	// checkPattern: shell and header injection, event handlers and script URIs, SQL time
 	// delays and stacked statements.
 	checkPattern
+	// checkLooseBreaks: take any line break in the value as an injection, as in a path, which
+	// cannot hold one as text.
+	checkLooseBreaks
 
 	checkAll = checkTraversal | checkInjection | checkPattern
 )
@@ -42,7 +45,7 @@ const (
 func inspectVariants(v string, plus bool, checks int) (rule, ev string, hit bool) {
 	// A line break sent as such may be multi-line text; one that decoding or folding brought
 	// in is an injection.
-	rawBreaks := strings.ContainsAny(v, "\r\n")
+	rawBreaks := checks&checkLooseBreaks == 0 && strings.ContainsAny(v, "\r\n")
 	s := v
 	for round := 0; ; round++ {
 		// A query value means what it decodes to: its raw form, '+' and all, is not text.
@@ -88,9 +91,11 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			return RuleCmdi
 		case hasHeaderInjection(s, !rawBreaks):
 			return RuleCRLF
-		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s):
+		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s),
+			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
+			hasQuoteThenComment(s):
 			return RuleSQLi
-		case hasEventHandler(s), hasScriptScheme(s), hasScriptCall(s):
+		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s):
 			return RuleXSS
 		}
 	}

@@ -94,7 +94,7 @@ func hasShellInjection(s string) bool {
 // ("() { :; };", "f(){ f|f& };f"), arithmetic expansion "$((", and Log4Shell lookups
 // ("${jndi:", "${lower:j}", "${::-j}").
 func hasShellSyntax(s string) bool {
-	if hasShellFunction(s) || strings.Contains(s, "$((") {
+	if hasShellFunction(s) || strings.Contains(s, "$((") || hasParameterExpansion(s) {
 		return true
 	}
 	if i := strings.Index(s, "{"); i >= 0 {
@@ -103,6 +103,27 @@ func hasShellSyntax(s string) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// hasParameterExpansion reports a shell parameter expansion with an operator, which only a
+// shell reads: ${HOME:0:1}, ${x#{}}, ${PATH%/*}, ${test//a/b}, or an empty one such as ${cmd}
+// next to a word (c${u}rl).
+func hasParameterExpansion(s string) bool {
+	for i := strings.Index(s, "${"); i >= 0; {
+		j := i + 2
+		for j < len(s) && (isIdentByte(s[j])) {
+			j++
+		}
+		if j > i+2 && j < len(s) && strings.IndexByte("}#%:/^,", s[j]) >= 0 {
+			return true
+		}
+		k := strings.Index(s[i+2:], "${")
+		if k < 0 {
+			break
+		}
+		i += 2 + k
 	}
 	return false
 }
@@ -163,6 +184,15 @@ func shellCommandAt(s string, i int, sep byte) bool {
 	}
 	return false
 word:
+	// A variable run as a command after a separator: a=nc&&$a -nlvp 555.
+	if sep != '^' && sep != '&' && i+1 < len(s) && s[i] == '$' && isLetterByte(s[i+1]) {
+		j := i + 1
+		for j < len(s) && isIdentByte(s[j]) {
+			j++
+		}
+		rest := s[j:]
+		return rest == "" || endsCommand(rest) || shellArgument(rest, false, false)
+	}
 	// An optional path: any absolute Unix path whose last directory is a bin (globs allowed:
 	// /???/??t), or a Windows system directory.
 	pathed, globbed := false, false
@@ -248,9 +278,9 @@ word:
 		if kind == cmdStrong && shellArgument(rest, false, false) {
 			return true
 		}
-		return !endsCommand(rest) && shellArgument(rest, false, true) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
-	case kind == cmdStrong:
-		return true
+		return !endsCommand(rest) && (shellArgument(rest, false, true) || hostArgument(rest)) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
+	case kind == cmdStrong, sep == '$', sep == '`':
+		return true // a command substituted: $(echo am), `cat x`
 	}
 	// A weak name: it must end the command, or take an argument that only a shell would give
 	// it. A lone & followed by a word at the very end ("Tom & cat") is prose.
@@ -359,6 +389,34 @@ func shellArgument(rest string, brace, strict bool) bool {
 	return false
 }
 
+// hostArgument reports whether rest is white space and then a host name or IPv4 address that
+// ends the command: " 127.0.0.1", " x.oast.me;". A plain or decimal number is not one.
+func hostArgument(rest string) bool {
+	t := strings.TrimLeft(rest, " \t")
+	if len(t) == len(rest) {
+		return false
+	}
+	end := strings.IndexAny(t, " \t;|&`)\n\r<>")
+	if end >= 0 {
+		if after := strings.TrimLeft(t[end:], " \t"); after != "" && !endsCommand(after) && after[0] != '-' {
+			return false
+		}
+		t = t[:end]
+	}
+	dots, letters := 0, 0
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c == '.':
+			dots++
+		case isLetterByte(c) || c == '-':
+			letters++
+		case !isDigitByte(c):
+			return false
+		}
+	}
+	return t != "" && t[len(t)-1] != '.' && (dots == 3 && letters == 0 || dots >= 1 && letters > 0)
+}
+
 // netSubcommand reports whether rest starts with white space and one of net's subcommands.
 func netSubcommand(rest string) bool {
 	t := strings.TrimLeft(rest, " \t+")
@@ -439,6 +497,8 @@ func shellFold(s string) (string, bool) {
 		case c == '$' && hasPrefixFold(s[i:], "$ifs"):
 			b = append(b, ' ')
 			i += 3
+		case c == '\\' && i+1 < len(s) && s[i+1] == '\n':
+			i++ // a line continuation
 		case c == '\\' && i+1 < len(s) && isAlnumByte(s[i+1]):
 		case (c == '\'' || c == '"') && i > 0 && isAlnumByte(s[i-1]) && i+1 < len(s) && isAlnumByte(s[i+1]):
 		default:
