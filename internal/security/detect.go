@@ -362,7 +362,11 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 	if isPlainPath(p) {
 		return "", "", false
 	}
-	if rule, ev, hit = inspectVariants(p, false, checkAll|checkLooseBreaks); hit {
+	whole := checkTraversal | checkInjection | checkPattern | checkLooseBreaks
+	if !hasPathSlash(p) {
+		whole |= checkNumeric // a single segment: a value of its own
+	}
+	if rule, ev, hit = inspectVariants(p, false, whole); hit {
 		return rule, ev, true
 	}
 	if len(p) > maxPathTailBytes {
@@ -374,9 +378,28 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 			continue
 		}
 		tails++
-		if rule, ev, hit = inspectVariants(p[i+1:], false, checkInjection|checkPattern|checkLooseBreaks); hit {
+		checks := checkInjection | checkPattern | checkLooseBreaks
+		if !hasPathSlash(p[i+1:]) {
+			checks |= checkNumeric // the last segment: a value of its own
+		}
+		if rule, ev, hit = inspectVariants(p[i+1:], false, checks); hit {
 			return rule, ev, true
 		}
 	}
 	return "", "", false
+}
+
+// hasPathSlash reports whether p holds a '/' that separates segments, not one of a /* */
+// comment.
+func hasPathSlash(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if i+1 < len(p) && p[i+1] == '*' || i > 0 && p[i-1] == '*' {
+			continue
+		}
+		return true
+	}
+	return false
 }

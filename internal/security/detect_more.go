@@ -351,7 +351,9 @@ func hasSQLTiming(s string) bool {
 			if j < len(s) && s[j] == '(' {
 				k := skipSQLSpace(s, j+1)
 				if k < len(s) && (isDigitByte(s[k]) || s[k] == '(' || s[k] == '@' || s[k] == '\'' || s[k] == '"' || s[k] == ')') {
-					return true
+					if j == i+len(fn) || sqlNumberThenClose(s, k) {
+						return true // sleep(5), or sleep (5) as a whole: "sleep (8 hours)" is prose
+					}
 				}
 			}
 		}
@@ -363,6 +365,15 @@ func hasSQLTiming(s string) bool {
 		}
 	}
 	return false
+}
+
+// sqlNumberThenClose reports a number at s[i:] closed by ')' at once.
+func sqlNumberThenClose(s string, i int) bool {
+	j := i
+	for j < len(s) && (isDigitByte(s[j]) || s[j] == '.') {
+		j++
+	}
+	return j > i && j < len(s) && s[j] == ')'
 }
 
 func isDigitByte(c byte) bool { return '0' <= c && c <= '9' }
@@ -492,8 +503,8 @@ func isDotAtom(s, symbols string) bool {
 }
 
 // isParentheticalProse reports whether s is a sentence with remarks in brackets — "while (foo)
-// is bar.", "One quarter (24%) of people", "Just in case (abc)" — which libinjection can read
-// as a function call: only words, numbers, spaces, sentence punctuation, '/', '%' and
+// is bar.", "One quarter (24%) of people", "Just in case (abc)", "function(s)" — which
+// libinjection can read as a function call: only words, numbers, spaces, sentence punctuation, '/', '%' and
 // apostrophes within words, with each bracket opened after a space or at the start, closed, and
 // holding the same, not starting with a SQL keyword. A quote, an operator, a comment or a
 // call written as one (sleep(5)) makes it something else.
@@ -516,6 +527,11 @@ func isParentheticalProse(s string) bool {
 				return false
 			}
 		case c == '(':
+			if isLetterByte(prev) && (strings.HasPrefix(s[i:], "(s)") || strings.HasPrefix(s[i:], "(es)")) {
+				i = strings.IndexByte(s[i:], ')') + i // a plural: item(s)
+				prev = ')'
+				continue
+			}
 			if depth > 0 || (prev != ' ' && i != 0) {
 				return false
 			}

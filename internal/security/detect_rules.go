@@ -35,8 +35,11 @@ const (
 	// checkLooseBreaks: take any line break in the value as an injection, as in a path, which
 	// cannot hold one as text.
 	checkLooseBreaks
+	// checkNumeric: with checkInjection, also read the value as if it followed a number (see
+	// injectionRule); not for a path with segments before the value.
+	checkNumeric
 
-	checkAll = checkTraversal | checkInjection | checkPattern
+	checkAll = checkTraversal | checkInjection | checkPattern | checkNumeric
 )
 
 // inspectVariants applies checks to v and to each of its normalised forms, stopping at the
@@ -81,7 +84,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 		return ""
 	}
 	if checks&checkInjection != 0 {
-		if rule := injectionRule(s); rule != "" {
+		if rule := injectionRule(s, checks&checkNumeric != 0); rule != "" {
 			return rule
 		}
 	}
@@ -102,18 +105,19 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 	return ""
 }
 
-// injectionRule runs libinjection on s, then the few narrow rules that cover what it leaves
-// out: RuleSQLi, RuleXSS or "".
-func injectionRule(s string) string {
+// injectionRule runs libinjection on s (and, when numeric is set, on s after a number), then
+// the few narrow rules that cover what it leaves out: RuleSQLi, RuleXSS or "".
+func injectionRule(s string, numeric bool) string {
 	if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
 		return RuleSQLi
 	}
-	if hasSQLSyntax(s) && hasAlnum(s) {
+	if numeric && hasSQLSyntax(s) && hasAlnum(s) {
 		// libinjection reads a value as it is and as if it followed a quote, but not as if it
 		// followed a number, as in "WHERE id = " + value: the context of " OR 1=1",
 		// " ORDER BY 1--" and the like. Only verdicts whose fingerprint holds more than
 		// keywords and words count, and only for values with SQL punctuation and a word or
-		// number: punctuation alone ("!@#$%^&") says nothing after a number.
+		// number: punctuation alone ("!@#$%^&") says nothing after a number, nor does a path
+		// ("/models/...": its last segment is tried alone).
 		n := "1 " + s
 		if ok, fp := libinjection.IsSQLi(n); ok && len(fp) > 1 && strings.ContainsAny(fp[1:], "&oU;()f1sv,") && !benignSQLi(n, fp) {
 			return RuleSQLi

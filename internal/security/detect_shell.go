@@ -137,7 +137,14 @@ func hasCommandAfterSeparator(s string) bool {
 		var sep byte
 		start := i + 1
 		switch c := s[i]; c {
-		case ';', '|', '&', '`', '\n', '\r':
+		case '&', '|':
+			sep = c
+			if i+1 < len(s) && s[i+1] == c {
+				// && and ||: a second command, whatever the first did.
+				sep, start = 'A', i+2
+				i++
+			}
+		case ';', '`', '\n', '\r':
 			sep = c
 		case '$':
 			if i+1 < len(s) && s[i+1] == '(' {
@@ -191,7 +198,7 @@ word:
 			j++
 		}
 		rest := s[j:]
-		return rest == "" || endsCommand(rest) || shellArgument(rest, false, false)
+		return rest == "" || endsCommand(rest) || shellArgument(rest, false, false, false)
 	}
 	// An optional path: any absolute Unix path whose last directory is a bin (globs allowed:
 	// /???/??t), or a Windows system directory.
@@ -275,20 +282,24 @@ word:
 		if kind == cmdStrong && (rest == "" || endsCommand(rest) && rest[0] != '"' && rest[0] != '\'' && rest[0] != ')') {
 			return true
 		}
-		if kind == cmdStrong && shellArgument(rest, false, false) {
+		if kind == cmdStrong && shellArgument(rest, false, false, numericCommand(string(name))) {
 			return true
 		}
-		return !endsCommand(rest) && (shellArgument(rest, false, true) || hostArgument(rest)) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
+		return !endsCommand(rest) && (shellArgument(rest, false, true, false) || hostArgument(rest)) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
 	case kind == cmdStrong, sep == '$', sep == '`':
 		return true // a command substituted: $(echo am), `cat x`
 	}
 	// A weak name: it must end the command, or take an argument that only a shell would give
 	// it. A lone & followed by a word at the very end ("Tom & cat") is prose.
-	// Nor does a word that ends a sentence after "; " or " & " ("Mon-Fri; free").
+	// Nor does a word that ends a sentence after "; " or " & " ("Mon-Fri; free"), nor one of a
+	// list such as a User-Agent's "(Windows; U; nl; rv:1.9)", where nl, tr and id are locales.
 	if endsCommand(rest) {
-		return rest != "" || !spaced || (sep != ';' && sep != '&')
+		if spaced && (sep == ';' || sep == '&') {
+			return rest != "" && rest[0] != ';' && rest[0] != ')'
+		}
+		return true
 	}
-	return shellArgument(rest, brace, false)
+	return shellArgument(rest, brace, false, numericCommand(string(name)))
 }
 
 // isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)".
@@ -316,8 +327,9 @@ func endsCommand(rest string) bool {
 // shellArgument reports whether rest, what follows a command name, is an argument only a shell
 // command would take: an option (-la, /c), a path, a variable, a redirection, a host name or
 // address, a number that ends the command (sleep 5), or, inside braces, a comma. strict leaves
-// out numbers and host names, which prose also puts after a word.
-func shellArgument(rest string, brace, strict bool) bool {
+// out numbers and host names, which prose also puts after a word; numeric lets a plain number
+// count, for the commands that take one (sleep 5).
+func shellArgument(rest string, brace, strict, numeric bool) bool {
 	if rest == "" {
 		return false
 	}
@@ -346,8 +358,10 @@ func shellArgument(rest string, brace, strict bool) bool {
 	switch c := tok[0]; {
 	case c == '-' && len(word) > 1 && isAlnumByte(word[1]):
 		return true
-	case c == '/' || c == '\\' || c == '$' || c == '~' || c == '<' || c == '>' || c == '|' || c == ';' || c == '&' || c == '`':
+	case c == '/' || c == '\\' || c == '$' || c == '~' || c == '<' || c == '>':
 		return true
+	case c == '|' || c == ';' || c == '&' || c == '`':
+		return !strict // "cmd | x" is a pipe; "Echo & the Bunnymen" a name
 	case c == '.' && len(word) > 1 && (word[1] == '/' || word[1] == '.'):
 		return true
 	case c == '\'' || c == '"':
@@ -381,9 +395,20 @@ func shellArgument(rest string, brace, strict bool) bool {
 		return false
 	}
 	switch {
-	case digits > 0 && letters == 0 && dots <= 3:
-		return true
+	case digits > 0 && letters == 0 && dots == 0:
+		return numeric // sleep 5; "ID 12345" is prose
+	case digits > 0 && letters == 0 && dots == 3:
+		return true // an IPv4 address
 	case dots >= 1 && letters > 0 && word[len(word)-1] != '.':
+		return true
+	}
+	return false
+}
+
+// numericCommand reports the commands whose argument is a plain number: sleep 5, kill 1.
+func numericCommand(name string) bool {
+	switch name {
+	case "sleep", "timeout", "kill", "usleep", "exit":
 		return true
 	}
 	return false
