@@ -125,6 +125,18 @@ var fileTargets = [...]string{
 	"server.xml", "web.xml", "php-fpm.conf", "sam.log", "repair/sam", "config/sam",
 }
 
+// fileIndex holds fileTargets and fileSchemes by their first byte, so that hasFileTarget tries
+// at each position only the few that can match there. It is built once and only read.
+var fileIndex = func() (ix struct{ targets, schemes [256][]string }) {
+	for _, t := range fileTargets {
+		ix.targets[t[0]] = append(ix.targets[t[0]], t)
+	}
+	for _, sc := range fileSchemes {
+		ix.schemes[sc[0]] = append(ix.schemes[sc[0]], sc)
+	}
+	return ix
+}()
+
 // fileSchemes are the stream wrappers and URL schemes of file inclusion.
 var fileSchemes = [...]string{
 	"php://", "file://", "file:/", "expect://", "phar://", "zip://", "glob://", "zlib://",
@@ -144,17 +156,21 @@ func hasFileTarget(s string) bool {
 		if i > 0 && isAlnumByte(s[i-1]) && c != '.' {
 			continue // not at a boundary
 		}
-		glob := c == '?' || c == '*'
-		if c != '.' && c != '/' && c != '\\' && !isLetterByte(c) && !glob {
+		if c == '?' || c == '*' {
+			for _, t := range fileTargets {
+				if t[0] != '.' && matchPathFold(s[i:], t) {
+					return true
+				}
+			}
 			continue
 		}
-		for _, t := range fileTargets {
-			if (t[0] == c || glob && t[0] != '.') && matchPathFold(s[i:], t) {
+		for _, t := range fileIndex.targets[c] {
+			if matchPathFold(s[i:], t) {
 				return true
 			}
 		}
-		for _, sc := range fileSchemes {
-			if sc[0] == c && hasPrefixFold(s[i:], sc) {
+		for _, sc := range fileIndex.schemes[c] {
+			if hasPrefixFold(s[i:], sc) {
 				return true
 			}
 		}
@@ -797,6 +813,14 @@ func hasQuoteBreakout(s string) bool {
 
 // sqlWordAt returns the SQL operator word at s[i:] (lower case), or "".
 func sqlWordAt(s string, i int) string {
+	if i >= len(s) {
+		return ""
+	}
+	switch lowerByte(s[i]) {
+	case 'l', 'i', 'r', 'g', 's', 'b', 'n', 'c', 'e', 'd', 'm', 'x', 'a', 'o':
+	default:
+		return ""
+	}
 	for _, w := range sqlOperatorWords {
 		if len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) && (i+len(w) == len(s) || !isIdentByte(s[i+len(w)])) {
 			return w
@@ -938,10 +962,13 @@ func hasNumberComparison(s string) bool {
 		switch {
 		case (s[i] == '&' || s[i] == '|') && i+1 < len(s) && s[i+1] == s[i]:
 			j = i + 2
-		case i == 0 || !isIdentByte(s[i-1]):
+		case (i == 0 || !isIdentByte(s[i-1])) && strings.IndexByte("oOaAxXhHwW", s[i]) >= 0:
 			w := sqlWordAt(s, i)
-			if w != "or" && w != "and" && w != "xor" && w != "having" && w != "where" {
-				continue
+			if w != "or" && w != "and" && w != "xor" {
+				w = sqlIdentAt(s, i)
+				if !strings.EqualFold(w, "having") && !strings.EqualFold(w, "where") {
+					continue
+				}
 			}
 			j = i + len(w)
 			if j < len(s) && s[j] != ' ' && s[j] != '(' && s[j] != '/' && s[j] != '\t' && s[j] != '+' {
