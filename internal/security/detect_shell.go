@@ -216,7 +216,7 @@ word:
 			return false
 		}
 		dir := strings.ToLower(strings.ReplaceAll(s[i:last+1], "\\", "/"))
-		globbed = strings.ContainsAny(dir, "?*")
+		globbed = strings.ContainsAny(dir, "?*") && isGlobbedBinDir(dir)
 		if !globbed && !strings.HasSuffix(dir, "bin/") && !strings.HasSuffix(dir, "system32/") && !strings.HasSuffix(dir, "syswow64/") {
 			return false
 		}
@@ -300,6 +300,47 @@ word:
 		return true
 	}
 	return shellArgument(rest, brace, false, numericCommand(string(name)))
+}
+
+// isGlobbedBinDir reports whether dir ("/???/", "/u?r/b*/") is, with its globs, a directory
+// that holds commands: each of its one to three segments matches usr, bin, sbin or local.
+func isGlobbedBinDir(dir string) bool {
+	segs := strings.Split(strings.Trim(dir, "/"), "/")
+	if len(segs) == 0 || len(segs) > 3 {
+		return false
+	}
+	for _, seg := range segs {
+		ok := false
+		for _, name := range [...]string{"usr", "bin", "sbin", "local"} {
+			if globMatch(seg, name) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// globMatch reports whether the shell glob pattern (with ? and *) matches name.
+func globMatch(pattern, name string) bool {
+	if pattern == "" {
+		return name == ""
+	}
+	switch pattern[0] {
+	case '*':
+		for i := 0; i <= len(name); i++ {
+			if globMatch(pattern[1:], name[i:]) {
+				return true
+			}
+		}
+		return false
+	case '?':
+		return name != "" && globMatch(pattern[1:], name[1:])
+	}
+	return name != "" && lowerByte(pattern[0]) == name[0] && globMatch(pattern[1:], name[1:])
 }
 
 // isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)".
