@@ -775,15 +775,13 @@ var sqlOperatorWords = [...]string{
 
 // hasQuoteBreakout reports a value that closes a quoted literal and goes on in SQL: a quote
 // followed by a boolean operator, an operand and a comparison (' or username like x,
-// 'and email ilike email), or by an SQL operator word (user'collate nocase, ' notnull), or by
-// ';', all the way to a comment that ends the value ('...--, ';#).
+// z'or email notnull, 'and email ilike email), or by an SQL operator word (user'collate
+// nocase, ' notnull) all the way to a comment that ends the value ('...--), or by a predicate
+// and another literal ('1' not regexp '2'), or by ';' and a comment or the end (';#).
 func hasQuoteBreakout(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c != '\'' && c != '"' && c != '`' {
 			continue
-		}
-		if i > 0 && isLetterByte(s[i-1]) && i+1 < len(s) && isLetterByte(s[i+1]) {
-			continue // an apostrophe within a word: O'Brien
 		}
 		j := i + 1
 		for j < len(s) && (s[j] == ' ' || s[j] == ')' || s[j] == '\t') {
@@ -801,6 +799,19 @@ func hasQuoteBreakout(s string) bool {
 		case w != "":
 			if endsInSQLComment(s[j:]) {
 				return true
+			}
+			// A closing quote, a predicate and another literal: 'a' not regexp 'b', 'x' like '%'.
+			k := j + len(w)
+			if w == "not" || w == "is" {
+				k = skipSQLSpace(s, k)
+				if w2 := sqlWordAt(s, k); w2 != "" && w2 != "or" && w2 != "and" {
+					k += len(w2)
+				}
+			}
+			if w != "or" && w != "and" && w != "xor" && w != "in" && k > j+len(w)-1 {
+				if m := skipSQLSpace(s, k); m > k && m < len(s) && (s[m] == '\'' || s[m] == '"') && i > 0 && s[i-1] != ' ' {
+					return true
+				}
 			}
 		case j < len(s) && s[j] == ';':
 			if k := skipSQLSpace(s, j+1); k == len(s) || s[k] == '#' || strings.HasPrefix(s[k:], "--") {
@@ -1077,4 +1088,59 @@ func hasBareEventHandler(s string) bool {
 		}
 	}
 	return false
+}
+
+// hasBacktickIdentifier reports MySQL's backtick-quoted identifiers used as SQL: qualified
+// (`db`.`table`), or followed by a keyword that only SQL puts there (` AS `x`, `t` REGEXP).
+func hasBacktickIdentifier(s string) bool {
+	for i := strings.IndexByte(s, '`'); i >= 0 && i < len(s); {
+		end := strings.IndexByte(s[i+1:], '`')
+		if end < 0 {
+			break
+		}
+		j := i + 1 + end + 1 // after the closing backtick
+		if j+1 < len(s) && s[j] == '.' && s[j+1] == '`' {
+			return true
+		}
+		k := skipSQLSpace(s, j)
+		if k > j {
+			switch w := strings.ToLower(sqlIdentAt(s, k)); w {
+			case "as", "from", "regexp", "rlike", "where", "limit", "collate", "union", "select", "set", "order", "group":
+				return true
+			}
+		}
+		i = j
+	}
+	return false
+}
+
+// hasSelectAtStart reports a SELECT that opens the value with what only a query puts after
+// it: "SELECT (CASE ...", "select * from", "select 1,2,3", "SELECT @@version", "select null".
+// "Select 7 items from the vegan range" is a sentence.
+func hasSelectAtStart(s string) bool {
+	i := skipSQLSpace(s, 0)
+	for i < len(s) && (s[i] == '(' || s[i] == ';' || s[i] == '\'' || s[i] == '"') {
+		i = skipSQLSpace(s, i+1)
+	}
+	if !hasPrefixFold(s[i:], "select") || i+6 < len(s) && isIdentByte(s[i+6]) {
+		return false
+	}
+	j := skipSQLSpace(s, i+6)
+	if j == i+6 && j < len(s) && s[j] != '(' && s[j] != '*' && s[j] != '@' {
+		return false
+	}
+	switch {
+	case j >= len(s):
+		return false
+	case s[j] == '*' || s[j] == '(' || strings.HasPrefix(s[j:], "@@"):
+		return true
+	case isDigitByte(s[j]):
+		k := j
+		for k < len(s) && isDigitByte(s[k]) {
+			k++
+		}
+		return k == len(s) || s[k] == ',' || s[k] == ')'
+	}
+	w := sqlIdentAt(s, j)
+	return strings.EqualFold(w, "null") || strings.EqualFold(w, "case")
 }
