@@ -364,7 +364,7 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 	}
 	whole := checkTraversal | checkInjection | checkPattern | checkLooseBreaks
 	if !hasPathSlash(p) {
-		whole |= checkNumeric // a single segment: a value of its own
+		whole |= checkOwnValue // a single segment: a value of its own
 	}
 	if rule, ev, hit = inspectVariants(p, false, whole); hit {
 		return rule, ev, true
@@ -380,7 +380,7 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 		tails++
 		checks := checkInjection | checkPattern | checkLooseBreaks
 		if !hasPathSlash(p[i+1:]) {
-			checks |= checkNumeric // the last segment: a value of its own
+			checks |= checkOwnValue // the last segment: a value of its own
 		}
 		if rule, ev, hit = inspectVariants(p[i+1:], false, checks); hit {
 			return rule, ev, true

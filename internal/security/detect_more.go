@@ -522,8 +522,9 @@ func isDotAtom(s, symbols string) bool {
 // is bar.", "One quarter (24%) of people", "Just in case (abc)", "function(s)" — which
 // libinjection can read as a function call: only words, numbers, spaces, sentence punctuation, '/', '%' and
 // apostrophes within words, with each bracket opened after a space or at the start, closed, and
-// holding the same, not starting with a SQL keyword. A quote, an operator, a comment or a
-// call written as one (sleep(5)) makes it something else.
+// holding the same, not starting with a SQL keyword; words may stand in double quotes and a
+// clause may end in ';' as sentences have them. A single quote that is no apostrophe, an
+// operator, a comment or a call written as one (sleep(5)) makes it something else.
 func isParentheticalProse(s string) bool {
 	if strings.Contains(s, "/*") || strings.Contains(s, "*/") || strings.Contains(s, "--") {
 		return false
@@ -533,13 +534,28 @@ func isParentheticalProse(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case isAlnumByte(c), c >= 0x80, c == ' ', c == ',', c == '.', c == '!', c == '?', c == ':', c == '/', c == '-':
+		case isAlnumByte(c), c >= 0x80, c == ' ', c == '\t', c == ',', c == '.', c == '!', c == '?', c == ':', c == '/', c == '-':
 		case c == '%':
 			if !isDigitByte(prev) {
 				return false
 			}
 		case c == '\'':
 			if !isLetterByte(prev) {
+				return false
+			}
+		case c == '"':
+			// A word quoted as prose quotes it: "License", (the "License");
+			next := byte(' ')
+			if i+1 < len(s) {
+				next = s[i+1]
+			}
+			opening := (prev == ' ' || prev == '\t' || prev == '(') && isLetterByte(next)
+			closing := (isAlnumByte(prev) || strings.IndexByte(".,!?", prev) >= 0) && strings.IndexByte(" ,.;:)!?", next) >= 0
+			if !opening && !closing {
+				return false
+			}
+		case c == ';':
+			if i+1 < len(s) && s[i+1] != ' ' {
 				return false
 			}
 		case c == '(':
@@ -813,7 +829,9 @@ func hasQuoteBreakout(s string) bool {
 					return true
 				}
 			}
-		case j < len(s) && s[j] == ';':
+		case j < len(s) && s[j] == ';' && strings.Count(s, s[i:i+1])%2 == 1:
+			// An unbalanced quote, then ';': the literal was broken out of. A quoted word
+			// ending a clause, (the "License");, has its pair.
 			if k := skipSQLSpace(s, j+1); k == len(s) || s[k] == '#' || strings.HasPrefix(s[k:], "--") {
 				return true
 			}

@@ -114,6 +114,10 @@ func TestDetectorBenignText(t *testing.T) {
 		"admin@[192.168.2.1]", "https://shop.example.com/p/123?utm_source=news&utm_medium=email#reviews",
 		"Zoë Müller-Lüdenscheidt", "北京市朝阳区", "Москва, ул. Тверская, д. 1", "محمد بن سلمان", "¿Dónde está el baño?",
 		"C:\\Users\\jsmith\\Documents\\invoice.pdf", "Reference: INV-2024/03/001", "Comments/etc/notes",
+		// Licence text: quoted terms, dashes written as two hyphens, old-style `quotes'.
+		`Licensed under the Apache License, Version 2.0 (the "License");`, "\t\"You\" is you, if you're thinking about copying",
+		"versions not from Info-ZIP--must be plainly marked", "under certain conditions; type `show c' for details.",
+		`"GCC" means a version of the GNU Compiler Collection, with or without`, "* Andrew McDonald", "\"Quoted\" and 'single' and `backtick` text",
 	} {
 		for _, place := range payloadPlaces {
 			if f, ok := place.inspect(d, s); ok {

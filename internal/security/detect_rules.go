@@ -35,11 +35,13 @@ const (
 	// checkLooseBreaks: take any line break in the value as an injection, as in a path, which
 	// cannot hold one as text.
 	checkLooseBreaks
-	// checkNumeric: with checkInjection, also read the value as if it followed a number (see
-	// injectionRule); not for a path with segments before the value.
-	checkNumeric
+	// checkOwnValue: the value stands on its own (not a path with segments before it), so
+	// libinjection's SQL verdict counts, and the value is also read as if it followed a
+	// number (see injectionRule). A path's earlier segments would change how libinjection
+	// reads what follows them ("models/* Andrew" is a word and a comment).
+	checkOwnValue
 
-	checkAll = checkTraversal | checkInjection | checkPattern | checkNumeric
+	checkAll = checkTraversal | checkInjection | checkPattern | checkOwnValue
 )
 
 // inspectVariants applies checks to v and to each of its normalised forms, stopping at the
@@ -84,7 +86,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 		return ""
 	}
 	if checks&checkInjection != 0 {
-		if rule := injectionRule(s, checks&checkNumeric != 0); rule != "" {
+		if rule := injectionRule(s, checks&checkOwnValue != 0); rule != "" {
 			return rule
 		}
 	}
@@ -105,13 +107,18 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 	return ""
 }
 
-// injectionRule runs libinjection on s (and, when numeric is set, on s after a number), then
-// the few narrow rules that cover what it leaves out: RuleSQLi, RuleXSS or "".
-func injectionRule(s string, numeric bool) string {
-	if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
-		return RuleSQLi
+// injectionRule runs libinjection on s (its SQL verdict, on s as it is and after a number, only
+// when ownValue is set), then the few narrow rules that cover what it leaves out: RuleSQLi,
+// RuleXSS or "".
+func injectionRule(s string, ownValue bool) string {
+	// Without ownValue, neither libinjection's SQL verdict nor the numeric context: the narrow
+	// SQL rules below and XSS still apply.
+	if ownValue {
+		if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
+			return RuleSQLi
+		}
 	}
-	if numeric && hasSQLSyntax(s) && hasAlnum(s) {
+	if ownValue && hasSQLSyntax(s) && hasAlnum(s) {
 		// libinjection reads a value as it is and as if it followed a quote, but not as if it
 		// followed a number, as in "WHERE id = " + value: the context of " OR 1=1",
 		// " ORDER BY 1--" and the like. Only verdicts whose fingerprint holds more than
@@ -330,13 +337,19 @@ func hasSQLSyntax(s string) bool {
 
 // benignSQLi reports whether a libinjection SQLi verdict with fingerprint fp is a known false
 // positive on ordinary text:
+//   - a word followed by a comment ("nc": "models/* Andrew", "admin--"), which breaks out of
+//     nothing and adds nothing;
+//   - a dash written "--" between two words ("Info-ZIP--must be marked") with no quote about,
+//     when the text read with a dash there is not SQL;
 //   - a number followed by " -- " and more words ("7-Eleven -- open late", "Save 50% -- today
 //     only") is prose with a dash, which libinjection reads as a number and a comment ("1c");
 //     a number and a comment that ends the value ("1 --") is still flagged;
 //   - an e-mail address in any legal form ("john smith"@example.com), whose quotes and
 //     symbols are the address's own;
-//   - a sentence with a remark in brackets ("while (foo) is bar.", "One quarter (24%) of
-//     people"), which libinjection reads as a function call (see isParentheticalProse);
+//   - a sentence with a remark in brackets or a word in double quotes ("while (foo) is bar.",
+//     "One quarter (24%) of people", `"You" is you, if ...`), which libinjection reads as a
+//     function call or a string (see isParentheticalProse), unless it holds a SELECT with a
+//     FROM or a UNION;
 //   - a sentence that happens to parse as a statement ("Select 7 items from the vegan range",
 //     fingerprint E1nkn) is not an injection when it holds nothing but words, numbers, spaces,
 //     sentence punctuation and apostrophes within words: with no quote, operator, comment or
@@ -345,8 +358,18 @@ func benignSQLi(s, fp string) bool {
 	if isEmailAddress(s) || isEmailAddress(strings.TrimPrefix(s, "1 ")) {
 		return true
 	}
-	if strings.IndexByte(fp, '(') >= 0 && isParentheticalProse(s) {
+	if (strings.IndexByte(fp, '(') >= 0 || strings.IndexByte(s, '"') >= 0) && isParentheticalProse(s) && !hasSelectSkeleton(s) {
 		return true
+	}
+	if fp == "nc" {
+		return true // a word and a comment: nothing broken out of, nothing after
+	}
+	if !strings.ContainsAny(s, "'\"`") && hasDashBetweenWords(s) {
+		// "Info-ZIP--must be marked": a dash written as two hyphens between words, which
+		// libinjection reads as a comment. Read as a dash, is it still SQL?
+		if ok, _ := libinjection.IsSQLi(strings.ReplaceAll(s, "--", " - ")); !ok {
+			return true
+		}
 	}
 	switch {
 	case fp == "1c":
@@ -356,6 +379,21 @@ func benignSQLi(s, fp string) bool {
 		return isProse(s)
 	}
 	return false
+}
+
+// hasDashBetweenWords reports "--" with a letter on each side.
+func hasDashBetweenWords(s string) bool {
+	for i := 1; i+2 < len(s); i++ {
+		if s[i] == '-' && s[i+1] == '-' && isLetterByte(s[i-1]) && isLetterByte(s[i+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSelectSkeleton reports SELECT with FROM or UNION anywhere in s: a query, however wordy.
+func hasSelectSkeleton(s string) bool {
+	return containsFold(s, "select") && (containsFold(s, "from") || containsFold(s, "union"))
 }
 
 // isProse reports whether s is only letters, digits, spaces, ",.!?:" and apostrophes that

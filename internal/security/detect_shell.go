@@ -282,7 +282,7 @@ word:
 		if kind == cmdStrong && (rest == "" || endsCommand(rest) && rest[0] != '"' && rest[0] != '\'' && rest[0] != ')') {
 			return true
 		}
-		if kind == cmdStrong && shellArgument(rest, false, false, numericCommand(string(name))) {
+		if kind == cmdStrong && rest != "" && rest[0] != '"' && rest[0] != '\'' && rest[0] != ')' && shellArgument(rest, false, false, numericCommand(string(name))) {
 			return true
 		}
 		return !endsCommand(rest) && (shellArgument(rest, false, true, false) || hostArgument(rest)) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
@@ -401,7 +401,9 @@ func shellArgument(rest string, brace, strict, numeric bool) bool {
 		return true
 	case c == '/' || c == '\\' || c == '$' || c == '~' || c == '<' || c == '>':
 		return true
-	case c == '|' || c == ';' || c == '&' || c == '`':
+	case c == '`':
+		return !strict && strings.IndexByte(tok[1:], '`') >= 0 // a substitution, not `quoted'
+	case c == '|' || c == ';' || c == '&':
 		return !strict // "cmd | x" is a pipe; "Echo & the Bunnymen" a name
 	case c == '.' && len(word) > 1 && (word[1] == '/' || word[1] == '.'):
 		return true
