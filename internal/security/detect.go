@@ -64,9 +64,13 @@ type DetectorOptions struct {
 }
 
 // Detector inspects requests and decoded JSON strings for attack indicators: SQL injection and
-// cross-site scripting (libinjection), path traversal and null bytes, known scanner user
-// agents, header floods and oversized headers. It is safe for concurrent use; its only state
-// is a lock-free cache of header values already found clean.
+// cross-site scripting (libinjection and rules for what it misses), shell command injection,
+// header (CRLF) injection, path traversal, null bytes, well-known system files and
+// file-inclusion wrappers, known scanner user agents, header floods and oversized headers.
+// Each value is inspected as sent and normalised (decoded again while escapes remain, and
+// folded: see fold), so that an encoding cannot hide what a lenient server would read. It is
+// safe for concurrent use; its only state is a lock-free cache of header values already found
+// clean.
 //
 // What it reads of a request: the path (as sent and unescaped), every query parameter name
 // and value (unescaped, and unescaped again while %xx sequences remain), and the headers
