@@ -118,7 +118,7 @@ var fileTargets = [...]string{
 	"windows/system32", "windows/win", "windows/repair", "windows/panther", "winnt/",
 	"system32/", "inetpub/", "autoexec.bat", "php.ini", "my.cnf", "my.ini", "httpd.conf",
 	"apache2.conf", "nginx.conf", "config.inc.php", "localsettings.php", "configuration.php",
-	"web.config", "applicationhost.config", "dev/tcp/", "dev/udp/", "access.log", "access_log",
+	"web.config", "applicationhost.config", "dev/tcp/", "dev/udp/", "access.log", "access_log", "pearcmd",
 	"error.log", "error_log", "apache/logs/", "apache2/logs/", "httpd/logs/", "nginx/logs/",
 	"boot/grub/", "ntuser.dat", "systemversion.plist", "program files/", ".aws/credentials",
 	".kube/config", ".docker/config.json", ".git-credentials", ".npmrc", "tomcat-users.xml",
@@ -1076,11 +1076,12 @@ var domEvents = map[string]bool{
 }
 
 // hasBareEventHandler reports a DOM event handler attribute injected into an unquoted
-// attribute, with no tag or quote before it: " onmouseover=alert(1)", "x/onfocus=...".
+// attribute, with no tag or quote before it: " onmouseover=alert(1)", "x/onfocus=...",
+// "onerror=alert;throw 1".
 func hasBareEventHandler(s string) bool {
 	var buf [28]byte
-	for i := 1; i+3 < len(s); i++ {
-		if (s[i] != 'o' && s[i] != 'O') || (s[i+1] != 'n' && s[i+1] != 'N') || !isHandlerSep(s[i-1]) {
+	for i := 0; i+3 < len(s); i++ {
+		if (s[i] != 'o' && s[i] != 'O') || (s[i+1] != 'n' && s[i+1] != 'N') || i > 0 && !isHandlerSep(s[i-1]) {
 			continue
 		}
 		j := i + 2

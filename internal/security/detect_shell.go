@@ -94,12 +94,55 @@ func hasShellInjection(s string) bool {
 // ("() { :; };", "f(){ f|f& };f"), arithmetic expansion "$((", and Log4Shell lookups
 // ("${jndi:", "${lower:j}", "${::-j}").
 func hasShellSyntax(s string) bool {
-	if hasShellFunction(s) || strings.Contains(s, "$((") || hasParameterExpansion(s) {
+	if hasShellFunction(s) || strings.Contains(s, "$((") || hasParameterExpansion(s) || hasCodeExec(s) {
 		return true
 	}
 	if i := strings.Index(s, "{"); i >= 0 {
 		for _, p := range [...]string{"{jndi:", "${::-", "${lower:", "${upper:", "${env:", "${sys:", "${java:", "${date:", "${base64:", "${main:", "${ctx:", "${marker:", "${k8s:", "${docker:", "${spring:", "${web:", "${log4j:"} {
 			if containsFold(s[i:], p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// execFunctions are the functions of PHP, Python, Ruby, Perl, Node and Java that run a shell
+// command or evaluate code, lower case.
+var execFunctions = [...]string{
+	"system", "passthru", "shell_exec", "exec", "popen", "proc_open", "pcntl_exec",
+	"assert", "create_function", "call_user_func", "preg_replace", "os.system", "os.popen",
+	"subprocess.", "__import__", "child_process", "execsync", "spawnsync",
+	"runtime.getruntime", "processbuilder", "io.popen", "kernel.exec", "open3.",
+}
+
+// hasCodeExec reports server-side code that runs commands: a PHP open tag (<?php, <?=) or a
+// call of one of execFunctions with an argument that code, not prose, gives it
+// (system('id'), shell_exec($_GET[c]), __import__("os")).
+func hasCodeExec(s string) bool {
+	if containsFold(s, "<?php") || strings.Contains(s, "<?=") {
+		return true
+	}
+	if !strings.ContainsAny(s, "(.") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if !isLetterByte(c) && c != '_' || i > 0 && (isIdentByte(s[i-1]) || s[i-1] == '$') {
+			continue
+		}
+		for _, fn := range execFunctions {
+			if fn[0] != c || !hasPrefixFold(s[i:], fn) {
+				continue
+			}
+			j := i + len(fn)
+			if fn[len(fn)-1] == '.' || strings.Contains(fn, ".") && j < len(s) && (s[j] == '(' || s[j] == '.') {
+				return true // os.system(, subprocess.check_output, Runtime.getRuntime().exec
+			}
+			if fn == "__import__" || fn == "child_process" || fn == "processbuilder" {
+				return true
+			}
+			if j+1 < len(s) && s[j] == '(' && strings.IndexByte("'\"`$[", s[j+1]) >= 0 {
 				return true
 			}
 		}
