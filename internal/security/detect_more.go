@@ -792,8 +792,9 @@ var sqlOperatorWords = [...]string{
 // hasQuoteBreakout reports a value that closes a quoted literal and goes on in SQL: a quote
 // followed by a boolean operator, an operand and a comparison (' or username like x,
 // z'or email notnull, 'and email ilike email), or by an SQL operator word (user'collate
-// nocase, ' notnull) all the way to a comment that ends the value ('...--), or by a predicate
-// and another literal ('1' not regexp '2'), or by ';' and a comment or the end (';#).
+// nocase, ' notnull) or an operator and an operand (x'|email) all the way to a comment that
+// ends the value ('...--), or by a predicate and another literal ('1' not regexp '2'), by a
+// cast ('1'::int), or by ';' and a comment or the end (';#).
 func hasQuoteBreakout(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c != '\'' && c != '"' && c != '`' {
@@ -829,6 +830,13 @@ func hasQuoteBreakout(s string) bool {
 					return true
 				}
 			}
+		case j < len(s) && strings.IndexByte("|-+^&<>=/%*", s[j]) >= 0:
+			// An operator glued to the quote, an operand, and a comment: x'|email--.
+			if j+1 < len(s) && (isIdentByte(s[j+1]) || s[j+1] == '(') && endsInSQLComment(s[j:]) {
+				return true
+			}
+		case j+2 < len(s) && s[j] == ':' && s[j+1] == ':' && isLetterByte(s[j+2]):
+			return true // a PostgreSQL cast of the literal: '1'::int
 		case j < len(s) && s[j] == ';' && strings.Count(s, s[i:i+1])%2 == 1:
 			// An unbalanced quote, then ';': the literal was broken out of. A quoted word
 			// ending a clause, (the "License");, has its pair.

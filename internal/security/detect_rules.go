@@ -130,7 +130,7 @@ func injectionRule(s string, ownValue bool) string {
 			return RuleSQLi
 		}
 	}
-	if hasTautology(s) || hasUnionSelect(s) || hasSQLServerObject(s) {
+	if hasTautology(s) || hasUnionSelect(s) || hasSQLServerObject(s) || strings.Contains(s, "/*!") {
 		return RuleSQLi
 	}
 	if libinjection.IsXSS(s) {
