@@ -247,6 +247,11 @@ func (d *Detector) inspectHeader(kind headerKind, name, v string) (Finding, bool
 			return Finding{Rule: RuleScanner, Location: "header:User-Agent", Evidence: tok + ": " + evidence(v)}, true
 		}
 		rule, ev, hit = inspectValue(v, false)
+		if !hit {
+			if tok, ok := scannerVocabularyToken(v); ok {
+				return Finding{Rule: RuleScanner, Location: "header:User-Agent", Evidence: tok + ": " + evidence(v)}, true
+			}
+		}
 	case headerReferer:
 		rule, ev, hit = inspectReferer(v)
 	case headerCookie:

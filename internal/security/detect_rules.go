@@ -622,7 +622,7 @@ func hasTraversal(s string) bool {
 // scannerToken reports the scanner a User-Agent names, if any: a known tool name as a whole
 // word (so "vega/1.0" would match "vega" but "veganism" would not), case-insensitive.
 func scannerToken(ua string) (string, bool) {
-	var buf [24]byte
+	var buf [40]byte
 	for i := 0; i < len(ua); {
 		if !isAlnumByte(ua[i]) {
 			i++
@@ -684,7 +684,7 @@ var scannerWords = map[string]bool{
 	"projectdiscovery": true, "acunetix": true, "netsparker": true, "invicti": true,
 	"appscan": true, "appspider": true, "webinspect": true, "burp": true, "burpsuite": true,
 	"zap": true, "owasp": true, "arachni": true, "w3af": true, "skipfish": true, "wapiti": true,
-	"vega": true, "ironwasp": true, "paros": true, "grabber": true, "webshag": true,
+	"ironwasp": true, "paros": true, "webshag": true,
 	"webbandit": true, "libwhisker": true, "whatweb": true, "wpscan": true, "wprecon": true,
 	"wpprobe": true, "joomscan": true, "droopescan": true, "cmsmap": true, "nettacker": true,
 	"detectify": true, "nessus": true, "openvas": true, "qualys": true, "qualysguard": true,
@@ -693,7 +693,7 @@ var scannerWords = map[string]bool{
 	"betabot": true, "netlab360": true, "sitelockspider": true, "securityagent": true,
 	"probely": true,
 	// Password guessing.
-	"hydra": true, "medusa": true, "brutus": true,
+	"brutus": true,
 	// Port and service scanners.
 	"nmap": true, "masscan": true, "zgrab": true, "zmap": true,
 	// Out-of-band callback markers.
@@ -705,13 +705,40 @@ var scannerWords = map[string]bool{
 	"netsystemsresearch": true, "stretchoid": true, "onyphe": true, "binaryedge": true,
 	"shadowserver": true, "criminalip": true, "internetcensus": true, "researchscan": true,
 	"netcraftsurveyagent": true, "modat": true, "fofa": true, "zoomeye": true,
+	"netcraft": true, "xpanse": true, "rapid7": true,
+	// Older and less common web attack tools (the Core Rule Set's earlier scanner list and
+	// others of their kind).
+	"cgichk": true, "datacha0s": true, "inspath": true, "jaascois": true,
+	"mysqloit": true, "nsauditor": true, "pmafind": true,
+	"springenwerk": true, "uil2pn": true, "voideye": true, "whcc": true, "grendel": true,
+	"gootkit": true, "webvulnscan": true,
+	"nosqlmap": true, "sqlsus": true, "bbqsql": true, "dsss": true, "dsxs": true,
+	"xsshunter": true, "ssrfmap": true, "gopherus": true, "jexboss": true, "ysoserial": true,
+	"cmseek": true, "blindelephant": true, "golismero": true, "uniscan": true, "vulnx": true,
+	"pocsuite": true, "pocsuite3": true, "afrog": true, "vulmap": true,
+	"fscan": true, "dismap": true, "xsrfprobe": true,
+	"h2csmuggler": true, "padbuster": true, "davtest": true, "weevely": true,
+	"testssl": true, "sslyze": true, "sslscan": true, "wpforce": true,
+	// Reconnaissance and exploitation frameworks (Kali Linux, ProjectDiscovery and others).
+	"metasploit": true, "meterpreter": true, "msf": true, "sn1per": true, "osmedeus": true,
+	"reconftw": true, "spiderfoot": true, "theharvester": true,
+	"subfinder": true, "sublist3r": true, "assetfinder": true, "naabu": true,
+	"dnsx": true, "tlsx": true, "cariddi": true, "waybackurls": true,
+	"httprobe": true, "arjun": true, "paramspider": true, "kiterunner": true, "dirhunt": true,
+	"dnsrecon": true, "dnsenum": true, "enum4linux": true, "smbmap": true,
+	"crackmapexec": true, "netexec": true, "impacket": true, "evilginx": true, "gophish": true,
+	"rustscan": true, "unicornscan": true, "hping": true, "hping3": true, "bbot": true,
+	"patator": true, "ncrack": true, "hashcat": true, "cewl": true,
+	"zgrab2": true, "httpx2": true,
 }
 
 // scannerPhrases are signatures that are not a single word.
 var scannerPhrases = [...]string{
 	"fuzz faster", "(hydra)", "interact.sh", ".oast.", "internet-measurement",
 	"n-stalker", "bewica-security-scan", "graphql-cop", "yeswehack", "compatible; panoptic",
-	"mozilla/5.g", "user-agent:",
+	"mozilla/5.g", "user-agent:", "domino hunter", "internet ninja", "teh forest lobster",
+	"toata dragostea", "get-minimal", "core-project/", "s.t.a.l.k.e.r", "security scan",
+	"security analyzer", "project sonar", "palo alto networks", "thc-", "nmap scripting",
 }
 
 func isAlnumByte(c byte) bool {
