@@ -1042,12 +1042,22 @@ func hasNumberComparison(s string) bool {
 }
 
 // hasQuoteThenComment reports a quote (and brackets) followed only by an SQL comment that ends
-// the value: "admin'--", "') -- -". A quote and a dash that go on with words ("'on sale' --
+// the value: "admin'--", "') -- -", "admin' #", "admin'/*". A quote and a dash that go on with words ("'on sale' --
 // again") are prose.
 func hasQuoteThenComment(s string) bool {
 	t := strings.TrimRight(s, " \t-+")
 	if !strings.Contains(s[len(t):], "--") {
-		return false
+		// MySQL's other comments: "admin' #", "admin'/*".
+		t = strings.TrimRight(s, " \t")
+		switch {
+		case strings.HasSuffix(t, "#"):
+			t = t[:len(t)-1]
+		case strings.HasSuffix(t, "/*"):
+			t = t[:len(t)-2]
+		default:
+			return false
+		}
+		t = strings.TrimRight(t, " \t")
 	}
 	t = strings.TrimRight(t, " \t)")
 	return strings.HasSuffix(t, "'") || strings.HasSuffix(t, "\"")
@@ -1169,5 +1179,118 @@ func hasSelectAtStart(s string) bool {
 		return k == len(s) || s[k] == ',' || s[k] == ')'
 	}
 	w := sqlIdentAt(s, j)
-	return strings.EqualFold(w, "null") || strings.EqualFold(w, "case")
+	if strings.EqualFold(w, "null") || strings.EqualFold(w, "case") {
+		return true
+	}
+	return hasSelectList(s, j, isUpperWord(s[i:i+6]))
+}
+
+// hasSelectList reports the rest of a SELECT that opened the value, from s[j], as a query and
+// not a sentence: a column that only a schema names (current_user, SYSTEM_USER, t.name,
+// v$version), or a FROM whose table does (all_users, master..sysdatabases, mysql.user), or a
+// FROM followed by WHERE, ORDER BY, GROUP BY, LIMIT or a closing semicolon. "Select a size from
+// the menu" is a sentence.
+func hasSelectList(s string, j int, upper bool) bool {
+	col := sqlNameAt(s, j)
+	if col == "" {
+		return false
+	}
+	// A dotted name (mysql.user) counts only in a query written as SQL is, SELECT in capitals
+	// (upper): "select a plan from example.com" is a sentence with a domain.
+	if isSchemaName(col, upper) && (j+len(col) == len(s) || !isLetterByte(s[j+len(col)])) {
+		return true
+	}
+	k := indexFold(s[j:], " from ")
+	if k < 0 {
+		return false
+	}
+	// Only a short column list: names, commas and spaces.
+	for _, c := range []byte(s[j : j+k]) {
+		if !isIdentByte(c) && c != ',' && c != ' ' && c != '.' && c != '$' && c != '(' && c != ')' && c != '*' {
+			return false
+		}
+	}
+	t := skipSQLSpace(s, j+k+6)
+	table := sqlNameAt(s, t)
+	if table == "" {
+		return false
+	}
+	if isSchemaName(table, upper) {
+		return true
+	}
+	rest := strings.TrimSpace(s[t+len(table):])
+	if rest == ";" || rest == "" && isUpperWord(sqlIdentAt(s, j)) && isUpperWord(s[j+k+1:j+k+5]) {
+		return true
+	}
+	for _, kw := range [...]string{"where ", "order by ", "group by ", "limit "} {
+		if hasPrefixFold(rest, kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// sqlNameAt returns the SQL name at s[i:]: letters, digits, _, $, @ and dots.
+func sqlNameAt(s string, i int) string {
+	j := i
+	for j < len(s) && (isIdentByte(s[j]) || s[j] == '$' || s[j] == '.' || s[j] == '@') {
+		j++
+	}
+	return s[i:j]
+}
+
+// isSchemaName reports a name only a database schema uses: with an underscore, a dollar, an @,
+// two dots (master..sysdatabases) or, when dotted is set, a dot between two names (mysql.user).
+func isSchemaName(w string, dotted bool) bool {
+	w = strings.TrimRight(w, ".")
+	if w == "" || !isLetterByte(w[0]) && w[0] != '@' {
+		return false
+	}
+	return strings.ContainsAny(w, "_$@") || strings.Contains(w, "..") || dotted && strings.Contains(w, ".")
+}
+
+// hasQuoteSkeleton reports a value made of quotes, operators and boolean keywords only, the
+// shapes that close a string literal and open another: "' '", "'='", "'=”", "\"-\"",
+// "' or ” '", "'||'". It needs two quotes, or one and an operator, and no word other than an
+// SQL boolean keyword; text always has words.
+func hasQuoteSkeleton(s string) bool {
+	quotes, ops, spaced := 0, 0, false
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case (c == '\'' || c == '"') && i > 0 && isDigitByte(s[i-1]):
+			// Feet and inches (5'-10"), not a literal.
+		case c == '\'' || c == '"' || c == '`':
+			quotes++
+			if i+2 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t') {
+				k := i + 1
+				for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+					k++
+				}
+				if k < len(s) && s[k] == c {
+					spaced = true
+				}
+			}
+		case isLetterByte(c):
+			j := i
+			for j < len(s) && isLetterByte(s[j]) {
+				j++
+			}
+			switch strings.ToLower(s[i:j]) {
+			case "or", "and", "xor", "not", "like", "is", "null", "true", "false", "rlike", "regexp", "div":
+				ops++
+			default:
+				return false
+			}
+			i = j
+			continue
+		case isDigitByte(c), c == ' ', c == '\t', c == '(', c == ')':
+		case strings.IndexByte("=|&^*-+<>%/#;!~", c) >= 0:
+			ops++
+		default:
+			return false
+		}
+		i++
+	}
+	return quotes >= 2 && (ops > 0 || spaced) || quotes == 1 && ops > 0 && strings.ContainsAny(s, "=|&")
 }

@@ -131,9 +131,8 @@ var scannerNamesAmbiguous = map[string]bool{
 
 // productToken reports whether the word ua[i:j] stands where a User-Agent names a product: it
 // carries a version (word/1.0), or sits inside a comment ("(compatible; Foo Scanner)"), or,
-// for a compound word, the whole value is a short name of at most four words with no sentence
-// punctuation ("WebVulnScan", "gootkit auto-rooter scanner"). A sentence that talks about
-// attackers and exploits is prose, not a product.
+// for a compound word, it is the whole value ("WebVulnScan"). A sentence or a shop's name that
+// uses the same words is not a product.
 func productToken(ua string, i, j int, compound bool) bool {
 	if j < len(ua) && (ua[j] == '/' || ua[j] == '-' && j+1 < len(ua) && isDigitByte(ua[j+1])) {
 		return true
@@ -142,26 +141,8 @@ func productToken(ua string, i, j int, compound bool) bool {
 		strings.IndexByte(ua[j:], ')') >= 0 {
 		return true
 	}
-	if !compound {
-		return false
-	}
-	words := 0
-	for k := 0; k < len(ua); {
-		for k < len(ua) && ua[k] == ' ' {
-			k++
-		}
-		if k == len(ua) {
-			break
-		}
-		words++
-		for k < len(ua) && ua[k] != ' ' {
-			if (ua[k] == '.' || ua[k] == ',' || ua[k] == '?' || ua[k] == '!') && (k+1 == len(ua) || ua[k+1] == ' ') {
-				return false // sentence punctuation
-			}
-			k++
-		}
-	}
-	return words <= 4
+	// A compound word that is the whole value, a name alone ("WebVulnScan").
+	return compound && strings.IndexAny(ua, " \t") < 0
 }
 
 // scannerVocabularyExceptions are products whose names hold a stem of scannerVocabulary and
