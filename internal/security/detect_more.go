@@ -942,7 +942,10 @@ func hasSQLStatement(s string) bool {
 			return false
 		}
 	case strings.EqualFold(verb, "delete") && strings.EqualFold(obj, "from"),
-		strings.EqualFold(verb, "insert") && strings.EqualFold(obj, "into"):
+		strings.EqualFold(verb, "insert") && strings.EqualFold(obj, "into"),
+		strings.EqualFold(verb, "merge") && strings.EqualFold(obj, "into"):
+	case (strings.EqualFold(verb, "execute") || strings.EqualFold(verb, "exec")) && strings.EqualFold(obj, "immediate"):
+		return k < len(s) && (s[k] == '\'' || s[k] == '"' || s[k] == ':' || s[k] == '@')
 	default:
 		return false
 	}
@@ -963,7 +966,7 @@ func hasSQLStatement(s string) bool {
 		return true
 	}
 	next := sqlIdentAt(s, k)
-	for _, kw := range [...]string{"where", "values", "select", "set", "add", "change", "modify", "rename", "engine", "character", "cascade", "if", "as", "default"} {
+	for _, kw := range [...]string{"where", "values", "select", "set", "add", "change", "modify", "rename", "engine", "character", "cascade", "if", "as", "default", "returns", "soname", "using"} {
 		if strings.EqualFold(next, kw) {
 			return true
 		}
@@ -1293,4 +1296,99 @@ func hasQuoteSkeleton(s string) bool {
 		i++
 	}
 	return quotes >= 2 && (ops > 0 || spaced) || quotes == 1 && ops > 0 && strings.ContainsAny(s, "=|&")
+}
+
+// hasCommentSplit reports an SQL block comment glued to words on both sides, standing for a
+// space or splitting a keyword: "DROP/*x*/table", "SEL/**/ECT", "1/**/OR/**/1". Prose and
+// the identifiers people type put no comment inside a word.
+func hasCommentSplit(s string) bool {
+	for i := strings.Index(s, "/*"); i >= 0; {
+		e := strings.Index(s[i+2:], "*/")
+		if e < 0 {
+			return false
+		}
+		j := i + 2 + e + 2
+		if i > 0 && isAlnumByte(s[i-1]) && j < len(s) && isAlnumByte(s[j]) {
+			return true
+		}
+		k := strings.Index(s[j:], "/*")
+		if k < 0 {
+			return false
+		}
+		i = j + k
+	}
+	return false
+}
+
+// mongoOperators are the query operators of MongoDB that NoSQL injections send as keys.
+var mongoOperators = [...]string{
+	"ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "not", "nor", "or", "and", "exists",
+	"elemmatch", "regex", "where", "expr", "type", "mod", "all", "size", "text", "jsonschema",
+	"function", "accumulator",
+}
+
+// hasMongoOperator reports a MongoDB query operator sent as a key: "user[$ne]=1",
+// "{"$gt": ""}", "[$regex]". Money ("$10") and shell variables ($HOME) are no operator.
+func hasMongoOperator(s string) bool {
+	for i := strings.IndexByte(s, '$'); i >= 0; {
+		if i > 0 && (s[i-1] == '[' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == '{') {
+			j := i + 1
+			for j < len(s) && isLetterByte(s[j]) {
+				j++
+			}
+			closed := j < len(s) && (s[j] == ']' || s[j] == ':')
+			if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+				// A quoted key: the colon follows.
+				k := skipSQLSpace(s, j+1)
+				closed = k < len(s) && s[k] == ':'
+			}
+			if closed {
+				for _, op := range mongoOperators {
+					if strings.EqualFold(s[i+1:j], op) {
+						return true
+					}
+				}
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '$')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// pgTypes are the PostgreSQL types injections cast to.
+var pgTypes = [...]string{
+	"int", "int2", "int4", "int8", "integer", "bigint", "smallint", "text", "varchar", "char",
+	"numeric", "decimal", "bool", "boolean", "float", "float4", "float8", "real", "regclass",
+	"oid", "bytea", "json", "jsonb", "xml", "inet", "uuid", "name",
+}
+
+// hasPostgresCast reports a PostgreSQL cast of a literal or a bracket: "1::int",
+// "'1'::text", "(select 1)::varchar". IPv6 addresses (fe80::1) and language scopes
+// (std::string, Text::CSV) follow a letter.
+func hasPostgresCast(s string) bool {
+	for i := strings.Index(s, "::"); i >= 0; {
+		if i > 0 && (isDigitByte(s[i-1]) || s[i-1] == '\'' || s[i-1] == '"' || s[i-1] == ')') {
+			j := i + 2
+			for j < len(s) && isAlnumByte(s[j]) {
+				j++
+			}
+			if j == len(s) || !isIdentByte(s[j]) {
+				for _, t := range pgTypes {
+					if strings.EqualFold(s[i+2:j], t) {
+						return true
+					}
+				}
+			}
+		}
+		k := strings.Index(s[i+2:], "::")
+		if k < 0 {
+			return false
+		}
+		i += 2 + k
+	}
+	return false
 }

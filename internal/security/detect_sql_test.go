@@ -38,6 +38,30 @@ func TestSQLShapes(t *testing.T) {
 			hits: []string{"admin' #", "admin'/*", "admin'--", "') -- -", "admin\" #"},
 			miss: []string{"'on sale' -- again", "item #", "Joe's #1", "a # b"},
 		},
+		{
+			name: "comment inside or between words",
+			fn:   hasCommentSplit,
+			hits: []string{"DROP/*comment*/sampletable", "SEL/**/ECT", "1/**/OR/**/1", "SELECT/*x*/password/**/FROM/**/Members"},
+			miss: []string{"a /* note */ b", "/* header */", "x/*", "*/ok/*"},
+		},
+		{
+			name: "MongoDB operator",
+			fn:   hasMongoOperator,
+			hits: []string{"username[$ne]=1", `{"username": {"$ne": null}}`, "[$regex]=.*", `{"$where": "sleep(1000)"}`},
+			miss: []string{"$10 off", "cost [$5]", "echo $HOME", `{"price": "$ne"}`, "US$ne"},
+		},
+		{
+			name: "PostgreSQL cast",
+			fn:   hasPostgresCast,
+			hits: []string{"1::int", "'1'::text", "(select 1)::varchar", "5::INTEGER and 1=1"},
+			miss: []string{"fe80::1", "std::string", "Text::CSV", "12::30", "a::int"},
+		},
+		{
+			name: "statement",
+			fn:   hasSQLStatement,
+			hits: []string{"CREATE FUNCTION sleep RETURNS integer SONAME 'lib.so'", "merge into users using x", "execute immediate 'select 1'"},
+			miss: []string{"merge into one", "execute immediate orders", "create a function"},
+		},
 	} {
 		for _, v := range tc.hits {
 			if !tc.fn(v) {
