@@ -120,7 +120,7 @@ var execFunctions = [...]string{
 // call of one of execFunctions with an argument that code, not prose, gives it
 // (system('id'), shell_exec($_GET[c]), __import__("os")).
 func hasCodeExec(s string) bool {
-	if containsFold(s, "<?php") || strings.Contains(s, "<?=") {
+	if containsFold(s, "<?php") || strings.Contains(s, "<?=") || hasSSIDirective(s) || hasInterpolatedCall(s) || hasTemplateExpression(s) {
 		return true
 	}
 	if !strings.ContainsAny(s, "(.") {
@@ -199,7 +199,7 @@ func hasCommandAfterSeparator(s string) bool {
 				sep, start = '\n', i+2
 			}
 		}
-		if sep != 0 && shellCommandAt(s, start, sep) {
+		if sep != 0 && shellCommandAtLead(s, start, sep, sep != '`' && sep != '$' && isLeadSeparator(s[:i])) {
 			return true
 		}
 	}
@@ -208,7 +208,24 @@ func hasCommandAfterSeparator(s string) bool {
 
 // shellCommandAt reports whether a command is run at s[i:], after separator sep ('^' for the
 // start of the value).
-func shellCommandAt(s string, i int, sep byte) bool {
+func shellCommandAt(s string, i int, sep byte) bool { return shellCommandAtLead(s, i, sep, false) }
+
+// isLeadSeparator reports whether before, what precedes a separator, is nothing but quotes,
+// brackets and white space: the separator opens the value (";id", "'; whoami", "& dir"), as
+// it does when a value is appended to a command line and as text never starts.
+func isLeadSeparator(before string) bool {
+	for i := 0; i < len(before); i++ {
+		if strings.IndexByte(" \t'\")", before[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// shellCommandAtLead is shellCommandAt; lead tells a separator that opens the value, after which
+// a command name that is also a word counts when it ends the value or a comment follows it
+// ("; id", "& ver #"), and echo and printf count with any argument ("|echo test").
+func shellCommandAtLead(s string, i int, sep byte, lead bool) bool {
 	// What may stand between a separator and the command: more separator characters, white
 	// space, $IFS, quotes, brackets and braces.
 	brace, spaced := false, false
@@ -337,10 +354,18 @@ word:
 	// Nor does a word that ends a sentence after "; " or " & " ("Mon-Fri; free"), nor one of a
 	// list such as a User-Agent's "(Windows; U; nl; rv:1.9)", where nl, tr and id are locales.
 	if endsCommand(rest) {
-		if spaced && (sep == ';' || sep == '&') {
+		if spaced && (sep == ';' || sep == '&') && !lead {
 			return rest != "" && rest[0] != ';' && rest[0] != ')'
 		}
 		return true
+	}
+	if lead {
+		if t := strings.TrimLeft(rest, " \t"); t == "" || strings.IndexByte("#;|&\n\r", t[0]) >= 0 {
+			return true // "; id ", "; id #"
+		}
+		if (string(name) == "echo" || string(name) == "printf") && (rest[0] == ' ' || rest[0] == '\t') {
+			return true
+		}
 	}
 	return shellArgument(rest, brace, false, numericCommand(string(name)))
 }
@@ -620,4 +645,97 @@ func shellFold(s string) (string, bool) {
 		return s, false
 	}
 	return string(b), true
+}
+
+// ssiDirectives are the server-side include directives that run commands or read files.
+var ssiDirectives = [...]string{"exec", "include", "echo", "config", "set", "printenv", "fsize", "flastmod", "if", "elif"}
+
+// hasSSIDirective reports a server-side include directive: <!--#exec cmd="id"-->,
+// <!--#include virtual="/etc/passwd"-->.
+func hasSSIDirective(s string) bool {
+	for i := strings.Index(s, "<!--#"); i >= 0; {
+		w := sqlIdentAt(s, i+5)
+		for _, d := range ssiDirectives {
+			if strings.EqualFold(w, d) {
+				return true
+			}
+		}
+		k := strings.Index(s[i+5:], "<!--#")
+		if k < 0 {
+			return false
+		}
+		i += 5 + k
+	}
+	return false
+}
+
+// hasInterpolatedCall reports a function called inside string interpolation, which PHP and
+// template languages evaluate: ${@print(md5(1))}, {${system('id')}}, ${phpinfo()}. A
+// placeholder (${name}) calls nothing.
+func hasInterpolatedCall(s string) bool {
+	for i := strings.Index(s, "${"); i >= 0; {
+		j := i + 2
+		if j < len(s) && s[j] == '@' {
+			j++
+		}
+		k := j
+		for k < len(s) && (isIdentByte(s[k]) || s[k] == '.') {
+			k++
+		}
+		if k > j && k < len(s) && s[k] == '(' && strings.IndexByte(s[k:], '}') > 0 {
+			return true
+		}
+		n := strings.Index(s[i+2:], "${")
+		if n < 0 {
+			return false
+		}
+		i += 2 + n
+	}
+	return false
+}
+
+// templateOpeners open an expression of a server-side template language: Jinja2, Twig and
+// Handlebars ({{ }}), Jinja2 statements ({% %}), ERB and JSP (<%= %>), Ruby and Spring
+// (#{ }), and EL and Freemarker (${ }).
+var templateOpeners = [...]struct{ open, close string }{
+	{"{{", "}}"}, {"{%", "%}"}, {"<%=", "%>"}, {"<%", "%>"}, {"#{", "}"}, {"${", "}"},
+}
+
+// hasTemplateExpression reports a template expression that computes or calls, as template
+// injection probes do: {{7*7}}, ${7*7}, {{ get_user_file("/etc/passwd") }},
+// {{”.__class__}}, <%= system("id") %>. A placeholder ({{name}}, ${user.name}) computes
+// nothing.
+func hasTemplateExpression(s string) bool {
+	for _, t := range templateOpeners {
+		for i := strings.Index(s, t.open); i >= 0; {
+			body := s[i+len(t.open):]
+			end := strings.Index(body, t.close)
+			if end < 0 {
+				break
+			}
+			body = body[:end]
+			if strings.Contains(body, "__") || strings.IndexByte(body, '(') > 0 && strings.IndexByte(body, ')') > 0 ||
+				isArithmeticProbe(body) {
+				return true
+			}
+			k := strings.Index(s[i+len(t.open):], t.open)
+			if k < 0 {
+				break
+			}
+			i += len(t.open) + k
+		}
+	}
+	return false
+}
+
+// isArithmeticProbe reports a product of two numbers, template injection's first probe: 7*7,
+// 7 * '7'.
+func isArithmeticProbe(body string) bool {
+	b := strings.Trim(body, " \t'\"")
+	k := strings.IndexByte(b, '*')
+	if k <= 0 {
+		return false
+	}
+	l, r := strings.Trim(b[:k], " \t'\""), strings.Trim(b[k+1:], " \t'\"")
+	return l != "" && r != "" && strings.Trim(l, "0123456789") == "" && strings.Trim(r, "0123456789") == ""
 }
