@@ -1392,3 +1392,67 @@ func hasPostgresCast(s string) bool {
 	}
 	return false
 }
+
+// systemRoots are the top-level directories of a Unix file system that hold its
+// configuration, logs, processes and programs: what an absolute path in a value reads when it
+// reads the server's files (/etc/exports, /proc/swaps, /var/lib/pgsql/data/pg_hba.conf).
+var systemRoots = [...]string{
+	"etc", "proc", "sys", "root", "var", "usr", "opt", "boot", "bin", "sbin", "lib", "lib64",
+	"logs", "srv",
+}
+
+// windowsRoots are the directories under a drive that hold Windows' and its servers' files.
+var windowsRoots = [...]string{
+	"windows", "winnt", "boot.ini", "inetpub", "program files", "programdata", "documents and settings",
+	"users/administrator", "users/default", "users/all users", "users/public", "sysprep", "unattend",
+	"xampp", "wamp", "apache", "mysql", "php", "system volume information",
+}
+
+// hasSystemPath reports an absolute path into a system directory: a Unix path whose first
+// segment is one of systemRoots and that names something inside it (/etc/exports,
+// //etc/x after a route), a Windows drive path into one of windowsRoots (c:/windows/debug,
+// C:\Program Files\...), or a UNC path to an administrative share (\\host\c$). The first
+// segment of a URL's path (https://example.com/etc/) follows a host, not a boundary.
+func hasSystemPath(s string) bool {
+	for i := 0; i+4 < len(s); i++ {
+		c := s[i]
+		if c != '/' && c != '\\' && c != ':' {
+			continue
+		}
+		if c == ':' {
+			// A drive letter alone before the colon, then a slash.
+			if i == 0 || !isLetterByte(s[i-1]) || i >= 2 && (isAlnumByte(s[i-2]) || s[i-2] == '_') || s[i+1] != '/' && s[i+1] != '\\' {
+				continue
+			}
+			rest := s[i+2:]
+			for len(rest) > 0 && (rest[0] == '/' || rest[0] == '\\') {
+				rest = rest[1:]
+			}
+			for _, r := range windowsRoots {
+				if matchPathFold(rest, r) {
+					if n := len(r); len(rest) == n || !isAlnumByte(rest[n]) {
+						return true
+					}
+				}
+			}
+			continue
+		}
+		if c == '\\' && i+1 < len(s) && s[i+1] == '\\' && (i == 0 || !isAlnumByte(s[i-1])) {
+			// \\host\c$\...: an administrative share.
+			if k := strings.IndexByte(s[i+2:], '\\'); k > 0 && i+2+k+2 < len(s) && isLetterByte(s[i+2+k+1]) && s[i+2+k+2] == '$' {
+				return true
+			}
+		}
+		if i > 0 && (isAlnumByte(s[i-1]) || s[i-1] == '-' || s[i-1] == '_' || s[i-1] == '.' && (i < 2 || s[i-2] != '.')) {
+			continue // inside a word, a host name or a path segment
+		}
+		for _, r := range systemRoots {
+			j := i + 1 + len(r)
+			if j+1 < len(s) && hasPrefixFold(s[i+1:], r) && (s[j] == '/' || s[j] == '\\') &&
+				(isAlnumByte(s[j+1]) || s[j+1] == '.' || s[j+1] == '_') {
+				return true
+			}
+		}
+	}
+	return false
+}

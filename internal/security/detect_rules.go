@@ -17,9 +17,34 @@ const maxDecodeRounds = 4
 // plus decodes '+' as a space, as in a query string.
 func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
+		if isBareCommand(v) {
+			return RuleCmdi, evidence(v), true
+		}
 		return "", "", false
 	}
 	return inspectVariants(v, plus, checkAll)
+}
+
+// bareCommands are commands that injections send as the whole value, hoping a shell runs it,
+// and that no one types as data: they are no word of any language.
+var bareCommands = map[string]bool{
+	"whoami": true, "ipconfig": true, "ifconfig": true, "systeminfo": true, "netstat": true,
+	"uname": true, "tasklist": true, "printenv": true, "getent": true, "nslookup": true,
+	"lsb_release": true,
+}
+
+// isBareCommand reports a value that is one of bareCommands alone, in any case. It allocates
+// nothing.
+func isBareCommand(v string) bool {
+	if len(v) < 5 || len(v) > 11 {
+		return false
+	}
+	var buf [11]byte
+	w := buf[:len(v)]
+	for i := 0; i < len(v); i++ {
+		w[i] = lowerByte(v[i])
+	}
+	return bareCommands[string(w)]
 }
 
 // The checks inspectVariants applies.
@@ -79,7 +104,7 @@ func inspectVariants(v string, plus bool, checks int) (rule, ev string, hit bool
 // encoded tells a raw query value, which only the traversal checks read; rawBreaks that the
 // value as sent held line breaks.
 func variantRule(s string, checks int, encoded, rawBreaks bool) string {
-	if checks&checkTraversal != 0 && (hasTraversal(s) || hasFileTarget(s)) {
+	if checks&checkTraversal != 0 && (hasTraversal(s) || hasFileTarget(s) || hasSystemPath(s)) {
 		return RuleTraversal
 	}
 	if encoded || isPlain(s) {
