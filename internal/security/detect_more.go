@@ -1456,3 +1456,79 @@ func hasSystemPath(s string) bool {
 	}
 	return false
 }
+
+// htmlElements are HTML elements that markup injected into a page uses to run script, load
+// content, restyle or overlay the page, or break out of the element it lands in.
+var htmlElements = map[string]bool{
+	"a": true, "abbr": true, "applet": true, "audio": true, "b": true, "base": true, "basefont": true,
+	"bgsound": true, "blink": true, "body": true, "br": true, "button": true, "center": true,
+	"details": true, "dialog": true, "div": true, "embed": true, "font": true, "form": true,
+	"frame": true, "frameset": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
+	"h6": true, "head": true, "hr": true, "html": true, "i": true, "iframe": true, "ilayer": true,
+	"image": true, "img": true, "input": true, "isindex": true, "keygen": true, "layer": true,
+	"link": true, "listing": true, "marquee": true, "math": true, "meta": true, "noembed": true,
+	"noframes": true, "noscript": true, "object": true, "option": true, "p": true, "param": true,
+	"plaintext": true, "portal": true, "script": true, "select": true, "source": true, "span": true,
+	"style": true, "svg": true, "table": true, "td": true, "template": true, "textarea": true,
+	"title": true, "tr": true, "u": true, "video": true, "xml": true, "xmp": true, "xss": true,
+}
+
+// hasHTMLTag reports HTML markup: an opening tag of one of htmlElements that closes (<b>,
+// <img src=x>, <h1 class="a">) or a closing tag (</title>). A comparison (a < b), an address
+// in angle brackets (<jo@example.com>) and a generic type (List<String>) are not markup.
+func hasHTMLTag(s string) bool {
+	var buf [10]byte
+	for i := strings.IndexByte(s, '<'); i >= 0 && i+2 < len(s); {
+		j := i + 1
+		closing := s[j] == '/'
+		if closing {
+			j++
+		}
+		k := j
+		for k < len(s) && isAlnumByte(s[k]) {
+			k++
+		}
+		if n := k - j; n > 0 && n <= len(buf) && k < len(s) && isLetterByte(s[j]) {
+			name := buf[:n]
+			for m := range name {
+				name[m] = lowerByte(s[j+m])
+			}
+			if htmlElements[string(name)] {
+				switch c := s[k]; {
+				case c == '>':
+					return true
+				case !closing && (c == ' ' || c == '/' || c == '\t' || c == '\n' || c == '\r' || c == '\f'):
+					if e := strings.IndexByte(s[k:], '>'); e >= 0 || strings.IndexByte(s[k:], '=') >= 0 {
+						return true
+					}
+				}
+			}
+		}
+		n := strings.IndexByte(s[i+1:], '<')
+		if n < 0 {
+			return false
+		}
+		i += 1 + n
+	}
+	return false
+}
+
+// domSinks are the properties and calls of the DOM that script injections read or write.
+var domSinks = [...]string{
+	"document.cookie", "document.write", "document.domain", "document.location", ".innerhtml",
+	".outerhtml", "window.location", "location.href", "location.replace", "document.body",
+	"fromcharcode", "localstorage.", "sessionstorage.", ".insertadjacenthtml",
+}
+
+// hasDOMSink reports one of domSinks, which only script names.
+func hasDOMSink(s string) bool {
+	if strings.IndexByte(s, '.') < 0 {
+		return false
+	}
+	for _, d := range domSinks {
+		if containsFold(s, d) {
+			return true
+		}
+	}
+	return false
+}

@@ -126,7 +126,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
 			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s):
 			return RuleSQLi
-		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s):
+		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
 			return RuleXSS
 		}
 	}
