@@ -1517,7 +1517,7 @@ func hasHTMLTag(s string) bool {
 var domSinks = [...]string{
 	"document.cookie", "document.write", "document.domain", "document.location", ".innerhtml",
 	".outerhtml", "window.location", "location.href", "location.replace", "document.body",
-	"fromcharcode", "localstorage.", "sessionstorage.", ".insertadjacenthtml",
+	"fromcharcode", "localstorage.", "sessionstorage.", ".insertadjacenthtml", "-moz-binding",
 }
 
 // hasDOMSink reports one of domSinks, which only script names.
@@ -1531,4 +1531,68 @@ func hasDOMSink(s string) bool {
 		}
 	}
 	return false
+}
+
+// hasSQLProbe reports the short probes of SQL injection that test how a value is read: a
+// boolean keyword and a constant as the whole value ("AND 1", "OR true", "|| 0"), two numbers
+// joined by an operator only SQL has ("1 xor 1", "1 rlike 1", "2 div 1", "1 || 1"), and a
+// server variable ("@@version", "SELECT @@hostname").
+func hasSQLProbe(s string) bool {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "@@") && len(t) > 2 && isLetterByte(t[2]) {
+		return true
+	}
+	if i := strings.Index(t, " @@"); i >= 0 && i+3 < len(t) && isLetterByte(t[i+3]) {
+		return true
+	}
+	// A keyword and a constant, nothing else.
+	for _, kw := range [...]string{"and ", "or ", "xor ", "&& ", "|| ", "&&", "||"} {
+		if hasPrefixFold(t, kw) {
+			rest := strings.TrimSpace(t[len(kw):])
+			if rest != "" && (strings.Trim(rest, "0123456789") == "" || strings.EqualFold(rest, "true") ||
+				strings.EqualFold(rest, "false") || strings.EqualFold(rest, "null")) {
+				return true
+			}
+			break
+		}
+	}
+	// A number, an operator of SQL's own, a number.
+	i := 0
+	for i < len(t) && isDigitByte(t[i]) {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	j := skipSQLSpace(t, i)
+	op := sqlIdentAt(t, j)
+	if op == "" && j+2 <= len(t) && (t[j:j+2] == "||" || t[j:j+2] == "&&") {
+		op = t[j : j+2]
+	}
+	switch strings.ToLower(op) {
+	case "xor", "rlike", "regexp", "div", "||", "&&", "like":
+	default:
+		return false
+	}
+	k := skipSQLSpace(t, j+len(op))
+	m := k
+	for m < len(t) && isDigitByte(t[m]) {
+		m++
+	}
+	return m > k && k > j+len(op)-1 && (m == len(t) || !isAlnumByte(t[m]))
+}
+
+// isNumberThenComment reports a plain value that is a number and an SQL comment, with nothing
+// or a name after it: "1--", "1--sp_password". A range written with two hyphens ("5--10") is
+// not one.
+func isNumberThenComment(v string) bool {
+	i := 0
+	for i < len(v) && isDigitByte(v[i]) {
+		i++
+	}
+	if i == 0 || !strings.HasPrefix(v[i:], "--") {
+		return false
+	}
+	rest := v[i+2:]
+	return rest == "" || isLetterByte(rest[0])
 }

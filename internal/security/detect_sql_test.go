@@ -62,6 +62,18 @@ func TestSQLShapes(t *testing.T) {
 			hits: []string{"CREATE FUNCTION sleep RETURNS integer SONAME 'lib.so'", "merge into users using x", "execute immediate 'select 1'"},
 			miss: []string{"merge into one", "execute immediate orders", "create a function"},
 		},
+		{
+			name: "short probe",
+			fn:   hasSQLProbe,
+			hits: []string{"AND 1", "or true", "|| 0", "1 xor 1", "1 rlike 1", "2 div 1", "1 || 1", "@@version", "SELECT @@hostname"},
+			miss: []string{"and more", "or 2 people", "1 or 2", "1 and 2", "rock and roll", "me@@", "a @@ b", "2 divisions"},
+		},
+		{
+			name: "number then comment",
+			fn:   isNumberThenComment,
+			hits: []string{"1--", "1--sp_password", "42--x"},
+			miss: []string{"5--10", "a--b", "1-2", "--1"},
+		},
 	} {
 		for _, v := range tc.hits {
 			if !tc.fn(v) {
