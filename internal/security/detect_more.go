@@ -1279,12 +1279,10 @@ func hasQuoteSkeleton(s string) bool {
 			for j < len(s) && isLetterByte(s[j]) {
 				j++
 			}
-			switch strings.ToLower(s[i:j]) {
-			case "or", "and", "xor", "not", "like", "is", "null", "true", "false", "rlike", "regexp", "div":
-				ops++
-			default:
+			if !isSQLBooleanWord(s[i:j]) {
 				return false
 			}
+			ops++
 			i = j
 			continue
 		case isDigitByte(c), c == ' ', c == '\t', c == '(', c == ')':
@@ -1513,24 +1511,40 @@ func hasHTMLTag(s string) bool {
 	return false
 }
 
-// domSinks are the properties and calls of the DOM that script injections read or write.
-var domSinks = [...]string{
-	"document.cookie", "document.write", "document.domain", "document.location", ".innerhtml",
-	".outerhtml", "window.location", "location.href", "location.replace", "document.body",
-	"fromcharcode", "localstorage.", "sessionstorage.", ".insertadjacenthtml", "-moz-binding",
+// domSinks are the properties and calls of the DOM that script injections read or write, as
+// the object before a dot and the name after it ("" for any object).
+var domSinks = [...]struct{ object, name string }{
+	{"document", "cookie"}, {"document", "write"}, {"document", "domain"}, {"document", "location"},
+	{"document", "body"}, {"window", "location"}, {"location", "href"}, {"location", "replace"},
+	{"localstorage", ""}, {"sessionstorage", ""}, {"", "innerhtml"}, {"", "outerhtml"},
+	{"", "insertadjacenthtml"}, {"", "fromcharcode"},
 }
 
-// hasDOMSink reports one of domSinks, which only script names.
+// hasDOMSink reports one of domSinks, which only script names, or Firefox's -moz-binding. It
+// looks at each dot once.
 func hasDOMSink(s string) bool {
-	if strings.IndexByte(s, '.') < 0 {
-		return false
-	}
-	for _, d := range domSinks {
-		if containsFold(s, d) {
-			return true
+	for i := strings.IndexByte(s, '.'); i >= 0; {
+		b := i
+		for b > 0 && isLetterByte(s[b-1]) {
+			b--
 		}
+		e := i + 1
+		for e < len(s) && isLetterByte(s[e]) {
+			e++
+		}
+		object, name := s[b:i], s[i+1:e]
+		for _, d := range domSinks {
+			if (d.object == "" || strings.EqualFold(object, d.object)) && (d.name == "" || strings.EqualFold(name, d.name)) {
+				return true
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '.')
+		if k < 0 {
+			break
+		}
+		i += 1 + k
 	}
-	return false
+	return strings.IndexByte(s, '-') >= 0 && containsFold(s, "-moz-binding")
 }
 
 // hasSQLProbe reports the short probes of SQL injection that test how a value is read: a
@@ -1569,8 +1583,9 @@ func hasSQLProbe(s string) bool {
 	if op == "" && j+2 <= len(t) && (t[j:j+2] == "||" || t[j:j+2] == "&&") {
 		op = t[j : j+2]
 	}
-	switch strings.ToLower(op) {
-	case "xor", "rlike", "regexp", "div", "||", "&&", "like":
+	switch {
+	case op == "||", op == "&&", strings.EqualFold(op, "xor"), strings.EqualFold(op, "rlike"),
+		strings.EqualFold(op, "regexp"), strings.EqualFold(op, "div"), strings.EqualFold(op, "like"):
 	default:
 		return false
 	}
@@ -1595,4 +1610,14 @@ func isNumberThenComment(v string) bool {
 	}
 	rest := v[i+2:]
 	return rest == "" || isLetterByte(rest[0])
+}
+
+// isSQLBooleanWord reports the keywords a quote skeleton may hold, in any case.
+func isSQLBooleanWord(w string) bool {
+	for _, k := range [...]string{"or", "and", "xor", "not", "like", "is", "null", "true", "false", "rlike", "regexp", "div"} {
+		if strings.EqualFold(w, k) {
+			return true
+		}
+	}
+	return false
 }

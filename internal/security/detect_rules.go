@@ -673,9 +673,11 @@ func scannerToken(ua string) (string, bool) {
 		i = j
 	}
 	// Signatures that are not a single word.
-	for _, p := range scannerPhrases {
-		if containsFold(ua, p) {
-			return p, true
+	for i := 0; i < len(ua); i++ {
+		for _, p := range scannerPhraseIndex[lowerByte(ua[i])] {
+			if len(ua)-i >= len(p) && strings.EqualFold(ua[i:i+len(p)], p) {
+				return p, true
+			}
 		}
 	}
 	return "", false
@@ -769,6 +771,15 @@ var scannerPhrases = [...]string{
 	"toata dragostea", "get-minimal", "core-project/", "s.t.a.l.k.e.r", "security scan",
 	"security analyzer", "project sonar", "palo alto networks", "thc-", "nmap scripting",
 }
+
+// scannerPhraseIndex holds scannerPhrases by their first byte, so that scannerToken reads a
+// User-Agent once. It is built once and only read.
+var scannerPhraseIndex = func() (ix [256][]string) {
+	for _, p := range scannerPhrases {
+		ix[p[0]] = append(ix[p[0]], p)
+	}
+	return ix
+}()
 
 func isAlnumByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
