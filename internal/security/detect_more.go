@@ -1456,23 +1456,22 @@ func hasSystemPath(s string) bool {
 }
 
 // htmlElements are HTML elements that markup injected into a page uses to run script, load
-// content, restyle or overlay the page, or break out of the element it lands in.
+// content, restyle or overlay the page, or break out of the element it lands in. Formatting
+// that text pasted from a page may carry (<b>, <br>, <p>, <span>) is left out.
 var htmlElements = map[string]bool{
-	"a": true, "abbr": true, "applet": true, "audio": true, "b": true, "base": true, "basefont": true,
-	"bgsound": true, "blink": true, "body": true, "br": true, "button": true, "center": true,
-	"details": true, "dialog": true, "div": true, "embed": true, "font": true, "form": true,
-	"frame": true, "frameset": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
-	"h6": true, "head": true, "hr": true, "html": true, "i": true, "iframe": true, "ilayer": true,
+	"a": true, "applet": true, "audio": true, "base": true, "bgsound": true, "blink": true,
+	"body": true, "button": true, "details": true, "dialog": true, "embed": true, "form": true,
+	"frame": true, "frameset": true, "head": true, "html": true, "iframe": true, "ilayer": true,
 	"image": true, "img": true, "input": true, "isindex": true, "keygen": true, "layer": true,
 	"link": true, "listing": true, "marquee": true, "math": true, "meta": true, "noembed": true,
-	"noframes": true, "noscript": true, "object": true, "option": true, "p": true, "param": true,
-	"plaintext": true, "portal": true, "script": true, "select": true, "source": true, "span": true,
-	"style": true, "svg": true, "table": true, "td": true, "template": true, "textarea": true,
-	"title": true, "tr": true, "u": true, "video": true, "xml": true, "xmp": true, "xss": true,
+	"noframes": true, "noscript": true, "object": true, "param": true, "plaintext": true,
+	"portal": true, "script": true, "select": true, "source": true, "style": true, "svg": true,
+	"template": true, "textarea": true, "title": true, "video": true, "xml": true, "xmp": true,
+	"xss": true,
 }
 
-// hasHTMLTag reports HTML markup: an opening tag of one of htmlElements that closes (<b>,
-// <img src=x>, <h1 class="a">) or a closing tag (</title>). A comparison (a < b), an address
+// hasHTMLTag reports HTML markup: an opening tag of one of htmlElements that closes (<img
+// src=x>, <marquee>) or a closing tag (</title>). A comparison (a < b), an address
 // in angle brackets (<jo@example.com>) and a generic type (List<String>) are not markup.
 func hasHTMLTag(s string) bool {
 	var buf [10]byte
@@ -1548,7 +1547,7 @@ func hasDOMSink(s string) bool {
 }
 
 // hasSQLProbe reports the short probes of SQL injection that test how a value is read: a
-// boolean keyword and a constant as the whole value ("AND 1", "OR true", "|| 0"), two numbers
+// boolean keyword and a truth value as the whole value ("AND 1", "OR true", "|| 0"), two numbers
 // joined by an operator only SQL has ("1 xor 1", "1 rlike 1", "2 div 1", "1 || 1"), and a
 // server variable ("@@version", "SELECT @@hostname").
 func hasSQLProbe(s string) bool {
@@ -1563,8 +1562,8 @@ func hasSQLProbe(s string) bool {
 	for _, kw := range [...]string{"and ", "or ", "xor ", "&& ", "|| ", "&&", "||"} {
 		if hasPrefixFold(t, kw) {
 			rest := strings.TrimSpace(t[len(kw):])
-			if rest != "" && (strings.Trim(rest, "0123456789") == "" || strings.EqualFold(rest, "true") ||
-				strings.EqualFold(rest, "false") || strings.EqualFold(rest, "null")) {
+			if rest == "0" || rest == "1" || strings.EqualFold(rest, "true") || strings.EqualFold(rest, "false") ||
+				strings.EqualFold(rest, "null") {
 				return true
 			}
 			break
