@@ -1620,3 +1620,34 @@ func isSQLBooleanWord(w string) bool {
 	}
 	return false
 }
+
+// breakoutStatements are the SQL keywords that begin a statement or a clause after a quote
+// breaks out of a string literal.
+var breakoutStatements = [...]string{
+	"select", "union", "insert", "update", "delete", "drop", "exec", "execute", "declare",
+	"waitfor", "shutdown", "truncate", "alter", "create", "having", "group", "order",
+}
+
+// hasQuoteThenStatement reports a value that opens with a quote (and a semicolon or bracket)
+// followed at once by an SQL statement keyword and more: "';SELECT P", "'select H",
+// "\");DROP x". A quoted word ('select' is a keyword) closes its quote after the word.
+func hasQuoteThenStatement(s string) bool {
+	i := skipSQLSpace(s, 0)
+	if i >= len(s) || s[i] != '\'' && s[i] != '"' && s[i] != '`' {
+		return false
+	}
+	q := s[i]
+	i++
+	for i < len(s) && (s[i] == ';' || s[i] == ')' || s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+		i++
+	}
+	w := sqlIdentAt(s, i)
+	for _, kw := range breakoutStatements {
+		if strings.EqualFold(w, kw) {
+			rest := s[i+len(w):]
+			return rest != "" && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '(' || rest[0] == '/') &&
+				strings.IndexByte(rest, q) < 0 && hasAlnum(rest)
+		}
+	}
+	return false
+}

@@ -127,7 +127,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s),
 			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
-			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s):
+			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s):
 			return RuleSQLi
 		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
 			return RuleXSS

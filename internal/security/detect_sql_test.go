@@ -69,6 +69,12 @@ func TestSQLShapes(t *testing.T) {
 			miss: []string{"and more", "or 2", "and 7", "or 2 people", "1 or 2", "1 and 2", "rock and roll", "me@@", "a @@ b", "2 divisions"},
 		},
 		{
+			name: "quote then statement",
+			fn:   hasQuoteThenStatement,
+			hits: []string{"';SELECT P", "'select H", "\";SELECT P", "');DROP TABLE x", "' union all select 1"},
+			miss: []string{"'select' is a keyword", "\"Order\" now", "'drop'", "' select", "Select 'x'", "'Update available soon'"},
+		},
+		{
 			name: "number then comment",
 			fn:   isNumberThenComment,
 			hits: []string{"1--", "1--sp_password", "42--x"},
