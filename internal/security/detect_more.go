@@ -1569,6 +1569,20 @@ func hasSQLProbe(s string) bool {
 			break
 		}
 	}
+	// SQL Server's and MySQL's procedural statements.
+	for _, p := range [...]string{"declare @", "exec sp_", "exec xp_", "execute sp_", "execute xp_", "procedure analyse"} {
+		if hasPrefixFold(t, p) || containsFold(t, ";"+p) || containsFold(t, "; "+p) {
+			return true
+		}
+	}
+	// A number, a boolean keyword and a truth value at the end: "1 and true", "1 or false".
+	if n := len(t); n > 0 && isDigitByte(t[0]) {
+		for _, end := range [...]string{" and true", " and false", " or true", " or false"} {
+			if len(t) > len(end) && strings.EqualFold(t[n-len(end):], end) && strings.Trim(t[:n-len(end)], "0123456789") == "" {
+				return true
+			}
+		}
+	}
 	// A number, an operator of SQL's own, a number.
 	i := 0
 	for i < len(t) && isDigitByte(t[i]) {

@@ -293,12 +293,19 @@ func isLetterByte(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <=
 // injections call and that no ordinary text contains: xp_cmdshell, utl_http,
 // information_schema and the like.
 func hasSQLServerObject(s string) bool {
-	if strings.IndexByte(s, '_') < 0 {
+	if strings.IndexByte(s, '_') < 0 && strings.IndexByte(s, '.') < 0 && strings.IndexByte(s, '$') < 0 {
 		return false
 	}
 	for _, name := range [...]string{
 		"xp_cmdshell", "xp_regread", "xp_dirtree", "sp_password", "sp_executesql",
 		"utl_http", "utl_inaddr", "dbms_pipe", "information_schema",
+		"xp_reg", "xp_servicecontrol", "xp_availablemedia", "xp_fileexist", "xp_subdirs",
+		"sp_addlogin", "sp_addsrvrolemember", "sp_configure", "sp_oacreate", "sp_makewebtask",
+		"pg_catalog", "pg_shadow", "pg_user", "pg_database", "pg_tables", "sqlite_master",
+		"sqlite_schema", "msysobjects", "mysql.user", "mysql.db", "sys.tables", "sys.objects",
+		"sys.columns", "sys.databases", "sys.sql_logins", "sys.user$", "all_tables",
+		"all_tab_columns", "all_users", "user_tables", "dba_users", "dba_tables", "v$version",
+		"v$instance", "dbms_java", "dbms_xmlgen", "dbms_lock",
 	} {
 		if containsFold(s, name) {
 			return true
