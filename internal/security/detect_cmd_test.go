@@ -36,6 +36,30 @@ func TestCommandShapes(t *testing.T) {
 			hits: []string{"{{7*7}}", "${7*7}", "<%= 7*7 %>", "#{7*7}", `{{ get_user_file("/etc/passwd") }}`, "{{''.__class__}}", "{{config.items()}}"},
 			miss: []string{"{{name}}", "Hello #{user}!", "{{ first_name }} (you)", "${total}", "50% off {% sale %}"},
 		},
+		{
+			name: "sqlite dot command",
+			fn:   hasSQLiteDotCommand,
+			hits: []string{".shell id", ";.system ls", ".load /tmp/x.so", "x;.import /etc/passwd t"},
+			miss: []string{"v1.shell", "example.com", "see .system docs", ".NET", "a.load x"},
+		},
+		{
+			name: "windows variable",
+			fn:   hasWindowsVariable,
+			hits: []string{"%COMSPEC% /c dir", "%USERPROFILE%", "type %WINDIR%\\win.ini"},
+			miss: []string{"50% off, 20% more", "%20", "100%"},
+		},
+		{
+			name: "mail command",
+			fn:   isMailCommand,
+			hits: []string{"USER admin", "RETR 1", "A1 LOGIN user pass", "a001 FETCH 1 BODY[]"},
+			miss: []string{"User guide", "I select 3", "TOP  x", "A LOGIN", "top 10 list"},
+		},
+		{
+			name: "quoted bare command",
+			fn:   hasShellInjection,
+			hits: []string{"'whoami'", "\"ipconfig\"", ";'uname'"},
+			miss: []string{"'hello'", "\"id\""},
+		},
 	} {
 		for _, v := range tc.hits {
 			if !tc.fn(v) {

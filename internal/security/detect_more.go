@@ -95,6 +95,42 @@ func isSMTPCommand(line string, decoded bool) bool {
 			return true
 		}
 	}
+	return isMailCommand(line)
+}
+
+// pop3Commands are the POP3 commands that take an argument, as an injected line sends them.
+var pop3Commands = [...]string{"USER ", "PASS ", "RETR ", "DELE ", "TOP ", "APOP ", "UIDL "}
+
+// imapCommands are IMAP commands, which follow a tag ("A1 LOGIN user pass").
+var imapCommands = [...]string{
+	"login", "select", "examine", "fetch", "store", "list", "lsub", "capability", "authenticate",
+	"append", "delete", "rename", "copy", "uid", "logout", "status", "create", "subscribe", "search",
+	"expunge", "noop",
+}
+
+// isMailCommand reports a POP3 command with its argument, in capitals as the protocol writes
+// it, or a tagged IMAP command, opening an injected line: "USER admin", "RETR 1",
+// "A1 LOGIN user pass", "a001 FETCH 1 BODY[]". The tag is a letter and digits; "I select 3"
+// is no tag, and "User guide" no command.
+func isMailCommand(line string) bool {
+	for _, c := range pop3Commands {
+		if strings.HasPrefix(line, c) && len(line) > len(c) && line[len(c)] != ' ' {
+			return true
+		}
+	}
+	j := 0
+	for j < len(line) && isAlnumByte(line[j]) {
+		j++
+	}
+	if j < 2 || j > 8 || j >= len(line) || line[j] != ' ' || !isLetterByte(line[0]) || !isDigitByte(line[j-1]) {
+		return false
+	}
+	w := sqlIdentAt(line, j+1)
+	for _, c := range imapCommands {
+		if strings.EqualFold(w, c) {
+			return true
+		}
+	}
 	return false
 }
 

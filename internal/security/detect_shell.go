@@ -67,6 +67,12 @@ var shellCommands = map[string]cmdKind{
 	"mount": cmdWeak, "df": cmdWeak, "du": cmdWeak, "free": cmdWeak, "lsb_release": cmdStrong,
 	"apt": cmdWeak, "yum": cmdWeak, "pip": cmdWeak, "npm": cmdWeak, "docker": cmdWeak,
 	"kubectl": cmdStrong, "java": cmdWeak, "jrunscript": cmdStrong, "osascript": cmdStrong,
+	"findstr": cmdStrong, "icacls": cmdStrong, "cacls": cmdStrong, "attrib": cmdWeak,
+	"qwinsta": cmdStrong, "quser": cmdStrong, "nltest": cmdStrong, "dsquery": cmdStrong,
+	"klist": cmdStrong, "cmdkey": cmdStrong, "wevtutil": cmdStrong, "fsutil": cmdStrong,
+	"runas": cmdStrong, "psexec": cmdStrong, "mimikatz": cmdStrong, "procdump": cmdStrong,
+	"msiexec": cmdStrong, "forfiles": cmdStrong, "pcalua": cmdStrong, "installutil": cmdStrong,
+	"msbuild": cmdStrong, "regasm": cmdStrong, "odbcconf": cmdStrong,
 }
 
 // netSubcommands are what Windows' net takes that injections use.
@@ -77,8 +83,11 @@ var netSubcommands = [...]string{"user", "users", "localgroup", "group", "view",
 // path (/usr/bin/id, C:\Windows\System32\whoami.exe), that is run as a command rather than
 // written as a word; or a function definition as Shellshock sends it: () {.
 func hasShellInjection(s string) bool {
-	if hasShellSyntax(s) {
+	if hasShellSyntax(s) || hasSQLiteDotCommand(s) || hasWindowsVariable(s) {
 		return true
+	}
+	if t := strings.Trim(s, "'\" \t;|&`"); len(t) < len(s) && isBareCommand(t) {
+		return true // 'whoami', ;"whoami"
 	}
 	if hasCommandAfterSeparator(s) {
 		return true
@@ -738,4 +747,55 @@ func isArithmeticProbe(body string) bool {
 	}
 	l, r := strings.Trim(b[:k], " \t'\""), strings.Trim(b[k+1:], " \t'\"")
 	return l != "" && r != "" && strings.Trim(l, "0123456789") == "" && strings.Trim(r, "0123456789") == ""
+}
+
+// hasSQLiteDotCommand reports one of the sqlite3 shell's dot commands that run programs or read
+// and load files, at the start of the value or of a statement: ".shell id", ";.system ls",
+// ".load /tmp/x.so", ".import /etc/passwd t".
+func hasSQLiteDotCommand(s string) bool {
+	for i := strings.IndexByte(s, '.'); i >= 0; {
+		before := strings.TrimRight(s[:i], " \t")
+		if before == "" || strings.IndexByte(";\n\r|&", before[len(before)-1]) >= 0 {
+			w := sqlIdentAt(s, i+1)
+			for _, c := range [...]string{"shell", "system", "load", "import", "output", "once", "read"} {
+				if e := i + 1 + len(w); strings.EqualFold(w, c) && e < len(s) && (s[e] == ' ' || s[e] == '\t') {
+					return true
+				}
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '.')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// windowsVariables are the environment variables of Windows that command injections expand
+// to reach a shell or a file.
+var windowsVariables = [...]string{
+	"%comspec%", "%systemroot%", "%windir%", "%userprofile%", "%systemdrive%", "%programfiles%",
+	"%programdata%", "%appdata%", "%localappdata%", "%allusersprofile%", "%username%",
+	"%userdomain%", "%computername%", "%homepath%", "%temp%", "%tmp%", "%path%", "%psmodulepath%",
+}
+
+// hasWindowsVariable reports one of windowsVariables.
+func hasWindowsVariable(s string) bool {
+	if strings.Count(s, "%") < 2 {
+		return false
+	}
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		for _, v := range windowsVariables {
+			if len(s)-i >= len(v) && strings.EqualFold(s[i:i+len(v)], v) {
+				return true
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '%')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
 }
