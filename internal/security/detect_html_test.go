@@ -14,8 +14,8 @@ func TestHTMLMarkup(t *testing.T) {
 		{
 			name: "tag",
 			fn:   hasHTMLTag,
-			hits: []string{"<img src=x>", "\"><iframe>", "<plaintext>", "</title>", "<A HREF=\"http://66.102.7.147/\">XSS</A>", "<marquee>x"},
-			miss: []string{"I love <b>bold</b> moves", "line<br>break", "a < b", "1<2 and 3>2", "John <john@example.com>", "List<String>", "<3", "<<>>", "x <= y", "<none>"},
+			hits: []string{"<img src=x>", "\"><iframe>", "<plaintext>", "</title>", "<A HREF=\"http://66.102.7.147/\">XSS</A>", "<marquee>x", "<noscript#", "<script", "<iframe/src=x", "<svg"},
+			miss: []string{"I love <b>bold</b> moves", "line<br>break", "a < b", "1<2 and 3>2", "John <john@example.com>", "List<String>", "<3", "<<>>", "x <= y", "<none>", "<scripts are fun", "<meta-data>", "<style_guide"},
 		},
 		{
 			name: "DOM sink",

@@ -1506,6 +1506,14 @@ var htmlElements = map[string]bool{
 	"xss": true,
 }
 
+// scriptElements are the elements that run script or load a document wherever they open,
+// whatever follows their name.
+var scriptElements = map[string]bool{
+	"script": true, "iframe": true, "frame": true, "frameset": true, "object": true, "embed": true,
+	"applet": true, "svg": true, "noscript": true, "meta": true, "base": true, "style": true,
+	"math": true, "xss": true, "isindex": true, "portal": true,
+}
+
 // hasHTMLTag reports HTML markup: an opening tag of one of htmlElements that closes (<img
 // src=x>, <marquee>) or a closing tag (</title>). A comparison (a < b), an address
 // in angle brackets (<jo@example.com>) and a generic type (List<String>) are not markup.
@@ -1521,12 +1529,15 @@ func hasHTMLTag(s string) bool {
 		for k < len(s) && isAlnumByte(s[k]) {
 			k++
 		}
-		if n := k - j; n > 0 && n <= len(buf) && k < len(s) && isLetterByte(s[j]) {
+		if n := k - j; n > 0 && n <= len(buf) && isLetterByte(s[j]) {
 			name := buf[:n]
 			for m := range name {
 				name[m] = lowerByte(s[j+m])
 			}
-			if htmlElements[string(name)] {
+			if !closing && scriptElements[string(name)] && (k == len(s) || !isAlnumByte(s[k]) && s[k] != '-' && s[k] != '_') {
+				return true // <script#, <iframe/, <svg at the end: these open at once
+			}
+			if htmlElements[string(name)] && k < len(s) {
 				switch c := s[k]; {
 				case c == '>':
 					return true
