@@ -250,7 +250,7 @@ func hasUnionSelect(s string) bool {
 		if j == i+5 {
 			continue
 		}
-		for _, q := range [...]string{"all", "distinct"} {
+		for _, q := range [...]string{"all", "distinctrow", "distinct"} {
 			if j+len(q) <= len(s) && strings.EqualFold(s[j:j+len(q)], q) {
 				if k := skipSQLSpace(s, j+len(q)); k > j+len(q) {
 					j = k
@@ -272,8 +272,15 @@ func hasUnionSelect(s string) bool {
 func skipSQLSpace(s string, i int) int {
 	for i < len(s) {
 		switch {
-		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '+':
+		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '+' || s[i] == '\v' || s[i] == '\f':
 			i++
+		case s[i] == '#' || s[i] == '-' && i+1 < len(s) && s[i+1] == '-':
+			// A line comment stands for white space when a line break ends it: "union#\nselect".
+			end := strings.IndexByte(s[i:], '\n')
+			if end < 0 {
+				return i
+			}
+			i += end + 1
 		case strings.HasPrefix(s[i:], "/*"):
 			end := strings.Index(s[i+2:], "*/")
 			if end < 0 {

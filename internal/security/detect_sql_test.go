@@ -76,6 +76,12 @@ func TestSQLShapes(t *testing.T) {
 			miss: []string{"system.tables.xlsx", "user-tables", "all tables", "my sql user"},
 		},
 		{
+			name: "union select through comments",
+			fn:   hasUnionSelect,
+			hits: []string{"1 union#\ndistinctrow\vselect@.", "1 union-- x\nselect 1", "1 UNION/**/ALL/**/SELECT 1"},
+			miss: []string{"union #1 select", "credit union -- select"},
+		},
+		{
 			name: "quote then statement",
 			fn:   hasQuoteThenStatement,
 			hits: []string{"';SELECT P", "'select H", "\";SELECT P", "');DROP TABLE x", "' union all select 1"},
