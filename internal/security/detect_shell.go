@@ -260,6 +260,10 @@ func shellCommandAtLead(s string, i int, sep byte, lead bool) bool {
 	}
 	return false
 word:
+	// The shell itself as a command after a pipe: echo whoami|$0.
+	if sep == '|' && i+1 < len(s) && s[i] == '$' && s[i+1] == '0' && (i+2 == len(s) || !isAlnumByte(s[i+2])) {
+		return true
+	}
 	// A variable run as a command after a separator: a=nc&&$a -nlvp 555.
 	if sep != '^' && sep != '&' && i+1 < len(s) && s[i] == '$' && isLetterByte(s[i+1]) {
 		j := i + 1
@@ -344,6 +348,8 @@ word:
 		return netSubcommand(rest)
 	case pathed:
 		return true
+	case wrapperCommands[string(name)] && wrapsCommand(rest):
+		return true // nohup sleep 120, sudo whoami, xargs cat
 	case sep == '^':
 		// At the start of a value a command needs an argument only a shell would give it
 		// ("ls -la", "cat /etc/passwd", "ls${IFS}-la"), or, for a name that is no word, to be
@@ -798,4 +804,51 @@ func hasWindowsVariable(s string) bool {
 		i += 1 + k
 	}
 	return false
+}
+
+// wrapperCommands run the command that follows them.
+var wrapperCommands = map[string]bool{
+	"nohup": true, "sudo": true, "doas": true, "xargs": true, "timeout": true, "nice": true,
+	"env": true, "busybox": true, "setsid": true, "stdbuf": true, "strace": true, "chroot": true,
+	"watch": true, "runas": true, "exec": true, "powershell": true, "pwsh": true, "cmd": true,
+}
+
+// wrapsCommand reports whether rest, what follows a wrapper command, is white space, options
+// and another command of shellCommands: " sleep 120", " -n 5 cat /etc/passwd".
+func wrapsCommand(rest string) bool {
+	i := 0
+	for i < len(rest) {
+		for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t') {
+			i++
+		}
+		if i < len(rest) && (rest[i] == '-' || rest[i] == '/') && !(rest[i] == '/' && strings.HasPrefix(rest[i:], "/bin")) {
+			for i < len(rest) && rest[i] != ' ' && rest[i] != '\t' {
+				i++ // an option, or its value after a digit run
+			}
+			continue
+		}
+		if i < len(rest) && isDigitByte(rest[i]) {
+			for i < len(rest) && rest[i] != ' ' && rest[i] != '\t' {
+				i++
+			}
+			continue
+		}
+		break
+	}
+	if i == 0 || i >= len(rest) {
+		return false
+	}
+	j := i
+	for j < len(rest) && (isAlnumByte(rest[j]) || rest[j] == '-' || rest[j] == '_') {
+		j++
+	}
+	if j-i < 2 || j-i > 16 || j < len(rest) && !(rest[j] == ' ' || rest[j] == '\t' || endsCommand(rest[j:])) {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:j-i]
+	for k := range w {
+		w[k] = lowerByte(rest[i+k])
+	}
+	return shellCommands[string(w)] != 0
 }
