@@ -15,8 +15,8 @@ func TestCommandShapes(t *testing.T) {
 		{
 			name: "shell",
 			fn:   hasShellInjection,
-			hits: []string{"echo whoami|$0", "nohup sleep 120 > /dev/null &", "sudo cat /etc/shadow", "xargs -n 1 ping", "; id", "& id", "& dir", "& ver", "; id #", "';  whoami ", ";echo 'test'", "|echo test", ";echo test > /tmp/x"},
-			miss: []string{"Mon-Fri; free", "Tom & Jerry", "env friendly", "nice cat photos", "watch more", "sudo make me a sandwich", "costs $0", "Echo & the Bunnymen", "ID; 12345", "Rock & more"},
+			hits: []string{"echo whoami|$0", ";env --version", ";date --file secrets.txt", "& dir /s", "nohup sleep 120 > /dev/null &", "sudo cat /etc/shadow", "xargs -n 1 ping", "; id", "& id", "& dir", "& ver", "; id #", "';  whoami ", ";echo 'test'", "|echo test", ";echo test > /tmp/x"},
+			miss: []string{"Mon-Fri; free", "Tom & Jerry", "env friendly", "nice cat photos", "watch more", "sudo make me a sandwich", "costs $0", "& more/less", "Echo & the Bunnymen", "ID; 12345", "Rock & more"},
 		},
 		{
 			name: "server-side include",

@@ -375,8 +375,9 @@ word:
 		return true
 	}
 	if lead {
-		if t := strings.TrimLeft(rest, " \t"); t == "" || strings.IndexByte("#;|&\n\r", t[0]) >= 0 {
-			return true // "; id ", "; id #"
+		if t := strings.TrimLeft(rest, " \t"); t == "" || strings.IndexByte("#;|&\n\r", t[0]) >= 0 ||
+			len(t) < len(rest) && (hasPrefixFold(t, "--") && len(t) > 2 && isLetterByte(t[2]) || isShortOption(t)) {
+			return true // "; id ", "; id #", ";env --version", "; ls -la", "& dir /s"
 		}
 		if (string(name) == "echo" || string(name) == "printf") && (rest[0] == ' ' || rest[0] == '\t') {
 			return true
@@ -851,4 +852,17 @@ func wrapsCommand(rest string) bool {
 		w[k] = lowerByte(rest[i+k])
 	}
 	return shellCommands[string(w)] != 0
+}
+
+// isShortOption reports whether t starts with a short option, one to three letters after a
+// dash or (Windows) a slash, ending there: "-la", "-m 5", "/s". "-rated" is a word.
+func isShortOption(t string) bool {
+	if len(t) < 2 || t[0] != '-' && t[0] != '/' {
+		return false
+	}
+	j := 1
+	for j < len(t) && isLetterByte(t[j]) {
+		j++
+	}
+	return j > 1 && j <= 4 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
 }
