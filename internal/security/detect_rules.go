@@ -784,6 +784,7 @@ var scannerPhrases = [...]string{
 	"mozilla/5.g", "user-agent:", "domino hunter", "internet ninja", "teh forest lobster",
 	"toata dragostea", "get-minimal", "core-project/", "s.t.a.l.k.e.r", "security scan",
 	"security analyzer", "project sonar", "palo alto networks", "thc-", "nmap scripting",
+	"sql power injector", "this is an exploit", "xmlrpc exploit", "hash grabber", "auto-rooter",
 }
 
 // scannerPhraseIndex holds scannerPhrases by their first byte, so that scannerToken reads a

@@ -18,6 +18,7 @@ func TestScannerVocabulary(t *testing.T) {
 		"Mozilla/5.0 (compatible; vulnhunter; +http://example.com)", "vega", "Hydra", "Ruler/2.4", "Amass/3.19",
 		"subfinder/2.6", "Metasploit/6.3", "internet ninja 6.0", "Toata dragostea mea pentru diavola", "DataCha0s/2.0",
 		"Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)", "Netcraft Web Server Survey",
+		"SQL Power Injector 1.2", "this is an exploit", "xmlrpc exploit",
 	} {
 		if f, ok := inspect(v); !ok || f.Rule != RuleScanner {
 			t.Errorf("User-Agent %q: got %+v, %v; want a scanner finding", v, f, ok)
