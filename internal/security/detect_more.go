@@ -1703,11 +1703,18 @@ func hasQuoteThenStatement(s string) bool {
 		i++
 	}
 	w := sqlIdentAt(s, i)
+	if strings.EqualFold(w, "or") || strings.EqualFold(w, "and") {
+		// A boolean keyword glued to the quote first: "'or select *".
+		if j := skipSQLSpace(s, i+len(w)); j > i+len(w) {
+			i = j
+			w = sqlIdentAt(s, i)
+		}
+	}
 	for _, kw := range breakoutStatements {
 		if strings.EqualFold(w, kw) {
 			rest := s[i+len(w):]
 			return rest != "" && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '(' || rest[0] == '/') &&
-				strings.IndexByte(rest, q) < 0 && hasAlnum(rest)
+				strings.IndexByte(rest, q) < 0 && (hasAlnum(rest) || strings.IndexByte(rest, '*') >= 0)
 		}
 	}
 	return false

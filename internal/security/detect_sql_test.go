@@ -84,7 +84,7 @@ func TestSQLShapes(t *testing.T) {
 		{
 			name: "quote then statement",
 			fn:   hasQuoteThenStatement,
-			hits: []string{"';SELECT P", "'select H", "\";SELECT P", "');DROP TABLE x", "' union all select 1"},
+			hits: []string{"';SELECT P", "'select H", "\";SELECT P", "');DROP TABLE x", "' union all select 1", "'or select *"},
 			miss: []string{"'select' is a keyword", "\"Order\" now", "'drop'", "' select", "Select 'x'", "'Update available soon'"},
 		},
 		{
