@@ -1617,9 +1617,17 @@ func hasSQLProbe(s string) bool {
 		}
 	}
 	// SQL Server's and MySQL's procedural statements.
-	for _, p := range [...]string{"declare @", "exec sp_", "exec xp_", "execute sp_", "execute xp_", "procedure analyse"} {
-		if hasPrefixFold(t, p) || containsFold(t, ";"+p) || containsFold(t, "; "+p) {
-			return true
+	for i := 0; i < len(t); i++ {
+		if i > 0 && t[i-1] != ';' && t[i-1] != ' ' || i > 0 && t[i-1] == ' ' && !strings.HasSuffix(strings.TrimRight(t[:i], " "), ";") {
+			continue // only at the start of the value or of a statement
+		}
+		switch lowerByte(t[i]) {
+		case 'd', 'e', 'p':
+			for _, p := range [...]string{"declare @", "exec sp_", "exec xp_", "execute sp_", "execute xp_", "procedure analyse"} {
+				if hasPrefixFold(t[i:], p) {
+					return true
+				}
+			}
 		}
 	}
 	// A number, a boolean keyword and a truth value at the end: "1 and true", "1 or false".

@@ -303,23 +303,41 @@ func hasSQLServerObject(s string) bool {
 	if strings.IndexByte(s, '_') < 0 && strings.IndexByte(s, '.') < 0 && strings.IndexByte(s, '$') < 0 {
 		return false
 	}
-	for _, name := range [...]string{
-		"xp_cmdshell", "xp_regread", "xp_dirtree", "sp_password", "sp_executesql",
-		"utl_http", "utl_inaddr", "dbms_pipe", "information_schema",
-		"xp_reg", "xp_servicecontrol", "xp_availablemedia", "xp_fileexist", "xp_subdirs",
-		"sp_addlogin", "sp_addsrvrolemember", "sp_configure", "sp_oacreate", "sp_makewebtask",
-		"pg_catalog", "pg_shadow", "pg_user", "pg_database", "pg_tables", "sqlite_master",
-		"sqlite_schema", "msysobjects", "mysql.user", "mysql.db", "sys.tables", "sys.objects",
-		"sys.columns", "sys.databases", "sys.sql_logins", "sys.user$", "all_tables",
-		"all_tab_columns", "all_users", "user_tables", "dba_users", "dba_tables", "v$version",
-		"v$instance", "dbms_java", "dbms_xmlgen", "dbms_lock",
-	} {
-		if containsFold(s, name) {
-			return true
+	for i := 0; i < len(s); i++ {
+		if i > 0 && isIdentByte(s[i-1]) {
+			continue
+		}
+		for _, name := range sqlObjectIndex[lowerByte(s[i])] {
+			if len(s)-i >= len(name) && strings.EqualFold(s[i:i+len(name)], name) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// sqlObjects are stored procedures, packages and system catalogues of SQL Server, Oracle,
+// PostgreSQL, MySQL and SQLite that injections call or read, lower case.
+var sqlObjects = [...]string{
+	"xp_cmdshell", "xp_regread", "xp_dirtree", "sp_password", "sp_executesql",
+	"utl_http", "utl_inaddr", "dbms_pipe", "information_schema",
+	"xp_reg", "xp_servicecontrol", "xp_availablemedia", "xp_fileexist", "xp_subdirs",
+	"sp_addlogin", "sp_addsrvrolemember", "sp_configure", "sp_oacreate", "sp_makewebtask",
+	"pg_catalog", "pg_shadow", "pg_user", "pg_database", "pg_tables", "sqlite_master",
+	"sqlite_schema", "msysobjects", "mysql.user", "mysql.db", "sys.tables", "sys.objects",
+	"sys.columns", "sys.databases", "sys.sql_logins", "sys.user$", "all_tables",
+	"all_tab_columns", "all_users", "user_tables", "dba_users", "dba_tables", "v$version",
+	"v$instance", "dbms_java", "dbms_xmlgen", "dbms_lock",
+}
+
+// sqlObjectIndex holds sqlObjects by their first byte, so that hasSQLServerObject reads a value
+// once. It is built once and only read.
+var sqlObjectIndex = func() (ix [256][]string) {
+	for _, o := range sqlObjects {
+		ix[o[0]] = append(ix[o[0]], o)
+	}
+	return ix
+}()
 
 // stripHTMLSpace removes tabs, line breaks and their numeric character references (&#9;,
 // &#x0A;, &#0000013 ...) from s.
