@@ -130,7 +130,8 @@ var scannerNamesAmbiguous = map[string]bool{
 }
 
 // productToken reports whether the word ua[i:j] stands where a User-Agent names a product: it
-// carries a version (word/1.0), or sits inside a comment ("(compatible; Foo Scanner)"), or,
+// carries a version (word/1.0), or sits inside the comment that follows a product and its
+// version ("Mozilla/5.0 (compatible; Foo Scanner)"), or,
 // for a compound word, it is the whole value ("WebVulnScan"). A sentence or a shop's name that
 // uses the same words is not a product.
 func productToken(ua string, i, j int, compound bool) bool {
@@ -138,8 +139,8 @@ func productToken(ua string, i, j int, compound bool) bool {
 		return true
 	}
 	if open := strings.LastIndexByte(ua[:i], '('); open >= 0 && open > strings.LastIndexByte(ua[:i], ')') &&
-		strings.IndexByte(ua[j:], ')') >= 0 {
-		return true
+		strings.IndexByte(ua[j:], ')') >= 0 && strings.IndexByte(ua[:open], '/') > 0 {
+		return true // a comment after a product and its version: Mozilla/5.0 (compatible; ...)
 	}
 	// A compound word that is the whole value, a name alone ("WebVulnScan").
 	return compound && strings.IndexAny(ua, " \t") < 0
