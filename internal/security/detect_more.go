@@ -1638,6 +1638,9 @@ func hasSQLProbe(s string) bool {
 			}
 		}
 	}
+	if isBareComparison(t) {
+		return true
+	}
 	// A number, an operator of SQL's own, a number.
 	i := 0
 	for i < len(t) && isDigitByte(t[i]) {
@@ -1726,4 +1729,33 @@ func hasQuoteThenStatement(s string) bool {
 		}
 	}
 	return false
+}
+
+// isBareComparison reports a value that is nothing but a comparison of two numbers as SQL
+// writes it, the probe of a boolean condition: "1=1", "42<=>42", "11!=1", "2<>3". An
+// equation of different numbers ("1=2") or arithmetic ("2+2=4") is not one.
+func isBareComparison(t string) bool {
+	i := 0
+	for i < len(t) && isDigitByte(t[i]) {
+		i++
+	}
+	if i == 0 || i == len(t) {
+		return false
+	}
+	left := t[:i]
+	var op string
+	for _, o := range [...]string{"<=>", "!=", "<>", "="} {
+		if strings.HasPrefix(t[i:], o) {
+			op = o
+			break
+		}
+	}
+	if op == "" {
+		return false
+	}
+	right := t[i+len(op):]
+	if right == "" || strings.Trim(right, "0123456789") != "" {
+		return false
+	}
+	return op != "=" || left == right
 }

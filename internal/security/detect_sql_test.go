@@ -66,8 +66,8 @@ func TestSQLShapes(t *testing.T) {
 			name: "short probe",
 			fn:   hasSQLProbe,
 			hits: []string{"AND 1", "or true", "|| 0", "1 xor 1", "1 rlike 1", "2 div 1", "1 || 1", "@@version", "SELECT @@hostname",
-				"1 and true", "1 OR false", "declare @x int", "exec sp_addlogin 'x'", "1;exec xp_regread", "procedure analyse()"},
-			miss: []string{"and more", "or 2", "and 7", "or 2 people", "1 or 2", "1 and 2", "rock and roll", "me@@", "a @@ b", "2 divisions"},
+				"1 and true", "1 OR false", "1=1", "42<=>42", "11!=1", "2<>3", "declare @x int", "exec sp_addlogin 'x'", "1;exec xp_regread", "procedure analyse()"},
+			miss: []string{"1=2", "2+2=4", "10=", "=1", "and more", "or 2", "and 7", "or 2 people", "1 or 2", "1 and 2", "rock and roll", "me@@", "a @@ b", "2 divisions"},
 		},
 		{
 			name: "schema objects",
