@@ -63,10 +63,14 @@ type DetectorOptions struct {
 	SkipHeaders []string
 }
 
-// Detector inspects requests and decoded JSON strings for attack indicators: SQL injection and
-// cross-site scripting (libinjection and rules for what it misses), shell command injection,
-// header (CRLF) injection, path traversal, null bytes, well-known system files and
-// file-inclusion wrappers, known scanner user agents, header floods and oversized headers.
+// Detector inspects requests and decoded JSON strings for attack indicators: SQL injection
+// (libinjection and rules for what it misses, NoSQL operators included) and cross-site
+// scripting (libinjection, injected markup, event handlers, script URIs, DOM sinks), shell
+// command injection (with template expressions, server-side includes and injected mail
+// commands), header (CRLF) injection, path traversal, null bytes, well-known system files,
+// absolute paths into system directories and file-inclusion wrappers, scanner user agents
+// (by tool name, or by the words tools name themselves with where a product name stands),
+// header floods and oversized headers.
 // Each value is inspected as sent and normalised (decoded again while escapes remain, and
 // folded: see fold), so that an encoding cannot hide what a lenient server would read. It is
 // safe for concurrent use; its only state is a lock-free cache of header values already found
