@@ -77,6 +77,19 @@ func (a access) scope() security.Scope {
 	return ""
 }
 
+// Reasons a request from a blocked address is let through, as counted by
+// fraudguard_security_block_bypassed_total.
+const (
+	bypassProbe = "probe"
+	bypassAdmin = "admin"
+)
+
+// isBlockExempt tells the health routes on which an address block is not enforced, so that
+// probes from a blocked address (a node, a load balancer) do not take the instance out.
+func isBlockExempt(p string) bool {
+	return p == "/health" || isProbe(p)
+}
+
 // isHealthPath tells the probe and health routes, which are neither authenticated nor rate
 // limited.
 func isHealthPath(p string) bool {
@@ -100,13 +113,27 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
+		bypassed := ""
 		if g.Blocker != nil && st.clientIP.IsValid() {
 			if blocked, retry := g.Blocker.Check(st.clientIP); blocked {
-				if s.metrics != nil {
-					s.metrics.SecurityBlocked("ip_blocked")
+				// A block must not take the service down: the orchestrator's probes still get
+				// their answer, and an operator with the admin key can still reach the
+				// service from that address, to lift the block among other things.
+				switch {
+				case isBlockExempt(r.URL.Path):
+					bypassed = bypassProbe
+				case s.identify(r, st) && st.key.Has(security.ScopeAdmin):
+					bypassed = bypassAdmin
+				default:
+					if s.metrics != nil {
+						s.metrics.SecurityBlocked("ip_blocked")
+					}
+					s.errs.write(w, r, &fraud.Error{Code: fraud.CodeIPBlocked, Message: "this address is blocked", RetryAfter: ratelimit.Seconds(retry)})
+					return
 				}
-				s.errs.write(w, r, &fraud.Error{Code: fraud.CodeIPBlocked, Message: "this address is blocked", RetryAfter: ratelimit.Seconds(retry)})
-				return
+				if s.metrics != nil {
+					s.metrics.SecurityBlockBypassed(bypassed)
+				}
 			}
 		}
 		if g.Detector != nil {
@@ -116,14 +143,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if presented := presentedKey(r); presented != "" {
-			st.presented = true
-			if g.Admin != nil {
-				st.key, st.hasKey = g.Admin.Authenticate(presented)
-			}
-			if !st.hasKey && g.Keys != nil {
-				st.key, st.hasKey = g.Keys.Authenticate(presented)
-			}
+		if bypassed == "" {
+			s.identify(r, st)
+		}
+		if bypassed == bypassAdmin {
+			s.audit(r, w, fraud.ActionAdminAccess, fraud.OutcomeSuccess, r.Method+" "+r.URL.Path+": let through although the address is blocked")
 		}
 		if g.Limiter != nil && !isHealthPath(r.URL.Path) {
 			if !s.rateLimit(w, r, st) {
@@ -132,6 +156,24 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// identify reads the key the request presents, if any, and records on st whether it is valid
+// and whose it is. It reports whether a valid key was presented.
+func (s *Server) identify(r *http.Request, st *responseWriter) bool {
+	g := &s.guardCfg
+	presented := presentedKey(r)
+	if presented == "" {
+		return false
+	}
+	st.presented = true
+	if g.Admin != nil {
+		st.key, st.hasKey = g.Admin.Authenticate(presented)
+	}
+	if !st.hasKey && g.Keys != nil {
+		st.key, st.hasKey = g.Keys.Authenticate(presented)
+	}
+	return st.hasKey
 }
 
 // attack handles a detector finding: audit, strike, and (in block mode) a 403. It reports
@@ -186,7 +228,8 @@ func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, st *responseW
 	if s.metrics != nil {
 		s.metrics.RateLimited()
 	}
-	s.strike(r, w, "rate_limit")
+	// Going over the limit earns 429s, not strikes: a client in a burst is not an attacker,
+	// and a block would turn its next minute of retries into 403s.
 	s.errs.write(w, r, &fraud.Error{
 		Code:       fraud.CodeRateLimited,
 		Message:    "too many requests; slow down",

@@ -83,6 +83,7 @@ type Metrics interface {
 	PredictionFailed(outcome string)
 	RateLimited()
 	SecurityBlocked(reason string)
+	SecurityBlockBypassed(reason string)
 	DependencyError(dep string)
 	ModelReloaded(ok bool)
 	SetModel(version, kind string)

@@ -283,7 +283,7 @@ func settings() []setting {
 			c.SecurityEngine = "libinjection"
 			return nil
 		}},
-		{"BLOCK_THRESHOLD", "20", "strikes (rate-limit hits, attack hits, auth failures) within BLOCK_WINDOW that block an address (0: never block)", intSetter(0, 1_000_000, func(c *Config) *int { return &c.BlockThreshold })},
+		{"BLOCK_THRESHOLD", "20", "strikes (refused attacks, failed authentication; not rate-limit hits) within BLOCK_WINDOW that block an address (0: never block)", intSetter(0, 1_000_000, func(c *Config) *int { return &c.BlockThreshold })},
 		{"BLOCK_WINDOW", "1m", "window in which BLOCK_THRESHOLD strikes block an address", durationSetter(func(c *Config) *time.Duration { return &c.BlockWindow })},
 		{"BLOCK_DURATION", "15m", "how long an address stays blocked", durationSetter(func(c *Config) *time.Duration { return &c.BlockDuration })},
 		{"IP_ALLOWLIST", "", "CIDRs never blocked", prefixSetter(func(c *Config) *[]netip.Prefix { return &c.IPAllowlist })},

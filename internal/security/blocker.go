@@ -21,10 +21,10 @@ type BlockerOptions struct {
 	MaxAddrs int
 }
 
-// Blocker counts strikes (rate-limit hits, attack hits, auth failures) per client address and
-// blocks an address that collects Threshold of them within Window. Its state is sharded, so no
-// lock is shared by all requests, and bounded: when a shard is full, addresses that are neither
-// blocked nor recently struck are forgotten first.
+// Blocker counts strikes per client address (the server strikes refused attacks and failed
+// authentication, not rate-limit hits) and blocks an address that collects Threshold of them
+// within Window. Its state is sharded, so no lock is shared by all requests, and bounded: when
+// a shard is full, addresses that are neither blocked nor recently struck are forgotten first.
 type Blocker struct {
 	now      func() time.Time
 	opts     BlockerOptions

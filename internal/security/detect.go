@@ -12,6 +12,8 @@ const (
 	RuleSQLi        = "sqli"
 	RuleXSS         = "xss"
 	RuleTraversal   = "traversal"
+	RuleCmdi        = "cmdi"
+	RuleCRLF        = "crlf"
 	RuleScanner     = "scanner"
 	RuleHeaderFlood = "header_flood"
 	RuleHeaderSize  = "header_size"
@@ -33,8 +35,9 @@ const (
 
 // Finding is one attack indicator found in a request.
 type Finding struct {
-	// Rule is what fired: RuleSQLi, RuleXSS, RuleTraversal, RuleScanner, RuleHeaderFlood or
-	// RuleHeaderSize.
+	// Rule is what fired: RuleSQLi, RuleXSS, RuleTraversal (which covers well-known system
+	// files and file-inclusion wrappers too), RuleCmdi (shell command injection), RuleCRLF
+	// (header injection), RuleScanner, RuleHeaderFlood or RuleHeaderSize.
 	Rule string
 	// Location is where: "path", "query:NAME", "header:NAME", "header" (for a flood of
 	// them), or the location the caller of InspectString passed, such as "json:FIELD".
@@ -60,10 +63,18 @@ type DetectorOptions struct {
 	SkipHeaders []string
 }
 
-// Detector inspects requests and decoded JSON strings for attack indicators: SQL injection and
-// cross-site scripting (libinjection), path traversal and null bytes, known scanner user
-// agents, header floods and oversized headers. It is safe for concurrent use; its only state
-// is a lock-free cache of header values already found clean.
+// Detector inspects requests and decoded JSON strings for attack indicators: SQL injection
+// (libinjection and rules for what it misses, NoSQL operators included) and cross-site
+// scripting (libinjection, injected markup, event handlers, script URIs, DOM sinks), shell
+// command injection (with template expressions, server-side includes and injected mail
+// commands), header (CRLF) injection, path traversal, null bytes, well-known system files,
+// absolute paths into system directories and file-inclusion wrappers, scanner user agents
+// (by tool name, or by the words tools name themselves with where a product name stands),
+// header floods and oversized headers.
+// Each value is inspected as sent and normalised (decoded again while escapes remain, and
+// folded: see fold), so that an encoding cannot hide what a lenient server would read. It is
+// safe for concurrent use; its only state is a lock-free cache of header values already found
+// clean.
 //
 // What it reads of a request: the path (as sent and unescaped), every query parameter name
 // and value (unescaped, and unescaped again while %xx sequences remain), and the headers
@@ -240,6 +251,11 @@ func (d *Detector) inspectHeader(kind headerKind, name, v string) (Finding, bool
 			return Finding{Rule: RuleScanner, Location: "header:User-Agent", Evidence: tok + ": " + evidence(v)}, true
 		}
 		rule, ev, hit = inspectValue(v, false)
+		if !hit {
+			if tok, ok := scannerVocabularyToken(v); ok {
+				return Finding{Rule: RuleScanner, Location: "header:User-Agent", Evidence: tok + ": " + evidence(v)}, true
+			}
+		}
 	case headerReferer:
 		rule, ev, hit = inspectReferer(v)
 	case headerCookie:
@@ -353,15 +369,17 @@ const (
 
 // inspectPathValue inspects a path or URL: for traversal as a whole, and for injections the
 // whole and each suffix that starts after a slash, so that an injection is seen from its start
-// whichever segment it begins in, and whether or not it contains slashes itself.
+// whichever segment it begins in, and whether or not it contains slashes itself. A line break
+// in a path can only be an injection.
 func inspectPathValue(p string) (rule, ev string, hit bool) {
 	if isPlainPath(p) {
 		return "", "", false
 	}
-	if rule, ev, hit = inspectVariants(p, false, true, false); hit {
-		return rule, ev, true
+	whole := checkTraversal | checkInjection | checkPattern | checkLooseBreaks
+	if !hasPathSlash(p) {
+		whole |= checkOwnValue // a single segment: a value of its own
 	}
-	if rule, ev, hit = inspectVariants(p, false, false, true); hit {
+	if rule, ev, hit = inspectVariants(p, false, whole); hit {
 		return rule, ev, true
 	}
 	if len(p) > maxPathTailBytes {
@@ -373,9 +391,28 @@ func inspectPathValue(p string) (rule, ev string, hit bool) {
 			continue
 		}
 		tails++
-		if rule, ev, hit = inspectVariants(p[i+1:], false, false, true); hit {
+		checks := checkInjection | checkPattern | checkLooseBreaks
+		if !hasPathSlash(p[i+1:]) {
+			checks |= checkOwnValue // the last segment: a value of its own
+		}
+		if rule, ev, hit = inspectVariants(p[i+1:], false, checks); hit {
 			return rule, ev, true
 		}
 	}
 	return "", "", false
+}
+
+// hasPathSlash reports whether p holds a '/' that separates segments, not one of a /* */
+// comment.
+func hasPathSlash(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if i+1 < len(p) && p[i+1] == '*' || i > 0 && p[i-1] == '*' {
+			continue
+		}
+		return true
+	}
+	return false
 }

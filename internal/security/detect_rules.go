@@ -9,32 +9,88 @@ import (
 )
 
 // maxDecodeRounds is how many times a value is percent-decoded while %xx sequences remain:
-// enough for the double and triple encodings scanners try (%252e, %%32%65).
-const maxDecodeRounds = 3
+// enough for the double and triple encodings scanners try (%252e, %%32%65, %25252e), and one
+// more for a client that escapes such a payload once again.
+const maxDecodeRounds = 4
 
 // inspectValue inspects one string for traversal and injections, as it is and decoded.
 // plus decodes '+' as a space, as in a query string.
 func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
+		if isBareCommand(v) {
+			return RuleCmdi, evidence(v), true
+		}
+		if isNumberThenComment(v) {
+			return RuleSQLi, evidence(v), true
+		}
 		return "", "", false
 	}
-	return inspectVariants(v, plus, true, true)
+	return inspectVariants(v, plus, checkAll)
 }
 
-// inspectVariants applies the traversal and/or injection checks to v and to each of its
-// percent-decodings, stopping at the first hit.
-func inspectVariants(v string, plus, traversal, injection bool) (rule, ev string, hit bool) {
+// bareCommands are commands that injections send as the whole value, hoping a shell runs it,
+// and that no one types as data: they are no word of any language.
+var bareCommands = map[string]bool{
+	"whoami": true, "ipconfig": true, "ifconfig": true, "systeminfo": true, "netstat": true,
+	"uname": true, "tasklist": true, "printenv": true, "getent": true, "nslookup": true,
+	"lsb_release": true,
+}
+
+// isBareCommand reports a value that is one of bareCommands alone, in any case. It allocates
+// nothing.
+func isBareCommand(v string) bool {
+	if len(v) < 5 || len(v) > 11 {
+		return false
+	}
+	var buf [11]byte
+	w := buf[:len(v)]
+	for i := 0; i < len(v); i++ {
+		w[i] = lowerByte(v[i])
+	}
+	return bareCommands[string(w)]
+}
+
+// The checks inspectVariants applies.
+const (
+	// checkTraversal: dot-dot segments, NUL bytes, well-known system files and file-inclusion
+	// wrappers.
+	checkTraversal = 1 << iota
+	// checkInjection: libinjection's SQLi and XSS, and the rules that complete it.
+	checkInjection
+	// checkPattern: shell and header injection, event handlers and script URIs, SQL time
+	// delays and stacked statements.
+	checkPattern
+	// checkLooseBreaks: take any line break in the value as an injection, as in a path, which
+	// cannot hold one as text.
+	checkLooseBreaks
+	// checkOwnValue: the value stands on its own (not a path with segments before it), so
+	// libinjection's SQL verdict counts, and the value is also read as if it followed a
+	// number (see injectionRule). A path's earlier segments would change how libinjection
+	// reads what follows them ("models/* Andrew" is a word and a comment).
+	checkOwnValue
+
+	checkAll = checkTraversal | checkInjection | checkPattern | checkOwnValue
+)
+
+// inspectVariants applies checks to v and to each of its normalised forms, stopping at the
+// first hit: v folded (see fold), then decoded (%XX, and '+' when plus is set) and folded again,
+// while something changes, up to maxDecodeRounds decodings.
+func inspectVariants(v string, plus bool, checks int) (rule, ev string, hit bool) {
+	// A line break sent as such may be multi-line text; one that decoding or folding brought
+	// in is an injection.
+	rawBreaks := checks&checkLooseBreaks == 0 && strings.ContainsAny(v, "\r\n")
 	s := v
 	for round := 0; ; round++ {
-		if traversal && hasTraversal(s) {
-			return RuleTraversal, evidence(s), true
-		}
 		// A query value means what it decodes to: its raw form, '+' and all, is not text.
 		encoded := plus && round == 0 && hasEscape(s, true)
-		if injection && !encoded && !isPlain(s) {
-			if rule = injectionRule(s); rule != "" {
-				return rule, evidence(s), true
+		if rule = variantRule(s, checks, encoded, rawBreaks); rule != "" {
+			return rule, evidence(s), true
+		}
+		if f, changed := fold(s); changed {
+			if rule = variantRule(f, checks, encoded, rawBreaks); rule != "" {
+				return rule, evidence(f), true
 			}
+			s = f
 		}
 		if round == maxDecodeRounds {
 			return "", "", false
@@ -47,23 +103,63 @@ func inspectVariants(v string, plus, traversal, injection bool) (rule, ev string
 	}
 }
 
-// injectionRule runs libinjection on s, then the few narrow rules that cover what it leaves
-// out: RuleSQLi, RuleXSS or "".
-func injectionRule(s string) string {
-	if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
-		return RuleSQLi
+// variantRule applies checks to one form of a value and names the rule that fires, or "".
+// encoded tells a raw query value, which only the traversal checks read; rawBreaks that the
+// value as sent held line breaks.
+func variantRule(s string, checks int, encoded, rawBreaks bool) string {
+	if checks&checkTraversal != 0 && (hasTraversal(s) || hasFileTarget(s) || hasSystemPath(s)) {
+		return RuleTraversal
 	}
-	if hasSQLSyntax(s) {
+	if encoded || isPlain(s) {
+		return ""
+	}
+	if checks&checkInjection != 0 {
+		if rule := injectionRule(s, checks&checkOwnValue != 0); rule != "" {
+			return rule
+		}
+	}
+	if checks&checkPattern != 0 {
+		switch {
+		case hasShellInjection(s):
+			return RuleCmdi
+		case hasHeaderInjection(s, !rawBreaks):
+			return RuleCRLF
+		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s),
+			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
+			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
+			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s):
+			return RuleSQLi
+		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
+			return RuleXSS
+		}
+	}
+	return ""
+}
+
+// injectionRule runs libinjection on s (its SQL verdict, on s as it is and after a number, only
+// when ownValue is set), then the few narrow rules that cover what it leaves out: RuleSQLi,
+// RuleXSS or "".
+func injectionRule(s string, ownValue bool) string {
+	// Without ownValue, neither libinjection's SQL verdict nor the numeric context: the narrow
+	// SQL rules below and XSS still apply.
+	if ownValue {
+		if ok, fp := libinjection.IsSQLi(s); ok && !benignSQLi(s, fp) {
+			return RuleSQLi
+		}
+	}
+	if ownValue && hasSQLSyntax(s) && hasAlnum(s) {
 		// libinjection reads a value as it is and as if it followed a quote, but not as if it
 		// followed a number, as in "WHERE id = " + value: the context of " OR 1=1",
 		// " ORDER BY 1--" and the like. Only verdicts whose fingerprint holds more than
-		// keywords and words count, and only for values with SQL punctuation.
+		// keywords and words count, and only for values with SQL punctuation and a word or
+		// number: punctuation alone ("!@#$%^&") says nothing after a number, nor does a path
+		// ("/models/...": its last segment is tried alone).
 		n := "1 " + s
 		if ok, fp := libinjection.IsSQLi(n); ok && len(fp) > 1 && strings.ContainsAny(fp[1:], "&oU;()f1sv,") && !benignSQLi(n, fp) {
 			return RuleSQLi
 		}
 	}
-	if hasTautology(s) || hasUnionSelect(s) || hasSQLServerObject(s) {
+	if hasTautology(s) || hasUnionSelect(s) || hasSQLServerObject(s) || strings.Contains(s, "/*!") {
 		return RuleSQLi
 	}
 	if libinjection.IsXSS(s) {
@@ -126,6 +222,16 @@ func hasTautology(s string) bool {
 	return false
 }
 
+// hasAlnum reports whether s holds an ASCII letter or digit.
+func hasAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isAlnumByte(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 func isIdentByte(c byte) bool { return isAlnumByte(c) || c == '_' }
 
 func isSQLSpaceOrQuote(c byte) bool {
@@ -144,7 +250,7 @@ func hasUnionSelect(s string) bool {
 		if j == i+5 {
 			continue
 		}
-		for _, q := range [...]string{"all", "distinct"} {
+		for _, q := range [...]string{"all", "distinctrow", "distinct"} {
 			if j+len(q) <= len(s) && strings.EqualFold(s[j:j+len(q)], q) {
 				if k := skipSQLSpace(s, j+len(q)); k > j+len(q) {
 					j = k
@@ -166,8 +272,15 @@ func hasUnionSelect(s string) bool {
 func skipSQLSpace(s string, i int) int {
 	for i < len(s) {
 		switch {
-		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '+':
+		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '+' || s[i] == '\v' || s[i] == '\f':
 			i++
+		case s[i] == '#' || s[i] == '-' && i+1 < len(s) && s[i+1] == '-':
+			// A line comment stands for white space when a line break ends it: "union#\nselect".
+			end := strings.IndexByte(s[i:], '\n')
+			if end < 0 {
+				return i
+			}
+			i += end + 1
 		case strings.HasPrefix(s[i:], "/*"):
 			end := strings.Index(s[i+2:], "*/")
 			if end < 0 {
@@ -187,19 +300,44 @@ func isLetterByte(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <=
 // injections call and that no ordinary text contains: xp_cmdshell, utl_http,
 // information_schema and the like.
 func hasSQLServerObject(s string) bool {
-	if strings.IndexByte(s, '_') < 0 {
+	if strings.IndexByte(s, '_') < 0 && strings.IndexByte(s, '.') < 0 && strings.IndexByte(s, '$') < 0 {
 		return false
 	}
-	for _, name := range [...]string{
-		"xp_cmdshell", "xp_regread", "xp_dirtree", "sp_password", "sp_executesql",
-		"utl_http", "utl_inaddr", "dbms_pipe", "information_schema",
-	} {
-		if containsFold(s, name) {
-			return true
+	for i := 0; i < len(s); i++ {
+		if i > 0 && isIdentByte(s[i-1]) {
+			continue
+		}
+		for _, name := range sqlObjectIndex[lowerByte(s[i])] {
+			if len(s)-i >= len(name) && strings.EqualFold(s[i:i+len(name)], name) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// sqlObjects are stored procedures, packages and system catalogues of SQL Server, Oracle,
+// PostgreSQL, MySQL and SQLite that injections call or read, lower case.
+var sqlObjects = [...]string{
+	"xp_cmdshell", "xp_regread", "xp_dirtree", "sp_password", "sp_executesql",
+	"utl_http", "utl_inaddr", "dbms_pipe", "information_schema",
+	"xp_reg", "xp_servicecontrol", "xp_availablemedia", "xp_fileexist", "xp_subdirs",
+	"sp_addlogin", "sp_addsrvrolemember", "sp_configure", "sp_oacreate", "sp_makewebtask",
+	"pg_catalog", "pg_shadow", "pg_user", "pg_database", "pg_tables", "sqlite_master",
+	"sqlite_schema", "msysobjects", "mysql.user", "mysql.db", "sys.tables", "sys.objects",
+	"sys.columns", "sys.databases", "sys.sql_logins", "sys.user$", "all_tables",
+	"all_tab_columns", "all_users", "user_tables", "dba_users", "dba_tables", "v$version",
+	"v$instance", "dbms_java", "dbms_xmlgen", "dbms_lock",
+}
+
+// sqlObjectIndex holds sqlObjects by their first byte, so that hasSQLServerObject reads a value
+// once. It is built once and only read.
+var sqlObjectIndex = func() (ix [256][]string) {
+	for _, o := range sqlObjects {
+		ix[o[0]] = append(ix[o[0]], o)
+	}
+	return ix
+}()
 
 // stripHTMLSpace removes tabs, line breaks and their numeric character references (&#9;,
 // &#x0A;, &#0000013 ...) from s.
@@ -260,14 +398,40 @@ func hasSQLSyntax(s string) bool {
 
 // benignSQLi reports whether a libinjection SQLi verdict with fingerprint fp is a known false
 // positive on ordinary text:
+//   - a word followed by a comment ("nc": "models/* Andrew", "admin--"), which breaks out of
+//     nothing and adds nothing;
+//   - a dash written "--" between two words ("Info-ZIP--must be marked") with no quote about,
+//     when the text read with a dash there is not SQL;
 //   - a number followed by " -- " and more words ("7-Eleven -- open late", "Save 50% -- today
 //     only") is prose with a dash, which libinjection reads as a number and a comment ("1c");
 //     a number and a comment that ends the value ("1 --") is still flagged;
+//   - an e-mail address in any legal form ("john smith"@example.com), whose quotes and
+//     symbols are the address's own;
+//   - a sentence with a remark in brackets or a word in double quotes ("while (foo) is bar.",
+//     "One quarter (24%) of people", `"You" is you, if ...`), which libinjection reads as a
+//     function call or a string (see isParentheticalProse), unless it holds a SELECT with a
+//     FROM or a UNION;
 //   - a sentence that happens to parse as a statement ("Select 7 items from the vegan range",
 //     fingerprint E1nkn) is not an injection when it holds nothing but words, numbers, spaces,
 //     sentence punctuation and apostrophes within words: with no quote, operator, comment or
 //     bracket it can neither break out of a literal nor be stacked onto a query.
 func benignSQLi(s, fp string) bool {
+	if isEmailAddress(s) || isEmailAddress(strings.TrimPrefix(s, "1 ")) {
+		return true
+	}
+	if (strings.IndexByte(fp, '(') >= 0 || strings.IndexByte(s, '"') >= 0) && isParentheticalProse(s) && !hasSelectSkeleton(s) {
+		return true
+	}
+	if fp == "nc" {
+		return true // a word and a comment: nothing broken out of, nothing after
+	}
+	if !strings.ContainsAny(s, "'\"`") && hasDashBetweenWords(s) {
+		// "Info-ZIP--must be marked": a dash written as two hyphens between words, which
+		// libinjection reads as a comment. Read as a dash, is it still SQL?
+		if ok, _ := libinjection.IsSQLi(strings.ReplaceAll(s, "--", " - ")); !ok {
+			return true
+		}
+	}
 	switch {
 	case fp == "1c":
 		i := strings.Index(s, " -- ")
@@ -276,6 +440,21 @@ func benignSQLi(s, fp string) bool {
 		return isProse(s)
 	}
 	return false
+}
+
+// hasDashBetweenWords reports "--" with a letter on each side.
+func hasDashBetweenWords(s string) bool {
+	for i := 1; i+2 < len(s); i++ {
+		if s[i] == '-' && s[i+1] == '-' && isLetterByte(s[i-1]) && isLetterByte(s[i+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSelectSkeleton reports SELECT with FROM or UNION anywhere in s: a query, however wordy.
+func hasSelectSkeleton(s string) bool {
+	return containsFold(s, "select") && (containsFold(s, "from") || containsFold(s, "union"))
 }
 
 // isProse reports whether s is only letters, digits, spaces, ",.!?:" and apostrophes that
@@ -504,7 +683,7 @@ func hasTraversal(s string) bool {
 // scannerToken reports the scanner a User-Agent names, if any: a known tool name as a whole
 // word (so "vega/1.0" would match "vega" but "veganism" would not), case-insensitive.
 func scannerToken(ua string) (string, bool) {
-	var buf [24]byte
+	var buf [40]byte
 	for i := 0; i < len(ua); {
 		if !isAlnumByte(ua[i]) {
 			i++
@@ -514,124 +693,126 @@ func scannerToken(ua string) (string, bool) {
 		for j < len(ua) && isAlnumByte(ua[j]) {
 			j++
 		}
-		if j-i >= 4 && j-i <= len(buf) {
+		if j-i >= 3 && j-i <= len(buf) {
 			w := buf[:j-i]
 			for k := range w {
 				w[k] = lowerByte(ua[i+k])
 			}
-			if tok, ok := scannerWord(w); ok {
-				return tok, true
+			if scannerWords[string(w)] && !genericClientWord(ua, i, string(w)) {
+				return string(w), true
 			}
 		}
 		i = j
 	}
 	// Signatures that are not a single word.
-	for _, p := range [...]string{"fuzz faster u fool", "(hydra)", "interact.sh", ".oast."} {
-		if containsFold(ua, p) {
-			return p, true
+	for i := 0; i < len(ua); i++ {
+		for _, p := range scannerPhraseIndex[lowerByte(ua[i])] {
+			if len(ua)-i >= len(p) && strings.EqualFold(ua[i:i+len(p)], p) {
+				return p, true
+			}
 		}
 	}
 	return "", false
 }
 
-// scannerWord matches a lower-case word against the tools whose User-Agent names them. The
-// list follows the OWASP Core Rule Set's scanners-user-agents.data, without entries that are
-// common words or product names of ordinary software.
-func scannerWord(w []byte) (string, bool) {
-	switch string(w) {
-	case "sqlmap":
-		return "sqlmap", true
-	case "nikto":
-		return "nikto", true
-	case "nmap":
-		return "nmap", true
-	case "masscan":
-		return "masscan", true
-	case "zgrab":
-		return "zgrab", true
-	case "nuclei":
-		return "nuclei", true
-	case "acunetix":
-		return "acunetix", true
-	case "wpscan":
-		return "wpscan", true
-	case "dirbuster":
-		return "dirbuster", true
-	case "gobuster":
-		return "gobuster", true
-	case "feroxbuster":
-		return "feroxbuster", true
-	case "ffuf":
-		return "ffuf", true
-	case "wfuzz":
-		return "wfuzz", true
-	case "w3af":
-		return "w3af", true
-	case "openvas":
-		return "openvas", true
-	case "nessus":
-		return "nessus", true
-	case "burpcollaborator":
-		return "burpcollaborator", true
-	case "oastify":
-		return "oastify", true
-	case "interactsh":
-		return "interactsh", true
-	case "havij":
-		return "havij", true
-	case "sqlninja":
-		return "sqlninja", true
-	case "ghauri":
-		return "ghauri", true
-	case "arachni":
-		return "arachni", true
-	case "netsparker":
-		return "netsparker", true
-	case "whatweb":
-		return "whatweb", true
-	case "wapiti":
-		return "wapiti", true
-	case "skipfish":
-		return "skipfish", true
-	case "commix":
-		return "commix", true
-	case "xsstrike":
-		return "xsstrike", true
-	case "xsser":
-		return "xsser", true
-	case "joomscan":
-		return "joomscan", true
-	case "droopescan":
-		return "droopescan", true
-	case "cmsmap":
-		return "cmsmap", true
-	case "dotdotpwn":
-		return "dotdotpwn", true
-	case "fimap":
-		return "fimap", true
-	case "zmeu":
-		return "zmeu", true
-	case "nettacker":
-		return "nettacker", true
-	case "jorgee":
-		return "jorgee", true
-	case "libwhisker":
-		return "libwhisker", true
-	case "webshag":
-		return "webshag", true
-	case "sstimap":
-		return "sstimap", true
-	case "tplmap":
-		return "tplmap", true
-	case "lfisuite":
-		return "lfisuite", true
-	case "lfimap":
-		return "lfimap", true
-	case "appscan":
-		return "appscan", true
+// genericClientWord reports the scanner words that are also part of an ordinary client's name:
+// python-httpx (the Python library, not ProjectDiscovery's httpx), aws-xray (the AWS SDK).
+func genericClientWord(ua string, i int, w string) bool {
+	switch w {
+	case "httpx":
+		return i >= 7 && strings.EqualFold(ua[i-7:i], "python-")
+	case "xray":
+		return i >= 4 && strings.EqualFold(ua[i-4:i], "aws-")
 	}
-	return "", false
+	return false
 }
+
+// scannerWords are the attack tools, vulnerability scanners, callback services and
+// self-announcing Internet survey scanners whose User-Agent names them, as lower-case words.
+// The list follows the OWASP Core Rule Set's scanners-user-agents.data, with the tools it
+// leaves out that announce themselves too; it holds no search-engine crawler and no generic
+// HTTP client (curl, python-requests, Go-http-client, Java, okhttp, Wget, PowerShell ...).
+var scannerWords = map[string]bool{
+	// Injection and fuzzing tools.
+	"sqlmap": true, "havij": true, "sqlninja": true, "ghauri": true, "jsql": true, "bsqlbf": true,
+	"commix": true, "xsstrike": true, "xsser": true, "dalfox": true, "sstimap": true, "tplmap": true,
+	"tinja": true, "fimap": true, "lfisuite": true, "lfimap": true, "kadimus": true, "dotdotpwn": true,
+	"wfuzz": true, "ffuf": true, "jbrofuzz": true, "bfac": true, "graphw00f": true, "whatwaf": true,
+	"wafw00f": true, "shortscan": true, "noseyparker": true, "trufflehog": true,
+	// Content discovery and crawling for attack surface.
+	"dirbuster": true, "gobuster": true, "feroxbuster": true, "dirsearch": true, "dirb": true,
+	"gospider": true, "hakrawler": true, "crawlergo": true,
+	// Vulnerability scanners and web proxies.
+	"nikto": true, "nuclei": true, "jaeles": true, "xray": true, "httpx": true,
+	"projectdiscovery": true, "acunetix": true, "netsparker": true, "invicti": true,
+	"appscan": true, "appspider": true, "webinspect": true, "burp": true, "burpsuite": true,
+	"zap": true, "owasp": true, "arachni": true, "w3af": true, "skipfish": true, "wapiti": true,
+	"ironwasp": true, "paros": true, "webshag": true,
+	"webbandit": true, "libwhisker": true, "whatweb": true, "wpscan": true, "wprecon": true,
+	"wpprobe": true, "joomscan": true, "droopescan": true, "cmsmap": true, "nettacker": true,
+	"detectify": true, "nessus": true, "openvas": true, "qualys": true, "qualysguard": true,
+	"tenable": true, "nexpose": true, "tsunamisecurityscanner": true, "sysscan": true,
+	"morfeus": true, "jorgee": true, "zmeu": true, "mozlila": true, "hexometer": true,
+	"betabot": true, "netlab360": true, "sitelockspider": true, "securityagent": true,
+	"probely": true,
+	// Password guessing.
+	"brutus": true,
+	// Port and service scanners.
+	"nmap": true, "masscan": true, "zgrab": true, "zmap": true,
+	// Out-of-band callback markers.
+	"interactsh": true, "oast": true, "oastify": true, "burpcollaborator": true,
+	"canarytokens": true, "dnslog": true,
+	// Internet-wide survey scanners that announce themselves.
+	"censys": true, "censysinspect": true, "shodan": true, "internetmeasurement": true,
+	"expanse": true, "scaninfo": true, "l9explore": true, "l9tcpid": true, "leakix": true,
+	"netsystemsresearch": true, "stretchoid": true, "onyphe": true, "binaryedge": true,
+	"shadowserver": true, "criminalip": true, "internetcensus": true, "researchscan": true,
+	"netcraftsurveyagent": true, "modat": true, "fofa": true, "zoomeye": true,
+	"netcraft": true, "xpanse": true, "rapid7": true,
+	// Older and less common web attack tools (the Core Rule Set's earlier scanner list and
+	// others of their kind).
+	"cgichk": true, "datacha0s": true, "inspath": true, "jaascois": true,
+	"mysqloit": true, "nsauditor": true, "pmafind": true,
+	"springenwerk": true, "uil2pn": true, "voideye": true, "whcc": true, "grendel": true,
+	"gootkit": true, "webvulnscan": true,
+	"nosqlmap": true, "sqlsus": true, "bbqsql": true, "dsss": true, "dsxs": true,
+	"xsshunter": true, "ssrfmap": true, "gopherus": true, "jexboss": true, "ysoserial": true,
+	"cmseek": true, "blindelephant": true, "golismero": true, "uniscan": true, "vulnx": true,
+	"pocsuite": true, "pocsuite3": true, "afrog": true, "vulmap": true,
+	"fscan": true, "dismap": true, "xsrfprobe": true,
+	"h2csmuggler": true, "padbuster": true, "davtest": true, "weevely": true,
+	"testssl": true, "sslyze": true, "sslscan": true, "wpforce": true,
+	// Reconnaissance and exploitation frameworks (Kali Linux, ProjectDiscovery and others).
+	"metasploit": true, "meterpreter": true, "msf": true, "sn1per": true, "osmedeus": true,
+	"reconftw": true, "spiderfoot": true, "theharvester": true,
+	"subfinder": true, "sublist3r": true, "assetfinder": true, "naabu": true,
+	"dnsx": true, "tlsx": true, "cariddi": true, "waybackurls": true,
+	"httprobe": true, "arjun": true, "paramspider": true, "kiterunner": true, "dirhunt": true,
+	"dnsrecon": true, "dnsenum": true, "enum4linux": true, "smbmap": true,
+	"crackmapexec": true, "netexec": true, "impacket": true, "evilginx": true, "gophish": true,
+	"rustscan": true, "unicornscan": true, "hping": true, "hping3": true, "bbot": true,
+	"patator": true, "ncrack": true, "hashcat": true, "cewl": true,
+	"zgrab2": true, "httpx2": true,
+}
+
+// scannerPhrases are signatures that are not a single word.
+var scannerPhrases = [...]string{
+	"fuzz faster", "(hydra)", "interact.sh", ".oast.", "internet-measurement",
+	"n-stalker", "bewica-security-scan", "graphql-cop", "yeswehack", "compatible; panoptic",
+	"mozilla/5.g", "user-agent:", "domino hunter", "internet ninja", "teh forest lobster",
+	"toata dragostea", "get-minimal", "core-project/", "s.t.a.l.k.e.r", "security scan",
+	"security analyzer", "project sonar", "palo alto networks", "thc-", "nmap scripting",
+	"sql power injector", "this is an exploit", "xmlrpc exploit", "hash grabber", "auto-rooter",
+}
+
+// scannerPhraseIndex holds scannerPhrases by their first byte, so that scannerToken reads a
+// User-Agent once. It is built once and only read.
+var scannerPhraseIndex = func() (ix [256][]string) {
+	for _, p := range scannerPhrases {
+		ix[p[0]] = append(ix[p[0]], p)
+	}
+	return ix
+}()
 
 func isAlnumByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'

@@ -67,6 +67,7 @@ type Metrics struct {
 	modelMu                      sync.Mutex // serialises SetModel's reset and set
 	rateLimited                  prometheus.Counter
 	blocked                      *childCache[string, prometheus.Counter]
+	blockBypassed                *childCache[string, prometheus.Counter]
 	batchJobs                    *prometheus.GaugeVec
 	batchRows                    prometheus.Counter
 	dependencyErrors             *childCache[string, prometheus.Counter]
@@ -146,6 +147,10 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		Namespace: "fraudguard", Subsystem: "security", Name: "blocked_total",
 		Help: "Requests refused by the security guard, by reason.",
 	}, []string{"reason"})
+	blockBypassed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "security", Name: "block_bypassed_total",
+		Help: "Requests from a blocked address let through, by reason: probe (a health probe) or admin (a valid admin key).",
+	}, []string{"reason"})
 	batchJobs := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "fraudguard", Subsystem: "batch", Name: "jobs",
 		Help: "Batch jobs, by status.",
@@ -165,7 +170,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 
 	own := []prometheus.Collector{
 		httpRequests, httpDuration, predictions, probability, modelInfo, rateLimited, blocked,
-		batchJobs, batchRows, dependencyErrors, reloads,
+		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {
@@ -215,6 +220,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		modelInfo:        modelInfo,
 		rateLimited:      rateLimited,
 		blocked:          newChildCache(func(reason string) prometheus.Counter { return blocked.WithLabelValues(reason) }),
+		blockBypassed:    newChildCache(func(reason string) prometheus.Counter { return blockBypassed.WithLabelValues(reason) }),
 		batchJobs:        batchJobs,
 		batchRows:        batchRows,
 		dependencyErrors: newChildCache(func(dep string) prometheus.Counter { return dependencyErrors.WithLabelValues(dep) }),
@@ -260,6 +266,10 @@ func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
 // SecurityBlocked counts one request refused by the security guard. reason must come from a
 // small fixed set (a rule class, not a client-supplied value).
 func (m *Metrics) SecurityBlocked(reason string) { m.blocked.get(reason).Inc() }
+
+// SecurityBlockBypassed counts one request from a blocked address that was let through:
+// reason is "probe" or "admin".
+func (m *Metrics) SecurityBlockBypassed(reason string) { m.blockBypassed.get(reason).Inc() }
 
 // DependencyError counts one failed call to dependency dep ("database", "redis", ...).
 func (m *Metrics) DependencyError(dep string) { m.dependencyErrors.get(dep).Inc() }

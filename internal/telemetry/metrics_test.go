@@ -54,6 +54,7 @@ func exercise(m *Metrics) {
 	m.PredictionFailed(OutcomeInvalid)
 	m.RateLimited()
 	m.SecurityBlocked("attack")
+	m.SecurityBlockBypassed("probe")
 	m.DependencyError("database")
 	m.ModelReloaded(true)
 	m.SetModel("1.0.0", "logreg")
