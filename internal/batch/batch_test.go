@@ -677,6 +677,16 @@ func TestMetrics(t *testing.T) {
 	s := mustService(t, mustStore(t), mustModel(t), Options{Metrics: m})
 	body := csvHeader(true) + csvLine(1, true) + "t2,1,2\n" + csvLine(3, true)
 	mustFinish(t, s, mustSubmit(t, s, []byte(body), "text/csv").ID)
+	// The job reads as completed as soon as its last chunk is stored, a moment before the
+	// worker counts that chunk's rows: wait for the count.
+	rows := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.rows
+	}
+	for deadline := time.Now().Add(5 * time.Second); rows() < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.rows != 2 {
