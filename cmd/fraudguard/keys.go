@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
 )
 
 const keysSummary = `Manage the API keys file (API_KEYS_FILE). It holds each key's name, scopes, optional rate
@@ -64,26 +64,26 @@ func runKeysCreate(_ context.Context, args []string, getenv func(string) string,
 	if *scopes == "" {
 		return usageError{errors.New("keys create: --scopes is required, such as --scopes predict,batch")}
 	}
-	entry := security.KeyEntry{Name: *name, Scopes: strings.Split(*scopes, ","), RateLimitPerMinute: *rateLimit}
+	entry := apikey.Entry{Name: *name, Scopes: strings.Split(*scopes, ","), RateLimitPerMinute: *rateLimit}
 	// Check the flags before a key exists: a placeholder hash stands in for the real one.
 	check := entry
-	check.SHA256 = security.HashKey("")
+	check.SHA256 = apikey.Hash("")
 	if err := check.Check(); err != nil {
 		return usageError{fmt.Errorf("keys create: %w", err)}
 	}
 
-	key, err := security.GenerateKey(nil)
+	key, err := apikey.Generate(nil)
 	if err != nil {
 		return fmt.Errorf("keys create: %w", err)
 	}
-	entry.SHA256 = security.HashKey(key)
-	if err := security.AppendKeyEntry(*file, entry); err != nil {
-		if errors.Is(err, security.ErrKeyExists) {
+	entry.SHA256 = apikey.Hash(key)
+	if err := apikey.Append(*file, entry); err != nil {
+		if errors.Is(err, apikey.ErrExists) {
 			return fmt.Errorf("keys create: %s already has a key named %q: choose another name, or remove the old entry first", *file, *name)
 		}
 		return fmt.Errorf("keys create: %w", err)
 	}
-	set, _ := security.ParseScopes(entry.Scopes)
+	set, _ := apikey.ParseScopes(entry.Scopes)
 	fmt.Fprintln(stdout, key)
 	fmt.Fprintf(stderr, "Added key %q (scopes %s) to %s.\n", *name, set, *file)
 	fmt.Fprintln(stderr, "The key above will not be shown again: store it now. Only its SHA-256 is kept.")
@@ -99,7 +99,7 @@ func runKeysList(_ context.Context, args []string, getenv func(string) string, s
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	entries, err := security.ReadKeyEntries(*file)
+	entries, err := apikey.ReadEntries(*file)
 	if err != nil {
 		return fmt.Errorf("keys list: %w", err)
 	}
@@ -110,7 +110,7 @@ func runKeysList(_ context.Context, args []string, getenv func(string) string, s
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSCOPES\tRATE LIMIT\tSHA-256")
 	for _, e := range entries {
-		set, _ := security.ParseScopes(e.Scopes) // ReadKeyEntries checked them
+		set, _ := apikey.ParseScopes(e.Scopes) // ReadKeyEntries checked them
 		limit := "default"
 		if e.RateLimitPerMinute > 0 {
 			limit = fmt.Sprintf("%d/min", e.RateLimitPerMinute)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
 )
 
 // runKeysCmd runs "fraudguard keys args..." with the environment env and returns its stdout,
@@ -43,7 +43,7 @@ func TestKeysCreateAuthenticates(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "keys.yaml")
 	checkout := mustCreateKey(t, "--name", "checkout", "--scopes", "predict,batch", "--file", file)
 	reports := mustCreateKey(t, "--name=reports", "--scopes=batch", "--rate-limit=60", "--file="+file)
-	if checkout == reports || !strings.HasPrefix(checkout, security.KeyPrefix) {
+	if checkout == reports || !strings.HasPrefix(checkout, apikey.Prefix) {
 		t.Fatalf("got keys %q and %q, want two different fg_ keys", checkout, reports)
 	}
 	if body := string(mustReadKeysFile(t, file)); strings.Contains(body, checkout) || strings.Contains(body, reports) {
@@ -57,7 +57,7 @@ func TestKeysCreateAuthenticates(t *testing.T) {
 		t.Errorf("mode: got %04o, want 0600", perm)
 	}
 
-	ks, err := security.LoadKeys(file)
+	ks, err := apikey.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +84,11 @@ func TestKeysCreateUsesAPIKeysFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nstderr: %s", err, stderr)
 	}
-	ks, err := security.LoadKeys(file)
+	ks, err := apikey.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k, ok := ks.Authenticate(strings.TrimSpace(stdout)); !ok || !k.Has(security.ScopeAdmin) {
+	if k, ok := ks.Authenticate(strings.TrimSpace(stdout)); !ok || !k.Has(apikey.ScopeAdmin) {
 		t.Errorf("got %+v, %v; want the ops key with admin", k, ok)
 	}
 }
@@ -161,7 +161,7 @@ func TestKeysList(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("got %d lines, want a header and 2 keys:\n%s", len(lines), stdout)
 	}
-	hash := security.HashKey(checkout)
+	hash := apikey.Hash(checkout)
 	for _, want := range []string{"checkout", "predict,batch", "default", hash[:8] + "…"} {
 		if !strings.Contains(lines[1], want) {
 			t.Errorf("line %q: want %q in it", lines[1], want)

@@ -24,9 +24,13 @@ import (
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
+	"github.com/fraudguard/fraudguard/internal/security/audit"
+	"github.com/fraudguard/fraudguard/internal/security/block"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/telemetry"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // systemSampleInterval is how often /health's system figures are refreshed.
@@ -62,11 +66,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		log.Warn("ENABLE_MODEL_CACHING=false has no effect: the parsed model is always held in memory")
 	}
 
-	keys, err := security.NewKeyRing(cfg.APIKeysFile)
+	keys, err := apikey.NewRing(cfg.APIKeysFile)
 	if err != nil {
 		return usageError{&config.Error{Setting: "API_KEYS_FILE", Value: cfg.APIKeysFile, Allowed: "must be a valid keys file: " + err.Error()}}
 	}
-	admin, adminSrc, err := security.AdminKey(cfg.AdminAPIKey.Reveal(), cfg.DataDir, nil)
+	admin, adminSrc, err := apikey.AdminKey(cfg.AdminAPIKey.Reveal(), cfg.DataDir, nil)
 	if err != nil {
 		return fmt.Errorf("admin key: %w", err)
 	}
@@ -117,8 +121,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	}
 	metrics.SetModel(m.Version(), m.Manifest.Kind)
 
-	detector := security.NewDetector(security.DetectorOptions{})
-	var uploadDetector *security.Detector // uploads are only inspected in block mode
+	detector := detect.New(detect.Options{})
+	var uploadDetector txjson.Inspector // uploads are only inspected in block mode
 	if cfg.SecurityMode != "detect" {
 		uploadDetector = detector
 	}
@@ -139,7 +143,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return err
 	}
 
-	auditor := security.NewAuditor(store, logger, time.Now, 4096)
+	auditor := audit.New(store, logger, time.Now, 4096)
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
 		Keys:          keys,
@@ -149,7 +153,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Limit:         ratelimit.Limit{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
 		Detector:      detector,
 		DetectOnly:    cfg.SecurityMode == "detect",
-		ClientIP:      security.NewClientIPResolver(cfg.TrustedProxies),
+		ClientIP:      block.NewClientIPResolver(cfg.TrustedProxies),
 		Audit:         auditor,
 		MetricsPublic: cfg.MetricsPublic,
 		HTTPSOnly:     cfg.HTTPSOnly,
@@ -158,7 +162,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	if cfg.BlockThreshold == 0 {
 		blockFor = 0 // never block on strikes; the static lists still apply
 	}
-	guard.Blocker = security.NewBlocker(time.Now, security.BlockerOptions{
+	guard.Blocker = block.New(time.Now, block.Options{
 		Threshold: cfg.BlockThreshold, Window: cfg.BlockWindow, Duration: blockFor,
 		Allow: cfg.IPAllowlist, Deny: cfg.IPBlocklist,
 	})
@@ -243,7 +247,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 }
 
 // reloadKeysOnHUP re-reads the keys file on SIGHUP; a bad file leaves the old keys in force.
-func reloadKeysOnHUP(ctx context.Context, keys *security.KeyRing, auditor *security.Auditor, log *slog.Logger) error {
+func reloadKeysOnHUP(ctx context.Context, keys *apikey.Ring, auditor *audit.Auditor, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -14,16 +14,16 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/block"
 )
 
 // BlockedResponse is the answer of GET /security/blocked.
 type BlockedResponse struct {
-	Blocked []security.Blocked `json:"blocked" doc:"Addresses blocked now, by automatic blocking (static IP_BLOCKLIST entries are not listed)."`
+	Blocked []block.Blocked `json:"blocked" doc:"Addresses blocked now, by automatic blocking (static IP_BLOCKLIST entries are not listed)."`
 }
 
 func (s *Server) handleBlockedList(w http.ResponseWriter, r *http.Request) {
-	out := BlockedResponse{Blocked: []security.Blocked{}}
+	out := BlockedResponse{Blocked: []block.Blocked{}}
 	if s.guardCfg.Blocker != nil {
 		if l := s.guardCfg.Blocker.List(); l != nil {
 			out.Blocked = l

@@ -18,8 +18,9 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/config"
-	"github.com/fraudguard/fraudguard/internal/security"
-	"github.com/fraudguard/fraudguard/internal/security/corpus"
+	"github.com/fraudguard/fraudguard/internal/security/block"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
+	"github.com/fraudguard/fraudguard/internal/security/detect/corpus"
 )
 
 // The targets for the attack corpus's test half: the share of attacks refused over all
@@ -138,10 +139,10 @@ func mustCorpusServer(t testing.TB) http.Handler {
 		t.Fatalf("default SECURITY_MODE is %q; this test measures block mode", cfg.SecurityMode)
 	}
 	g := Guard{
-		Detector:   security.NewDetector(security.DetectorOptions{}),
+		Detector:   detect.New(detect.Options{}),
 		DetectOnly: cfg.SecurityMode == "detect",
-		ClientIP:   security.NewClientIPResolver(cfg.TrustedProxies),
-		Blocker: security.NewBlocker(time.Now, security.BlockerOptions{
+		ClientIP:   block.NewClientIPResolver(cfg.TrustedProxies),
+		Blocker: block.New(time.Now, block.Options{
 			Threshold: cfg.BlockThreshold, Window: cfg.BlockWindow, Duration: cfg.BlockDuration,
 			Allow: cfg.IPAllowlist, Deny: cfg.IPBlocklist,
 		}),
@@ -207,14 +208,14 @@ func (c corpusTally) rate() float64 {
 	return float64(c.hit) / float64(c.sent)
 }
 
-// TestAttackCorpus sends every payload of the corpus (internal/security/testdata/corpus) through
+// TestAttackCorpus sends every payload of the corpus (internal/security/detect/testdata/corpus) through
 // the real server in the four positions of corpusPositions and holds the test half to the
 // targets above. With -v it prints, per half, the share refused for each class and position,
 // and the benign strings taken for attacks; for the dev half it also lists every miss with its
 // class, position and source file. The test half is only counted, so that nobody tunes rules to
 // its payloads.
 func TestAttackCorpus(t *testing.T) {
-	entries, err := corpus.Load(filepath.Join("..", "security", "testdata", "corpus"))
+	entries, err := corpus.Load(filepath.Join("..", "security", "detect", "testdata", "corpus"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
@@ -106,7 +106,7 @@ func jobOwner(w http.ResponseWriter) (string, bool) {
 	if !st.hasKey {
 		return "", false
 	}
-	return st.key.Name, st.key.Has(security.ScopeAdmin)
+	return st.key.Name, st.key.Has(apikey.ScopeAdmin)
 }
 
 // jobsOr503 returns the job service, or answers 503 when there is none.

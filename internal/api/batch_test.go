@@ -20,7 +20,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 )
 
@@ -198,10 +198,10 @@ func (m *memAudit) List(ctx context.Context, f fraud.AuditFilter) ([]fraud.Audit
 // key and jobs as its job service. Its clock reads 40 s after jobsStart.
 func mustBatchServer(t testing.TB, jobs JobService, audit *memAudit) *Server {
 	t.Helper()
-	ks, err := security.NewKeySet([]security.KeyEntry{
-		{Name: "risk-team", SHA256: security.HashKey(keyBatch), Scopes: []string{"batch"}},
-		{Name: "fraud-ops", SHA256: security.HashKey(keyBatchOther), Scopes: []string{"batch"}},
-		{Name: "scoring-app", SHA256: security.HashKey(keyPredict), Scopes: []string{"predict"}},
+	ks, err := apikey.NewSet([]apikey.Entry{
+		{Name: "risk-team", SHA256: apikey.Hash(keyBatch), Scopes: []string{"batch"}},
+		{Name: "fraud-ops", SHA256: apikey.Hash(keyBatchOther), Scopes: []string{"batch"}},
+		{Name: "scoring-app", SHA256: apikey.Hash(keyPredict), Scopes: []string{"predict"}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -9,12 +9,15 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
+	"github.com/fraudguard/fraudguard/internal/security/block"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // KeyAuthenticator recognises API keys.
 type KeyAuthenticator interface {
-	Authenticate(presented string) (security.Key, bool)
+	Authenticate(presented string) (apikey.Key, bool)
 }
 
 // AuditRecorder records security events and admin actions.
@@ -38,12 +41,12 @@ type Guard struct {
 	Limiter ratelimit.Limiter
 	Limit   ratelimit.Limit
 	// Detector finds attacks; DetectOnly logs them instead of refusing.
-	Detector   *security.Detector
+	Detector   *detect.Detector
 	DetectOnly bool
 	// Blocker blocks addresses that collect strikes.
-	Blocker *security.Blocker
+	Blocker *block.Blocker
 	// ClientIP resolves the client's address behind trusted proxies.
-	ClientIP *security.ClientIPResolver
+	ClientIP *block.ClientIPResolver
 	// Audit records security events and admin actions.
 	Audit AuditRecorder
 	// MetricsPublic lets /metrics be read without a key when there is a keys file.
@@ -51,6 +54,15 @@ type Guard struct {
 	// HTTPSOnly refuses plain HTTP (X-Forwarded-Proto is believed from trusted proxies only)
 	// and sends HSTS.
 	HTTPSOnly bool
+}
+
+// inspector returns the detector as the JSON decoder's Inspector: nil, not a nil pointer in an
+// interface, when detection is off.
+func (g *Guard) inspector() txjson.Inspector {
+	if g.Detector == nil {
+		return nil
+	}
+	return g.Detector
 }
 
 // access is who may call a route.
@@ -65,14 +77,14 @@ const (
 	accessJobDelete               // the batch scope (owner or admin) with a keys file; the admin key without
 )
 
-func (a access) scope() security.Scope {
+func (a access) scope() apikey.Scope {
 	switch a {
 	case accessPredict:
-		return security.ScopePredict
+		return apikey.ScopePredict
 	case accessBatch:
-		return security.ScopeBatch
+		return apikey.ScopeBatch
 	case accessAdmin:
-		return security.ScopeAdmin
+		return apikey.ScopeAdmin
 	}
 	return ""
 }
@@ -122,7 +134,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				switch {
 				case isBlockExempt(r.URL.Path):
 					bypassed = bypassProbe
-				case s.identify(r, st) && st.key.Has(security.ScopeAdmin):
+				case s.identify(r, st) && st.key.Has(apikey.ScopeAdmin):
 					bypassed = bypassAdmin
 				default:
 					if s.metrics != nil {
@@ -178,7 +190,7 @@ func (s *Server) identify(r *http.Request, st *responseWriter) bool {
 
 // attack handles a detector finding: audit, strike, and (in block mode) a 403. It reports
 // whether the request was refused.
-func (s *Server) attack(w http.ResponseWriter, r *http.Request, f security.Finding) bool {
+func (s *Server) attack(w http.ResponseWriter, r *http.Request, f detect.Finding) bool {
 	g := &s.guardCfg
 	outcome := fraud.OutcomeBlocked
 	if g.DetectOnly {

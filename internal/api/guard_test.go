@@ -18,7 +18,10 @@ import (
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
+	"github.com/fraudguard/fraudguard/internal/security/audit"
+	"github.com/fraudguard/fraudguard/internal/security/block"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 )
 
@@ -31,13 +34,13 @@ const (
 	adminEnv   = "admin-from-environment-0123"
 )
 
-func mustKeySet(t testing.TB) *security.KeySet {
+func mustKeySet(t testing.TB) *apikey.Set {
 	t.Helper()
-	ks, err := security.NewKeySet([]security.KeyEntry{
-		{Name: "scoring-app", SHA256: security.HashKey(keyPredict), Scopes: []string{"predict"}},
-		{Name: "risk-team", SHA256: security.HashKey(keyBatch), Scopes: []string{"batch"}},
-		{Name: "ops", SHA256: security.HashKey(keyAdmin), Scopes: []string{"admin"}},
-		{Name: "slow-partner", SHA256: security.HashKey(keyNoScope), Scopes: []string{"predict"}, RateLimitPerMinute: 2},
+	ks, err := apikey.NewSet([]apikey.Entry{
+		{Name: "scoring-app", SHA256: apikey.Hash(keyPredict), Scopes: []string{"predict"}},
+		{Name: "risk-team", SHA256: apikey.Hash(keyBatch), Scopes: []string{"batch"}},
+		{Name: "ops", SHA256: apikey.Hash(keyAdmin), Scopes: []string{"admin"}},
+		{Name: "slow-partner", SHA256: apikey.Hash(keyNoScope), Scopes: []string{"predict"}, RateLimitPerMinute: 2},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +48,9 @@ func mustKeySet(t testing.TB) *security.KeySet {
 	return ks
 }
 
-func mustAdmin(t testing.TB) *security.KeySet {
+func mustAdmin(t testing.TB) *apikey.Set {
 	t.Helper()
-	ks, _, err := security.AdminKey(adminEnv, "", nil)
+	ks, _, err := apikey.AdminKey(adminEnv, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +62,7 @@ func mustAdmin(t testing.TB) *security.KeySet {
 type guarded struct {
 	srv     *Server
 	clock   *clocktest.Clock
-	auditor *security.Auditor
+	auditor *audit.Auditor
 	store   *sqlite.Store
 	cancel  context.CancelFunc
 	done    chan error
@@ -73,14 +76,14 @@ func mustGuarded(t testing.TB, withKeys bool, mutate func(*Guard)) *guarded {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	auditor := security.NewAuditor(store, logger, clock.Now, 1024)
+	auditor := audit.New(store, logger, clock.Now, 1024)
 	g := Guard{
 		Admin:    mustAdmin(t),
 		Limiter:  ratelimit.NewLocal(clock.Now, ratelimit.Memory{}),
 		Limit:    ratelimit.Limit{PerMinute: 1000},
-		Detector: security.NewDetector(security.DetectorOptions{}),
-		Blocker:  security.NewBlocker(clock.Now, security.BlockerOptions{Threshold: 5, Window: time.Minute, Duration: 10 * time.Minute}),
-		ClientIP: security.NewClientIPResolver(mustPrefixes(t, "10.0.0.0/8")),
+		Detector: detect.New(detect.Options{}),
+		Blocker:  block.New(clock.Now, block.Options{Threshold: 5, Window: time.Minute, Duration: 10 * time.Minute}),
+		ClientIP: block.NewClientIPResolver(mustPrefixes(t, "10.0.0.0/8")),
 		Audit:    auditor,
 	}
 	if withKeys {
@@ -123,7 +126,7 @@ func (g *guarded) events(t testing.TB, action string, want int) []fraud.AuditEve
 
 func mustPrefixes(t testing.TB, s string) []netip.Prefix {
 	t.Helper()
-	p, err := security.ParsePrefixes(s)
+	p, err := block.ParsePrefixes(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/telemetry"
 )
 
@@ -71,7 +71,7 @@ type responseWriter struct {
 	clientIP   netip.Addr
 	presented  bool // a key was sent
 	hasKey     bool // and it is valid
-	key        security.Key
+	key        apikey.Key
 }
 
 // stateOf finds the request state under w's wrappers.

@@ -74,7 +74,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.Detector, StopOnAttack: !s.guardCfg.DetectOnly}
+	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.inspector(), StopOnAttack: !s.guardCfg.DetectOnly}
 	d.Reset(body)
 	n, err := s.decodeBatch(&d, sc)
 	if f := d.Finding(); f != nil {

@@ -194,7 +194,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.Detector, StopOnAttack: !s.guardCfg.DetectOnly}
+	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.inspector(), StopOnAttack: !s.guardCfg.DetectOnly}
 	d.Reset(body)
 	var tx fraud.Transaction
 	details, err := d.Transaction(&tx, nil)

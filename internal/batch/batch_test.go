@@ -19,7 +19,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
@@ -766,7 +766,7 @@ func BenchmarkIntake(b *testing.B) {
 // upload refuses the whole upload and keeps nothing of it.
 func TestHostileUploadsAreRefused(t *testing.T) {
 	store := mustStore(t)
-	s := mustService(t, store, mustModel(t), Options{Detector: security.NewDetector(security.DetectorOptions{})})
+	s := mustService(t, store, mustModel(t), Options{Detector: detect.New(detect.Options{})})
 	hostileCSV := csvHeader(true) + csvLine(1, true) + strings.Replace(csvLine(2, true), "t2", `"1' OR '1'='1"`, 1)
 	tests := []struct {
 		name, ctype, body string

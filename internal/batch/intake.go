@@ -16,7 +16,6 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
@@ -141,7 +140,7 @@ type parser interface {
 // newParser opens an upload of format f. With a detector, every string of the upload (a JSON
 // string value or field name, a CSV transaction_id) is inspected for attacks before it is
 // validated, and the first finding refuses the whole upload with a *txjson.AttackError.
-func newParser(f format, r io.Reader, det *security.Detector) (parser, error) {
+func newParser(f format, r io.Reader, det txjson.Inspector) (parser, error) {
 	dec := txjson.Decoder{Fields: txjson.NewFields(), Detector: det, StopOnAttack: true}
 	switch f {
 	case formatCSV:
@@ -173,7 +172,7 @@ type csvParser struct {
 	columns []string
 	feature []int // feature index of each position, or -1
 	idCol   int   // position of transaction_id, or -1
-	det     *security.Detector
+	det     txjson.Inspector
 	rules   []fraud.FieldRule
 	id      *fraud.FieldRule
 }

@@ -27,7 +27,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 )
 
 // Defaults of Options.
@@ -86,7 +86,7 @@ type Options struct {
 	Metrics Metrics
 	// Detector, when set, inspects every string of an upload for attacks; a hit refuses the
 	// upload with a *txjson.AttackError and nothing of it is kept.
-	Detector *security.Detector
+	Detector txjson.Inspector
 	// Tracer, when set, records a span for each chunk scored, with child spans for its
 	// scoring and its store commit; nil traces nothing.
 	Tracer trace.Tracer

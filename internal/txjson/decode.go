@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
 )
 
 // MaxEchoedValue caps how much of a bad value is echoed back in an error's details.
@@ -27,9 +27,14 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return e.Problem + " at offset " + strconv.Itoa(e.Offset) }
 
+// Inspector finds attacks in one string value; *detect.Detector is the one the server uses.
+type Inspector interface {
+	InspectString(location, value string) (detect.Finding, bool)
+}
+
 // AttackError ends decoding when a string looks like an attack and the decoder stops on
 // attacks.
-type AttackError struct{ Finding security.Finding }
+type AttackError struct{ Finding detect.Finding }
 
 func (e *AttackError) Error() string { return "attack in " + e.Finding.Location }
 
@@ -74,12 +79,12 @@ type Decoder struct {
 	// Detector, when set, inspects every string value and unknown field name for attacks,
 	// after decoding and before field validation. With StopOnAttack the first finding ends
 	// decoding with an *AttackError; without it, the first finding is kept (see Finding).
-	Detector     *security.Detector
+	Detector     Inspector
 	StopOnAttack bool
 
 	buf     []byte
 	pos     int
-	finding *security.Finding
+	finding *detect.Finding
 	// loc is the top-level field being decoded, for findings in nested values.
 	loc string
 	// scratch holds an unescaped key or string.
@@ -92,7 +97,7 @@ func (d *Decoder) Reset(buf []byte) {
 }
 
 // Finding returns the first attack finding when the decoder does not stop on attacks, or nil.
-func (d *Decoder) Finding() *security.Finding { return d.finding }
+func (d *Decoder) Finding() *detect.Finding { return d.finding }
 
 // inspect runs the detector on a decoded string; it returns an *AttackError when decoding must
 // stop.

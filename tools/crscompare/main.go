@@ -1,5 +1,5 @@
 // Command crscompare measures the test half of the attack corpus
-// (internal/security/testdata/corpus) against the OWASP Core Rule Set run by Coraza, at
+// (internal/security/detect/testdata/corpus) against the OWASP Core Rule Set run by Coraza, at
 // paranoia level 1 and 2 with the default inbound anomaly threshold of 5, and against
 // fraudguard's own detector, in the four positions TestAttackCorpus uses: a query value, a path
 // segment, the User-Agent and the transaction_id of a JSON body. It prints the share of attacks
@@ -29,8 +29,8 @@ import (
 	"github.com/corazawaf/coraza/v3"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security"
-	"github.com/fraudguard/fraudguard/internal/security/corpus"
+	"github.com/fraudguard/fraudguard/internal/security/detect"
+	"github.com/fraudguard/fraudguard/internal/security/detect/corpus"
 )
 
 // firstRow is the first transaction of creditcard.csv, the body every request carries.
@@ -51,7 +51,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("crscompare", flag.ContinueOnError)
-	dir := fs.String("corpus", "../../internal/security/testdata/corpus", "corpus directory")
+	dir := fs.String("corpus", "../../internal/security/detect/testdata/corpus", "corpus directory")
 	half := fs.String("half", corpus.HalfTest, "corpus half to measure: test, dev or all")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -157,9 +157,9 @@ func crsVersion() string {
 // request line and headers, InspectString for the transaction_id, as the server's JSON decoder
 // calls it. It does not include the server's validation of transaction_id.
 func newFraudguard() engine {
-	d := security.NewDetector(security.DetectorOptions{})
+	d := detect.New(detect.Options{})
 	return engine{
-		name: "fraudguard detector (security.NewDetector defaults)",
+		name: "fraudguard detector (detect.New defaults)",
 		refuses: func(r *http.Request, _ []byte, payload, pos string) bool {
 			if _, hit := d.InspectRequest(r); hit {
 				return true

@@ -1,0 +1,196 @@
+package block
+
+import (
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Options configure automatic IP blocking.
+type Options struct {
+	// Threshold strikes within Window block an address for Duration.
+	Threshold int
+	Window    time.Duration
+	Duration  time.Duration
+	// Allow lists addresses never blocked; Deny lists addresses always refused.
+	Allow []netip.Prefix
+	Deny  []netip.Prefix
+	// MaxAddrs caps the addresses remembered (0: 100,000).
+	MaxAddrs int
+}
+
+// Blocker counts strikes per client address (the server strikes refused attacks and failed
+// authentication, not rate-limit hits) and blocks an address that collects Threshold of them
+// within Window. Its state is sharded, so no lock is shared by all requests, and bounded: when
+// a shard is full, addresses that are neither blocked nor recently struck are forgotten first.
+type Blocker struct {
+	now      func() time.Time
+	opts     Options
+	seed     maphash.Seed
+	perShard int
+	shards   [64]blockShard
+}
+
+type blockShard struct {
+	mu    sync.Mutex
+	addrs map[netip.Addr]*addrState
+}
+
+type addrState struct {
+	strikes      []int64 // ring of the last Threshold strike times (unix ns)
+	next         int
+	count        int
+	blockedUntil int64
+	reason       string
+}
+
+// Blocked describes a blocked address.
+type Blocked struct {
+	IP           string    `json:"ip" doc:"The blocked address."`
+	Until        time.Time `json:"until" doc:"When the block ends."`
+	Reason       string    `json:"reason" doc:"The strike that tipped it over."`
+	RetryAfterS  int       `json:"retry_after" doc:"Seconds until the block ends."`
+	StrikesTotal int       `json:"strikes" doc:"Strikes counted for the address."`
+}
+
+// New returns a Blocker reading time from now.
+func New(now func() time.Time, opts Options) *Blocker {
+	if opts.MaxAddrs <= 0 {
+		opts.MaxAddrs = 100_000
+	}
+	if opts.Threshold <= 0 {
+		opts.Threshold = 10
+	}
+	b := &Blocker{now: now, opts: opts, seed: maphash.MakeSeed()}
+	b.perShard = max(1, opts.MaxAddrs/len(b.shards))
+	for i := range b.shards {
+		b.shards[i].addrs = make(map[netip.Addr]*addrState)
+	}
+	return b
+}
+
+func (b *Blocker) shard(a netip.Addr) *blockShard {
+	raw := a.As16()
+	return &b.shards[maphash.Bytes(b.seed, raw[:])%uint64(len(b.shards))]
+}
+
+// Check reports whether a is refused now, and for how long (0 for a static deny-list entry,
+// which has no end).
+func (b *Blocker) Check(a netip.Addr) (blocked bool, retryAfter time.Duration) {
+	if contains(b.opts.Allow, a) {
+		return false, 0
+	}
+	if contains(b.opts.Deny, a) {
+		return true, 0
+	}
+	s := b.shard(a)
+	s.mu.Lock()
+	st, ok := s.addrs[a]
+	var until int64
+	if ok {
+		until = st.blockedUntil
+	}
+	s.mu.Unlock()
+	now := b.now().UnixNano()
+	if until > now {
+		return true, time.Duration(until - now)
+	}
+	return false, 0
+}
+
+// Strike counts one strike against a for reason. It reports whether this strike blocked the
+// address (true once per block, so the caller can audit it).
+func (b *Blocker) Strike(a netip.Addr, reason string) bool {
+	if !a.IsValid() || contains(b.opts.Allow, a) || b.opts.Duration <= 0 {
+		return false
+	}
+	now := b.now().UnixNano()
+	s := b.shard(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.addrs[a]
+	if !ok {
+		if len(s.addrs) >= b.perShard {
+			b.evict(s, now)
+		}
+		st = &addrState{strikes: make([]int64, b.opts.Threshold)}
+		s.addrs[a] = st
+	}
+	if st.blockedUntil > now {
+		return false // already blocked
+	}
+	st.strikes[st.next] = now
+	st.next = (st.next + 1) % len(st.strikes)
+	st.count++
+	// The oldest of the last Threshold strikes is the one next will overwrite.
+	if st.count >= b.opts.Threshold && now-st.strikes[st.next] <= int64(b.opts.Window) {
+		st.blockedUntil = now + int64(b.opts.Duration)
+		st.reason = reason
+		clear(st.strikes)
+		st.count = 0
+		return true
+	}
+	return false
+}
+
+func (b *Blocker) evict(s *blockShard, now int64) {
+	for a, st := range s.addrs {
+		last := st.strikes[(st.next+len(st.strikes)-1)%len(st.strikes)]
+		if st.blockedUntil <= now && now-last > int64(b.opts.Window) {
+			delete(s.addrs, a)
+		}
+	}
+	for a, st := range s.addrs {
+		if len(s.addrs) < b.perShard*3/4 {
+			return
+		}
+		if st.blockedUntil <= now {
+			delete(s.addrs, a)
+		}
+	}
+}
+
+// Unblock lifts a's block and forgets its strikes. It reports whether a was blocked.
+func (b *Blocker) Unblock(a netip.Addr) bool {
+	s := b.shard(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.addrs[a]
+	if !ok {
+		return false
+	}
+	was := st.blockedUntil > b.now().UnixNano()
+	delete(s.addrs, a)
+	return was
+}
+
+// List returns the addresses blocked now, soonest-released last.
+func (b *Blocker) List() []Blocked {
+	now := b.now()
+	var out []Blocked
+	for i := range b.shards {
+		s := &b.shards[i]
+		s.mu.Lock()
+		for a, st := range s.addrs {
+			if st.blockedUntil > now.UnixNano() {
+				until := time.Unix(0, st.blockedUntil).UTC()
+				out = append(out, Blocked{IP: a.String(), Until: until, Reason: st.reason,
+					RetryAfterS: int((until.Sub(now) + time.Second - 1) / time.Second), StrikesTotal: b.opts.Threshold})
+			}
+		}
+		s.mu.Unlock()
+	}
+	slices.SortFunc(out, func(x, y Blocked) int { return y.Until.Compare(x.Until) })
+	return out
+}
+
+func contains(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,868 @@
+package detect
+
+import "strings"
+
+// cmdKind says how sure a command name is to be a command when it follows a shell separator.
+type cmdKind uint8
+
+const (
+	// cmdStrong names are not English words: after a separator they are a command whatever
+	// follows (whoami, uname, nslookup ...).
+	cmdStrong cmdKind = iota + 1
+	// cmdWeak names are also words (cat, type, ping, sleep, id): they count only when what
+	// follows looks like a shell argument or ends the command.
+	cmdWeak
+	// cmdNet is Windows' net, which counts only before one of its subcommands.
+	cmdNet
+)
+
+// shellCommands are the commands injections run to prove or use their foothold, Unix and
+// Windows, lower case.
+var shellCommands = map[string]cmdKind{
+	// Identity and system information.
+	"whoami": cmdStrong, "uname": cmdStrong, "ifconfig": cmdStrong, "ipconfig": cmdStrong,
+	"netstat": cmdStrong, "systeminfo": cmdStrong, "tasklist": cmdStrong, "hostname": cmdStrong,
+	"id": cmdWeak, "pwd": cmdStrong, "ls": cmdStrong, "dir": cmdWeak, "ps": cmdWeak, "env": cmdWeak,
+	"printenv": cmdStrong, "getent": cmdStrong, "lsof": cmdStrong, "ver": cmdWeak,
+	// Reading and writing files.
+	"cat": cmdWeak, "type": cmdWeak, "head": cmdWeak, "tail": cmdWeak, "more": cmdWeak,
+	"less": cmdWeak, "echo": cmdWeak, "printf": cmdWeak, "touch": cmdWeak, "rm": cmdWeak,
+	"cp": cmdWeak, "mv": cmdWeak, "chmod": cmdStrong, "chown": cmdStrong, "mkdir": cmdStrong,
+	"find": cmdWeak, "grep": cmdStrong, "awk": cmdStrong, "sed": cmdWeak, "base64": cmdStrong,
+	"xxd": cmdStrong, "od": cmdWeak, "del": cmdWeak, "copy": cmdWeak, "tee": cmdWeak,
+	// Network: fetching, calling back, timing.
+	"ping": cmdWeak, "nslookup": cmdStrong, "dig": cmdWeak, "host": cmdWeak, "curl": cmdStrong,
+	"wget": cmdStrong, "nc": cmdStrong, "ncat": cmdStrong, "netcat": cmdStrong, "telnet": cmdStrong,
+	"ssh": cmdWeak, "ftp": cmdWeak, "tftp": cmdStrong, "sleep": cmdWeak, "timeout": cmdWeak,
+	"certutil": cmdStrong, "bitsadmin": cmdStrong, "net": cmdNet,
+	// Interpreters and shells.
+	"sh": cmdStrong, "bash": cmdStrong, "zsh": cmdStrong, "ksh": cmdStrong, "csh": cmdStrong,
+	"tcsh": cmdStrong, "dash": cmdWeak, "busybox": cmdStrong, "cmd": cmdWeak, "powershell": cmdStrong,
+	"pwsh": cmdStrong, "perl": cmdWeak, "python": cmdWeak, "python2": cmdStrong, "python3": cmdStrong,
+	"php": cmdWeak, "ruby": cmdWeak, "node": cmdWeak, "lua": cmdWeak, "eval": cmdWeak,
+	"exec": cmdWeak, "wmic": cmdStrong, "mshta": cmdStrong, "rundll32": cmdStrong,
+	"regsvr32": cmdStrong, "cscript": cmdStrong, "wscript": cmdStrong, "xterm": cmdStrong,
+	"nohup": cmdStrong, "sudo": cmdStrong, "su": cmdWeak, "crontab": cmdStrong, "kill": cmdWeak,
+	"killall": cmdStrong, "pkill": cmdStrong, "reboot": cmdWeak, "shutdown": cmdWeak,
+	"useradd": cmdStrong, "passwd": cmdWeak, "expr": cmdStrong, "nmap": cmdStrong, "uptime": cmdWeak,
+	"cd": cmdWeak, "alias": cmdWeak, "trap": cmdWeak, "export": cmdWeak, "unset": cmdWeak,
+	"source": cmdWeak, "xargs": cmdStrong, "gcc": cmdStrong, "cc": cmdWeak, "gdb": cmdStrong,
+	"irb": cmdStrong, "vim": cmdWeak, "vi": cmdWeak, "nano": cmdWeak, "top": cmdWeak,
+	"date": cmdWeak, "rmt": cmdStrong, "perf": cmdWeak, "ansible": cmdStrong, "chef": cmdWeak,
+	"visudo": cmdStrong, "column": cmdWeak, "fold": cmdWeak, "flock": cmdStrong,
+	"base32": cmdStrong, "cpulimit": cmdStrong, "comm": cmdWeak, "uconv": cmdStrong,
+	"regedit": cmdStrong, "reg": cmdWeak, "bcdboot": cmdStrong, "bcdedit": cmdStrong,
+	"schtasks": cmdStrong, "sc": cmdWeak, "taskkill": cmdStrong, "vssadmin": cmdStrong,
+	"iwr": cmdStrong, "iex": cmdStrong, "irm": cmdStrong, "icm": cmdStrong, "iwmi": cmdStrong,
+	"invoke-webrequest": cmdStrong, "invoke-expression": cmdStrong, "invoke-restmethod": cmdStrong,
+	"start-process": cmdStrong, "new-object": cmdStrong, "start-sleep": cmdStrong,
+	"get-content": cmdStrong, "set-content": cmdStrong, "out-file": cmdStrong,
+	"tar": cmdWeak, "zip": cmdWeak, "unzip": cmdWeak, "gzip": cmdWeak, "dd": cmdWeak,
+	"strings": cmdWeak, "wc": cmdWeak, "sort": cmdWeak, "uniq": cmdWeak, "cut": cmdWeak,
+	"tr": cmdWeak, "rev": cmdWeak, "tac": cmdWeak, "nl": cmdWeak, "xxd2": cmdStrong,
+	"openssl": cmdStrong, "socat": cmdStrong, "mkfifo": cmdStrong, "mknod": cmdStrong,
+	"ssh-keygen": cmdStrong, "scp": cmdStrong, "rsync": cmdStrong, "whois": cmdStrong,
+	"traceroute": cmdStrong, "tracert": cmdStrong, "arp": cmdWeak, "route": cmdWeak,
+	"ip": cmdWeak, "ss": cmdWeak, "w": cmdWeak, "who": cmdWeak, "last": cmdWeak,
+	"mount": cmdWeak, "df": cmdWeak, "du": cmdWeak, "free": cmdWeak, "lsb_release": cmdStrong,
+	"apt": cmdWeak, "yum": cmdWeak, "pip": cmdWeak, "npm": cmdWeak, "docker": cmdWeak,
+	"kubectl": cmdStrong, "java": cmdWeak, "jrunscript": cmdStrong, "osascript": cmdStrong,
+	"findstr": cmdStrong, "icacls": cmdStrong, "cacls": cmdStrong, "attrib": cmdWeak,
+	"qwinsta": cmdStrong, "quser": cmdStrong, "nltest": cmdStrong, "dsquery": cmdStrong,
+	"klist": cmdStrong, "cmdkey": cmdStrong, "wevtutil": cmdStrong, "fsutil": cmdStrong,
+	"runas": cmdStrong, "psexec": cmdStrong, "mimikatz": cmdStrong, "procdump": cmdStrong,
+	"msiexec": cmdStrong, "forfiles": cmdStrong, "pcalua": cmdStrong, "installutil": cmdStrong,
+	"msbuild": cmdStrong, "regasm": cmdStrong, "odbcconf": cmdStrong,
+}
+
+// netSubcommands are what Windows' net takes that injections use.
+var netSubcommands = [...]string{"user", "users", "localgroup", "group", "view", "share", "use", "start", "stop", "accounts", "config", "session"}
+
+// hasShellInjection reports a shell command injection: a separator or substitution (; | || &
+// && ` $( a line break, or the start of the value) followed by a command name, bare or with a
+// path (/usr/bin/id, C:\Windows\System32\whoami.exe), that is run as a command rather than
+// written as a word; or a function definition as Shellshock sends it: () {.
+func hasShellInjection(s string) bool {
+	if hasShellSyntax(s) || hasSQLiteDotCommand(s) || hasWindowsVariable(s) {
+		return true
+	}
+	if t := strings.Trim(s, "'\" \t;|&`"); len(t) < len(s) && isBareCommand(t) {
+		return true // 'whoami', ;"whoami"
+	}
+	if hasCommandAfterSeparator(s) {
+		return true
+	}
+	if f, changed := shellFold(s); changed {
+		return hasCommandAfterSeparator(f)
+	}
+	return false
+}
+
+// hasShellSyntax reports constructs of shells and of template and lookup languages that
+// ordinary text never holds: a function definition as Shellshock and fork bombs write it
+// ("() { :; };", "f(){ f|f& };f"), arithmetic expansion "$((", and Log4Shell lookups
+// ("${jndi:", "${lower:j}", "${::-j}").
+func hasShellSyntax(s string) bool {
+	if hasShellFunction(s) || strings.Contains(s, "$((") || hasParameterExpansion(s) || hasCodeExec(s) {
+		return true
+	}
+	if i := strings.Index(s, "{"); i >= 0 {
+		for _, p := range [...]string{"{jndi:", "${::-", "${lower:", "${upper:", "${env:", "${sys:", "${java:", "${date:", "${base64:", "${main:", "${ctx:", "${marker:", "${k8s:", "${docker:", "${spring:", "${web:", "${log4j:"} {
+			if containsFold(s[i:], p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// execFunctions are the functions of PHP, Python, Ruby, Perl, Node and Java that run a shell
+// command or evaluate code, lower case.
+var execFunctions = [...]string{
+	"system", "passthru", "shell_exec", "exec", "popen", "proc_open", "pcntl_exec",
+	"assert", "create_function", "call_user_func", "preg_replace", "os.system", "os.popen",
+	"subprocess.", "__import__", "child_process", "execsync", "spawnsync",
+	"runtime.getruntime", "processbuilder", "io.popen", "kernel.exec", "open3.",
+}
+
+// hasCodeExec reports server-side code that runs commands: a PHP open tag (<?php, <?=) or a
+// call of one of execFunctions with an argument that code, not prose, gives it
+// (system('id'), shell_exec($_GET[c]), __import__("os")).
+func hasCodeExec(s string) bool {
+	if containsFold(s, "<?php") || strings.Contains(s, "<?=") || hasSSIDirective(s) || hasInterpolatedCall(s) || hasTemplateExpression(s) {
+		return true
+	}
+	if !strings.ContainsAny(s, "(.") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := lowerByte(s[i])
+		if !isLetterByte(c) && c != '_' || i > 0 && (isIdentByte(s[i-1]) || s[i-1] == '$') {
+			continue
+		}
+		for _, fn := range execFunctions {
+			if fn[0] != c || !hasPrefixFold(s[i:], fn) {
+				continue
+			}
+			j := i + len(fn)
+			if fn[len(fn)-1] == '.' || strings.Contains(fn, ".") && j < len(s) && (s[j] == '(' || s[j] == '.') {
+				return true // os.system(, subprocess.check_output, Runtime.getRuntime().exec
+			}
+			if fn == "__import__" || fn == "child_process" || fn == "processbuilder" {
+				return true
+			}
+			if j+1 < len(s) && s[j] == '(' && strings.IndexByte("'\"`$[", s[j+1]) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasParameterExpansion reports a shell parameter expansion with an operator, which only a
+// shell reads: ${HOME:0:1}, ${x#{}}, ${PATH%/*}, ${test//a/b}, or an empty one such as ${cmd}
+// next to a word (c${u}rl).
+func hasParameterExpansion(s string) bool {
+	for i := strings.Index(s, "${"); i >= 0; {
+		j := i + 2
+		for j < len(s) && (isIdentByte(s[j])) {
+			j++
+		}
+		if j > i+2 && j < len(s) && strings.IndexByte("}#%:/^,", s[j]) >= 0 {
+			return true
+		}
+		k := strings.Index(s[i+2:], "${")
+		if k < 0 {
+			break
+		}
+		i += 2 + k
+	}
+	return false
+}
+
+// hasCommandAfterSeparator reports a command name run after a separator or at the start.
+func hasCommandAfterSeparator(s string) bool {
+	if shellCommandAt(s, 0, '^') {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		var sep byte
+		start := i + 1
+		switch c := s[i]; c {
+		case '&', '|':
+			sep = c
+			if i+1 < len(s) && s[i+1] == c {
+				// && and ||: a second command, whatever the first did.
+				sep, start = 'A', i+2
+				i++
+			}
+		case ';', '`', '\n', '\r':
+			sep = c
+		case '$':
+			if i+1 < len(s) && s[i+1] == '(' {
+				sep, start = '$', i+2
+			}
+		case '\\':
+			// A line break written as \n, as payload lists and some decoders give it.
+			if i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r') {
+				sep, start = '\n', i+2
+			}
+		}
+		if sep != 0 && shellCommandAtLead(s, start, sep, sep != '`' && sep != '$' && isLeadSeparator(s[:i])) {
+			return true
+		}
+	}
+	return false
+}
+
+// shellCommandAt reports whether a command is run at s[i:], after separator sep ('^' for the
+// start of the value).
+func shellCommandAt(s string, i int, sep byte) bool { return shellCommandAtLead(s, i, sep, false) }
+
+// isLeadSeparator reports whether before, what precedes a separator, is nothing but quotes,
+// brackets and white space: the separator opens the value (";id", "'; whoami", "& dir"), as
+// it does when a value is appended to a command line and as text never starts.
+func isLeadSeparator(before string) bool {
+	for i := 0; i < len(before); i++ {
+		if strings.IndexByte(" \t'\")", before[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// shellCommandAtLead is shellCommandAt; lead tells a separator that opens the value, after which
+// a command name that is also a word counts when it ends the value or a comment follows it
+// ("; id", "& ver #"), and echo and printf count with any argument ("|echo test").
+func shellCommandAtLead(s string, i int, sep byte, lead bool) bool {
+	// What may stand between a separator and the command: more separator characters, white
+	// space, $IFS, quotes, brackets and braces.
+	brace, spaced := false, false
+	for i < len(s) {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			spaced = true
+			i++
+		case c == '\'' || c == '"' || c == '(':
+			i++
+		case c == '{':
+			brace = true
+			i++
+		case sep != '^' && (c == ';' || c == '|' || c == '&' || c == '`' || c == '\n' || c == '\r'):
+			i++
+		case c == '$' && hasPrefixFold(s[i:], "${ifs}"):
+			i += 6
+		case c == '$' && hasPrefixFold(s[i:], "$ifs"):
+			i += 4
+		default:
+			goto word
+		}
+	}
+	return false
+word:
+	// The shell itself as a command after a pipe: echo whoami|$0.
+	if sep == '|' && i+1 < len(s) && s[i] == '$' && s[i+1] == '0' && (i+2 == len(s) || !isAlnumByte(s[i+2])) {
+		return true
+	}
+	// A variable run as a command after a separator: a=nc&&$a -nlvp 555.
+	if sep != '^' && sep != '&' && i+1 < len(s) && s[i] == '$' && isLetterByte(s[i+1]) {
+		j := i + 1
+		for j < len(s) && isIdentByte(s[j]) {
+			j++
+		}
+		rest := s[j:]
+		return rest == "" || endsCommand(rest) || shellArgument(rest, false, false, false)
+	}
+	// An optional path: any absolute Unix path whose last directory is a bin (globs allowed:
+	// /???/??t), or a Windows system directory.
+	pathed, globbed := false, false
+	if i < len(s) && (s[i] == '/' || s[i] == '\\' || (i+2 < len(s) && isLetterByte(s[i]) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/'))) {
+		j := i
+		last := -1
+		for j < len(s) && (isAlnumByte(s[j]) || strings.IndexByte("/\\_-.:?*", s[j]) >= 0) {
+			if s[j] == '/' || s[j] == '\\' {
+				last = j
+			}
+			j++
+		}
+		if last < 0 {
+			return false
+		}
+		dir := strings.ToLower(strings.ReplaceAll(s[i:last+1], "\\", "/"))
+		globbed = strings.ContainsAny(dir, "?*") && isGlobbedBinDir(dir)
+		if !globbed && !strings.HasSuffix(dir, "bin/") && !strings.HasSuffix(dir, "system32/") && !strings.HasSuffix(dir, "syswow64/") {
+			return false
+		}
+		pathed = true
+		i = last + 1
+	}
+	j := i
+	for j < len(s) && (isAlnumByte(s[j]) || s[j] == '_' || s[j] == '-' || pathed && (s[j] == '?' || s[j] == '*')) {
+		j++
+	}
+	for j > i && s[j-1] == '-' {
+		j--
+	}
+	if j == i || j-i > 24 {
+		return false
+	}
+	if pathed && strings.ContainsAny(s[i:j], "?*") {
+		return true // a globbed command in a bin directory: /bin/ca? /et*/passwd
+	}
+	var buf [24]byte
+	name := buf[:j-i]
+	for k := range name {
+		name[k] = lowerByte(s[i+k])
+	}
+	kind := shellCommands[string(name)]
+	if h := strings.IndexByte(string(name), '-'); kind == 0 && h > 0 {
+		// ansible-playbook, chef-client, ssh-copy-id: a tool's family name.
+		if shellCommands[string(name[:h])] == cmdStrong {
+			kind = cmdStrong
+		} else {
+			j = i + h
+			kind = shellCommands[string(name[:h])]
+			if kind != 0 {
+				return false // cat-friendly: a word
+			}
+		}
+	}
+	if kind == 0 {
+		if pathed && globbed {
+			return true
+		}
+		return sep != '^' && isWindowsFor(string(name), s[j:])
+	}
+	// Windows executables: whoami.exe, cmd.exe.
+	if hasPrefixFold(s[j:], ".exe") || hasPrefixFold(s[j:], ".com") && (j+4 == len(s) || !isAlnumByte(s[j+4])) {
+		j += 4
+		pathed = true
+	}
+	if j < len(s) && (isAlnumByte(s[j]) || s[j] == '_' || s[j] == '.' || s[j] == '/' || s[j] == '@') ||
+		j+1 < len(s) && s[j] == '\'' && isLetterByte(s[j+1]) {
+		return false // part of a longer word (cat's), a version (curl/8.4), a file name or a host
+	}
+	rest := s[j:]
+	switch {
+	case kind == cmdNet:
+		return netSubcommand(rest)
+	case pathed:
+		return true
+	case wrapperCommands[string(name)] && wrapsCommand(rest):
+		return true // nohup sleep 120, sudo whoami, xargs cat
+	case sep == '^':
+		// At the start of a value a command needs an argument only a shell would give it
+		// ("ls -la", "cat /etc/passwd", "ls${IFS}-la"), or, for a name that is no word, to be
+		// the whole value or to end at a separator ("whoami", "uname;").
+		if kind == cmdStrong && (rest == "" || endsCommand(rest) && rest[0] != '"' && rest[0] != '\'' && rest[0] != ')') {
+			return true
+		}
+		if kind == cmdStrong && rest != "" && rest[0] != '"' && rest[0] != '\'' && rest[0] != ')' && shellArgument(rest, false, false, numericCommand(string(name))) {
+			return true
+		}
+		return !endsCommand(rest) && (shellArgument(rest, false, true, false) || hostArgument(rest)) || hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs")
+	case kind == cmdStrong, sep == '$', sep == '`':
+		return true // a command substituted: $(echo am), `cat x`
+	}
+	// A weak name: it must end the command, or take an argument that only a shell would give
+	// it. A lone & followed by a word at the very end ("Tom & cat") is prose.
+	// Nor does a word that ends a sentence after "; " or " & " ("Mon-Fri; free"), nor one of a
+	// list such as a User-Agent's "(Windows; U; nl; rv:1.9)", where nl, tr and id are locales.
+	if endsCommand(rest) {
+		if spaced && (sep == ';' || sep == '&') && !lead {
+			return rest != "" && rest[0] != ';' && rest[0] != ')'
+		}
+		return true
+	}
+	if lead {
+		if t := strings.TrimLeft(rest, " \t"); t == "" || strings.IndexByte("#;|&\n\r", t[0]) >= 0 ||
+			len(t) < len(rest) && (hasPrefixFold(t, "--") && len(t) > 2 && isLetterByte(t[2]) || isShortOption(t)) {
+			return true // "; id ", "; id #", ";env --version", "; ls -la", "& dir /s"
+		}
+		if (string(name) == "echo" || string(name) == "printf") && (rest[0] == ' ' || rest[0] == '\t') {
+			return true
+		}
+	}
+	return shellArgument(rest, brace, false, numericCommand(string(name)))
+}
+
+// isGlobbedBinDir reports whether dir ("/???/", "/u?r/b*/") is, with its globs, a directory
+// that holds commands: each of its one to three segments matches usr, bin, sbin or local.
+func isGlobbedBinDir(dir string) bool {
+	segs := strings.Split(strings.Trim(dir, "/"), "/")
+	if len(segs) == 0 || len(segs) > 3 {
+		return false
+	}
+	for _, seg := range segs {
+		ok := false
+		for _, name := range [...]string{"usr", "bin", "sbin", "local"} {
+			if globMatch(seg, name) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// globMatch reports whether the shell glob pattern (with ? and *) matches name.
+func globMatch(pattern, name string) bool {
+	if pattern == "" {
+		return name == ""
+	}
+	switch pattern[0] {
+	case '*':
+		for i := 0; i <= len(name); i++ {
+			if globMatch(pattern[1:], name[i:]) {
+				return true
+			}
+		}
+		return false
+	case '?':
+		return name != "" && globMatch(pattern[1:], name[1:])
+	}
+	return name != "" && lowerByte(pattern[0]) == name[0] && globMatch(pattern[1:], name[1:])
+}
+
+// isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)".
+func isWindowsFor(name, rest string) bool {
+	if name != "for" {
+		return false
+	}
+	t := strings.TrimLeft(rest, " \t")
+	return len(t) < len(rest) && len(t) > 1 && (t[0] == '%' || t[0] == '/' && isLetterByte(t[1]))
+}
+
+// endsCommand reports whether rest, what follows a command name, ends the command at once:
+// the end of the value, or a separator, substitution end, redirection or quote.
+func endsCommand(rest string) bool {
+	if rest == "" {
+		return true
+	}
+	switch rest[0] {
+	case ';', '|', '&', '`', ')', '\n', '\r', '<', '>', '"', '\'', '$', '}':
+		return true
+	}
+	return false
+}
+
+// shellArgument reports whether rest, what follows a command name, is an argument only a shell
+// command would take: an option (-la, /c), a path, a variable, a redirection, a host name or
+// address, a number that ends the command (sleep 5), or, inside braces, a comma. strict leaves
+// out numbers and host names, which prose also puts after a word; numeric lets a plain number
+// count, for the commands that take one (sleep 5).
+func shellArgument(rest string, brace, strict, numeric bool) bool {
+	if rest == "" {
+		return false
+	}
+	if endsCommand(rest) {
+		return true
+	}
+	if brace && rest[0] == ',' {
+		return true
+	}
+	i := 0
+	for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t' || rest[i] == '+') {
+		i++
+	}
+	if hasPrefixFold(rest, "${ifs}") || hasPrefixFold(rest, "$ifs") {
+		return true
+	}
+	if i == 0 || i == len(rest) {
+		return false
+	}
+	tok := rest[i:]
+	end := strings.IndexAny(tok, " \t;|&`)\n\r<>")
+	word := tok
+	if end >= 0 {
+		word = tok[:end]
+	}
+	switch c := tok[0]; {
+	case c == '-' && len(word) > 1 && isAlnumByte(word[1]):
+		return true
+	case c == '/' || c == '\\' || c == '$' || c == '~' || c == '<' || c == '>':
+		return true
+	case c == '`':
+		return !strict && strings.IndexByte(tok[1:], '`') >= 0 // a substitution, not `quoted'
+	case c == '|' || c == ';' || c == '&':
+		return !strict // "cmd | x" is a pipe; "Echo & the Bunnymen" a name
+	case c == '.' && len(word) > 1 && (word[1] == '/' || word[1] == '.'):
+		return true
+	case c == '\'' || c == '"':
+		return len(tok) > 1 && (tok[1] == '/' || tok[1] == '-' || tok[1] == '$')
+	case isLetterByte(c) && len(word) > 2 && word[1] == ':' && (word[2] == '\\' || word[2] == '/'):
+		return true // C:\
+	}
+	if strict {
+		return false
+	}
+	// A number or a dotted host or address, ending the command: sleep 5; ping 127.0.0.1;
+	// nslookup x.oast.me.
+	digits, dots, letters := 0, 0, 0
+	for k := 0; k < len(word); k++ {
+		switch c := word[k]; {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		case isLetterByte(c) || c == '-' || c == '_':
+			letters++
+		default:
+			return false
+		}
+	}
+	after := ""
+	if end >= 0 {
+		after = strings.TrimLeft(tok[end:], " \t")
+	}
+	if after != "" && !endsCommand(after) && after[0] != '-' {
+		return false
+	}
+	switch {
+	case digits > 0 && letters == 0 && dots == 0:
+		return numeric // sleep 5; "ID 12345" is prose
+	case digits > 0 && letters == 0 && dots == 3:
+		return true // an IPv4 address
+	case dots >= 1 && letters > 0 && word[len(word)-1] != '.':
+		return true
+	}
+	return false
+}
+
+// numericCommand reports the commands whose argument is a plain number: sleep 5, kill 1.
+func numericCommand(name string) bool {
+	switch name {
+	case "sleep", "timeout", "kill", "usleep", "exit":
+		return true
+	}
+	return false
+}
+
+// hostArgument reports whether rest is white space and then a host name or IPv4 address that
+// ends the command: " 127.0.0.1", " x.oast.me;". A plain or decimal number is not one.
+func hostArgument(rest string) bool {
+	t := strings.TrimLeft(rest, " \t")
+	if len(t) == len(rest) {
+		return false
+	}
+	end := strings.IndexAny(t, " \t;|&`)\n\r<>")
+	if end >= 0 {
+		if after := strings.TrimLeft(t[end:], " \t"); after != "" && !endsCommand(after) && after[0] != '-' {
+			return false
+		}
+		t = t[:end]
+	}
+	dots, letters := 0, 0
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c == '.':
+			dots++
+		case isLetterByte(c) || c == '-':
+			letters++
+		case !isDigitByte(c):
+			return false
+		}
+	}
+	return t != "" && t[len(t)-1] != '.' && (dots == 3 && letters == 0 || dots >= 1 && letters > 0)
+}
+
+// netSubcommand reports whether rest starts with white space and one of net's subcommands.
+func netSubcommand(rest string) bool {
+	t := strings.TrimLeft(rest, " \t+")
+	if len(t) == len(rest) {
+		return false
+	}
+	for _, sub := range netSubcommands {
+		if hasPrefixFold(t, sub) && (len(t) == len(sub) || !isAlnumByte(t[len(sub)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case; prefix is lower case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// hasShellFunction reports a shell function definition: "()" not after a letter-word that
+// makes it a call or a JavaScript function ("function(){", "alert()"), or after any name
+// when a space follows the brace as the shell needs, then "{" and a command: "() { :; };",
+// "f(){ f|f& };f", "test() { test | test & }".
+func hasShellFunction(s string) bool {
+	for i := strings.Index(s, "()"); i >= 0; {
+		j := i + 2
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j+1 < len(s) && s[j] == '{' {
+			k := i
+			for k > 0 && isIdentByte(s[k-1]) {
+				k--
+			}
+			name := s[k:i]
+			switch {
+			case strings.EqualFold(name, "function"):
+			case s[j+1] == ':' || s[j+1] == '_':
+				return true
+			case s[j+1] == ' ' || s[j+1] == '\t':
+				// name() { cmd ... }: the shell's syntax.
+				if strings.IndexByte(s[j:], '}') > 0 {
+					return true
+				}
+			}
+		}
+		k := strings.Index(s[i+2:], "()")
+		if k < 0 {
+			break
+		}
+		i += 2 + k
+	}
+	return false
+}
+
+// shellFold removes what shells drop from a word before running it, which evasions put inside
+// command names: empty quotes, backticks and substitutions (a quote or backtick doubled, $()),
+// special and positional parameters ($@, $*, $1 ...), a backslash before a letter, quotes
+// between letters (w'h'o'am'i), and it turns $IFS into a space. It reports whether anything
+// changed.
+func shellFold(s string) (string, bool) {
+	if !strings.ContainsAny(s, "'\"`$\\") {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case (c == '\'' || c == '"' || c == '`') && i+1 < len(s) && s[i+1] == c:
+			i++
+		case c == '$' && i+1 < len(s) && s[i+1] == '(' && i+2 < len(s) && s[i+2] == ')':
+			i += 2
+		case c == '$' && i+1 < len(s) && strings.IndexByte("@*!?-_$#0123456789", s[i+1]) >= 0:
+			i++
+		case c == '$' && hasPrefixFold(s[i:], "${ifs}"):
+			b = append(b, ' ')
+			i += 5
+		case c == '$' && hasPrefixFold(s[i:], "$ifs"):
+			b = append(b, ' ')
+			i += 3
+		case c == '\\' && i+1 < len(s) && s[i+1] == '\n':
+			i++ // a line continuation
+		case c == '\\' && i+1 < len(s) && isAlnumByte(s[i+1]):
+		case (c == '\'' || c == '"') && i > 0 && isAlnumByte(s[i-1]) && i+1 < len(s) && isAlnumByte(s[i+1]):
+		default:
+			b = append(b, c)
+		}
+	}
+	if len(b) == len(s) {
+		return s, false
+	}
+	return string(b), true
+}
+
+// ssiDirectives are the server-side include directives that run commands or read files.
+var ssiDirectives = [...]string{"exec", "include", "echo", "config", "set", "printenv", "fsize", "flastmod", "if", "elif"}
+
+// hasSSIDirective reports a server-side include directive: <!--#exec cmd="id"-->,
+// <!--#include virtual="/etc/passwd"-->.
+func hasSSIDirective(s string) bool {
+	for i := strings.Index(s, "<!--#"); i >= 0; {
+		w := sqlIdentAt(s, i+5)
+		for _, d := range ssiDirectives {
+			if strings.EqualFold(w, d) {
+				return true
+			}
+		}
+		k := strings.Index(s[i+5:], "<!--#")
+		if k < 0 {
+			return false
+		}
+		i += 5 + k
+	}
+	return false
+}
+
+// hasInterpolatedCall reports a function called inside string interpolation, which PHP and
+// template languages evaluate: ${@print(md5(1))}, {${system('id')}}, ${phpinfo()}. A
+// placeholder (${name}) calls nothing.
+func hasInterpolatedCall(s string) bool {
+	for i := strings.Index(s, "${"); i >= 0; {
+		j := i + 2
+		if j < len(s) && s[j] == '@' {
+			j++
+		}
+		k := j
+		for k < len(s) && (isIdentByte(s[k]) || s[k] == '.') {
+			k++
+		}
+		if k > j && k < len(s) && s[k] == '(' && strings.IndexByte(s[k:], '}') > 0 {
+			return true
+		}
+		n := strings.Index(s[i+2:], "${")
+		if n < 0 {
+			return false
+		}
+		i += 2 + n
+	}
+	return false
+}
+
+// templateOpeners open an expression of a server-side template language: Jinja2, Twig and
+// Handlebars ({{ }}), Jinja2 statements ({% %}), ERB and JSP (<%= %>), Ruby and Spring
+// (#{ }), and EL and Freemarker (${ }).
+var templateOpeners = [...]struct{ open, close string }{
+	{"{{", "}}"}, {"{%", "%}"}, {"<%=", "%>"}, {"<%", "%>"}, {"#{", "}"}, {"${", "}"},
+}
+
+// hasTemplateExpression reports a template expression that computes or calls, as template
+// injection probes do: {{7*7}}, ${7*7}, {{ get_user_file("/etc/passwd") }},
+// {{”.__class__}}, <%= system("id") %>. A placeholder ({{name}}, ${user.name}) computes
+// nothing.
+func hasTemplateExpression(s string) bool {
+	for _, t := range templateOpeners {
+		for i := strings.Index(s, t.open); i >= 0; {
+			body := s[i+len(t.open):]
+			end := strings.Index(body, t.close)
+			if end < 0 {
+				break
+			}
+			body = body[:end]
+			if strings.Contains(body, "__") || strings.IndexByte(body, '(') > 0 && strings.IndexByte(body, ')') > 0 ||
+				isArithmeticProbe(body) {
+				return true
+			}
+			k := strings.Index(s[i+len(t.open):], t.open)
+			if k < 0 {
+				break
+			}
+			i += len(t.open) + k
+		}
+	}
+	return false
+}
+
+// isArithmeticProbe reports a product of two numbers, template injection's first probe: 7*7,
+// 7 * '7'.
+func isArithmeticProbe(body string) bool {
+	b := strings.Trim(body, " \t'\"")
+	k := strings.IndexByte(b, '*')
+	if k <= 0 {
+		return false
+	}
+	l, r := strings.Trim(b[:k], " \t'\""), strings.Trim(b[k+1:], " \t'\"")
+	return l != "" && r != "" && strings.Trim(l, "0123456789") == "" && strings.Trim(r, "0123456789") == ""
+}
+
+// hasSQLiteDotCommand reports one of the sqlite3 shell's dot commands that run programs or read
+// and load files, at the start of the value or of a statement: ".shell id", ";.system ls",
+// ".load /tmp/x.so", ".import /etc/passwd t".
+func hasSQLiteDotCommand(s string) bool {
+	for i := strings.IndexByte(s, '.'); i >= 0; {
+		before := strings.TrimRight(s[:i], " \t")
+		if before == "" || strings.IndexByte(";\n\r|&", before[len(before)-1]) >= 0 {
+			w := sqlIdentAt(s, i+1)
+			for _, c := range [...]string{"shell", "system", "load", "import", "output", "once", "read"} {
+				if e := i + 1 + len(w); strings.EqualFold(w, c) && e < len(s) && (s[e] == ' ' || s[e] == '\t') {
+					return true
+				}
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '.')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// windowsVariables are the environment variables of Windows that command injections expand
+// to reach a shell or a file.
+var windowsVariables = [...]string{
+	"%comspec%", "%systemroot%", "%windir%", "%userprofile%", "%systemdrive%", "%programfiles%",
+	"%programdata%", "%appdata%", "%localappdata%", "%allusersprofile%", "%username%",
+	"%userdomain%", "%computername%", "%homepath%", "%temp%", "%tmp%", "%path%", "%psmodulepath%",
+}
+
+// hasWindowsVariable reports one of windowsVariables.
+func hasWindowsVariable(s string) bool {
+	if strings.Count(s, "%") < 2 {
+		return false
+	}
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		for _, v := range windowsVariables {
+			if len(s)-i >= len(v) && strings.EqualFold(s[i:i+len(v)], v) {
+				return true
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '%')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// wrapperCommands run the command that follows them.
+var wrapperCommands = map[string]bool{
+	"nohup": true, "sudo": true, "doas": true, "xargs": true, "timeout": true, "nice": true,
+	"env": true, "busybox": true, "setsid": true, "stdbuf": true, "strace": true, "chroot": true,
+	"watch": true, "runas": true, "exec": true, "powershell": true, "pwsh": true, "cmd": true,
+}
+
+// wrapsCommand reports whether rest, what follows a wrapper command, is white space, options
+// and another command of shellCommands: " sleep 120", " -n 5 cat /etc/passwd".
+func wrapsCommand(rest string) bool {
+	i := 0
+	for i < len(rest) {
+		for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t') {
+			i++
+		}
+		if i < len(rest) && (rest[i] == '-' || rest[i] == '/') && !(rest[i] == '/' && strings.HasPrefix(rest[i:], "/bin")) {
+			for i < len(rest) && rest[i] != ' ' && rest[i] != '\t' {
+				i++ // an option, or its value after a digit run
+			}
+			continue
+		}
+		if i < len(rest) && isDigitByte(rest[i]) {
+			for i < len(rest) && rest[i] != ' ' && rest[i] != '\t' {
+				i++
+			}
+			continue
+		}
+		break
+	}
+	if i == 0 || i >= len(rest) {
+		return false
+	}
+	j := i
+	for j < len(rest) && (isAlnumByte(rest[j]) || rest[j] == '-' || rest[j] == '_') {
+		j++
+	}
+	if j-i < 2 || j-i > 16 || j < len(rest) && !(rest[j] == ' ' || rest[j] == '\t' || endsCommand(rest[j:])) {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:j-i]
+	for k := range w {
+		w[k] = lowerByte(rest[i+k])
+	}
+	return shellCommands[string(w)] != 0
+}
+
+// isShortOption reports whether t starts with a short option, one to three letters after a
+// dash or (Windows) a slash, ending there: "-la", "-m 5", "/s". "-rated" is a word.
+func isShortOption(t string) bool {
+	if len(t) < 2 || t[0] != '-' && t[0] != '/' {
+		return false
+	}
+	j := 1
+	for j < len(t) && isLetterByte(t[j]) {
+		j++
+	}
+	return j > 1 && j <= 4 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
+}
