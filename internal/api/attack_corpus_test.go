@@ -138,6 +138,8 @@ func mustCorpusServer(t testing.TB) http.Handler {
 		t.Fatalf("default SECURITY_MODE is %q; this test measures block mode", cfg.SecurityMode)
 	}
 	g := Guard{
+		Admin:      mustAdmin(t),
+		Off:        GuardOff{RateLimit: true, Audit: true},
 		Detector:   security.NewDetector(security.DetectorOptions{}),
 		DetectOnly: cfg.SecurityMode == "detect",
 		ClientIP:   security.NewClientIPResolver(cfg.TrustedProxies),
