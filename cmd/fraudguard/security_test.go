@@ -106,6 +106,48 @@ func TestServeWithKeys(t *testing.T) {
 	if got := callKey(t, "POST", s.url+"/security/keys/reload", admin, ""); got != 200 {
 		t.Errorf("keys reload: got %d, want 200", got)
 	}
+	// SIGHUP reloaded the model too; both triggers are audited alike and counted.
+	for _, want := range []string{"keys_reload", "model_reload"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, body := call(t, "GET", s.url+"/security/audit?action="+want, "", "", "X-API-Key", admin)
+			evs, _ := body["events"].([]any)
+			var details []string
+			for _, e := range evs {
+				d, _ := e.(map[string]any)["detail"].(string)
+				details = append(details, d)
+			}
+			joined := strings.Join(details, "\n")
+			if strings.Contains(joined, "trigger=SIGHUP") && (want == "model_reload" || strings.Contains(joined, "trigger=http")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s events: got %q, want one by SIGHUP (and one over HTTP for keys)", want, details)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	resp, err := http.DefaultClient.Do(mustRequest(t, "GET", s.url+"/metrics", admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`fraudguard_key_reloads_total{outcome="success"} 2`, `fraudguard_model_reloads_total{outcome="success"} 1`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func mustRequest(t testing.TB, method, url, key string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", key)
+	return req
 }
 
 func TestServeRejectsBadKeysFile(t *testing.T) {

@@ -16,12 +16,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/config"
-	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
@@ -107,12 +105,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	if err != nil {
 		return usageError{&config.Error{Setting: "OTEL_EXPORTER_OTLP_ENDPOINT", Value: cfg.OTLPEndpoint, Allowed: err.Error()}}
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer func() { // for the returns before the lifecycle runs; a no-op after it flushed
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), api.DefaultFlushTimeout)
 		defer cancel()
-		if err := tracing.Shutdown(sctx); err != nil {
-			log.Warn("tracing shutdown", slog.String("error", err.Error()))
-		}
+		_ = tracing.Shutdown(sctx)
 	}()
 
 	metrics, err := telemetry.NewMetrics(prometheus.NewRegistry(), telemetry.MetricsOptions{})
@@ -120,6 +116,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return fmt.Errorf("metrics: %w", err)
 	}
 	metrics.SetModel(m.Version(), m.Manifest.Kind)
+	metrics.LoadedAtStart()
+	metrics.WatchTracing(tracing)
 
 	detector := detect.New(detect.Options{})
 	var uploadDetector txjson.Inspector // uploads are only inspected in block mode
@@ -144,6 +142,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	}
 
 	auditor := audit.New(store, logger, time.Now, 4096)
+	metrics.WatchAudit(auditor)
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
 		Keys:          keys,
@@ -186,6 +185,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		return fmt.Errorf("build API: %w", err)
 	}
 
+	// SIGHUP reloads the keys and the model (by the same path as the admin routes). It is caught
+	// before the port opens: its default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
@@ -214,54 +219,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("version", version))
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		if srv.TLSConfig != nil {
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error { return sampler.Run(gctx) })
-	g.Go(func() error { return jobs.Run(gctx) })
-	g.Go(func() error { return auditor.Run(gctx) })
-	g.Go(func() error { return handler.RunHealthChecks(gctx, cfg.HealthCheckInterval) })
-	g.Go(func() error { return reloadKeysOnHUP(gctx, keys, auditor, log) })
-	g.Go(func() error {
-		<-gctx.Done()
-		log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			return fmt.Errorf("shutdown: %w", err)
-		}
-		log.Info("stopped")
-		return nil
-	})
-	return g.Wait()
-}
-
-// reloadKeysOnHUP re-reads the keys file on SIGHUP; a bad file leaves the old keys in force.
-func reloadKeysOnHUP(ctx context.Context, keys *apikey.Ring, auditor *audit.Auditor, log *slog.Logger) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-hup:
-			e := fraud.AuditEvent{Action: fraud.ActionKeysReload, Outcome: fraud.OutcomeSuccess, Detail: "SIGHUP"}
-			if err := keys.Reload(); err != nil {
-				e.Outcome, e.Detail = fraud.OutcomeFailure, "SIGHUP: "+err.Error()
-			}
-			auditor.Record(ctx, e)
-			log.Info("keys reload", slog.String("outcome", e.Outcome), slog.String("path", keys.Path()))
-		}
+	lc := &api.Lifecycle{
+		Server:       srv,
+		Listener:     ln,
+		DrainTimeout: cfg.ShutdownTimeout,
+		Logger:       log,
+		Background: []api.Task{
+			{Name: "system sampler", Run: sampler.Run},
+			{Name: "health checks", Run: func(ctx context.Context) error { return handler.RunHealthChecks(ctx, cfg.HealthCheckInterval) }},
+			{Name: "SIGHUP reload", Run: func(ctx context.Context) error { return handler.ReloadOnSignal(ctx, hup) }},
+		},
+		Workers: []api.Task{{Name: "batch workers", Run: jobs.Run}},
+		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}},
+		Flush:   []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
+		Close:   []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
 	}
+	return lc.Run(ctx)
 }

@@ -436,6 +436,13 @@ func TestServeMetrics(t *testing.T) {
 		`fraudguard_predictions_total{outcome="invalid"} 1`,
 		`fraudguard_model_info{`,
 		`fraudguard_http_request_duration_seconds_bucket{method="POST",route="/predict",le="0.0001"}`,
+		`fraudguard_model_reloads_total{outcome="failure"} 0`,
+		`fraudguard_key_reloads_total{outcome="success"} 0`,
+		`fraudguard_model_reload_last_success_timestamp_seconds `,
+		`fraudguard_key_reload_last_success_timestamp_seconds `,
+		`fraudguard_audit_events_dropped_total 0`,
+		`fraudguard_audit_events_failed_total 0`,
+		`fraudguard_trace_export_failures_total 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {

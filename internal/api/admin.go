@@ -126,41 +126,6 @@ type ReloadResponse struct {
 	Version string `json:"version,omitempty" doc:"The model version now live (model reload only)."`
 }
 
-func (s *Server) handleKeysReload(w http.ResponseWriter, r *http.Request) {
-	if s.guardCfg.ReloadKeys == nil || !s.guardCfg.HasKeysFile {
-		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeConflict, Message: "no API_KEYS_FILE is configured: there is nothing to reload"})
-		return
-	}
-	if err := s.guardCfg.ReloadKeys(); err != nil {
-		s.audit(r, w, fraud.ActionKeysReload, fraud.OutcomeFailure, err.Error())
-		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnprocessableEntity, Message: "the keys file is invalid; the old keys stay in force: " + err.Error()})
-		return
-	}
-	s.audit(r, w, fraud.ActionKeysReload, fraud.OutcomeSuccess, "")
-	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded"})
-}
-
-func (s *Server) handleModelReload(w http.ResponseWriter, r *http.Request) {
-	if s.reloader == nil {
-		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "model reload is not available"})
-		return
-	}
-	m, err := s.reloader.Reload(r.Context())
-	if s.metrics != nil {
-		s.metrics.ModelReloaded(err == nil)
-		if err == nil {
-			s.metrics.SetModel(m.Version(), m.Manifest.Kind)
-		}
-	}
-	if err != nil {
-		s.audit(r, w, fraud.ActionModelReload, fraud.OutcomeFailure, err.Error())
-		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnprocessableEntity, Message: "the model could not be loaded; the old model stays live: " + err.Error()})
-		return
-	}
-	s.audit(r, w, fraud.ActionModelReload, fraud.OutcomeSuccess, m.Version())
-	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded", Version: m.Version()})
-}
-
 // LogLevelBody is the body of PUT /admin/log-level and the answer of both log-level routes.
 type LogLevelBody struct {
 	Level string `json:"level" enum:"DEBUG,INFO,WARN,ERROR" doc:"The minimum level logged." example:"INFO"`

@@ -139,6 +139,8 @@ func mustCorpusServer(t testing.TB) http.Handler {
 		t.Fatalf("default SECURITY_MODE is %q; this test measures block mode", cfg.SecurityMode)
 	}
 	g := Guard{
+		Admin:      mustAdmin(t),
+		Off:        GuardOff{RateLimit: true, Audit: true},
 		Detector:   detect.New(detect.Options{}),
 		DetectOnly: cfg.SecurityMode == "detect",
 		ClientIP:   block.NewClientIPResolver(cfg.TrustedProxies),

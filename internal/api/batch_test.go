@@ -207,7 +207,9 @@ func mustBatchServer(t testing.TB, jobs JobService, audit *memAudit) *Server {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return jobsStart.Add(40 * time.Second) }
-	g := Guard{Keys: ks, HasKeysFile: true, Admin: mustAdmin(t), Audit: audit}
+	g := bareGuard(t)
+	g.Keys, g.HasKeysFile, g.ReloadKeys = ks, true, func() error { return nil }
+	g.Audit, g.Off.Audit = audit, false
 	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Now: now, Jobs: jobs}, staticModels{mustModel(t)}, fixedSystem{}, g)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -26,26 +28,30 @@ type AuditRecorder interface {
 	List(ctx context.Context, f fraud.AuditFilter) ([]fraud.AuditEvent, int, error)
 }
 
-// Guard holds the security parts of the server. A nil part is switched off.
+// Guard holds the security parts of the server. NewServer refuses a guard with a part missing,
+// naming it, unless Off switches that part off: a wiring mistake must not quietly turn security
+// off.
 type Guard struct {
-	// Keys are the keys of API_KEYS_FILE; nil (or empty) when there is no keys file, in which
-	// case scoring is open and only admin routes need a key.
+	// Keys are the keys of API_KEYS_FILE, required when HasKeysFile is set. Without a keys file
+	// (HasKeysFile false) scoring is open, only admin routes need a key, and Keys may be nil.
 	Keys KeyAuthenticator
 	// HasKeysFile tells whether a keys file is configured.
 	HasKeysFile bool
-	// Admin recognises the admin key, which has every scope.
+	// Admin recognises the admin key, which has every scope. Always required.
 	Admin KeyAuthenticator
-	// ReloadKeys re-reads the keys file (POST /security/keys/reload).
+	// ReloadKeys re-reads the keys file (POST /security/keys/reload, SIGHUP); required when
+	// HasKeysFile is set.
 	ReloadKeys func() error
-	// Limiter and Limit rate-limit each client (API key, else client IP).
+	// Limiter and Limit rate-limit each client (API key, else client IP). A zero Limit lifts
+	// the global limit; keys' own limits still apply through Limiter.
 	Limiter ratelimit.Limiter
 	Limit   ratelimit.Limit
 	// Detector finds attacks; DetectOnly logs them instead of refusing.
 	Detector   *detect.Detector
 	DetectOnly bool
-	// Blocker blocks addresses that collect strikes.
+	// Blocker blocks addresses that collect strikes, and those of its deny list.
 	Blocker *block.Blocker
-	// ClientIP resolves the client's address behind trusted proxies.
+	// ClientIP resolves the client's address behind trusted proxies. Always required.
 	ClientIP *block.ClientIPResolver
 	// Audit records security events and admin actions.
 	Audit AuditRecorder
@@ -54,6 +60,61 @@ type Guard struct {
 	// HTTPSOnly refuses plain HTTP (X-Forwarded-Proto is believed from trusted proxies only)
 	// and sends HSTS.
 	HTTPSOnly bool
+	// Off switches parts off on purpose.
+	Off GuardOff
+}
+
+// GuardOff names the parts of a Guard that are switched off on purpose; such a part must be
+// nil. The service switches none off: its settings tune the parts instead
+// (RATE_LIMIT_PER_MINUTE=0 lifts the global limit but keeps keys' own limits, BLOCK_THRESHOLD=0
+// stops blocking on strikes but keeps IP_BLOCKLIST, SECURITY_MODE=detect audits attacks instead
+// of refusing them). It is for servers built without them, such as tests of other features.
+type GuardOff struct {
+	// Detection: no attack detection (Detector nil).
+	Detection bool
+	// Blocking: no address blocking (Blocker nil); GET /security/blocked lists nothing.
+	Blocking bool
+	// RateLimit: no rate limit, keys' own included (Limiter nil).
+	RateLimit bool
+	// Audit: no audit log (Audit nil); GET /security/audit answers 503.
+	Audit bool
+}
+
+// check reports the first part that is missing without being switched off, or set although
+// switched off.
+func (g *Guard) check() error {
+	parts := []struct {
+		name, what string
+		missing    bool
+		off        bool   // switched off by Off
+		offName    string // its field in GuardOff; empty when it cannot be switched off
+	}{
+		{"Admin", "the admin key", g.Admin == nil, false, ""},
+		{"ClientIP", "the client address resolver", g.ClientIP == nil, false, ""},
+		{"Detector", "attack detection", g.Detector == nil, g.Off.Detection, "Detection"},
+		{"Blocker", "address blocking", g.Blocker == nil, g.Off.Blocking, "Blocking"},
+		{"Limiter", "rate limiting", g.Limiter == nil, g.Off.RateLimit, "RateLimit"},
+		{"Audit", "the audit log", g.Audit == nil, g.Off.Audit, "Audit"},
+	}
+	for _, p := range parts {
+		switch {
+		case p.missing && !p.off && p.offName == "":
+			return fmt.Errorf("request guard: %s (%s) is missing; it cannot be switched off", p.name, p.what)
+		case p.missing && !p.off:
+			return fmt.Errorf("request guard: %s (%s) is missing; set it, or switch it off on purpose with Off.%s", p.name, p.what, p.offName)
+		case !p.missing && p.off:
+			return fmt.Errorf("request guard: %s (%s) is set but Off.%s switches it off; do one or the other", p.name, p.what, p.offName)
+		}
+	}
+	if g.HasKeysFile {
+		if g.Keys == nil {
+			return errors.New("request guard: HasKeysFile is set but Keys (the keys of the keys file) is missing")
+		}
+		if g.ReloadKeys == nil {
+			return errors.New("request guard: HasKeysFile is set but ReloadKeys (the keys file reload) is missing")
+		}
+	}
+	return nil
 }
 
 // inspector returns the detector as the JSON decoder's Inspector: nil, not a nil pointer in an

@@ -34,18 +34,30 @@ const (
 	adminEnv   = "admin-from-environment-0123"
 )
 
-func mustKeySet(t testing.TB) *apikey.Set {
-	t.Helper()
-	ks, err := apikey.NewSet([]apikey.Entry{
+// testKeyEntries are the entries of the test key set.
+func testKeyEntries() []apikey.Entry {
+	return []apikey.Entry{
 		{Name: "scoring-app", SHA256: apikey.Hash(keyPredict), Scopes: []string{"predict"}},
 		{Name: "risk-team", SHA256: apikey.Hash(keyBatch), Scopes: []string{"batch"}},
 		{Name: "ops", SHA256: apikey.Hash(keyAdmin), Scopes: []string{"admin"}},
 		{Name: "slow-partner", SHA256: apikey.Hash(keyNoScope), Scopes: []string{"predict"}, RateLimitPerMinute: 2},
-	})
+	}
+}
+
+// mustKeyRing writes the test key set to a keys file and loads it as the service does.
+func mustKeyRing(t testing.TB) *apikey.Ring {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys.yaml")
+	for _, e := range testKeyEntries() {
+		if err := apikey.Append(path, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ring, err := apikey.NewRing(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ks
+	return ring
 }
 
 func mustAdmin(t testing.TB) *apikey.Set {
@@ -57,6 +69,17 @@ func mustAdmin(t testing.TB) *apikey.Set {
 	return ks
 }
 
+// bareGuard is a guard with only the parts that cannot be switched off (the admin key and the
+// client address resolver) and every other part switched off, for tests of other features.
+func bareGuard(t testing.TB) Guard {
+	t.Helper()
+	return Guard{
+		Admin:    mustAdmin(t),
+		ClientIP: block.NewClientIPResolver(nil),
+		Off:      GuardOff{Detection: true, Blocking: true, RateLimit: true, Audit: true},
+	}
+}
+
 // guarded is a server with the whole security chain over real parts: a key set, the admin key,
 // the in-process limiter and blocker on a fake clock, the detector and a SQLite audit store.
 type guarded struct {
@@ -64,11 +87,19 @@ type guarded struct {
 	clock   *clocktest.Clock
 	auditor *audit.Auditor
 	store   *sqlite.Store
+	keys    *apikey.Ring // nil without a keys file
 	cancel  context.CancelFunc
 	done    chan error
 }
 
 func mustGuarded(t testing.TB, withKeys bool, mutate func(*Guard)) *guarded {
+	t.Helper()
+	return mustGuardedWith(t, withKeys, Options{}, nil, mutate)
+}
+
+// mustGuardedWith is mustGuarded with options and a model source (staticModels of mustModel when
+// nil); opts.Now is set to the fake clock.
+func mustGuardedWith(t testing.TB, withKeys bool, opts Options, models ModelSource, mutate func(*Guard)) *guarded {
 	t.Helper()
 	clock := clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fraudguard.db"), sqlite.Options{})
@@ -86,18 +117,27 @@ func mustGuarded(t testing.TB, withKeys bool, mutate func(*Guard)) *guarded {
 		ClientIP: block.NewClientIPResolver(mustPrefixes(t, "10.0.0.0/8")),
 		Audit:    auditor,
 	}
+	var ring *apikey.Ring
 	if withKeys {
-		g.Keys, g.HasKeysFile = mustKeySet(t), true
+		ring = mustKeyRing(t)
+		g.Keys, g.HasKeysFile, g.ReloadKeys = ring, true, ring.Reload
 	}
 	if mutate != nil {
 		mutate(&g)
 	}
-	s, err := NewServer(logger, Options{Version: "t", Now: clock.Now}, staticModels{mustModel(t)}, fixedSystem{}, g)
+	if opts.Version == "" {
+		opts.Version = "t"
+	}
+	opts.Now = clock.Now
+	if models == nil {
+		models = staticModels{mustModel(t)}
+	}
+	s, err := NewServer(logger, opts, models, fixedSystem{}, g)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	gd := &guarded{srv: s, clock: clock, auditor: auditor, store: store, cancel: cancel, done: make(chan error, 1)}
+	gd := &guarded{srv: s, clock: clock, auditor: auditor, store: store, keys: ring, cancel: cancel, done: make(chan error, 1)}
 	go func() { gd.done <- auditor.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -508,3 +548,62 @@ func (discardLog) Write(p []byte) (int, error) { return len(p), nil }
 type reloaderFunc func(ctx context.Context) (*model.Model, error)
 
 func (f reloaderFunc) Reload(ctx context.Context) (*model.Model, error) { return f(ctx) }
+
+// TestGuardRefusesMissingPart checks that NewServer refuses a guard with a part missing, naming
+// it, unless Guard.Off switches that part off, and refuses a part both set and switched off.
+func TestGuardRefusesMissingPart(t *testing.T) {
+	ring, models := mustKeyRing(t), staticModels{mustModel(t)}
+	detector := detect.New(detect.Options{})
+	full := func() Guard {
+		return Guard{
+			Keys: ring, HasKeysFile: true, ReloadKeys: ring.Reload,
+			Admin:    mustAdmin(t),
+			Limiter:  ratelimit.NewLocal(time.Now, ratelimit.Memory{}),
+			Detector: detector,
+			Blocker:  block.New(time.Now, block.Options{}),
+			ClientIP: block.NewClientIPResolver(nil),
+			Audit:    &memAudit{},
+		}
+	}
+	build := func(g Guard) error {
+		_, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, models, fixedSystem{}, g)
+		return err
+	}
+	if err := build(full()); err != nil {
+		t.Fatalf("a full guard: %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(*Guard)
+		want string // in the error; empty: no error
+	}{
+		{"no admin key", func(g *Guard) { g.Admin = nil }, "Admin"},
+		{"no client address resolver", func(g *Guard) { g.ClientIP = nil }, "ClientIP"},
+		{"no detector", func(g *Guard) { g.Detector = nil }, "Off.Detection"},
+		{"no blocker", func(g *Guard) { g.Blocker = nil }, "Off.Blocking"},
+		{"no limiter", func(g *Guard) { g.Limiter = nil }, "Off.RateLimit"},
+		{"no audit", func(g *Guard) { g.Audit = nil }, "Off.Audit"},
+		{"keys file without keys", func(g *Guard) { g.Keys = nil }, "Keys"},
+		{"keys file without reload", func(g *Guard) { g.ReloadKeys = nil }, "ReloadKeys"},
+		{"no keys file, no keys", func(g *Guard) { g.Keys, g.HasKeysFile, g.ReloadKeys = nil, false, nil }, ""},
+		{"detection off on purpose", func(g *Guard) { g.Detector, g.Off.Detection = nil, true }, ""},
+		{"blocking off on purpose", func(g *Guard) { g.Blocker, g.Off.Blocking = nil, true }, ""},
+		{"rate limit off on purpose", func(g *Guard) { g.Limiter, g.Off.RateLimit = nil, true }, ""},
+		{"audit off on purpose", func(g *Guard) { g.Audit, g.Off.Audit = nil, true }, ""},
+		{"detector set but off", func(g *Guard) { g.Off.Detection = true }, "Detector"},
+		{"audit set but off", func(g *Guard) { g.Off.Audit = true }, "Audit"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := full()
+			tc.edit(&g)
+			err := build(g)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "request guard")):
+				t.Errorf("got %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -37,7 +37,7 @@ func TestHealthDependencies(t *testing.T) {
 		}},
 		{Name: "flaky", Probe: func(context.Context) error { panic("boom") }},
 	}
-	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Checks: checks}, staticModels{mustModel(t)}, fixedSystem{}, Guard{})
+	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Checks: checks}, staticModels{mustModel(t)}, fixedSystem{}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestLogLevelAdmin(t *testing.T) {
 // background checks and samples instead of running them.
 func BenchmarkHealth(b *testing.B) {
 	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Checks: []Check{{Name: "store", Probe: func(context.Context) error { return nil }}}},
-		staticModels{mustModel(b)}, fixedSystem{}, Guard{})
+		staticModels{mustModel(b)}, fixedSystem{}, bareGuard(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func BenchmarkPredictObserved(b *testing.B) {
 		b.Fatal(err)
 	}
 	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench", Metrics: metrics, MetricsHandler: metrics.Handler()},
-		staticModels{mustModel(b)}, fixedSystem{}, Guard{})
+		staticModels{mustModel(b)}, fixedSystem{}, bareGuard(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -202,7 +202,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			"/v2/health/live":        probe("v2HealthLive", "KServe V2 liveness probe", false),
 			"/v2/health/ready":       probe("v2HealthReady", "KServe V2 readiness probe", true),
 			"/models/info":           secured(get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle.", "ModelInfoResponse", "models", "503"), "any"),
-			"/models/reload":         secured(post("reloadModel", "Reload the model", "Loads the newest bundle (or MODEL_VERSION) off to the side and makes it live; the old model stays live if it fails. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
+			"/models/reload":         secured(post("reloadModel", "Reload the model", "Loads the newest bundle (or MODEL_VERSION) off to the side and makes it live; the old model stays live if it fails. Also done on SIGHUP. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
 			"/security/blocked":      secured(get("blockedIPs", "Blocked addresses", "Addresses blocked automatically after repeated strikes, with when their block ends.", "BlockedResponse", "security"), "admin"),
 			"/security/blocked/{ip}": secured(unblock, "admin"),
 			"/security/audit":        secured(audit, "admin"),

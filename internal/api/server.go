@@ -86,6 +86,7 @@ type Metrics interface {
 	SecurityBlockBypassed(reason string)
 	DependencyError(dep string)
 	ModelReloaded(ok bool)
+	KeysReloaded(ok bool)
 	SetModel(version, kind string)
 	Summary(now time.Time) fraud.MetricsSummary
 }
@@ -116,8 +117,12 @@ type Server struct {
 	openapiDigest string
 }
 
-// NewServer builds the API handler with its whole middleware chain.
+// NewServer builds the API handler with its whole middleware chain. It refuses a guard with a
+// part missing that Guard.Off does not switch off.
 func NewServer(logger *slog.Logger, opts Options, models ModelSource, system SystemSampler, guard Guard) (*Server, error) {
+	if err := guard.check(); err != nil {
+		return nil, err
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -76,7 +76,7 @@ func mustServer(t testing.TB, opts Options, models ModelSource) *Server {
 	if opts.Version == "" {
 		opts.Version = "test"
 	}
-	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{fraud.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}}, Guard{})
+	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{fraud.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func checkError(t testing.TB, w *httptest.ResponseRecorder, status int, code str
 
 func TestPanicIsStructured500(t *testing.T) {
 	var logs bytes.Buffer
-	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, panickyModels{}, fixedSystem{}, Guard{})
+	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, panickyModels{}, fixedSystem{}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestHealthAndModelInfo(t *testing.T) {
 }
 
 func TestDegradedWhenDiskFull(t *testing.T) {
-	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{fraud.SystemInfo{DiskUsagePercent: 99}}, Guard{})
+	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{fraud.SystemInfo{DiskUsagePercent: 99}}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +465,7 @@ func TestOpenAPIGolden(t *testing.T) {
 // transaction of creditcard.csv.
 func BenchmarkPredict(b *testing.B) {
 	// The access log is formatted as in production, then discarded.
-	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{}, Guard{})
+	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{}, bareGuard(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestTracingExportsSpans(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t", Tracer: tr.Tracer(), Propagator: tr.Propagator()},
-		staticModels{mustModel(t)}, fixedSystem{}, Guard{})
+		staticModels{mustModel(t)}, fixedSystem{}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestTracingExportsSpans(t *testing.T) {
 // even when no exporter is configured.
 func TestTraceIDWithoutTracing(t *testing.T) {
 	var logs bytes.Buffer
-	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{}, Guard{})
+	s, err := NewServer(slog.New(slog.NewJSONHandler(&logs, nil)), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}

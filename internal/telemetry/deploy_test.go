@@ -326,6 +326,7 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 	for _, want := range []string{
 		"FraudguardHighErrorRate", "FraudguardPredictLatencyHigh", "FraudguardFraudRateSpike",
 		"FraudguardInstanceDown", "FraudguardBatchBacklog", "FraudguardScoringErrors",
+		"FraudguardModelReloadFailed", "FraudguardKeyReloadFailed", "FraudguardAuditEventsLost",
 	} {
 		if !alerts[want] {
 			t.Errorf("alert %s: missing from alerts.yml", want)

@@ -25,7 +25,8 @@ const DefaultMetricsWindow = 60 * time.Second
 // power-of-two number of one-second slots (140 KiB for the default minute).
 const MaxMetricsWindow = time.Hour
 
-// Labels of fraudguard_predictions_total and fraudguard_model_reloads_total.
+// Labels of fraudguard_predictions_total, and of fraudguard_model_reloads_total and
+// fraudguard_key_reloads_total.
 const (
 	OutcomeFraud   = "fraud"
 	OutcomeLegit   = "legit"
@@ -72,6 +73,21 @@ type Metrics struct {
 	batchRows                    prometheus.Counter
 	dependencyErrors             *childCache[string, prometheus.Counter]
 	reloadSuccess, reloadFailure prometheus.Counter
+	modelReloadedAt              prometheus.Gauge
+	keyReloadSuccess             prometheus.Counter
+	keyReloadFailure             prometheus.Counter
+	keysReloadedAt               prometheus.Gauge
+
+	// The sources that the audit and tracing counters read on scrape; nil reads as zero.
+	audit   atomic.Pointer[AuditCounts]
+	tracing atomic.Pointer[Tracing]
+}
+
+// AuditCounts is what the audit writer counts: events it could not store because its queue was
+// full (Dropped) and events the store refused (Failed).
+type AuditCounts interface {
+	Dropped() int64
+	Failed() int64
 }
 
 // requestKey identifies one series of fraudguard_http_requests_total.
@@ -167,10 +183,47 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		Namespace: "fraudguard", Name: "model_reloads_total",
 		Help: "Model reloads, by outcome: success or failure (the old model stays live).",
 	}, []string{"outcome"})
+	modelReloadedAt := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "fraudguard", Name: "model_reload_last_success_timestamp_seconds",
+		Help: "When the live model was loaded (at start-up or by the last successful reload), in Unix seconds.",
+	})
+	keyReloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "fraudguard", Name: "key_reloads_total",
+		Help: "Reloads of the API keys file, by outcome: success or failure (the old keys stay in force).",
+	}, []string{"outcome"})
+	keysReloadedAt := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "fraudguard", Name: "key_reload_last_success_timestamp_seconds",
+		Help: "When the keys in force were loaded (at start-up or by the last successful reload), in Unix seconds.",
+	})
+
+	m := &Metrics{}
+	auditDropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "audit", Name: "events_dropped_total",
+		Help: "Audit events logged but not stored because the audit queue was full.",
+	}, func() float64 {
+		if a := m.audit.Load(); a != nil {
+			return float64((*a).Dropped())
+		}
+		return 0
+	})
+	auditFailed := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "audit", Name: "events_failed_total",
+		Help: "Audit events logged but not stored because the store refused them.",
+	}, func() float64 {
+		if a := m.audit.Load(); a != nil {
+			return float64((*a).Failed())
+		}
+		return 0
+	})
+	traceFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "trace", Name: "export_failures_total",
+		Help: "Batches of spans that could not be delivered to the OTLP collector.",
+	}, func() float64 { return float64(m.tracing.Load().ExportFailures()) })
 
 	own := []prometheus.Collector{
 		httpRequests, httpDuration, predictions, probability, modelInfo, rateLimited, blocked,
-		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads,
+		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads, modelReloadedAt,
+		keyReloads, keysReloadedAt, auditDropped, auditFailed, traceFailures,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {
@@ -199,7 +252,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		registered = append(registered, c)
 	}
 
-	m := &Metrics{
+	*m = Metrics{
 		now:      now,
 		start:    now(),
 		gatherer: gatherer,
@@ -226,6 +279,10 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		dependencyErrors: newChildCache(func(dep string) prometheus.Counter { return dependencyErrors.WithLabelValues(dep) }),
 		reloadSuccess:    reloads.WithLabelValues(ReloadSuccess),
 		reloadFailure:    reloads.WithLabelValues(ReloadFailure),
+		modelReloadedAt:  modelReloadedAt,
+		keyReloadSuccess: keyReloads.WithLabelValues(ReloadSuccess),
+		keyReloadFailure: keyReloads.WithLabelValues(ReloadFailure),
+		keysReloadedAt:   keysReloadedAt,
 	}
 	return m, nil
 }
@@ -274,14 +331,51 @@ func (m *Metrics) SecurityBlockBypassed(reason string) { m.blockBypassed.get(rea
 // DependencyError counts one failed call to dependency dep ("database", "redis", ...).
 func (m *Metrics) DependencyError(dep string) { m.dependencyErrors.get(dep).Inc() }
 
-// ModelReloaded counts one model reload, successful or not.
+// ModelReloaded counts one model reload, successful or not; a successful one also sets
+// fraudguard_model_reload_last_success_timestamp_seconds to now.
 func (m *Metrics) ModelReloaded(ok bool) {
 	if ok {
 		m.reloadSuccess.Inc()
+		m.modelReloadedAt.Set(unixSeconds(m.now()))
 		return
 	}
 	m.reloadFailure.Inc()
 }
+
+// KeysReloaded counts one reload of the API keys file, successful or not; a successful one also
+// sets fraudguard_key_reload_last_success_timestamp_seconds to now.
+func (m *Metrics) KeysReloaded(ok bool) {
+	if ok {
+		m.keyReloadSuccess.Inc()
+		m.keysReloadedAt.Set(unixSeconds(m.now()))
+		return
+	}
+	m.keyReloadFailure.Inc()
+}
+
+// LoadedAtStart sets both last-success times to now, without counting a reload: the model and
+// keys loaded at start-up are the first in force. Call it once they are.
+func (m *Metrics) LoadedAtStart() {
+	t := unixSeconds(m.now())
+	m.modelReloadedAt.Set(t)
+	m.keysReloadedAt.Set(t)
+}
+
+// WatchAudit makes fraudguard_audit_events_dropped_total and fraudguard_audit_events_failed_total
+// read a's counts on every scrape.
+func (m *Metrics) WatchAudit(a AuditCounts) {
+	if a == nil {
+		m.audit.Store(nil)
+		return
+	}
+	m.audit.Store(&a)
+}
+
+// WatchTracing makes fraudguard_trace_export_failures_total read t's ExportFailures on every
+// scrape; it stays 0 while tracing is off.
+func (m *Metrics) WatchTracing(t *Tracing) { m.tracing.Store(t) }
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // SetModel makes fraudguard_model_info show the live model: the series of version and kind is
 // 1 and the previous model's series is removed.

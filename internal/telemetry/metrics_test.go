@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // fakeClock is a settable clock for MetricsOptions.Now.
@@ -57,10 +59,20 @@ func exercise(m *Metrics) {
 	m.SecurityBlockBypassed("probe")
 	m.DependencyError("database")
 	m.ModelReloaded(true)
+	m.KeysReloaded(true)
+	m.LoadedAtStart()
 	m.SetModel("1.0.0", "logreg")
 	m.SetBatchJobs("queued", 3)
 	m.AddBatchRows(10)
+	m.WatchAudit(auditCounts{dropped: 1, failed: 2})
+	m.WatchTracing(nil)
 }
+
+// auditCounts is a fixed AuditCounts.
+type auditCounts struct{ dropped, failed int64 }
+
+func (a auditCounts) Dropped() int64 { return a.dropped }
+func (a auditCounts) Failed() int64  { return a.failed }
 
 func TestNewMetricsRegisters(t *testing.T) {
 	t.Parallel()
@@ -75,20 +87,26 @@ func TestNewMetricsRegisters(t *testing.T) {
 		got[f.GetName()] = f.GetType()
 	}
 	want := map[string]dto.MetricType{
-		"fraudguard_http_requests_total":           dto.MetricType_COUNTER,
-		"fraudguard_http_request_duration_seconds": dto.MetricType_HISTOGRAM,
-		"fraudguard_predictions_total":             dto.MetricType_COUNTER,
-		"fraudguard_fraud_probability":             dto.MetricType_HISTOGRAM,
-		"fraudguard_model_info":                    dto.MetricType_GAUGE,
-		"fraudguard_rate_limited_total":            dto.MetricType_COUNTER,
-		"fraudguard_security_blocked_total":        dto.MetricType_COUNTER,
-		"fraudguard_batch_jobs":                    dto.MetricType_GAUGE,
-		"fraudguard_batch_rows_total":              dto.MetricType_COUNTER,
-		"fraudguard_dependency_errors_total":       dto.MetricType_COUNTER,
-		"fraudguard_model_reloads_total":           dto.MetricType_COUNTER,
-		"go_goroutines":                            dto.MetricType_GAUGE,
-		"go_memstats_heap_alloc_bytes":             dto.MetricType_GAUGE,
-		"process_resident_memory_bytes":            dto.MetricType_GAUGE,
+		"fraudguard_http_requests_total":                         dto.MetricType_COUNTER,
+		"fraudguard_http_request_duration_seconds":               dto.MetricType_HISTOGRAM,
+		"fraudguard_predictions_total":                           dto.MetricType_COUNTER,
+		"fraudguard_fraud_probability":                           dto.MetricType_HISTOGRAM,
+		"fraudguard_model_info":                                  dto.MetricType_GAUGE,
+		"fraudguard_rate_limited_total":                          dto.MetricType_COUNTER,
+		"fraudguard_security_blocked_total":                      dto.MetricType_COUNTER,
+		"fraudguard_batch_jobs":                                  dto.MetricType_GAUGE,
+		"fraudguard_batch_rows_total":                            dto.MetricType_COUNTER,
+		"fraudguard_dependency_errors_total":                     dto.MetricType_COUNTER,
+		"fraudguard_model_reloads_total":                         dto.MetricType_COUNTER,
+		"fraudguard_key_reloads_total":                           dto.MetricType_COUNTER,
+		"fraudguard_model_reload_last_success_timestamp_seconds": dto.MetricType_GAUGE,
+		"fraudguard_key_reload_last_success_timestamp_seconds":   dto.MetricType_GAUGE,
+		"fraudguard_audit_events_dropped_total":                  dto.MetricType_COUNTER,
+		"fraudguard_audit_events_failed_total":                   dto.MetricType_COUNTER,
+		"fraudguard_trace_export_failures_total":                 dto.MetricType_COUNTER,
+		"go_goroutines":                                          dto.MetricType_GAUGE,
+		"go_memstats_heap_alloc_bytes":                           dto.MetricType_GAUGE,
+		"process_resident_memory_bytes":                          dto.MetricType_GAUGE,
 	}
 	for name, typ := range want {
 		gt, ok := got[name]
@@ -192,6 +210,71 @@ fraudguard_model_info{kind="trees",version="2"} 1
 	}
 	if got := testutil.CollectAndCount(reg, "fraudguard_http_request_duration_seconds"); got != 3 {
 		t.Errorf("duration series: got %d, want 3 (route and method, not status)", got)
+	}
+}
+
+// TestReloadAndWriterMetrics checks the reload counters and last-success times, and the
+// counters read from the audit writer and the trace exporter on scrape.
+func TestReloadAndWriterMetrics(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1_700_000_000, 0)
+	m, reg, clock := mustMetrics(t, 0, t0)
+	m.LoadedAtStart()
+	clock.Set(t0.Add(90 * time.Second))
+	m.ModelReloaded(false) // a failure leaves the time of the last success
+	m.KeysReloaded(true)
+	m.KeysReloaded(false)
+	tr := &Tracing{provider: sdktrace.NewTracerProvider(), exporter: &recordingExporter{}}
+	t.Cleanup(func() { _ = tr.provider.Shutdown(context.Background()) })
+	tr.exporter.failures.Add(3)
+
+	// Before a source is attached the counters read zero.
+	const before = `
+# HELP fraudguard_audit_events_dropped_total Audit events logged but not stored because the audit queue was full.
+# TYPE fraudguard_audit_events_dropped_total counter
+fraudguard_audit_events_dropped_total 0
+# HELP fraudguard_trace_export_failures_total Batches of spans that could not be delivered to the OTLP collector.
+# TYPE fraudguard_trace_export_failures_total counter
+fraudguard_trace_export_failures_total 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(before), "fraudguard_audit_events_dropped_total", "fraudguard_trace_export_failures_total"); err != nil {
+		t.Error(err)
+	}
+	m.WatchAudit(auditCounts{dropped: 4, failed: 5})
+	m.WatchTracing(tr)
+
+	const want = `
+# HELP fraudguard_model_reloads_total Model reloads, by outcome: success or failure (the old model stays live).
+# TYPE fraudguard_model_reloads_total counter
+fraudguard_model_reloads_total{outcome="failure"} 1
+fraudguard_model_reloads_total{outcome="success"} 0
+# HELP fraudguard_key_reloads_total Reloads of the API keys file, by outcome: success or failure (the old keys stay in force).
+# TYPE fraudguard_key_reloads_total counter
+fraudguard_key_reloads_total{outcome="failure"} 1
+fraudguard_key_reloads_total{outcome="success"} 1
+# HELP fraudguard_model_reload_last_success_timestamp_seconds When the live model was loaded (at start-up or by the last successful reload), in Unix seconds.
+# TYPE fraudguard_model_reload_last_success_timestamp_seconds gauge
+fraudguard_model_reload_last_success_timestamp_seconds 1.7e+09
+# HELP fraudguard_key_reload_last_success_timestamp_seconds When the keys in force were loaded (at start-up or by the last successful reload), in Unix seconds.
+# TYPE fraudguard_key_reload_last_success_timestamp_seconds gauge
+fraudguard_key_reload_last_success_timestamp_seconds 1.70000009e+09
+# HELP fraudguard_audit_events_dropped_total Audit events logged but not stored because the audit queue was full.
+# TYPE fraudguard_audit_events_dropped_total counter
+fraudguard_audit_events_dropped_total 4
+# HELP fraudguard_audit_events_failed_total Audit events logged but not stored because the store refused them.
+# TYPE fraudguard_audit_events_failed_total counter
+fraudguard_audit_events_failed_total 5
+# HELP fraudguard_trace_export_failures_total Batches of spans that could not be delivered to the OTLP collector.
+# TYPE fraudguard_trace_export_failures_total counter
+fraudguard_trace_export_failures_total 3
+`
+	names := []string{
+		"fraudguard_model_reloads_total", "fraudguard_key_reloads_total",
+		"fraudguard_model_reload_last_success_timestamp_seconds", "fraudguard_key_reload_last_success_timestamp_seconds",
+		"fraudguard_audit_events_dropped_total", "fraudguard_audit_events_failed_total", "fraudguard_trace_export_failures_total",
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
 	}
 }
 
