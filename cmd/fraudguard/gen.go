@@ -8,8 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/fraudguard/fraudguard/internal/atomicfile"
 	"github.com/fraudguard/fraudguard/internal/synth"
 )
 
@@ -163,36 +163,8 @@ func checkOutPath(flagName, path string) error {
 	return nil
 }
 
-// writeFileAtomic writes path through write: into a temporary file in the same directory,
-// renamed over path only once write, Sync and Close have all succeeded. On any failure the
-// temporary file is removed and path is left as it was.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file readable by its owner only; the output is ordinary data.
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+// writeFileAtomic writes an output file of a command through write, with mode 0644, by
+// atomicfile's rule: on any failure path is left as it was and no temporary file remains.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, 0o644, write)
 }

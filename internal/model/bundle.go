@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/atomicfile"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 )
 
@@ -23,8 +24,8 @@ import (
 //
 // A bundle is a directory ROOT/<version>/ holding manifest.json and the parameter files of the
 // model's members. It is flat (no subdirectories) and immutable once written: Save builds it in
-// a hidden temporary directory (".tmp-*", ignored by LoadLatest) and renames it into place, so
-// a reader never sees half of one.
+// a hidden temporary directory (".<version>.*.tmp", ignored by LoadLatest) and renames it into
+// place, so a reader never sees half of one.
 //
 // manifest.json (see Manifest) says what the model is and how it was made; members lists the
 // parameter files and their kinds. The probability of fraud is
@@ -440,9 +441,10 @@ const VersionTimeLayout = "20060102-150405"
 // nothing that depends on it. To check a generated version, set the manifest's version back to
 // "", re-encode it as Save does (MarshalManifest) and digest the files.
 //
-// Files are written into a hidden temporary directory inside root and fsynced, and the
-// directory is then renamed to root/<version>: a bundle is either wholly there or not there.
-// An existing version is never overwritten.
+// The bundle directory is made by atomicfile.CreateDir: files are written into a hidden
+// temporary directory inside root and fsynced, and the directory is then renamed to
+// root/<version>: a bundle is either wholly there or not there. An existing version is never
+// overwritten.
 func Save(root string, b Bundle) (string, error) {
 	dir, err := save(root, b)
 	if err != nil {
@@ -496,25 +498,6 @@ func save(root string, b Bundle) (string, error) {
 	}
 	files[ManifestFile] = data
 
-	final := filepath.Join(root, man.Version)
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", err
-	}
-	if _, err := os.Lstat(final); err == nil {
-		return "", fmt.Errorf("version %s already exists", man.Version)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(root, ".tmp-"+man.Version+"-")
-	if err != nil {
-		return "", err
-	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			os.RemoveAll(tmp)
-		}
-	}()
 	names := make([]string, 0, len(files))
 	for n := range files {
 		if n != ManifestFile {
@@ -522,24 +505,18 @@ func save(root string, b Bundle) (string, error) {
 		}
 	}
 	slices.Sort(names)
+	out := make([]atomicfile.File, 0, len(files))
 	for _, n := range append(names, ManifestFile) { // the manifest last
-		if err := writeFileSync(filepath.Join(tmp, n), files[n]); err != nil {
-			return "", err
+		out = append(out, atomicfile.File{Name: n, Data: files[n], Perm: 0o644})
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	final := filepath.Join(root, man.Version)
+	if err := atomicfile.CreateDir(final, 0o755, out); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("version %s already exists", man.Version)
 		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", err
-	}
-	if err := syncDir(tmp); err != nil {
-		return "", err
-	}
-	// rename(2) would replace an empty directory of the same name; the check above makes
-	// that window small, and a non-empty one makes the rename fail.
-	if err := os.Rename(tmp, final); err != nil {
-		return "", err
-	}
-	renamed = true
-	if err := syncDir(root); err != nil {
 		return "", err
 	}
 	return final, nil
@@ -556,34 +533,6 @@ func MarshalManifest(man Manifest) ([]byte, error) {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // LoadLatest loads a bundle from root. With version "" it loads the newest bundle by created_at

@@ -388,12 +388,12 @@ func TestLoadLatest(t *testing.T) {
 	newer.Manifest.CreatedAt = testCreatedAt.Add(time.Hour)
 	newDir := mustSave(t, root, newer)
 	// Neither an unfinished save nor a directory without a manifest counts.
-	for _, d := range []string{".tmp-99999999-x", "notes"} {
+	for _, d := range []string{".99999999-x.123.tmp", "notes"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, ".tmp-99999999-x", ManifestFile), []byte(`{"created_at":"2999-01-01T00:00:00Z"}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, ".99999999-x.123.tmp", ManifestFile), []byte(`{"created_at":"2999-01-01T00:00:00Z"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 

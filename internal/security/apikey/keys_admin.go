@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/fraudguard/fraudguard/internal/atomicfile"
 )
 
 // The admin key.
@@ -121,51 +123,9 @@ func createAdminKey(dir, path, key string) (created bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return false, err
 	}
-	tmp, err := os.CreateTemp(dir, "."+AdminKeyFile+".*.tmp") // O_EXCL, mode 0600
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(key + "\n")
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return false, err
-	}
-	err = os.Link(tmp.Name(), path)
-	switch {
-	case err == nil:
-		syncDir(dir)
-		return true, nil
-	case errors.Is(err, os.ErrExist):
-		return false, nil
-	}
-	// No hard links on this file system: create the name itself exclusively instead.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = atomicfile.Create(path, []byte(key+"\n"), 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
-	_, err = f.WriteString(key + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return false, err
-	}
-	syncDir(dir)
-	return true, nil
+	return err == nil, err
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fraudguard/fraudguard/internal/atomicfile"
 )
 
 // maxKeysFileBytes caps what Load reads: a keys file of this size holds thousands of keys.
@@ -208,7 +210,7 @@ func Append(path string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("keys file %q: rewriting it would break it: %w", path, err)
 	}
-	if err := writeFileAtomic(path, out, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, out, 0o600); err != nil {
 		return fmt.Errorf("keys file: %w", err)
 	}
 	return nil
@@ -274,46 +276,4 @@ func appendYAML(data []byte, e Entry) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// writeFileAtomic replaces path with data: it writes a temporary file in the same directory,
-// syncs it and renames it over path, then syncs the directory so the rename survives a crash.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes a rename or link in dir durable. It is best effort: not every system can sync
-// a directory, and the file's data is already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
