@@ -2,24 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/model/lightgbm"
 	"github.com/fraudguard/fraudguard/internal/model/xgboost"
-	"github.com/fraudguard/fraudguard/internal/synth"
 )
 
 const importSummary = `Import a gradient-boosted tree model trained with XGBoost or LightGBM as a model bundle.
@@ -34,12 +26,6 @@ only with --positional. The bundle holds one "trees" member and canary rows (syn
 transactions with the imported model's probabilities); it is written to --out/<version>/, the
 version being the creation time and a content hash unless --version names one. Nothing is
 written when the model cannot be imported.`
-
-// maxImportBytes bounds the model file read into memory.
-const maxImportBytes = 1 << 30
-
-// importCanaries is the number of canary rows stored in an imported bundle.
-const importCanaries = 32
 
 func runImport(ctx context.Context, args []string, _ func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import", importSummary, stderr)
@@ -96,176 +82,46 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 		return usageError{fmt.Errorf("import: %w", errors.Join(problems...))}
 	}
 
-	path, lib := *xgbPath, "xgboost"
+	path := *xgbPath
 	if path == "" {
-		path, lib = *lgbPath, "lightgbm"
+		path = *lgbPath
 	}
-	data, err := readModelFile(path)
+	data, err := model.ReadImportFile(path)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	imp, err := importModel(lib, data, *positional, *bestIteration)
+	settings := model.ImportSettings{
+		File:       path,
+		Name:       *name,
+		Version:    *version,
+		Threshold:  *threshold,
+		CreatedAt:  created,
+		Positional: *positional,
+		CanarySeed: *seed,
+	}
+	var imp *model.Imported
+	if *xgbPath != "" {
+		imp, err = xgboost.Bundle(data, xgboost.Options{Positional: *positional, BestIteration: *bestIteration}, settings)
+	} else {
+		imp, err = lightgbm.Bundle(data, lightgbm.Options{Positional: *positional}, settings)
+	}
 	if err != nil {
 		if errors.Is(err, model.ErrUnnamedFeatures) {
 			err = fmt.Errorf("%w (pass --positional if they are in that order)", err)
 		}
 		return fmt.Errorf("import %s: %w", path, err)
 	}
-	member, err := json.Marshal(imp.ensemble)
-	if err != nil {
-		return fmt.Errorf("import %s: encode the trees: %w", path, err)
-	}
-	canaries, err := importCanaryRows(*seed)
-	if err != nil {
-		return fmt.Errorf("import: canaries: %w", err)
-	}
-	if !set["name"] {
-		*name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
-	params := imp.params
-	params["positional"] = *positional
-	params["feature_mapping"] = imp.mapping
-	params["canary_seed"] = *seed
-	dir, err := model.Save(*out, model.Bundle{
-		Manifest: model.Manifest{
-			Name:      *name,
-			Version:   *version,
-			Kind:      model.KindTrees,
-			Threshold: *threshold,
-			// Trees compare the raw features: there is no preprocessing to describe.
-			Preprocessing: []model.Preprocessing{},
-			Training: model.Training{
-				Algorithm: lib + "-import",
-				Params:    params,
-				Data:      filepath.Base(path),
-				Split:     "none: imported, not trained here",
-			},
-			CreatedAt: created,
-			Members:   []model.MemberSpec{{Kind: model.KindTrees, File: model.TreesFile, Weight: 1}},
-			Canaries:  canaries,
-		},
-		Files: map[string][]byte{model.TreesFile: member},
-	})
+	dir, err := model.Save(*out, imp.Bundle)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	e := imp.ensemble
+	e := imp.Ensemble
 	fmt.Fprintf(stdout, "imported %s from %s: %d trees, depth up to %d\n", e.Options().Source, path, e.NumTrees(), e.MaxDepth())
-	fmt.Fprintf(stdout, "  features: %s\n", imp.mapping)
-	fmt.Fprintf(stdout, "  threshold %g; %d canary rows recorded\n", *threshold, len(canaries))
+	fmt.Fprintf(stdout, "  features: %s\n", imp.Mapping)
+	fmt.Fprintf(stdout, "  threshold %g; %d canary rows recorded\n", *threshold, len(imp.Bundle.Manifest.Canaries))
 	fmt.Fprintf(stdout, "bundle: %s\n", dir)
 	return nil
-}
-
-// imported is a model read by one of the importers.
-type imported struct {
-	ensemble *model.TreeEnsemble
-	params   map[string]any // for the manifest's training params
-	mapping  string         // how the features were mapped, in words
-}
-
-func importModel(lib string, data []byte, positional, bestIteration bool) (*imported, error) {
-	var (
-		imp   imported
-		names []string
-		err   error
-	)
-	switch lib {
-	case "xgboost":
-		var m *xgboost.Model
-		m, imp.ensemble, err = xgboost.Import(data, xgboost.Options{Positional: positional, BestIteration: bestIteration})
-		if err != nil {
-			return nil, err
-		}
-		names = m.FeatureNames
-		imp.params = map[string]any{
-			"xgboost_version":  fmt.Sprintf("%d.%d.%d", m.Version[0], m.Version[1], m.Version[2]),
-			"objective":        m.Objective,
-			"booster":          m.Booster,
-			"base_score":       float32Decimal(m.BaseScore),
-			"trees":            len(m.Trees),
-			"rounds_in_file":   len(m.RoundEnds),
-			"up_to_best_round": bestIteration,
-		}
-		if m.BestIteration >= 0 {
-			imp.params["best_iteration"] = m.BestIteration
-		}
-	case "lightgbm":
-		var m *lightgbm.Model
-		m, imp.ensemble, err = lightgbm.Import(data, lightgbm.Options{Positional: positional})
-		if err != nil {
-			return nil, err
-		}
-		names = m.FeatureNames
-		imp.params = map[string]any{
-			"lightgbm_format": m.Version,
-			"objective":       m.Objective,
-			"average_output":  m.AverageOutput,
-			"trees":           len(m.Trees),
-		}
-	default:
-		return nil, fmt.Errorf("unknown library %q", lib)
-	}
-	fm := imp.ensemble.Options().FeatureMap
-	byName := len(names) == len(fm)
-	for j, k := range fm {
-		byName = byName && names[j] == fraud.FeatureNames()[k]
-	}
-	if byName {
-		imp.mapping = fmt.Sprintf("%d features mapped by name", len(fm))
-	} else {
-		imp.mapping = fmt.Sprintf("%d unnamed features mapped by position", len(fm))
-	}
-	return &imp, nil
-}
-
-// float32Decimal returns the float64 nearest to the shortest decimal of float32(x), so that a
-// float32 parameter reads as XGBoost wrote it (0.2, not 0.20000000298023224).
-func float32Decimal(x float64) float64 {
-	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', -1, 32), 64)
-	return v
-}
-
-// readModelFile reads a model file of at most maxImportBytes.
-func readModelFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxImportBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxImportBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxImportBytes)
-	}
-	return data, nil
-}
-
-// importCanaryRows returns synthetic transactions, half of them drawn as frauds, for the
-// bundle's canaries: Load re-scores them and refuses a bundle that scores them differently.
-func importCanaryRows(seed uint64) ([]model.Canary, error) {
-	params, err := synth.DefaultParams()
-	if err != nil {
-		return nil, err
-	}
-	g, err := synth.NewGenerator(params, rand.New(rand.NewPCG(seed, 0x1337)), 0.5, importCanaries)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]model.Canary, 0, importCanaries)
-	var r synth.Row
-	for g.Next(&r) {
-		for _, v := range r.Features {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, errors.New("the generator made a non-finite value")
-			}
-		}
-		out = append(out, model.Canary{Features: r.Features})
-	}
-	return out, nil
 }
