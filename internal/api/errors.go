@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
@@ -53,6 +54,22 @@ func StatusCode(code fraud.Code) int {
 	}
 }
 
+// setErrorHeaders sets the response headers HTTP requires with some statuses: the challenge
+// of a 401 (RFC 9110 §11.6.1) and, with a 405, the Allow header listing the methods the route
+// serves, read from the error's {"allowed": [...]} detail so that the two never disagree.
+func setErrorHeaders(h http.Header, fe *fraud.Error) {
+	switch fe.Code {
+	case fraud.CodeUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="fraudguard"`)
+	case fraud.CodeMethodNotAllowed:
+		for _, d := range fe.Details {
+			if allowed, ok := d["allowed"].([]string); ok {
+				h.Set("Allow", strings.Join(allowed, ", "))
+			}
+		}
+	}
+}
+
 // errorWriter writes error bodies and logs what a client must not see.
 type errorWriter struct {
 	logger *slog.Logger
@@ -84,9 +101,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		body.Details = []fraud.Detail{}
 	}
 	h := w.Header()
-	for k, v := range fe.Header {
-		h.Set(k, v)
-	}
+	setErrorHeaders(h, fe)
 	if fe.RetryAfter > 0 {
 		body.RetryAfter = &fe.RetryAfter
 		h.Set("Retry-After", strconv.Itoa(fe.RetryAfter))

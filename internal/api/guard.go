@@ -370,8 +370,7 @@ func (s *Server) authorize(a access, h http.Handler) http.Handler {
 			}
 			s.audit(r, w, fraud.ActionAuthFailure, fraud.OutcomeDenied, r.Method+" "+r.URL.Path+": "+problem)
 			s.strike(r, w, "auth")
-			s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnauthorized, Message: problem,
-				Header: map[string]string{"WWW-Authenticate": `Bearer realm="fraudguard"`}})
+			s.errs.write(w, r, &fraud.Error{Code: fraud.CodeUnauthorized, Message: problem})
 			return
 		}
 		if scope := a.scope(); scope != "" && !st.key.Has(scope) {

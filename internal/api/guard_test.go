@@ -269,6 +269,10 @@ func TestAuthMatrix(t *testing.T) {
 					if w.Code != c.want || decodeBody(t, w)["error_code"] != code {
 						t.Errorf("%s: got %d %s, want %d %s", c.name, w.Code, w.Body, c.want, code)
 					}
+					challenge := w.Header().Get("WWW-Authenticate")
+					if want := map[int]string{401: `Bearer realm="fraudguard"`}[c.want]; challenge != want {
+						t.Errorf("%s: got WWW-Authenticate %q, want %q", c.name, challenge, want)
+					}
 				}
 			}
 		})

@@ -99,13 +99,12 @@ func (s *Server) methodNotAllowed(methods []string) http.Handler {
 	if slices.Contains(methods, "GET") {
 		methods = append(methods, "HEAD")
 	}
-	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The error map sets the Allow header from the allowed detail.
 		s.errs.write(w, r, &fraud.Error{
 			Code:    fraud.CodeMethodNotAllowed,
-			Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow,
+			Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(methods, ", "),
 			Details: []fraud.Detail{{"method": r.Method, "allowed": methods}},
-			Header:  map[string]string{"Allow": allow},
 		})
 	})
 }

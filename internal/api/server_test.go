@@ -230,9 +230,17 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	t.Run("allow header", func(t *testing.T) {
-		w := do(t, s, request{method: "PUT", path: "/predict", header: host})
-		if got := w.Header().Get("Allow"); got != "POST" {
-			t.Errorf("got Allow %q, want POST", got)
+		for _, tc := range []struct{ method, path, want string }{
+			{"PUT", "/predict", "POST"},
+			{"POST", "/health", "GET, HEAD"},
+		} {
+			w := do(t, s, request{method: tc.method, path: tc.path, header: host})
+			if got := w.Header().Get("Allow"); w.Code != http.StatusMethodNotAllowed || got != tc.want {
+				t.Errorf("%s %s: got %d with Allow %q, want 405 with Allow %q", tc.method, tc.path, w.Code, got, tc.want)
+			}
+			if got := w.Header().Get("WWW-Authenticate"); got != "" {
+				t.Errorf("%s %s: got WWW-Authenticate %q on a 405, want none", tc.method, tc.path, got)
+			}
 		}
 	})
 	t.Run("subdomain host and probes allowed", func(t *testing.T) {

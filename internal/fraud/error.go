@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// Code is a machine-readable error class. The API maps each code to one HTTP status in one place.
+// Code is a machine-readable error class. How a code is answered (a status, headers) is up to
+// the transport: the API maps each code in one place.
 type Code string
 
 // The error codes of fraudguard.
@@ -55,8 +56,6 @@ type Error struct {
 	// RetryAfter is the number of seconds after which a retry may succeed; 0 means it is not
 	// meaningful for this error and is left out of the body.
 	RetryAfter int
-	// Header carries response headers the error needs (Allow for a wrong method, say).
-	Header map[string]string
 }
 
 func (e *Error) Error() string {
