@@ -12,8 +12,8 @@
 //  4. fsync the parent directory, so that the rename itself survives a crash.
 //
 // On any error before the rename the temporary is removed and the target is left exactly as
-// it was. An error from step 4 is returned too, although the new content is then in place:
-// the caller learns that it may not survive a crash.
+// it was. An error from step 4 is returned too, wrapping ErrDirNotSynced: the new content is
+// then in place, but may not survive a crash.
 //
 // Temporary names start with "." and end in ".tmp", so directory listings that skip hidden
 // entries never see one.
@@ -28,6 +28,11 @@ import (
 	"path/filepath"
 	"runtime"
 )
+
+// ErrDirNotSynced is wrapped by the error returned when everything succeeded but the final
+// fsync of the parent directory: the new content is in place and readable, and a crash may
+// still undo its rename.
+var ErrDirNotSynced = errors.New("the directory could not be synced")
 
 // Write replaces the file at path with what write writes, with permissions perm, following
 // the package's rule. write is called once; when it returns an error, so does Write, and
@@ -61,7 +66,7 @@ func Write(path string, perm fs.FileMode, write func(io.Writer) error) (err erro
 	}
 	// The rename is done: from here on the temporary no longer exists, and path is new.
 	if serr := SyncDir(dir); serr != nil {
-		return fmt.Errorf("%s is written, but syncing its directory failed: %w", path, serr)
+		return dirNotSynced(path, serr)
 	}
 	return nil
 }
@@ -108,7 +113,7 @@ func Create(path string, data []byte, perm fs.FileMode) error {
 		}
 	}
 	if serr := SyncDir(dir); serr != nil {
-		return fmt.Errorf("%s is written, but syncing its directory failed: %w", path, serr)
+		return dirNotSynced(path, serr)
 	}
 	return nil
 }
@@ -162,9 +167,13 @@ func CreateDir(path string, perm fs.FileMode, files []File) (err error) {
 		return err
 	}
 	if serr := SyncDir(parent); serr != nil {
-		return fmt.Errorf("%s is written, but syncing its directory failed: %w", path, serr)
+		return dirNotSynced(path, serr)
 	}
 	return nil
+}
+
+func dirNotSynced(path string, err error) error {
+	return fmt.Errorf("%s is written, but %w: %w", path, ErrDirNotSynced, err)
 }
 
 // createFile writes a new file at path, with permissions perm, and fsyncs it.

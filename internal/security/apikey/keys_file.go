@@ -210,7 +210,9 @@ func Append(path string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("keys file %q: rewriting it would break it: %w", path, err)
 	}
-	if err := atomicfile.WriteFile(path, out, 0o600); err != nil {
+	// A directory that could not be synced still holds the new file: failing here would lose
+	// the key, which the caller prints only on success.
+	if err := atomicfile.WriteFile(path, out, 0o600); err != nil && !errors.Is(err, atomicfile.ErrDirNotSynced) {
 		return fmt.Errorf("keys file: %w", err)
 	}
 	return nil
