@@ -127,7 +127,8 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s),
 			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
-			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s):
+			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
+			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s):
 			return RuleSQLi
 		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
 			return RuleXSS
