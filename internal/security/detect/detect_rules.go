@@ -99,6 +99,17 @@ func inspectVariants(v string, plus bool, checks int) (rule, ev string, hit bool
 		if !changed {
 			return "", "", false
 		}
+		if u, nested := unnestEscapes(s); nested {
+			// "%%0a0a": a decoder that removes the inner escape is left with "%0a".
+			if rule = variantRule(u, checks, false, rawBreaks); rule != "" {
+				return rule, evidence(u), true
+			}
+			if u, changed := unescapeLenient(u, false); changed {
+				if rule = variantRule(u, checks, false, rawBreaks); rule != "" {
+					return rule, evidence(u), true
+				}
+			}
+		}
 		s = next
 	}
 }
@@ -585,6 +596,32 @@ func unescapeLenient(s string, plus bool) (string, bool) {
 		}
 	}
 	return string(b), true
+}
+
+// unnestEscapes removes every %XX escape that stands inside another, between a '%' and two
+// hex digits ("%%0a0a" becomes "%0a", "%%2e2e" "%2e"), as a filter that strips the inner
+// escape once leaves the outer for the next decoder. It reports whether there was one, and
+// allocates only then.
+func unnestEscapes(s string) (string, bool) {
+	i := strings.Index(s, "%%")
+	if i < 0 || !isNested(s, i) {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && isNested(s, i) {
+			b = append(b, '%')
+			i += 3 // the inner escape
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return string(b), true
+}
+
+// isNested reports whether s[i:] is '%', an escape %XX and two hex digits.
+func isNested(s string, i int) bool {
+	return i+5 < len(s) && s[i] == '%' && s[i+1] == '%' && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5])
 }
 
 // queryUnescapeLenient decodes a query string name for a Finding's location.

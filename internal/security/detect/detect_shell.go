@@ -73,6 +73,48 @@ var shellCommands = map[string]cmdKind{
 	"runas": cmdStrong, "psexec": cmdStrong, "mimikatz": cmdStrong, "procdump": cmdStrong,
 	"msiexec": cmdStrong, "forfiles": cmdStrong, "pcalua": cmdStrong, "installutil": cmdStrong,
 	"msbuild": cmdStrong, "regasm": cmdStrong, "odbcconf": cmdStrong,
+	// Accounts, services, packages and the kernel (Unix).
+	"adduser": cmdStrong, "deluser": cmdStrong, "userdel": cmdStrong, "usermod": cmdStrong,
+	"groupadd": cmdStrong, "chpasswd": cmdStrong, "chage": cmdStrong, "sudoedit": cmdStrong,
+	"pkexec": cmdStrong, "doas": cmdStrong, "systemctl": cmdStrong, "journalctl": cmdStrong,
+	"service": cmdWeak, "iptables": cmdStrong, "ip6tables": cmdStrong, "nft": cmdStrong,
+	"lsmod": cmdStrong, "insmod": cmdStrong, "modprobe": cmdStrong, "sysctl": cmdStrong,
+	"dmesg": cmdStrong, "lspci": cmdStrong, "lsusb": cmdStrong, "lsblk": cmdStrong,
+	"fdisk": cmdStrong, "blkid": cmdStrong, "dpkg": cmdStrong, "rpm": cmdWeak,
+	"apt-get": cmdStrong, "pgrep": cmdStrong, "pidof": cmdStrong, "ldd": cmdStrong,
+	"objdump": cmdStrong, "readelf": cmdStrong, "hexdump": cmdStrong, "md5sum": cmdStrong,
+	"sha1sum": cmdStrong, "sha256sum": cmdStrong, "shred": cmdStrong, "readlink": cmdStrong,
+	"setfacl": cmdStrong, "getfacl": cmdStrong, "chattr": cmdStrong, "lsattr": cmdStrong,
+	"setcap": cmdStrong, "getcap": cmdStrong, "capsh": cmdStrong, "nsenter": cmdStrong,
+	"unshare": cmdStrong, "tcpdump": cmdStrong, "tshark": cmdStrong, "masscan": cmdStrong,
+	"hping3": cmdStrong, "ltrace": cmdStrong, "strace": cmdStrong, "screen": cmdWeak,
+	"tmux": cmdStrong, "time": cmdWeak, "at": cmdWeak,
+	// Compilers and interpreters (Unix).
+	"clang": cmdStrong, "c89": cmdStrong, "c99": cmdStrong, "tcc": cmdStrong,
+	"gawk": cmdStrong, "mawk": cmdStrong, "nawk": cmdStrong, "tclsh": cmdStrong,
+	"wish": cmdWeak, "expect": cmdWeak, "groovy": cmdStrong, "jshell": cmdStrong,
+	"rustc": cmdStrong, "ash": cmdWeak, "rbash": cmdStrong, "fish": cmdWeak, "ex": cmdWeak,
+	"sqlite3": cmdStrong, "psql": cmdStrong, "mysql": cmdWeak, "redis-cli": cmdStrong,
+	"smbclient": cmdStrong, "rpcclient": cmdStrong, "ldapsearch": cmdStrong, "sftp": cmdStrong,
+	"rsh": cmdStrong, "rlogin": cmdStrong, "finger": cmdWeak, "knife": cmdWeak, "cscli": cmdStrong,
+	"php-cgi": cmdStrong, "gem": cmdWeak, "npx": cmdStrong, "composer": cmdWeak,
+	"chef-client": cmdStrong, "chef-solo": cmdStrong, "chef-shell": cmdStrong, "chef-run": cmdStrong,
+	"chef-vault": cmdStrong, "chef-apply": cmdStrong, "ssh-copy-id": cmdStrong, "ssh-add": cmdStrong,
+	"ssh-agent": cmdStrong, "ssh-keyscan": cmdStrong,
+	// macOS.
+	"launchctl": cmdStrong, "dscl": cmdStrong, "sw_vers": cmdStrong, "csrutil": cmdStrong,
+	"system_profiler": cmdStrong, "defaults": cmdWeak, "security": cmdWeak,
+	// Windows.
+	"netsh": cmdStrong, "net1": cmdStrong, "nbtstat": cmdStrong, "getmac": cmdStrong,
+	"pathping": cmdStrong, "takeown": cmdStrong, "ntdsutil": cmdStrong, "diskpart": cmdStrong,
+	"diskshadow": cmdStrong, "esentutl": cmdStrong, "wbadmin": cmdStrong, "cipher": cmdWeak,
+	"makecab": cmdStrong, "extrac32": cmdStrong, "expand": cmdWeak, "cmstp": cmdStrong,
+	"dnscmd": cmdStrong, "winrm": cmdStrong, "winrs": cmdStrong, "wusa": cmdStrong,
+	"mavinject": cmdStrong, "msxsl": cmdStrong, "ieexec": cmdStrong, "hh": cmdWeak,
+	"calc": cmdWeak, "notepad": cmdWeak, "mstsc": cmdStrong, "qprocess": cmdStrong,
+	"wsl": cmdStrong, "csc": cmdWeak, "tree": cmdWeak, "where": cmdWeak, "query": cmdWeak,
+	"chkdsk": cmdStrong, "sfc": cmdWeak, "gpresult": cmdStrong, "auditpol": cmdStrong,
+	"set": cmdWeak, "ping6": cmdStrong, "ntlmrelayx": cmdStrong,
 }
 
 // netSubcommands are what Windows' net takes that injections use.
@@ -89,7 +131,7 @@ func hasShellInjection(s string) bool {
 	if t := strings.Trim(s, "'\" \t;|&`"); len(t) < len(s) && isBareCommand(t) {
 		return true // 'whoami', ;"whoami"
 	}
-	if hasCommandAfterSeparator(s) {
+	if hasCommandAfterSeparator(s) || hasAssignedCommand(s) {
 		return true
 	}
 	if f, changed := shellFold(s); changed {
@@ -327,11 +369,32 @@ word:
 			}
 		}
 	}
+	if kind == 0 && j-i > 2 && isDigitByte(name[len(name)-1]) {
+		// A versioned binary: gcc10, php7 (and python3.11, gcc7.4 below).
+		k := len(name)
+		for k > 0 && isDigitByte(name[k-1]) {
+			k--
+		}
+		if k >= 2 {
+			kind = shellCommands[string(name[:k])]
+		}
+	}
 	if kind == 0 {
 		if pathed && globbed {
 			return true
 		}
-		return sep != '^' && isWindowsFor(string(name), s[j:])
+		return isWindowsFor(string(name), s[j:], sep == '^')
+	}
+	if isDigitByte(name[len(name)-1]) {
+		for j+1 < len(s) && s[j] == '.' && isDigitByte(s[j+1]) {
+			j += 2
+			for j < len(s) && isDigitByte(s[j]) {
+				j++
+			}
+		}
+	}
+	if j+1 < len(s) && s[j] == '/' && (kind == cmdStrong || gluedSwitchCommands[string(name)]) && isGluedSwitch(s[j:]) {
+		return true // ipconfig/all, dir/s: a Windows switch glued to the command
 	}
 	// Windows executables: whoami.exe, cmd.exe.
 	if hasPrefixFold(s[j:], ".exe") || hasPrefixFold(s[j:], ".com") && (j+4 == len(s) || !isAlnumByte(s[j+4])) {
@@ -427,13 +490,37 @@ func globMatch(pattern, name string) bool {
 	return name != "" && lowerByte(pattern[0]) == name[0] && globMatch(pattern[1:], name[1:])
 }
 
-// isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)".
-func isWindowsFor(name, rest string) bool {
+// isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)". At the start of a
+// value (start) the loop must be whole, with its set and its command: "for /f "usebackq" %v
+// in (`command`) do command".
+func isWindowsFor(name, rest string, start bool) bool {
 	if name != "for" {
 		return false
 	}
 	t := strings.TrimLeft(rest, " \t")
-	return len(t) < len(rest) && len(t) > 1 && (t[0] == '%' || t[0] == '/' && isLetterByte(t[1]))
+	if len(t) == len(rest) || len(t) < 2 || t[0] != '%' && (t[0] != '/' || !isLetterByte(t[1])) {
+		return false
+	}
+	if !start {
+		return true
+	}
+	in := indexFold(t, " in (")
+	return in > 0 && indexFold(t[in:], ") do ") > 0
+}
+
+// gluedSwitchCommands are the Windows commands that are also words and take a switch glued to
+// their name (dir/s, del/q).
+var gluedSwitchCommands = map[string]bool{"dir": true, "del": true, "attrib": true, "tree": true, "ver": true}
+
+// isGluedSwitch reports whether t, what follows a command name, is a Windows switch of one to
+// four letters ending there: "/all", "/s", "/r file.txt". "/8.4" is a version, "/lib/x" and
+// "/users" paths.
+func isGluedSwitch(t string) bool {
+	j := 1
+	for j < len(t) && isLetterByte(t[j]) {
+		j++
+	}
+	return j > 1 && j <= 5 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
 }
 
 // endsCommand reports whether rest, what follows a command name, ends the command at once:
@@ -492,12 +579,15 @@ func shellArgument(rest string, brace, strict, numeric bool) bool {
 	case c == '.' && len(word) > 1 && (word[1] == '/' || word[1] == '.'):
 		return true
 	case c == '\'' || c == '"':
-		return len(tok) > 1 && (tok[1] == '/' || tok[1] == '-' || tok[1] == '$')
+		return len(tok) > 1 && (tok[1] == '/' || tok[1] == '-' || tok[1] == '$' || !strict && isQuotedCommand(tok[1:]))
 	case isLetterByte(c) && len(word) > 2 && word[1] == ':' && (word[2] == '\\' || word[2] == '/'):
 		return true // C:\
 	}
 	if strict {
 		return false
+	}
+	if k := strings.Index(word, "://"); k > 0 && isLetterByte(word[0]) && k+3 < len(word) {
+		return true // a URL: curl http://x/a.sh, wget https://...
 	}
 	// A number or a dotted host or address, ending the command: sleep 5; ping 127.0.0.1;
 	// nslookup x.oast.me.
@@ -865,4 +955,136 @@ func isShortOption(t string) bool {
 		j++
 	}
 	return j > 1 && j <= 4 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
+}
+
+// isQuotedCommand reports whether t, what follows the quote that opens an argument, is a
+// command line: a command and an argument only a shell gives it, or a command that is no word
+// alone: trap 'rm -rf x', sh -c "id", eval 'whoami'.
+func isQuotedCommand(t string) bool {
+	j := 0
+	for j < len(t) && (isAlnumByte(t[j]) || t[j] == '_' || t[j] == '-') {
+		j++
+	}
+	if j < 2 || j > 16 {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:j]
+	for k := range w {
+		w[k] = lowerByte(t[k])
+	}
+	kind := shellCommands[string(w)]
+	rest := t[j:]
+	switch {
+	case kind == 0 || kind == cmdNet:
+		return false
+	case kind == cmdStrong && rest != "" && (rest[0] == '\'' || rest[0] == '"'):
+		return true
+	}
+	return rest != "" && (rest[0] == ' ' || rest[0] == '\t') && shellArgument(rest, false, true, false)
+}
+
+// maxAssignments bounds the shell variables hasAssignedCommand follows in one value.
+const maxAssignments = 4
+
+// hasAssignedCommand reports a command built from a variable the value itself assigns, the
+// evasion that hides a command name from word lists: "a=whoami;$a", "v='u';cu$v\\rl x",
+// "garb=adduse[r];$garb pizza", "alias x=env&x whoami", "set FOO=1& echo %FOO%". A variable
+// assigned at the start of the value or of a command (after ; & | or a line break, or after
+// alias, export, set or declare) and then expanded where a command starts, or glued to letters,
+// or (for an alias) run as a command. A query string's "a=1&b=$a" expands nothing there.
+func hasAssignedCommand(s string) bool {
+	if strings.IndexByte(s, '=') < 0 {
+		return false
+	}
+	// cmd's variables: set NAME=value, then %NAME%.
+	for i := indexFold(s, "set "); i >= 0; {
+		if i == 0 || s[i-1] == ' ' || strings.IndexByte(";&|\n\r(", s[i-1]) >= 0 {
+			j := skipBlank(s, i+4)
+			if k := assignedName(s, j); k > 0 && strings.Contains(s[k:], "%"+s[j:k]+"%") {
+				return true
+			}
+		}
+		k := indexFold(s[i+4:], "set ")
+		if k < 0 {
+			break
+		}
+		i += 4 + k
+	}
+	var names [maxAssignments]string
+	var alias [maxAssignments]bool
+	n := 0
+	for i := 0; i < len(s) && n < maxAssignments; i++ {
+		if i > 0 && strings.IndexByte(";&|\n\r", s[i-1]) < 0 && !(s[i-1] == ' ' && commandStart(s[:i-1])) {
+			continue
+		}
+		j := skipBlank(s, i)
+		isAlias := false
+		for _, kw := range [...]string{"alias", "export", "declare", "local"} {
+			if hasPrefixFold(s[j:], kw) && j+len(kw) < len(s) && (s[j+len(kw)] == ' ' || s[j+len(kw)] == '\t') {
+				isAlias = kw == "alias"
+				j = skipBlank(s, j+len(kw))
+				break
+			}
+		}
+		k := assignedName(s, j)
+		if k < 0 {
+			continue
+		}
+		names[n], alias[n] = s[j:k], isAlias
+		n++
+		i = k
+	}
+	for a := 0; a < n; a++ {
+		name := names[a]
+		for i := strings.Index(s, name); i >= 0; {
+			end := i + len(name)
+			if end == len(s) || !isIdentByte(s[end]) {
+				if alias[a] && i > 0 && end < len(s) && strings.IndexByte(";&|\n\r", s[i-1]) >= 0 && s[end] != '=' {
+					return true // the alias run as a command
+				}
+				if !alias[a] && i > 0 && s[i-1] == '$' {
+					p := i - 1
+					q := strings.TrimRight(s[:p], " \t")
+					if q != "" && strings.IndexByte(";&|\n\r`(", q[len(q)-1]) >= 0 ||
+						p > 0 && isLetterByte(s[p-1]) || end < len(s) && isLetterByte(s[end]) {
+						return true // ;$a, cu$v, $v\rl: expanded where a command is
+					}
+				}
+			}
+			k := strings.Index(s[i+1:], name)
+			if k < 0 {
+				break
+			}
+			i += 1 + k
+		}
+	}
+	return false
+}
+
+// assignedName returns the end of a variable name assigned at s[j:] ("name=value"; the value
+// not empty nor a comparison), or -1.
+func assignedName(s string, j int) int {
+	k := j
+	for k < len(s) && isIdentByte(s[k]) {
+		k++
+	}
+	if k == j || k-j > 32 || k+1 >= len(s) || s[k] != '=' || s[k+1] == ' ' || s[k+1] == '=' || isDigitByte(s[j]) {
+		return -1
+	}
+	return k
+}
+
+// commandStart reports whether before, what precedes a space, ends a command or a cmd
+// conditional, after which a new command starts: "if not defined BAR".
+func commandStart(before string) bool {
+	return before == "" || strings.IndexByte(";&|\n\r", before[len(before)-1]) >= 0
+}
+
+// skipBlank returns the index after the spaces and tabs at s[i:].
+func skipBlank(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }
