@@ -17,7 +17,7 @@ const maxDecodeRounds = 4
 // plus decodes '+' as a space, as in a query string.
 func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
-		if isBareCommand(v) {
+		if isBareCommand(v) || isBareExecutable(v) {
 			return RuleCmdi, evidence(v), true
 		}
 		if isNumberThenComment(v) {
@@ -33,7 +33,21 @@ func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 var bareCommands = map[string]bool{
 	"whoami": true, "ipconfig": true, "ifconfig": true, "systeminfo": true, "netstat": true,
 	"uname": true, "tasklist": true, "printenv": true, "getent": true, "nslookup": true,
-	"lsb_release": true,
+	"lsb_release": true, "sw_vers": true, "lsmod": true, "lastlog": true, "netsh": true,
+}
+
+// isBareExecutable reports a plain value that is a Windows executable of shellCommands, bare:
+// "cmd.exe", "powershell.exe", "calc.exe".
+func isBareExecutable(v string) bool {
+	if len(v) < 6 || len(v) > 24 || !hasPrefixFold(v[len(v)-4:], ".exe") {
+		return false
+	}
+	var buf [20]byte
+	w := buf[:len(v)-4]
+	for i := range w {
+		w[i] = lowerByte(v[i])
+	}
+	return shellCommands[string(w)] != 0
 }
 
 // isBareCommand reports a value that is one of bareCommands alone, in any case. It allocates

@@ -409,6 +409,8 @@ word:
 	switch {
 	case kind == cmdNet:
 		return netSubcommand(rest)
+	case toolSubcommand(string(name), rest):
+		return true // reg query, wmic os get, netsh firewall, launchctl list
 	case pathed:
 		return true
 	case wrapperCommands[string(name)] && wrapsCommand(rest):
@@ -532,6 +534,46 @@ func endsCommand(rest string) bool {
 	switch rest[0] {
 	case ';', '|', '&', '`', ')', '\n', '\r', '<', '>', '"', '\'', '$', '}':
 		return true
+	case '\\':
+		return len(rest) > 1 && (rest[1] == 'n' || rest[1] == 'r') // a line break written as \n
+	}
+	return false
+}
+
+// toolSubcommands are the subcommands of system tools that injections run to read the system:
+// a tool's name followed by one of them is a command, though the name may be a word (reg, sc,
+// ip, security, defaults).
+var toolSubcommands = map[string][]string{
+	"reg":       {"query", "add", "delete", "save", "export", "import", "load", "copy"},
+	"sc":        {"query", "queryex", "qc", "create", "config", "start", "stop", "delete", "sdshow"},
+	"wmic":      {"os", "qfe", "useraccount", "process", "service", "computersystem", "bios", "logicaldisk", "nicconfig", "startup", "group", "share", "product", "/node"},
+	"netsh":     {"firewall", "advfirewall", "wlan", "interface", "http", "winhttp", "wfp", "portproxy", "dump", "int"},
+	"launchctl": {"list", "load", "unload", "bootstrap", "bootout", "submit", "print"},
+	"dscl":      {".", "localhost", "-read", "-list", "-readall"},
+	"systemctl": {"status", "start", "stop", "restart", "enable", "disable", "list-units", "list-unit-files", "show"},
+	"defaults":  {"read", "write", "delete", "domains", "export"},
+	"security":  {"dump-keychain", "find-generic-password", "find-internet-password", "list-keychains", "dump-trust-settings"},
+	"ip":        {"addr", "a", "route", "r", "link", "neigh", "n", "-a", "-4", "-6"},
+	"ps":        {"aux", "ax", "axjf", "-aux"},
+	"getent":    {"passwd", "group", "shadow", "hosts"},
+	"service":   {"--status-all"},
+}
+
+// toolSubcommand reports whether rest, what follows the command name, is white space and one of
+// name's toolSubcommands, ending there or followed by white space.
+func toolSubcommand(name, rest string) bool {
+	subs := toolSubcommands[name]
+	if subs == nil {
+		return false
+	}
+	t := strings.TrimLeft(rest, " \t")
+	if len(t) == len(rest) {
+		return false
+	}
+	for _, sub := range subs {
+		if hasPrefixFold(t, sub) && (len(t) == len(sub) || t[len(sub)] == ' ' || t[len(sub)] == '\t' || endsCommand(t[len(sub):])) {
+			return true
+		}
 	}
 	return false
 }
@@ -901,7 +943,7 @@ func hasWindowsVariable(s string) bool {
 var wrapperCommands = map[string]bool{
 	"nohup": true, "sudo": true, "doas": true, "xargs": true, "timeout": true, "nice": true,
 	"env": true, "busybox": true, "setsid": true, "stdbuf": true, "strace": true, "chroot": true,
-	"watch": true, "runas": true, "exec": true, "powershell": true, "pwsh": true, "cmd": true,
+	"watch": true, "runas": true, "exec": true, "eval": true, "powershell": true, "pwsh": true, "cmd": true,
 }
 
 // wrapsCommand reports whether rest, what follows a wrapper command, is white space, options
