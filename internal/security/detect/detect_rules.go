@@ -153,7 +153,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
 			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
-			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s):
+			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s):
 			return RuleSQLi
 		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
 			return RuleXSS
@@ -844,7 +844,8 @@ var scannerWords = map[string]bool{
 	"crackmapexec": true, "netexec": true, "impacket": true, "evilginx": true, "gophish": true,
 	"rustscan": true, "unicornscan": true, "hping": true, "hping3": true, "bbot": true,
 	"patator": true, "ncrack": true, "hashcat": true, "cewl": true,
-	"zgrab2": true, "httpx2": true,
+	"zgrab2": true, "httpx2": true, "webscarab": true, "zollard": true, "fhscan": true,
+	"cansina": true, "brutespray": true, "xenotix": true, "sqlbrute": true,
 }
 
 // scannerPhrases are signatures that are not a single word.

@@ -44,7 +44,7 @@ func hasListTautology(s string) bool {
 }
 
 // jsonOperators are PostgreSQL's and MySQL's JSON operators, longest first.
-var jsonOperators = [...]string{"->>", "#>>", "->", "#>", "@>", "<@", "?|", "?&", "?"}
+var jsonOperators = [...]string{"->>", "#>>", "->", "#>", "@>", "<@", "?|", "?&", "?", "<", ">"}
 
 // hasJSONOperator reports a JSON literal or column compared by a JSON operator with another
 // literal, as JSON-based SQL injection writes its conditions: "OR '{"a":"b"}' ? 'a'",
@@ -73,8 +73,15 @@ func hasJSONOperator(s string) bool {
 			before := strings.TrimRight(s[:i], " \t")
 			left := before != "" && (before[len(before)-1] == '\'' || isIdentByte(before[len(before)-1]))
 			right := s[j] == '\'' || hasPrefixFold(s[j:], "array[")
-			if left && right && (strings.HasSuffix(before, "}'") || strings.HasSuffix(before, "]'") ||
-				strings.HasPrefix(s[j:], "'{") || strings.HasPrefix(s[j:], "'[")) {
+			jsonLeft := strings.HasSuffix(before, "}'") || strings.HasSuffix(before, "]'")
+			if op == "<" || op == ">" {
+				// A comparison counts only with a JSON document on its left: '{"a":2}' > '$.a'.
+				if jsonLeft && s[j] == '\'' {
+					return true
+				}
+				break
+			}
+			if left && right && (jsonLeft || strings.HasPrefix(s[j:], "'{") || strings.HasPrefix(s[j:], "'[")) {
 				return true
 			}
 			break
@@ -187,6 +194,59 @@ func hasFromClause(s string) bool {
 			if n < len(s) && isDigitByte(s[n]) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// hasQuoteThenCall reports a quote that closes a literal followed by a boolean keyword and a
+// function call that is itself compared or joined to more conditions, blind injection's test of
+// a value: "1' and starts_with(password) and 'true", "x' or ascii(substr(user,1,1)) > 64". A
+// quote after a letter (an apostrophe: "parents' and friend(s)") is not one.
+func hasQuoteThenCall(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '\'' && c != '"' || i > 0 && isLetterByte(s[i-1]) {
+			continue
+		}
+		j := skipSQLSpace(s, i+1)
+		if j == i+1 {
+			continue
+		}
+		w := sqlWordAt(s, j)
+		if w != "and" && w != "or" {
+			continue
+		}
+		k := skipSQLSpace(s, j+len(w))
+		fn := k
+		for k < len(s) && isIdentByte(s[k]) {
+			k++
+		}
+		if k == fn || k >= len(s) || s[k] != '(' {
+			continue
+		}
+		// The call's closing bracket, then a comparison, a boolean keyword or a comment.
+		depth, m := 0, k
+		for ; m < len(s); m++ {
+			if s[m] == '(' {
+				depth++
+			} else if s[m] == ')' {
+				depth--
+				if depth == 0 {
+					break
+				}
+			}
+		}
+		if m == len(s) {
+			continue
+		}
+		n := skipSQLSpace(s, m+1)
+		switch {
+		case n < len(s) && strings.IndexByte("=<>!", s[n]) >= 0:
+			return true
+		case sqlWordAt(s, n) == "and" || sqlWordAt(s, n) == "or":
+			return true
+		case endsInSQLComment(s[n:]) && n < len(s):
+			return true
 		}
 	}
 	return false
