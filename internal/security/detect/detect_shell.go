@@ -393,7 +393,7 @@ word:
 			}
 		}
 	}
-	if j+1 < len(s) && s[j] == '/' && (kind == cmdStrong || gluedSwitchCommands[string(name)]) && isGluedSwitch(s[j:]) {
+	if j+1 < len(s) && s[j] == '/' && (kind == cmdStrong && isGluedSwitch(s[j:], 6) || gluedSwitchCommands[string(name)] && isGluedSwitch(s[j:], 2)) {
 		return true // ipconfig/all, dir/s: a Windows switch glued to the command
 	}
 	// Windows executables: whoami.exe, cmd.exe.
@@ -515,14 +515,13 @@ func isWindowsFor(name, rest string, start bool) bool {
 var gluedSwitchCommands = map[string]bool{"dir": true, "del": true, "attrib": true, "tree": true, "ver": true}
 
 // isGluedSwitch reports whether t, what follows a command name, is a Windows switch of one to
-// four letters ending there: "/all", "/s", "/r file.txt". "/8.4" is a version, "/lib/x" and
-// "/users" paths.
-func isGluedSwitch(t string) bool {
+// max letters ending there: "/all", "/s", "/r file.txt". "/8.4" is a version, "/lib/x" a path.
+func isGluedSwitch(t string, max int) bool {
 	j := 1
 	for j < len(t) && isLetterByte(t[j]) {
 		j++
 	}
-	return j > 1 && j <= 5 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
+	return j > 1 && j <= max+1 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
 }
 
 // endsCommand reports whether rest, what follows a command name, ends the command at once:
@@ -1082,7 +1081,7 @@ func hasAssignedCommand(s string) bool {
 		for i := strings.Index(s, name); i >= 0; {
 			end := i + len(name)
 			if end == len(s) || !isIdentByte(s[end]) {
-				if alias[a] && i > 0 && end < len(s) && strings.IndexByte(";&|\n\r", s[i-1]) >= 0 && s[end] != '=' {
+				if alias[a] && i > 0 && strings.IndexByte(";&|\n\r", s[i-1]) >= 0 && (end == len(s) || s[end] != '=') {
 					return true // the alias run as a command
 				}
 				if !alias[a] && i > 0 && s[i-1] == '$' {
