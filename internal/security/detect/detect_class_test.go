@@ -81,6 +81,8 @@ func TestShellClassRules(t *testing.T) {
 		"launchctl list", "ps aux", "getent passwd", "ip addr",
 		"\\nuname\\n", "\\nid\\n",
 		"; eval id",
+		"Get-ChildItem -Path C:\\Users", "; Set-ExecutionPolicy -Scope CurrentUser Bypass", "|Get-LocalUser",
+		"& Start-Service -Name spooler", "; lynx -dump http://203.0.113.9", "| egrep -r secret /srv",
 	}
 	for _, v := range hits {
 		if !hasShellInjection(v) {
@@ -94,6 +96,7 @@ func TestShellClassRules(t *testing.T) {
 		"a=1&b=$a", "price=5; total $5", "name=Ann; hello $name", "alias: Bob",
 		"for your information", "for /f", "reg is short for register", "sc is a state", "ip address",
 		"ps: see you", "time to go", "a \\n b", "eval is a word", "set the table", "set X=1 and Y=2",
+		"Get-together at noon", "set-up; add-on", "Write-off -5%", "Start-up & grow", "which one", "history of Rome",
 	}
 	for _, v := range miss {
 		if hasShellInjection(v) {

@@ -114,7 +114,28 @@ var shellCommands = map[string]cmdKind{
 	"calc": cmdWeak, "notepad": cmdWeak, "mstsc": cmdStrong, "qprocess": cmdStrong,
 	"wsl": cmdStrong, "csc": cmdWeak, "tree": cmdWeak, "where": cmdWeak, "query": cmdWeak,
 	"chkdsk": cmdStrong, "sfc": cmdWeak, "gpresult": cmdStrong, "auditpol": cmdStrong,
-	"set": cmdWeak, "ping6": cmdStrong, "ntlmrelayx": cmdStrong,
+	"set": cmdWeak, "ping6": cmdStrong, "ntlmrelayx": cmdStrong, "driverquery": cmdStrong,
+	"xcopy": cmdStrong, "robocopy": cmdStrong, "mountvol": cmdStrong, "assoc": cmdStrong,
+	"ftype": cmdStrong, "pushd": cmdStrong, "popd": cmdStrong, "doskey": cmdStrong,
+	"setx": cmdStrong, "tscon": cmdStrong, "setspn": cmdStrong, "dcdiag": cmdStrong,
+	"repadmin": cmdStrong, "netdom": cmdStrong, "csvde": cmdStrong, "ldifde": cmdStrong,
+	"adfind": cmdStrong, "fltmc": cmdStrong, "openfiles": cmdStrong, "vaultcmd": cmdStrong,
+	"move": cmdWeak, "ren": cmdWeak, "rd": cmdWeak, "md": cmdWeak, "vol": cmdWeak,
+	"start": cmdWeak, "call": cmdWeak, "cls": cmdWeak,
+	// More Unix: browsers and mail in a terminal, files, archives, packages, runtimes.
+	"lynx": cmdStrong, "w3m": cmdStrong, "chgrp": cmdStrong, "ln": cmdWeak, "rmdir": cmdStrong,
+	"egrep": cmdStrong, "fgrep": cmdStrong, "zgrep": cmdStrong, "zcat": cmdStrong,
+	"bzcat": cmdStrong, "xzcat": cmdStrong, "locate": cmdWeak, "which": cmdWeak,
+	"whereis": cmdStrong, "history": cmdWeak, "sendmail": cmdStrong, "mutt": cmdStrong,
+	"mailx": cmdStrong, "dnf": cmdStrong, "pacman": cmdWeak, "zypper": cmdStrong, "apk": cmdWeak,
+	"bzip2": cmdStrong, "7z": cmdStrong, "unrar": cmdStrong, "cpio": cmdStrong, "javac": cmdStrong,
+	"dotnet": cmdStrong, "bc": cmdWeak, "ed": cmdWeak, "emacs": cmdStrong, "pico": cmdWeak,
+	"nodejs": cmdStrong, "deno": cmdStrong, "stunnel": cmdStrong, "proxychains": cmdStrong,
+	"torsocks": cmdStrong, "sshpass": cmdStrong, "uuencode": cmdStrong, "uudecode": cmdStrong,
+	"gpg": cmdStrong, "logger": cmdWeak, "wall": cmdWeak, "halt": cmdWeak, "poweroff": cmdStrong,
+	"telinit": cmdStrong, "ionice": cmdStrong, "taskset": cmdStrong, "fuser": cmdStrong,
+	"iwconfig": cmdStrong, "nmcli": cmdStrong, "hostnamectl": cmdStrong, "xdg-open": cmdStrong,
+	"dbus-send": cmdStrong, "chroot": cmdStrong, "wget2": cmdStrong,
 }
 
 // netSubcommands are what Windows' net takes that injections use.
@@ -361,6 +382,8 @@ word:
 		// ansible-playbook, chef-client, ssh-copy-id: a tool's family name.
 		if shellCommands[string(name[:h])] == cmdStrong {
 			kind = cmdStrong
+		} else if powerShellVerbs[string(name[:h])] && isCmdletNoun(name[h+1:]) {
+			kind = cmdWeak // a PowerShell cmdlet, Verb-Noun: Get-ChildItem, Set-ExecutionPolicy
 		} else {
 			j = i + h
 			kind = shellCommands[string(name[:h])]
@@ -1128,4 +1151,35 @@ func skipBlank(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// powerShellVerbs are the approved verbs of PowerShell's cmdlet names (Verb-Noun), lower case.
+var powerShellVerbs = map[string]bool{
+	"get": true, "set": true, "new": true, "remove": true, "invoke": true, "start": true,
+	"stop": true, "add": true, "out": true, "write": true, "import": true, "export": true,
+	"convertto": true, "convertfrom": true, "select": true, "where": true, "foreach": true,
+	"test": true, "enable": true, "disable": true, "copy": true, "move": true, "rename": true,
+	"clear": true, "register": true, "unregister": true, "resolve": true, "restart": true,
+	"send": true, "receive": true, "update": true, "install": true, "uninstall": true,
+	"find": true, "save": true, "read": true, "mount": true, "dismount": true, "enter": true,
+	"grant": true, "revoke": true, "unblock": true, "compress": true, "expand": true,
+}
+
+// isCmdletNoun reports whether w (lower case), what follows a PowerShell verb and its hyphen,
+// can be a cmdlet's noun: letters only, four or more, and not a word that English hyphenates
+// after such a verb (get-together).
+func isCmdletNoun(w []byte) bool {
+	if len(w) < 4 {
+		return false // add-on, set-up, write-off, stop-gap
+	}
+	for _, c := range w {
+		if !isLetterByte(c) {
+			return false
+		}
+	}
+	switch string(w) {
+	case "together", "going", "well", "away", "ahead", "back", "down", "over", "through", "along":
+		return false
+	}
+	return true
 }
