@@ -45,6 +45,12 @@ func TestClassRules(t *testing.T) {
 			miss: []string{"from the group by the lake", "from home where possible", "from Paris where we met", "from now on", "from x order"},
 		},
 		{
+			name: "JSFuck",
+			fn:   hasJSFuck,
+			hits: []string{"(![]+[])[+[]]+(![]+[])[!+[]+!+[]]", "[][(![]+[])[+!+[]]]()"},
+			miss: []string{"[] + [] = ?", "a+[]![]b and some more words here", "!+!"},
+		},
+		{
 			name: "quote then call",
 			fn:   hasQuoteThenCall,
 			hits: []string{"9' and instr(user,'a') and '1", "5' or ascii(substr(user,1,1)) > 64", "1\" and length(name)=4 --", "0' or f(x)--"},

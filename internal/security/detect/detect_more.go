@@ -687,7 +687,7 @@ func hasScriptCall(s string) bool {
 		}
 	}
 	// A property looked up by a computed name and called: top['al'+'ert'](1), self[x](1).
-	for _, obj := range [...]string{"top[", "self[", "window[", "parent[", "this[", "globalthis["} {
+	for _, obj := range [...]string{"top[", "self[", "window[", "parent[", "this[", "globalthis[", "frames[", "opener[", "document["} {
 		if k := indexFold(s, obj); k >= 0 && (k == 0 || !isIdentByte(s[k-1])) {
 			if e := strings.Index(s[k:], "]("); e > 0 {
 				return true
@@ -695,6 +695,22 @@ func hasScriptCall(s string) bool {
 		}
 	}
 	return false
+}
+
+// hasJSFuck reports script written with only []()!+ (JSFuck and its kin), which builds any
+// program from "![]", "+[]" and "!+[]": two or more of those atoms, and the value made mostly
+// of those six characters.
+func hasJSFuck(s string) bool {
+	if strings.Count(s, "+[]")+strings.Count(s, "![]") < 2 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte("[]()!+", s[i]) >= 0 {
+			n++
+		}
+	}
+	return n*5 >= len(s)*4
 }
 
 // indexFold is strings.Index ignoring ASCII case; sub is lower case.

@@ -155,7 +155,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
 			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s):
 			return RuleSQLi
-		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
+		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s), hasJSFuck(s):
 			return RuleXSS
 		}
 	}
