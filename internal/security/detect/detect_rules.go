@@ -856,6 +856,7 @@ var scannerPhrases = [...]string{
 	"toata dragostea", "get-minimal", "core-project/", "s.t.a.l.k.e.r", "security scan",
 	"security analyzer", "project sonar", "palo alto networks", "thc-", "nmap scripting",
 	"sql power injector", "this is an exploit", "xmlrpc exploit", "hash grabber", "auto-rooter",
+	"cobalt strike",
 }
 
 // scannerPhraseIndex holds scannerPhrases by their first byte, so that scannerToken reads a
