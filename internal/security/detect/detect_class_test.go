@@ -88,7 +88,7 @@ func TestShellClassRules(t *testing.T) {
 		"\\nuname\\n", "\\nid\\n",
 		"; eval id",
 		"Get-ChildItem -Path C:\\Users", "; Set-ExecutionPolicy -Scope CurrentUser Bypass", "|Get-LocalUser",
-		"& Start-Service -Name spooler", "; lynx -dump http://203.0.113.9", "| egrep -r secret /srv",
+		"& Start-Service -Name spooler", ";vi x -c ':!uname -a'", "x \\!whoami", "; lynx -dump http://203.0.113.9", "| egrep -r secret /srv",
 	}
 	for _, v := range hits {
 		if !hasShellInjection(v) {
@@ -103,6 +103,7 @@ func TestShellClassRules(t *testing.T) {
 		"for your information", "for /f", "reg is short for register", "sc is a state", "ip address",
 		"ps: see you", "time to go", "a \\n b", "eval is a word", "set the table", "set X=1 and Y=2",
 		"Get-together at noon", "set-up; add-on", "Write-off -5%", "Start-up & grow", "which one", "history of Rome",
+		"Note:!important", "wow\\!cool", ":!",
 	}
 	for _, v := range miss {
 		if hasShellInjection(v) {

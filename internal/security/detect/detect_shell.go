@@ -270,6 +270,11 @@ func hasCommandAfterSeparator(s string) bool {
 			if i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r') {
 				sep, start = '\n', i+2
 			}
+		case '!':
+			// vi's and ex's shell escape: ":!id", "silent \!whoami".
+			if i > 0 && (s[i-1] == ':' || s[i-1] == '\\') {
+				sep = '!'
+			}
 		}
 		if sep != 0 && shellCommandAtLead(s, start, sep, sep != '`' && sep != '$' && isLeadSeparator(s[:i])) {
 			return true
