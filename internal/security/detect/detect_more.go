@@ -98,6 +98,35 @@ func isSMTPCommand(line string, decoded bool) bool {
 	return isMailCommand(line)
 }
 
+// isMailCommandValue reports a value that is itself an SMTP or IMAP command, as an injection
+// into a mail client's request sends it: "MAIL FROM:<a@example.net>", "RCPT TO:<b@example.net>",
+// "A1 SELECT INBOX". The IMAP command must be in capitals after its tag ("Q3 status report"
+// is a note); POP3's USER, PASS and TOP are words, not counted on their own.
+func isMailCommandValue(s string) bool {
+	t := strings.TrimLeft(s, " \t")
+	if hasPrefixFold(t, "mail from:") || hasPrefixFold(t, "rcpt to:") {
+		rest := strings.TrimLeft(t[strings.IndexByte(t, ':')+1:], " \t")
+		return rest != "" && (rest[0] == '<' || strings.IndexByte(rest, '@') > 0)
+	}
+	j := 0
+	for j < len(t) && isAlnumByte(t[j]) {
+		j++
+	}
+	if j < 2 || j > 8 || j >= len(t) || t[j] != ' ' || !isLetterByte(t[0]) || !isDigitByte(t[j-1]) {
+		return false
+	}
+	w := sqlIdentAt(t, j+1)
+	if !isUpperWord(w) || len(w) < 3 {
+		return false
+	}
+	for _, c := range imapCommands {
+		if strings.EqualFold(w, c) {
+			return true
+		}
+	}
+	return false
+}
+
 // pop3Commands are the POP3 commands that take an argument, as an injected line sends them.
 var pop3Commands = [...]string{"USER ", "PASS ", "RETR ", "DELE ", "TOP ", "APOP ", "UIDL "}
 

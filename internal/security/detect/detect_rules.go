@@ -145,7 +145,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 	}
 	if checks&checkPattern != 0 {
 		switch {
-		case hasShellInjection(s):
+		case hasShellInjection(s), isMailCommandValue(s):
 			return RuleCmdi
 		case hasHeaderInjection(s, !rawBreaks):
 			return RuleCRLF

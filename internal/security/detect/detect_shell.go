@@ -136,6 +136,29 @@ var shellCommands = map[string]cmdKind{
 	"telinit": cmdStrong, "ionice": cmdStrong, "taskset": cmdStrong, "fuser": cmdStrong,
 	"iwconfig": cmdStrong, "nmcli": cmdStrong, "hostnamectl": cmdStrong, "xdg-open": cmdStrong,
 	"dbus-send": cmdStrong, "chroot": cmdStrong, "wget2": cmdStrong,
+	// GTFOBins: Unix programs that run commands or read files for whoever calls them.
+	"aptitude": cmdStrong, "cpan": cmdStrong, "easy_install": cmdStrong, "facter": cmdStrong,
+	"iconv": cmdStrong, "jjs": cmdStrong, "jq": cmdStrong, "ldconfig": cmdStrong,
+	"logsave": cmdStrong, "lwp-download": cmdStrong, "lwp-request": cmdStrong, "nroff": cmdStrong,
+	"rlwrap": cmdStrong, "rpmquery": cmdStrong, "run-mailcap": cmdStrong, "run-parts": cmdStrong,
+	"rvim": cmdStrong, "setarch": cmdStrong, "shuf": cmdStrong, "start-stop-daemon": cmdStrong,
+	"unexpand": cmdStrong, "xz": cmdStrong, "fmt": cmdStrong, "pdb": cmdStrong, "git": cmdWeak,
+	"man": cmdWeak, "mail": cmdWeak, "script": cmdWeak, "puppet": cmdWeak, "busctl": cmdStrong,
+	"loginctl": cmdStrong, "networkctl": cmdStrong, "resolvectl": cmdStrong,
+	// LOLBAS: Windows programs that download, run or read for whoever calls them.
+	"atbroker": cmdStrong, "certoc": cmdStrong, "certreq": cmdStrong, "cmdl32": cmdStrong,
+	"conhost": cmdStrong, "datasvcutil": cmdStrong, "desktopimgdownldr": cmdStrong,
+	"dfsvc": cmdStrong, "diantz": cmdStrong, "eventvwr": cmdStrong, "extexport": cmdStrong,
+	"gpscript": cmdStrong, "ie4uinit": cmdStrong, "ilasm": cmdStrong, "infdefaultinstall": cmdStrong,
+	"mmc": cmdStrong, "mpcmdrun": cmdStrong, "msconfig": cmdStrong, "msdt": cmdStrong,
+	"ngen": cmdStrong, "pcwrun": cmdStrong, "pktmon": cmdStrong, "pnputil": cmdStrong,
+	"presentationhost": cmdStrong, "printbrm": cmdStrong, "rasautou": cmdStrong,
+	"rdrleakdiag": cmdStrong, "regini": cmdStrong, "regsvcs": cmdStrong, "rpcping": cmdStrong,
+	"runonce": cmdStrong, "runscripthelper": cmdStrong, "scriptrunner": cmdStrong,
+	"stordiag": cmdStrong, "syncappvpublishingserver": cmdStrong, "ttdinject": cmdStrong,
+	"tttracer": cmdStrong, "unregmp2": cmdStrong, "verclsid": cmdStrong, "wbemtest": cmdStrong,
+	"winget": cmdStrong, "wlrmdr": cmdStrong, "wsreset": cmdStrong, "wuauclt": cmdStrong,
+	"xwizard": cmdStrong, "jsc": cmdWeak, "vbc": cmdWeak,
 }
 
 // netSubcommands are what Windows' net takes that injections use.
@@ -275,6 +298,11 @@ func hasCommandAfterSeparator(s string) bool {
 			if i > 0 && (s[i-1] == ':' || s[i-1] == '\\') {
 				sep = '!'
 			}
+		case '=':
+			// A PowerShell or shell variable given a command's output: $c = New-Object ...
+			if isVariableAssignment(s[:i]) && i+1 < len(s) && s[i+1] == ' ' {
+				sep = '='
+			}
 		}
 		if sep != 0 && shellCommandAtLead(s, start, sep, sep != '`' && sep != '$' && isLeadSeparator(s[:i])) {
 			return true
@@ -388,7 +416,12 @@ word:
 		if shellCommands[string(name[:h])] == cmdStrong {
 			kind = cmdStrong
 		} else if powerShellVerbs[string(name[:h])] && isCmdletNoun(name[h+1:]) {
-			kind = cmdWeak // a PowerShell cmdlet, Verb-Noun: Get-ChildItem, Set-ExecutionPolicy
+			// A PowerShell cmdlet, Verb-Noun: Get-ChildItem, Set-ExecutionPolicy. A noun in
+			// camel case (ChildItem, WmiObject) is no English word.
+			kind = cmdWeak
+			if isCamelCase(s[i+h+1 : j]) {
+				kind = cmdStrong
+			}
 		} else {
 			j = i + h
 			kind = shellCommands[string(name[:h])]
@@ -434,6 +467,9 @@ word:
 		return false // part of a longer word (cat's), a version (curl/8.4), a file name or a host
 	}
 	rest := s[j:]
+	if kind == cmdStrong && isPowerShellCommand(name) && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "(") {
+		return true // IEX(New-Object Net.WebClient)..., Invoke-Expression (...)
+	}
 	switch {
 	case kind == cmdNet:
 		return netSubcommand(rest)
@@ -584,6 +620,7 @@ var toolSubcommands = map[string][]string{
 	"ps":        {"aux", "ax", "axjf", "-aux"},
 	"getent":    {"passwd", "group", "shadow", "hosts"},
 	"service":   {"--status-all"},
+	"git":       {"clone", "pull", "fetch", "init", "config", "remote", "log", "show", "submodule"},
 }
 
 // toolSubcommand reports whether rest, what follows the command name, is white space and one of
@@ -1187,4 +1224,41 @@ func isCmdletNoun(w []byte) bool {
 		return false
 	}
 	return true
+}
+
+// isCamelCase reports whether w has an upper-case letter after its first and a lower-case one:
+// "ChildItem", "WmiObject", as .NET names are written and words are not.
+func isCamelCase(w string) bool {
+	upper, lower := false, false
+	for k := 0; k < len(w); k++ {
+		switch {
+		case 'A' <= w[k] && w[k] <= 'Z':
+			upper = upper || k > 0
+		case 'a' <= w[k] && w[k] <= 'z':
+			lower = true
+		}
+	}
+	return upper && lower
+}
+
+// isPowerShellCommand reports a PowerShell cmdlet name (Verb-Noun) or one of its aliases that
+// evaluate or fetch, lower case.
+func isPowerShellCommand(name []byte) bool {
+	switch string(name) {
+	case "iex", "iwr", "irm", "icm":
+		return true
+	}
+	h := strings.IndexByte(string(name), '-')
+	return h > 0 && powerShellVerbs[string(name[:h])]
+}
+
+// isVariableAssignment reports whether before, what precedes an '=', ends in a variable and
+// spaces: "$client ", "$x".
+func isVariableAssignment(before string) bool {
+	t := strings.TrimRight(before, " \t")
+	k := len(t)
+	for k > 0 && isIdentByte(t[k-1]) {
+		k--
+	}
+	return k < len(t) && k > 0 && t[k-1] == '$' && (k == 1 || !isIdentByte(t[k-2]))
 }
