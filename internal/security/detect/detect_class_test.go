@@ -51,6 +51,18 @@ func TestClassRules(t *testing.T) {
 			miss: []string{"mail from: see below", "Q3 status report", "B2 select a seat", "USER admin", "TOP 10 songs"},
 		},
 		{
+			name: "sink assignment",
+			fn:   hasSinkAssignment,
+			hits: []string{"{onload=confirm}throw 2", "valueOf=prompt;a+''", "self.toString=eval", "x,onfocus=alert"},
+			miss: []string{"severity=alert", "level=alert;status=ok", "onion=alert", "mode=eval", "a=1"},
+		},
+		{
+			name: "SQL function call",
+			fn:   hasSQLFunctionCall,
+			hits: []string{"convert(nvarchar,@@servername)", "cast(varchar(8),x)", "suser_name()"},
+			miss: []string{"convert (currency) now", "cast(s) of the play", "convert(text to speech)"},
+		},
+		{
 			name: "JSFuck",
 			fn:   hasJSFuck,
 			hits: []string{"(![]+[])[+[]]+(![]+[])[!+[]+!+[]]", "[][(![]+[])[+!+[]]]()"},

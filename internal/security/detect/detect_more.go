@@ -715,6 +715,9 @@ func hasScriptCall(s string) bool {
 			}
 		}
 	}
+	if hasSinkAssignment(s) {
+		return true
+	}
 	// A property looked up by a computed name and called: top['al'+'ert'](1), self[x](1).
 	for _, obj := range [...]string{"top[", "self[", "window[", "parent[", "this[", "globalthis[", "frames[", "opener[", "document["} {
 		if k := indexFold(s, obj); k >= 0 && (k == 0 || !isIdentByte(s[k-1])) {
@@ -742,6 +745,35 @@ func hasJSFuck(s string) bool {
 	return n*5 >= len(s)*4
 }
 
+// hasSinkAssignment reports a script sink assigned to an event handler or to a conversion
+// method, which calls it without brackets: "{onerror=alert}throw 1", "valueOf=alert;x+”",
+// "window.toString=eval". A log level ("severity=alert") is assigned to no handler.
+func hasSinkAssignment(s string) bool {
+	for i := strings.IndexByte(s, '='); i > 0; {
+		k := i
+		for k > 0 && isIdentByte(s[k-1]) {
+			k--
+		}
+		left := strings.ToLower(s[k:i])
+		handler := left == "valueof" || left == "tostring" ||
+			len(left) > 2 && strings.HasPrefix(left, "on") && domEvents[left[2:]]
+		if handler && (k == 0 || strings.IndexByte("{;,.( \t", s[k-1]) >= 0) {
+			j := skipBlank(s, i+1)
+			for _, sink := range [...]string{"alert", "prompt", "confirm", "eval", "print"} {
+				if hasPrefixFold(s[j:], sink) && (j+len(sink) == len(s) || strings.IndexByte(";},)", s[j+len(sink)]) >= 0) {
+					return true
+				}
+			}
+		}
+		n := strings.IndexByte(s[i+1:], '=')
+		if n < 0 {
+			return false
+		}
+		i += 1 + n
+	}
+	return false
+}
+
 // indexFold is strings.Index ignoring ASCII case; sub is lower case.
 func indexFold(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
@@ -765,6 +797,23 @@ var sqlFunctions = [...]string{
 	"last_insert_id", "getpgusername", "pg_client_encoding", "sqlite_version", "randomblob",
 	"load_extension", "openrowset", "opendatasource", "openquery", "has_dbaccess",
 	"is_srvrolemember", "is_member", "serverproperty", "host_name", "suser_sname",
+	"user_name", "suser_name", "schema_name", "object_name", "current_database",
+}
+
+// sqlTypes are the SQL type names that convert() takes first, lower case.
+var sqlTypes = [...]string{"varchar", "nvarchar", "char", "nchar", "int", "bigint", "varbinary", "binary", "text", "ntext", "sql_variant"}
+
+// isSQLTypeAt reports an SQL type name at s[i:], followed by ',' or '(' as an argument list
+// has it: "varchar,", "nvarchar(4000),".
+func isSQLTypeAt(s string, i int) bool {
+	w := sqlNameAt(s, i)
+	for _, t := range sqlTypes {
+		if strings.EqualFold(w, t) {
+			k := skipSQLSpace(s, i+len(w))
+			return k < len(s) && (s[k] == ',' || s[k] == '(')
+		}
+	}
+	return false
 }
 
 // hasSQLFunctionCall reports a call of one of sqlFunctions written as SQL writes it: the name,
@@ -809,6 +858,8 @@ func hasSQLFunctionCall(s string) bool {
 				return true
 			case hasPrefixFold(s[m:], "select") || hasPrefixFold(s[m:], "concat") || hasPrefixFold(s[m:], "user") || hasPrefixFold(s[m:], "version") || hasPrefixFold(s[m:], "database"):
 				return true
+			case (fn == "convert" || fn == "cast") && isSQLTypeAt(s, m):
+				return true // convert(varchar, ...), cast(x as ...) written type first
 			}
 		}
 	}
