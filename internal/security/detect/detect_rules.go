@@ -34,6 +34,7 @@ var bareCommands = map[string]bool{
 	"whoami": true, "ipconfig": true, "ifconfig": true, "systeminfo": true, "netstat": true,
 	"uname": true, "tasklist": true, "printenv": true, "getent": true, "nslookup": true,
 	"lsb_release": true, "sw_vers": true, "lsmod": true, "lastlog": true, "netsh": true,
+	"driverquery": true, "dnsdomainname": true, "getmac": true, "qwinsta": true,
 }
 
 // isBareExecutable reports a plain value that is a Windows executable of shellCommands, bare:
@@ -53,10 +54,10 @@ func isBareExecutable(v string) bool {
 // isBareCommand reports a value that is one of bareCommands alone, in any case. It allocates
 // nothing.
 func isBareCommand(v string) bool {
-	if len(v) < 5 || len(v) > 11 {
+	if len(v) < 5 || len(v) > 13 {
 		return false
 	}
-	var buf [11]byte
+	var buf [13]byte
 	w := buf[:len(v)]
 	for i := 0; i < len(v); i++ {
 		w[i] = lowerByte(v[i])

@@ -158,7 +158,8 @@ var shellCommands = map[string]cmdKind{
 	"stordiag": cmdStrong, "syncappvpublishingserver": cmdStrong, "ttdinject": cmdStrong,
 	"tttracer": cmdStrong, "unregmp2": cmdStrong, "verclsid": cmdStrong, "wbemtest": cmdStrong,
 	"winget": cmdStrong, "wlrmdr": cmdStrong, "wsreset": cmdStrong, "wuauclt": cmdStrong,
-	"xwizard": cmdStrong, "jsc": cmdWeak, "vbc": cmdWeak,
+	"xwizard": cmdStrong, "jsc": cmdWeak, "vbc": cmdWeak, "accesschk": cmdStrong,
+	"chkconfig": cmdStrong, "dnsdomainname": cmdStrong, "command": cmdWeak,
 }
 
 // netSubcommands are what Windows' net takes that injections use.
@@ -372,7 +373,17 @@ word:
 	// An optional path: any absolute Unix path whose last directory is a bin (globs allowed:
 	// /???/??t), or a Windows system directory.
 	pathed, globbed := false, false
-	if i < len(s) && (s[i] == '/' || s[i] == '\\' || (i+2 < len(s) && isLetterByte(s[i]) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/'))) {
+	if sep != '^' {
+		// A bin directory without its root after a separator: |usr/bin/id.
+		for _, dir := range [...]string{"usr/sbin/", "usr/bin/", "sbin/", "bin/"} {
+			if hasPrefixFold(s[i:], dir) {
+				i += len(dir)
+				pathed = true
+				break
+			}
+		}
+	}
+	if !pathed && i < len(s) && (s[i] == '/' || s[i] == '\\' || (i+2 < len(s) && isLetterByte(s[i]) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/'))) {
 		j := i
 		last := -1
 		for j < len(s) && (isAlnumByte(s[j]) || strings.IndexByte("/\\_-.:?*", s[j]) >= 0) {
@@ -477,6 +488,8 @@ word:
 		return true // reg query, wmic os get, netsh firewall, launchctl list
 	case pathed:
 		return true
+	case lookupCommands[string(name)] && looksUpCommand(rest):
+		return true // which gcc, man nmap: a command looked up
 	case wrapperCommands[string(name)] && wrapsCommand(rest):
 		return true // nohup sleep 120, sudo whoami, xargs cat
 	case sep == '^':
@@ -1261,4 +1274,32 @@ func isVariableAssignment(before string) bool {
 		k--
 	}
 	return k < len(t) && k > 0 && t[k-1] == '$' && (k == 1 || !isIdentByte(t[k-2]))
+}
+
+// lookupCommands find or describe another command: which gcc, whereis nc, man nmap.
+var lookupCommands = map[string]bool{"which": true, "whereis": true, "man": true, "type": true, "command": true, "where": true}
+
+// looksUpCommand reports whether rest is white space (and "-v" for command) and a command that
+// is no word (cmdStrong), ending there: " gcc", " -v nc". "which cat is yours" looks up a cat.
+func looksUpCommand(rest string) bool {
+	t := strings.TrimLeft(rest, " \t")
+	if len(t) == len(rest) {
+		return false
+	}
+	if hasPrefixFold(t, "-v ") {
+		t = strings.TrimLeft(t[3:], " \t")
+	}
+	j := 0
+	for j < len(t) && (isAlnumByte(t[j]) || t[j] == '_' || t[j] == '-') {
+		j++
+	}
+	if j < 2 || j > 16 || j < len(t) && !endsCommand(t[j:]) && t[j] != ' ' && t[j] != '\t' {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:j]
+	for k := range w {
+		w[k] = lowerByte(t[k])
+	}
+	return shellCommands[string(w)] == cmdStrong
 }
