@@ -7,16 +7,37 @@ import (
 	"testing"
 )
 
+// shapeCase is one rule function with values it must report (hits) and values it must not
+// (miss).
+type shapeCase struct {
+	name string
+	fn   func(string) bool
+	hits []string
+	miss []string
+}
+
+// checkShapes fails t for every value of cases that its function misreads.
+func checkShapes(t *testing.T, cases []shapeCase) {
+	t.Helper()
+	for _, tc := range cases {
+		for _, v := range tc.hits {
+			if !tc.fn(v) {
+				t.Errorf("%s: %q: got false, want true", tc.name, v)
+			}
+		}
+		for _, v := range tc.miss {
+			if tc.fn(v) {
+				t.Errorf("%s: %q: got true, want false", tc.name, v)
+			}
+		}
+	}
+}
+
 // TestClassRules checks the rule families added for classes of attack that the earlier rules
 // missed, each with attacks and with benign text that looks like them. The examples are written
 // by hand for this test.
 func TestClassRules(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		fn   func(string) bool
-		hits []string
-		miss []string
-	}{
+	checkShapes(t, []shapeCase{
 		{
 			name: "list tautology",
 			fn:   hasListTautology,
@@ -74,18 +95,7 @@ func TestClassRules(t *testing.T) {
 			hits: []string{"9' and instr(user,'a') and '1", "5' or ascii(substr(user,1,1)) > 64", "1\" and length(name)=4 --", "0' or f(x)--"},
 			miss: []string{"parents' and friend(s) and more", "'hello' and bye(now)", "it's a test (really)", "1' and x"},
 		},
-	} {
-		for _, v := range tc.hits {
-			if !tc.fn(v) {
-				t.Errorf("%s: %q: got false, want true", tc.name, v)
-			}
-		}
-		for _, v := range tc.miss {
-			if tc.fn(v) {
-				t.Errorf("%s: %q: got true, want false", tc.name, v)
-			}
-		}
-	}
+	})
 }
 
 // TestShellClassRules checks the shell rule families: versioned binaries, Windows switches glued

@@ -108,23 +108,8 @@ func isMailCommandValue(s string) bool {
 		rest := strings.TrimLeft(t[strings.IndexByte(t, ':')+1:], " \t")
 		return rest != "" && (rest[0] == '<' || strings.IndexByte(rest, '@') > 0)
 	}
-	j := 0
-	for j < len(t) && isAlnumByte(t[j]) {
-		j++
-	}
-	if j < 2 || j > 8 || j >= len(t) || t[j] != ' ' || !isLetterByte(t[0]) || !isDigitByte(t[j-1]) {
-		return false
-	}
-	w := sqlIdentAt(t, j+1)
-	if !isUpperWord(w) || len(w) < 3 {
-		return false
-	}
-	for _, c := range imapCommands {
-		if strings.EqualFold(w, c) {
-			return true
-		}
-	}
-	return false
+	w := imapCommandAt(t)
+	return len(w) >= 3 && isUpperWord(w)
 }
 
 // pop3Commands are the POP3 commands that take an argument, as an injected line sends them.
@@ -147,20 +132,26 @@ func isMailCommand(line string) bool {
 			return true
 		}
 	}
+	return imapCommandAt(line) != ""
+}
+
+// imapCommandAt returns the IMAP command that follows a tag at the start of line ("A1 LOGIN
+// user pass": "LOGIN"), as written, or "".
+func imapCommandAt(line string) string {
 	j := 0
 	for j < len(line) && isAlnumByte(line[j]) {
 		j++
 	}
 	if j < 2 || j > 8 || j >= len(line) || line[j] != ' ' || !isLetterByte(line[0]) || !isDigitByte(line[j-1]) {
-		return false
+		return ""
 	}
 	w := sqlIdentAt(line, j+1)
 	for _, c := range imapCommands {
 		if strings.EqualFold(w, c) {
-			return true
+			return w
 		}
 	}
-	return false
+	return ""
 }
 
 // fileTargets are the files and directories that traversal and file-inclusion attacks read,
