@@ -687,12 +687,24 @@ func pathClass(s string, i int) (cls, width int) {
 	return clsOther, 1
 }
 
+// hasTraversalByte reports whether s holds a byte a traversal needs: a dot, a NUL, or the
+// lead byte of an overlong or full-width dot (0xc0, 0xe0, 0xef).
+func hasTraversalByte(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '.', 0x00, 0xc0, 0xe0, 0xef:
+			return true
+		}
+	}
+	return false
+}
+
 // hasTraversal reports whether s holds a NUL byte or a dot-dot path segment: two or more dots
 // that follow the start of s, a slash or punctuation (not a word: "wait.../" is text) and
 // precede a slash, or that follow a slash and end s or precede a NUL, '%', ';', '?' or '#'.
 // A value that is only dots counts when it is "..": "..." alone is an ellipsis.
 func hasTraversal(s string) bool {
-	if !strings.ContainsAny(s, ".\x00\xc0\xe0\xef") {
+	if !hasTraversalByte(s) {
 		return false
 	}
 	prev := clsSlash // the start of s is a boundary
