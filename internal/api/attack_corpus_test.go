@@ -32,13 +32,13 @@ const (
 	corpusTargetPerClass = 0.97
 )
 
-// The floors the test half is held to: the level measured when the corpus and the detector
-// landed, rounded down, so that a change that lets attacks through or refuses more benign
+// The floors the test half is held to: the level last measured (the lowest position of each
+// class), rounded down, so that a change that lets attacks through or refuses more benign
 // strings fails. Raise them as the detector gets better; never lower them to let a change in.
 var (
-	corpusFloorOverall  = 0.90
+	corpusFloorOverall  = 0.91
 	corpusFloorPerClass = map[string]float64{
-		"cmdi": 0.81, "crlf": 0.99, "scanner": 0.94, "sqli": 0.82, "traversal": 0.97, "xss": 0.92,
+		"cmdi": 0.86, "crlf": 1.00, "scanner": 0.97, "sqli": 0.83, "traversal": 0.98, "xss": 0.92,
 	}
 	// corpusMaxBenign is the most benign test-half strings refused per position.
 	corpusMaxBenign = map[string]int{"query": 7, "path": 7, "header": 10}

@@ -373,6 +373,11 @@ const (
 // in a path can only be an injection.
 func inspectPathValue(p string) (rule, ev string, hit bool) {
 	if isPlainPath(p) {
+		// A number and an SQL comment as the last segment ("/items/1--") is the one injection
+		// a plain path can hold.
+		if k := strings.LastIndexByte(p, '/'); isNumberThenComment(p[k+1:]) {
+			return RuleSQLi, evidence(p), true
+		}
 		return "", "", false
 	}
 	whole := checkTraversal | checkInjection | checkPattern | checkLooseBreaks

@@ -123,26 +123,24 @@ func foldRune(r rune) (rune, bool) {
 	switch {
 	case 0xff01 <= r && r <= 0xff5e: // full-width ASCII
 		return r - 0xfee0, true
+	case 0xfe50 <= r && r <= 0xfe6b && smallForms[r-0xfe50] != 0: // small form variants
+		return rune(smallForms[r-0xfe50]), true
 	case r == 0x3000, r == 0x00a0, 0x2000 <= r && r <= 0x200a, r == 0x202f, r == 0x205f:
 		return ' ', true
 	case 0x200b <= r && r <= 0x200d, r == 0x2060, r == 0xfeff, r == 0x00ad:
 		return noRune, true
 	}
 	switch r {
-	case 0x2018, 0x2019, 0x201a, 0x201b, 0x2032, 0x02bc, 0x02b9:
-		return '\'', true
-	case 0x201c, 0x201d, 0x201e, 0x201f, 0x2033:
+	case 0x2018, 0x2019, 0x201a, 0x201b, 0x2032, 0x2035, 0x02bc, 0x02b9, 0x02bb, 0x00b4:
+		return '\'', true // and the acute accent and modifier letters used as apostrophes
+	case 0x201c, 0x201d, 0x201e, 0x201f, 0x2033, 0x2036:
 		return '"', true
 	case 0x2215, 0x2044, 0x29f8, 0xefc8:
 		return '/', true // 0xefc8 and 0xf025: what old IIS read as / and \
-	case 0x2216, 0x29f9, 0xfe68, 0xf025:
+	case 0x2216, 0x29f9, 0xf025:
 		return '\\', true
-	case 0x2024, 0xfe52:
+	case 0x2024:
 		return '.', true
-	case 0xfe64:
-		return '<', true
-	case 0xfe65:
-		return '>', true
 	case 0x2028, 0x2029:
 		return '\n', true
 	case 0x560a: // 嘊: its low byte is LF
@@ -151,6 +149,13 @@ func foldRune(r rune) (rune, bool) {
 		return '\r', true
 	}
 	return r, false
+}
+
+// smallForms are the ASCII characters of the small form variants U+FE50 to U+FE6B (﹤﹥﹙﹚﹔﹦),
+// as NFKC folds them; 0 where the block has no character.
+var smallForms = [...]byte{
+	',', 0, '.', 0, ';', ':', '?', '!', 0, '(', ')', '{', '}', 0, 0, '#',
+	'&', '*', '+', '-', '<', '>', '=', 0, '\\', '$', '%', '@',
 }
 
 // appendFoldRune appends r, folded, to b; control characters other than tab, CR and LF are

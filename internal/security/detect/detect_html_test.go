@@ -5,12 +5,7 @@ import "testing"
 // TestHTMLMarkup checks injected markup and DOM sinks, and the angle brackets and dotted names
 // of text that look alike.
 func TestHTMLMarkup(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		fn   func(string) bool
-		hits []string
-		miss []string
-	}{
+	checkShapes(t, []shapeCase{
 		{
 			name: "tag",
 			fn:   hasHTMLTag,
@@ -23,16 +18,5 @@ func TestHTMLMarkup(t *testing.T) {
 			hits: []string{"x.innerHTML='y'", "alert(document.cookie)", "String.fromCharCode(88)", "window.location='//x'"},
 			miss: []string{"the document was signed", "cookie policy", "location: Berlin"},
 		},
-	} {
-		for _, v := range tc.hits {
-			if !tc.fn(v) {
-				t.Errorf("%s: %q: got false, want true", tc.name, v)
-			}
-		}
-		for _, v := range tc.miss {
-			if tc.fn(v) {
-				t.Errorf("%s: %q: got true, want false", tc.name, v)
-			}
-		}
-	}
+	})
 }

@@ -98,6 +98,20 @@ func isSMTPCommand(line string, decoded bool) bool {
 	return isMailCommand(line)
 }
 
+// isMailCommandValue reports a value that is itself an SMTP or IMAP command, as an injection
+// into a mail client's request sends it: "MAIL FROM:<a@example.net>", "RCPT TO:<b@example.net>",
+// "A1 SELECT INBOX". The IMAP command must be in capitals after its tag ("Q3 status report"
+// is a note); POP3's USER, PASS and TOP are words, not counted on their own.
+func isMailCommandValue(s string) bool {
+	t := strings.TrimLeft(s, " \t")
+	if hasPrefixFold(t, "mail from:") || hasPrefixFold(t, "rcpt to:") {
+		rest := strings.TrimLeft(t[strings.IndexByte(t, ':')+1:], " \t")
+		return rest != "" && (rest[0] == '<' || strings.IndexByte(rest, '@') > 0)
+	}
+	w := imapCommandAt(t)
+	return len(w) >= 3 && isUpperWord(w)
+}
+
 // pop3Commands are the POP3 commands that take an argument, as an injected line sends them.
 var pop3Commands = [...]string{"USER ", "PASS ", "RETR ", "DELE ", "TOP ", "APOP ", "UIDL "}
 
@@ -118,20 +132,26 @@ func isMailCommand(line string) bool {
 			return true
 		}
 	}
+	return imapCommandAt(line) != ""
+}
+
+// imapCommandAt returns the IMAP command that follows a tag at the start of line ("A1 LOGIN
+// user pass": "LOGIN"), as written, or "".
+func imapCommandAt(line string) string {
 	j := 0
 	for j < len(line) && isAlnumByte(line[j]) {
 		j++
 	}
 	if j < 2 || j > 8 || j >= len(line) || line[j] != ' ' || !isLetterByte(line[0]) || !isDigitByte(line[j-1]) {
-		return false
+		return ""
 	}
 	w := sqlIdentAt(line, j+1)
 	for _, c := range imapCommands {
 		if strings.EqualFold(w, c) {
-			return true
+			return w
 		}
 	}
-	return false
+	return ""
 }
 
 // fileTargets are the files and directories that traversal and file-inclusion attacks read,
@@ -686,13 +706,61 @@ func hasScriptCall(s string) bool {
 			}
 		}
 	}
+	if hasSinkAssignment(s) {
+		return true
+	}
 	// A property looked up by a computed name and called: top['al'+'ert'](1), self[x](1).
-	for _, obj := range [...]string{"top[", "self[", "window[", "parent[", "this[", "globalthis["} {
+	for _, obj := range [...]string{"top[", "self[", "window[", "parent[", "this[", "globalthis[", "frames[", "opener[", "document["} {
 		if k := indexFold(s, obj); k >= 0 && (k == 0 || !isIdentByte(s[k-1])) {
 			if e := strings.Index(s[k:], "]("); e > 0 {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// hasJSFuck reports script written with only []()!+ (JSFuck and its kin), which builds any
+// program from "![]", "+[]" and "!+[]": two or more of those atoms, and the value made mostly
+// of those six characters.
+func hasJSFuck(s string) bool {
+	if strings.Count(s, "+[]")+strings.Count(s, "![]") < 2 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte("[]()!+", s[i]) >= 0 {
+			n++
+		}
+	}
+	return n*5 >= len(s)*4
+}
+
+// hasSinkAssignment reports a script sink assigned to an event handler or to a conversion
+// method, which calls it without brackets: "{onerror=alert}throw 1", "valueOf=alert;x+”",
+// "window.toString=eval". A log level ("severity=alert") is assigned to no handler.
+func hasSinkAssignment(s string) bool {
+	for i := strings.IndexByte(s, '='); i > 0; {
+		k := i
+		for k > 0 && isIdentByte(s[k-1]) {
+			k--
+		}
+		left := strings.ToLower(s[k:i])
+		handler := left == "valueof" || left == "tostring" ||
+			len(left) > 2 && strings.HasPrefix(left, "on") && domEvents[left[2:]]
+		if handler && (k == 0 || strings.IndexByte("{;,.( \t", s[k-1]) >= 0) {
+			j := skipBlank(s, i+1)
+			for _, sink := range [...]string{"alert", "prompt", "confirm", "eval", "print"} {
+				if hasPrefixFold(s[j:], sink) && (j+len(sink) == len(s) || strings.IndexByte(";},)", s[j+len(sink)]) >= 0) {
+					return true
+				}
+			}
+		}
+		n := strings.IndexByte(s[i+1:], '=')
+		if n < 0 {
+			return false
+		}
+		i += 1 + n
 	}
 	return false
 }
@@ -720,6 +788,23 @@ var sqlFunctions = [...]string{
 	"last_insert_id", "getpgusername", "pg_client_encoding", "sqlite_version", "randomblob",
 	"load_extension", "openrowset", "opendatasource", "openquery", "has_dbaccess",
 	"is_srvrolemember", "is_member", "serverproperty", "host_name", "suser_sname",
+	"user_name", "suser_name", "schema_name", "object_name", "current_database",
+}
+
+// sqlTypes are the SQL type names that convert() takes first, lower case.
+var sqlTypes = [...]string{"varchar", "nvarchar", "char", "nchar", "int", "bigint", "varbinary", "binary", "text", "ntext", "sql_variant"}
+
+// isSQLTypeAt reports an SQL type name at s[i:], followed by ',' or '(' as an argument list
+// has it: "varchar,", "nvarchar(4000),".
+func isSQLTypeAt(s string, i int) bool {
+	w := sqlNameAt(s, i)
+	for _, t := range sqlTypes {
+		if strings.EqualFold(w, t) {
+			k := skipSQLSpace(s, i+len(w))
+			return k < len(s) && (s[k] == ',' || s[k] == '(')
+		}
+	}
+	return false
 }
 
 // hasSQLFunctionCall reports a call of one of sqlFunctions written as SQL writes it: the name,
@@ -764,6 +849,8 @@ func hasSQLFunctionCall(s string) bool {
 				return true
 			case hasPrefixFold(s[m:], "select") || hasPrefixFold(s[m:], "concat") || hasPrefixFold(s[m:], "user") || hasPrefixFold(s[m:], "version") || hasPrefixFold(s[m:], "database"):
 				return true
+			case (fn == "convert" || fn == "cast") && isSQLTypeAt(s, m):
+				return true // convert(varchar, ...), cast(x as ...) written type first
 			}
 		}
 	}

@@ -17,7 +17,7 @@ const maxDecodeRounds = 4
 // plus decodes '+' as a space, as in a query string.
 func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
-		if isBareCommand(v) {
+		if isBareCommand(v) || isBareExecutable(v) {
 			return RuleCmdi, evidence(v), true
 		}
 		if isNumberThenComment(v) {
@@ -33,16 +33,31 @@ func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 var bareCommands = map[string]bool{
 	"whoami": true, "ipconfig": true, "ifconfig": true, "systeminfo": true, "netstat": true,
 	"uname": true, "tasklist": true, "printenv": true, "getent": true, "nslookup": true,
-	"lsb_release": true,
+	"lsb_release": true, "sw_vers": true, "lsmod": true, "lastlog": true, "netsh": true,
+	"driverquery": true, "dnsdomainname": true, "getmac": true, "qwinsta": true,
+}
+
+// isBareExecutable reports a plain value that is a Windows executable of shellCommands, bare:
+// "cmd.exe", "powershell.exe", "calc.exe".
+func isBareExecutable(v string) bool {
+	if len(v) < 6 || len(v) > 24 || !hasPrefixFold(v[len(v)-4:], ".exe") {
+		return false
+	}
+	var buf [20]byte
+	w := buf[:len(v)-4]
+	for i := range w {
+		w[i] = lowerByte(v[i])
+	}
+	return shellCommands[string(w)] != 0
 }
 
 // isBareCommand reports a value that is one of bareCommands alone, in any case. It allocates
 // nothing.
 func isBareCommand(v string) bool {
-	if len(v) < 5 || len(v) > 11 {
+	if len(v) < 5 || len(v) > 13 {
 		return false
 	}
-	var buf [11]byte
+	var buf [13]byte
 	w := buf[:len(v)]
 	for i := 0; i < len(v); i++ {
 		w[i] = lowerByte(v[i])
@@ -99,6 +114,17 @@ func inspectVariants(v string, plus bool, checks int) (rule, ev string, hit bool
 		if !changed {
 			return "", "", false
 		}
+		if u, nested := unnestEscapes(s); nested {
+			// "%%0a0a": a decoder that removes the inner escape is left with "%0a".
+			if rule = variantRule(u, checks, false, rawBreaks); rule != "" {
+				return rule, evidence(u), true
+			}
+			if u, changed := unescapeLenient(u, false); changed {
+				if rule = variantRule(u, checks, false, rawBreaks); rule != "" {
+					return rule, evidence(u), true
+				}
+			}
+		}
 		s = next
 	}
 }
@@ -120,16 +146,17 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 	}
 	if checks&checkPattern != 0 {
 		switch {
-		case hasShellInjection(s):
+		case hasShellInjection(s), isMailCommandValue(s):
 			return RuleCmdi
 		case hasHeaderInjection(s, !rawBreaks):
 			return RuleCRLF
 		case hasSQLTiming(s), hasStackedQuery(s), hasSQLFunctionCall(s), hasSQLList(s),
 			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
-			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s):
+			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
+			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s):
 			return RuleSQLi
-		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s):
+		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s), hasJSFuck(s):
 			return RuleXSS
 		}
 	}
@@ -586,6 +613,32 @@ func unescapeLenient(s string, plus bool) (string, bool) {
 	return string(b), true
 }
 
+// unnestEscapes removes every %XX escape that stands inside another, between a '%' and two
+// hex digits ("%%0a0a" becomes "%0a", "%%2e2e" "%2e"), as a filter that strips the inner
+// escape once leaves the outer for the next decoder. It reports whether there was one, and
+// allocates only then.
+func unnestEscapes(s string) (string, bool) {
+	i := strings.Index(s, "%%")
+	if i < 0 || !isNested(s, i) {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && isNested(s, i) {
+			b = append(b, '%')
+			i += 3 // the inner escape
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return string(b), true
+}
+
+// isNested reports whether s[i:] is '%', an escape %XX and two hex digits.
+func isNested(s string, i int) bool {
+	return i+5 < len(s) && s[i] == '%' && s[i+1] == '%' && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5])
+}
+
 // queryUnescapeLenient decodes a query string name for a Finding's location.
 func queryUnescapeLenient(s string) string {
 	u, _ := unescapeLenient(s, true)
@@ -634,12 +687,24 @@ func pathClass(s string, i int) (cls, width int) {
 	return clsOther, 1
 }
 
+// hasTraversalByte reports whether s holds a byte a traversal needs: a dot, a NUL, or the
+// lead byte of an overlong or full-width dot (0xc0, 0xe0, 0xef).
+func hasTraversalByte(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '.', 0x00, 0xc0, 0xe0, 0xef:
+			return true
+		}
+	}
+	return false
+}
+
 // hasTraversal reports whether s holds a NUL byte or a dot-dot path segment: two or more dots
 // that follow the start of s, a slash or punctuation (not a word: "wait.../" is text) and
 // precede a slash, or that follow a slash and end s or precede a NUL, '%', ';', '?' or '#'.
 // A value that is only dots counts when it is "..": "..." alone is an ellipsis.
 func hasTraversal(s string) bool {
-	if !strings.ContainsAny(s, ".\x00\xc0\xe0\xef") {
+	if !hasTraversalByte(s) {
 		return false
 	}
 	prev := clsSlash // the start of s is a boundary
@@ -792,7 +857,8 @@ var scannerWords = map[string]bool{
 	"crackmapexec": true, "netexec": true, "impacket": true, "evilginx": true, "gophish": true,
 	"rustscan": true, "unicornscan": true, "hping": true, "hping3": true, "bbot": true,
 	"patator": true, "ncrack": true, "hashcat": true, "cewl": true,
-	"zgrab2": true, "httpx2": true,
+	"zgrab2": true, "httpx2": true, "webscarab": true, "zollard": true, "fhscan": true,
+	"cansina": true, "brutespray": true, "xenotix": true, "sqlbrute": true,
 }
 
 // scannerPhrases are signatures that are not a single word.
@@ -803,6 +869,7 @@ var scannerPhrases = [...]string{
 	"toata dragostea", "get-minimal", "core-project/", "s.t.a.l.k.e.r", "security scan",
 	"security analyzer", "project sonar", "palo alto networks", "thc-", "nmap scripting",
 	"sql power injector", "this is an exploit", "xmlrpc exploit", "hash grabber", "auto-rooter",
+	"cobalt strike",
 }
 
 // scannerPhraseIndex holds scannerPhrases by their first byte, so that scannerToken reads a

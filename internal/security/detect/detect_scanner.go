@@ -138,12 +138,15 @@ func productToken(ua string, i, j int, compound bool) bool {
 	if j < len(ua) && (ua[j] == '/' || ua[j] == '-' && j+1 < len(ua) && isDigitByte(ua[j+1])) {
 		return true
 	}
+	if j+2 < len(ua) && ua[j] == ' ' && (ua[j+1] == 'v' || ua[j+1] == 'V') && isDigitByte(ua[j+2]) {
+		return true // a version after a space: "Medusa v2.2"
+	}
 	if open := strings.LastIndexByte(ua[:i], '('); open >= 0 && open > strings.LastIndexByte(ua[:i], ')') &&
 		strings.IndexByte(ua[j:], ')') >= 0 && strings.IndexByte(ua[:open], '/') > 0 {
 		return true // a comment after a product and its version: Mozilla/5.0 (compatible; ...)
 	}
 	// A compound word that is the whole value, a name alone ("WebVulnScan").
-	return compound && strings.IndexAny(ua, " \t") < 0
+	return compound && !strings.ContainsAny(ua, " \t")
 }
 
 // scannerVocabularyExceptions are products whose names hold a stem of scannerVocabulary and

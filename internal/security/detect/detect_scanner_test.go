@@ -18,7 +18,8 @@ func TestScannerVocabulary(t *testing.T) {
 		"Mozilla/5.0 (compatible; vulnhunter; +http://example.com)", "vega", "Hydra", "Ruler/2.4", "Amass/3.19",
 		"subfinder/2.6", "Metasploit/6.3", "internet ninja 6.0", "Toata dragostea mea pentru diavola", "DataCha0s/2.0",
 		"Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)", "Netcraft Web Server Survey",
-		"SQL Power Injector 1.2", "this is an exploit", "xmlrpc exploit",
+		"SQL Power Injector 1.2", "this is an exploit", "xmlrpc exploit", "Medusa v2.2", "Katana V1",
+		"Cobalt Strike Beacon", "WebScarab/1.0",
 	} {
 		if f, ok := inspect(v); !ok || f.Rule != RuleScanner {
 			t.Errorf("User-Agent %q: got %+v, %v; want a scanner finding", v, f, ok)
@@ -31,6 +32,7 @@ func TestScannerVocabulary(t *testing.T) {
 		"the hydra of Lerna", "Ruler of the realm", "Medusa and Perseus", "curl/8.4.0", "Wget/1.21.4",
 		"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "Screaming Frog SEO Spider/19.4",
 		"Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)", "CamScanner",
+		"the medusa v the hydra", "Cobalt blue", "strike a pose",
 	} {
 		if f, ok := inspect(v); ok {
 			t.Errorf("User-Agent %q: got %+v, want none", v, f)

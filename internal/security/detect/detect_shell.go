@@ -73,6 +73,93 @@ var shellCommands = map[string]cmdKind{
 	"runas": cmdStrong, "psexec": cmdStrong, "mimikatz": cmdStrong, "procdump": cmdStrong,
 	"msiexec": cmdStrong, "forfiles": cmdStrong, "pcalua": cmdStrong, "installutil": cmdStrong,
 	"msbuild": cmdStrong, "regasm": cmdStrong, "odbcconf": cmdStrong,
+	// Accounts, services, packages and the kernel (Unix).
+	"adduser": cmdStrong, "deluser": cmdStrong, "userdel": cmdStrong, "usermod": cmdStrong,
+	"groupadd": cmdStrong, "chpasswd": cmdStrong, "chage": cmdStrong, "sudoedit": cmdStrong,
+	"pkexec": cmdStrong, "doas": cmdStrong, "systemctl": cmdStrong, "journalctl": cmdStrong,
+	"service": cmdWeak, "iptables": cmdStrong, "ip6tables": cmdStrong, "nft": cmdStrong,
+	"lsmod": cmdStrong, "insmod": cmdStrong, "modprobe": cmdStrong, "sysctl": cmdStrong,
+	"dmesg": cmdStrong, "lspci": cmdStrong, "lsusb": cmdStrong, "lsblk": cmdStrong,
+	"fdisk": cmdStrong, "blkid": cmdStrong, "dpkg": cmdStrong, "rpm": cmdWeak,
+	"apt-get": cmdStrong, "pgrep": cmdStrong, "pidof": cmdStrong, "ldd": cmdStrong,
+	"objdump": cmdStrong, "readelf": cmdStrong, "hexdump": cmdStrong, "md5sum": cmdStrong,
+	"sha1sum": cmdStrong, "sha256sum": cmdStrong, "shred": cmdStrong, "readlink": cmdStrong,
+	"setfacl": cmdStrong, "getfacl": cmdStrong, "chattr": cmdStrong, "lsattr": cmdStrong,
+	"setcap": cmdStrong, "getcap": cmdStrong, "capsh": cmdStrong, "nsenter": cmdStrong,
+	"unshare": cmdStrong, "tcpdump": cmdStrong, "tshark": cmdStrong, "masscan": cmdStrong,
+	"hping3": cmdStrong, "ltrace": cmdStrong, "strace": cmdStrong, "screen": cmdWeak,
+	"tmux": cmdStrong, "time": cmdWeak, "at": cmdWeak,
+	// Compilers and interpreters (Unix).
+	"clang": cmdStrong, "c89": cmdStrong, "c99": cmdStrong, "tcc": cmdStrong,
+	"gawk": cmdStrong, "mawk": cmdStrong, "nawk": cmdStrong, "tclsh": cmdStrong,
+	"wish": cmdWeak, "expect": cmdWeak, "groovy": cmdStrong, "jshell": cmdStrong,
+	"rustc": cmdStrong, "ash": cmdWeak, "rbash": cmdStrong, "fish": cmdWeak, "ex": cmdWeak,
+	"sqlite3": cmdStrong, "psql": cmdStrong, "mysql": cmdWeak, "redis-cli": cmdStrong,
+	"smbclient": cmdStrong, "rpcclient": cmdStrong, "ldapsearch": cmdStrong, "sftp": cmdStrong,
+	"rsh": cmdStrong, "rlogin": cmdStrong, "finger": cmdWeak, "knife": cmdWeak, "cscli": cmdStrong,
+	"php-cgi": cmdStrong, "gem": cmdWeak, "npx": cmdStrong, "composer": cmdWeak,
+	"chef-client": cmdStrong, "chef-solo": cmdStrong, "chef-shell": cmdStrong, "chef-run": cmdStrong,
+	"chef-vault": cmdStrong, "chef-apply": cmdStrong, "ssh-copy-id": cmdStrong, "ssh-add": cmdStrong,
+	"ssh-agent": cmdStrong, "ssh-keyscan": cmdStrong,
+	// macOS.
+	"launchctl": cmdStrong, "dscl": cmdStrong, "sw_vers": cmdStrong, "csrutil": cmdStrong,
+	"system_profiler": cmdStrong, "defaults": cmdWeak, "security": cmdWeak,
+	// Windows.
+	"netsh": cmdStrong, "net1": cmdStrong, "nbtstat": cmdStrong, "getmac": cmdStrong,
+	"pathping": cmdStrong, "takeown": cmdStrong, "ntdsutil": cmdStrong, "diskpart": cmdStrong,
+	"diskshadow": cmdStrong, "esentutl": cmdStrong, "wbadmin": cmdStrong, "cipher": cmdWeak,
+	"makecab": cmdStrong, "extrac32": cmdStrong, "expand": cmdWeak, "cmstp": cmdStrong,
+	"dnscmd": cmdStrong, "winrm": cmdStrong, "winrs": cmdStrong, "wusa": cmdStrong,
+	"mavinject": cmdStrong, "msxsl": cmdStrong, "ieexec": cmdStrong, "hh": cmdWeak,
+	"calc": cmdWeak, "notepad": cmdWeak, "mstsc": cmdStrong, "qprocess": cmdStrong,
+	"wsl": cmdStrong, "csc": cmdWeak, "tree": cmdWeak, "where": cmdWeak, "query": cmdWeak,
+	"chkdsk": cmdStrong, "sfc": cmdWeak, "gpresult": cmdStrong, "auditpol": cmdStrong,
+	"set": cmdWeak, "ping6": cmdStrong, "ntlmrelayx": cmdStrong, "driverquery": cmdStrong,
+	"xcopy": cmdStrong, "robocopy": cmdStrong, "mountvol": cmdStrong, "assoc": cmdStrong,
+	"ftype": cmdStrong, "pushd": cmdStrong, "popd": cmdStrong, "doskey": cmdStrong,
+	"setx": cmdStrong, "tscon": cmdStrong, "setspn": cmdStrong, "dcdiag": cmdStrong,
+	"repadmin": cmdStrong, "netdom": cmdStrong, "csvde": cmdStrong, "ldifde": cmdStrong,
+	"adfind": cmdStrong, "fltmc": cmdStrong, "openfiles": cmdStrong, "vaultcmd": cmdStrong,
+	"move": cmdWeak, "ren": cmdWeak, "rd": cmdWeak, "md": cmdWeak, "vol": cmdWeak,
+	"start": cmdWeak, "call": cmdWeak, "cls": cmdWeak,
+	// More Unix: browsers and mail in a terminal, files, archives, packages, runtimes.
+	"lynx": cmdStrong, "w3m": cmdStrong, "chgrp": cmdStrong, "ln": cmdWeak, "rmdir": cmdStrong,
+	"egrep": cmdStrong, "fgrep": cmdStrong, "zgrep": cmdStrong, "zcat": cmdStrong,
+	"bzcat": cmdStrong, "xzcat": cmdStrong, "locate": cmdWeak, "which": cmdWeak,
+	"whereis": cmdStrong, "history": cmdWeak, "sendmail": cmdStrong, "mutt": cmdStrong,
+	"mailx": cmdStrong, "dnf": cmdStrong, "pacman": cmdWeak, "zypper": cmdStrong, "apk": cmdWeak,
+	"bzip2": cmdStrong, "7z": cmdStrong, "unrar": cmdStrong, "cpio": cmdStrong, "javac": cmdStrong,
+	"dotnet": cmdStrong, "bc": cmdWeak, "ed": cmdWeak, "emacs": cmdStrong, "pico": cmdWeak,
+	"nodejs": cmdStrong, "deno": cmdStrong, "stunnel": cmdStrong, "proxychains": cmdStrong,
+	"torsocks": cmdStrong, "sshpass": cmdStrong, "uuencode": cmdStrong, "uudecode": cmdStrong,
+	"gpg": cmdStrong, "logger": cmdWeak, "wall": cmdWeak, "halt": cmdWeak, "poweroff": cmdStrong,
+	"telinit": cmdStrong, "ionice": cmdStrong, "taskset": cmdStrong, "fuser": cmdStrong,
+	"iwconfig": cmdStrong, "nmcli": cmdStrong, "hostnamectl": cmdStrong, "xdg-open": cmdStrong,
+	"dbus-send": cmdStrong, "chroot": cmdStrong, "wget2": cmdStrong,
+	// GTFOBins: Unix programs that run commands or read files for whoever calls them.
+	"aptitude": cmdStrong, "cpan": cmdStrong, "easy_install": cmdStrong, "facter": cmdStrong,
+	"iconv": cmdStrong, "jjs": cmdStrong, "jq": cmdStrong, "ldconfig": cmdStrong,
+	"logsave": cmdStrong, "lwp-download": cmdStrong, "lwp-request": cmdStrong, "nroff": cmdStrong,
+	"rlwrap": cmdStrong, "rpmquery": cmdStrong, "run-mailcap": cmdStrong, "run-parts": cmdStrong,
+	"rvim": cmdStrong, "setarch": cmdStrong, "shuf": cmdStrong, "start-stop-daemon": cmdStrong,
+	"unexpand": cmdStrong, "xz": cmdStrong, "fmt": cmdStrong, "pdb": cmdStrong, "git": cmdWeak,
+	"man": cmdWeak, "mail": cmdWeak, "script": cmdWeak, "puppet": cmdWeak, "busctl": cmdStrong,
+	"loginctl": cmdStrong, "networkctl": cmdStrong, "resolvectl": cmdStrong,
+	// LOLBAS: Windows programs that download, run or read for whoever calls them.
+	"atbroker": cmdStrong, "certoc": cmdStrong, "certreq": cmdStrong, "cmdl32": cmdStrong,
+	"conhost": cmdStrong, "datasvcutil": cmdStrong, "desktopimgdownldr": cmdStrong,
+	"dfsvc": cmdStrong, "diantz": cmdStrong, "eventvwr": cmdStrong, "extexport": cmdStrong,
+	"gpscript": cmdStrong, "ie4uinit": cmdStrong, "ilasm": cmdStrong, "infdefaultinstall": cmdStrong,
+	"mmc": cmdStrong, "mpcmdrun": cmdStrong, "msconfig": cmdStrong, "msdt": cmdStrong,
+	"ngen": cmdStrong, "pcwrun": cmdStrong, "pktmon": cmdStrong, "pnputil": cmdStrong,
+	"presentationhost": cmdStrong, "printbrm": cmdStrong, "rasautou": cmdStrong,
+	"rdrleakdiag": cmdStrong, "regini": cmdStrong, "regsvcs": cmdStrong, "rpcping": cmdStrong,
+	"runonce": cmdStrong, "runscripthelper": cmdStrong, "scriptrunner": cmdStrong,
+	"stordiag": cmdStrong, "syncappvpublishingserver": cmdStrong, "ttdinject": cmdStrong,
+	"tttracer": cmdStrong, "unregmp2": cmdStrong, "verclsid": cmdStrong, "wbemtest": cmdStrong,
+	"winget": cmdStrong, "wlrmdr": cmdStrong, "wsreset": cmdStrong, "wuauclt": cmdStrong,
+	"xwizard": cmdStrong, "jsc": cmdWeak, "vbc": cmdWeak, "accesschk": cmdStrong,
+	"chkconfig": cmdStrong, "dnsdomainname": cmdStrong, "command": cmdWeak,
 }
 
 // netSubcommands are what Windows' net takes that injections use.
@@ -89,7 +176,7 @@ func hasShellInjection(s string) bool {
 	if t := strings.Trim(s, "'\" \t;|&`"); len(t) < len(s) && isBareCommand(t) {
 		return true // 'whoami', ;"whoami"
 	}
-	if hasCommandAfterSeparator(s) {
+	if hasCommandAfterSeparator(s) || hasAssignedCommand(s) {
 		return true
 	}
 	if f, changed := shellFold(s); changed {
@@ -207,6 +294,16 @@ func hasCommandAfterSeparator(s string) bool {
 			if i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r') {
 				sep, start = '\n', i+2
 			}
+		case '!':
+			// vi's and ex's shell escape: ":!id", "silent \!whoami".
+			if i > 0 && (s[i-1] == ':' || s[i-1] == '\\') {
+				sep = '!'
+			}
+		case '=':
+			// A PowerShell or shell variable given a command's output: $c = New-Object ...
+			if isVariableAssignment(s[:i]) && i+1 < len(s) && s[i+1] == ' ' {
+				sep = '='
+			}
 		}
 		if sep != 0 && shellCommandAtLead(s, start, sep, sep != '`' && sep != '$' && isLeadSeparator(s[:i])) {
 			return true
@@ -276,7 +373,17 @@ word:
 	// An optional path: any absolute Unix path whose last directory is a bin (globs allowed:
 	// /???/??t), or a Windows system directory.
 	pathed, globbed := false, false
-	if i < len(s) && (s[i] == '/' || s[i] == '\\' || (i+2 < len(s) && isLetterByte(s[i]) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/'))) {
+	if sep != '^' {
+		// A bin directory without its root after a separator: |usr/bin/id.
+		for _, dir := range [...]string{"usr/sbin/", "usr/bin/", "sbin/", "bin/"} {
+			if hasPrefixFold(s[i:], dir) {
+				i += len(dir)
+				pathed = true
+				break
+			}
+		}
+	}
+	if !pathed && i < len(s) && (s[i] == '/' || s[i] == '\\' || (i+2 < len(s) && isLetterByte(s[i]) && s[i+1] == ':' && (s[i+2] == '\\' || s[i+2] == '/'))) {
 		j := i
 		last := -1
 		for j < len(s) && (isAlnumByte(s[j]) || strings.IndexByte("/\\_-.:?*", s[j]) >= 0) {
@@ -319,6 +426,13 @@ word:
 		// ansible-playbook, chef-client, ssh-copy-id: a tool's family name.
 		if shellCommands[string(name[:h])] == cmdStrong {
 			kind = cmdStrong
+		} else if powerShellVerbs[string(name[:h])] && isCmdletNoun(name[h+1:]) {
+			// A PowerShell cmdlet, Verb-Noun: Get-ChildItem, Set-ExecutionPolicy. A noun in
+			// camel case (ChildItem, WmiObject) is no English word.
+			kind = cmdWeak
+			if isCamelCase(s[i+h+1 : j]) {
+				kind = cmdStrong
+			}
 		} else {
 			j = i + h
 			kind = shellCommands[string(name[:h])]
@@ -327,11 +441,32 @@ word:
 			}
 		}
 	}
+	if kind == 0 && j-i > 2 && isDigitByte(name[len(name)-1]) {
+		// A versioned binary: gcc10, php7 (and python3.11, gcc7.4 below).
+		k := len(name)
+		for k > 0 && isDigitByte(name[k-1]) {
+			k--
+		}
+		if k >= 2 {
+			kind = shellCommands[string(name[:k])]
+		}
+	}
 	if kind == 0 {
 		if pathed && globbed {
 			return true
 		}
-		return sep != '^' && isWindowsFor(string(name), s[j:])
+		return isWindowsFor(string(name), s[j:], sep == '^')
+	}
+	if isDigitByte(name[len(name)-1]) {
+		for j+1 < len(s) && s[j] == '.' && isDigitByte(s[j+1]) {
+			j += 2
+			for j < len(s) && isDigitByte(s[j]) {
+				j++
+			}
+		}
+	}
+	if j+1 < len(s) && s[j] == '/' && (kind == cmdStrong && isGluedSwitch(s[j:], 6) || gluedSwitchCommands[string(name)] && isGluedSwitch(s[j:], 2)) {
+		return true // ipconfig/all, dir/s: a Windows switch glued to the command
 	}
 	// Windows executables: whoami.exe, cmd.exe.
 	if hasPrefixFold(s[j:], ".exe") || hasPrefixFold(s[j:], ".com") && (j+4 == len(s) || !isAlnumByte(s[j+4])) {
@@ -343,11 +478,18 @@ word:
 		return false // part of a longer word (cat's), a version (curl/8.4), a file name or a host
 	}
 	rest := s[j:]
+	if kind == cmdStrong && isPowerShellCommand(name) && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "(") {
+		return true // IEX(New-Object Net.WebClient)..., Invoke-Expression (...)
+	}
 	switch {
 	case kind == cmdNet:
 		return netSubcommand(rest)
+	case toolSubcommand(string(name), rest):
+		return true // reg query, wmic os get, netsh firewall, launchctl list
 	case pathed:
 		return true
+	case lookupCommands[string(name)] && looksUpCommand(rest):
+		return true // which gcc, man nmap: a command looked up
 	case wrapperCommands[string(name)] && wrapsCommand(rest):
 		return true // nohup sleep 120, sudo whoami, xargs cat
 	case sep == '^':
@@ -427,13 +569,36 @@ func globMatch(pattern, name string) bool {
 	return name != "" && lowerByte(pattern[0]) == name[0] && globMatch(pattern[1:], name[1:])
 }
 
-// isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)".
-func isWindowsFor(name, rest string) bool {
+// isWindowsFor reports cmd's for loop: "for /f ...", "FOR %a IN (...)". At the start of a
+// value (start) the loop must be whole, with its set and its command: "for /f "usebackq" %v
+// in (`command`) do command".
+func isWindowsFor(name, rest string, start bool) bool {
 	if name != "for" {
 		return false
 	}
 	t := strings.TrimLeft(rest, " \t")
-	return len(t) < len(rest) && len(t) > 1 && (t[0] == '%' || t[0] == '/' && isLetterByte(t[1]))
+	if len(t) == len(rest) || len(t) < 2 || t[0] != '%' && (t[0] != '/' || !isLetterByte(t[1])) {
+		return false
+	}
+	if !start {
+		return true
+	}
+	in := indexFold(t, " in (")
+	return in > 0 && indexFold(t[in:], ") do ") > 0
+}
+
+// gluedSwitchCommands are the Windows commands that are also words and take a switch glued to
+// their name (dir/s, del/q).
+var gluedSwitchCommands = map[string]bool{"dir": true, "del": true, "attrib": true, "tree": true, "ver": true}
+
+// isGluedSwitch reports whether t, what follows a command name, is a Windows switch of one to
+// max letters ending there: "/all", "/s", "/r file.txt". "/8.4" is a version, "/lib/x" a path.
+func isGluedSwitch(t string, max int) bool {
+	j := 1
+	for j < len(t) && isLetterByte(t[j]) {
+		j++
+	}
+	return j > 1 && j <= max+1 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
 }
 
 // endsCommand reports whether rest, what follows a command name, ends the command at once:
@@ -445,6 +610,47 @@ func endsCommand(rest string) bool {
 	switch rest[0] {
 	case ';', '|', '&', '`', ')', '\n', '\r', '<', '>', '"', '\'', '$', '}':
 		return true
+	case '\\':
+		return len(rest) > 1 && (rest[1] == 'n' || rest[1] == 'r') // a line break written as \n
+	}
+	return false
+}
+
+// toolSubcommands are the subcommands of system tools that injections run to read the system:
+// a tool's name followed by one of them is a command, though the name may be a word (reg, sc,
+// ip, security, defaults).
+var toolSubcommands = map[string][]string{
+	"reg":       {"query", "add", "delete", "save", "export", "import", "load", "copy"},
+	"sc":        {"query", "queryex", "qc", "create", "config", "start", "stop", "delete", "sdshow"},
+	"wmic":      {"os", "qfe", "useraccount", "process", "service", "computersystem", "bios", "logicaldisk", "nicconfig", "startup", "group", "share", "product", "/node"},
+	"netsh":     {"firewall", "advfirewall", "wlan", "interface", "http", "winhttp", "wfp", "portproxy", "dump", "int"},
+	"launchctl": {"list", "load", "unload", "bootstrap", "bootout", "submit", "print"},
+	"dscl":      {".", "localhost", "-read", "-list", "-readall"},
+	"systemctl": {"status", "start", "stop", "restart", "enable", "disable", "list-units", "list-unit-files", "show"},
+	"defaults":  {"read", "write", "delete", "domains", "export"},
+	"security":  {"dump-keychain", "find-generic-password", "find-internet-password", "list-keychains", "dump-trust-settings"},
+	"ip":        {"addr", "a", "route", "r", "link", "neigh", "n", "-a", "-4", "-6"},
+	"ps":        {"aux", "ax", "axjf", "-aux"},
+	"getent":    {"passwd", "group", "shadow", "hosts"},
+	"service":   {"--status-all"},
+	"git":       {"clone", "pull", "fetch", "init", "config", "remote", "log", "show", "submodule"},
+}
+
+// toolSubcommand reports whether rest, what follows the command name, is white space and one of
+// name's toolSubcommands, ending there or followed by white space.
+func toolSubcommand(name, rest string) bool {
+	subs := toolSubcommands[name]
+	if subs == nil {
+		return false
+	}
+	t := strings.TrimLeft(rest, " \t")
+	if len(t) == len(rest) {
+		return false
+	}
+	for _, sub := range subs {
+		if hasPrefixFold(t, sub) && (len(t) == len(sub) || t[len(sub)] == ' ' || t[len(sub)] == '\t' || endsCommand(t[len(sub):])) {
+			return true
+		}
 	}
 	return false
 }
@@ -492,12 +698,15 @@ func shellArgument(rest string, brace, strict, numeric bool) bool {
 	case c == '.' && len(word) > 1 && (word[1] == '/' || word[1] == '.'):
 		return true
 	case c == '\'' || c == '"':
-		return len(tok) > 1 && (tok[1] == '/' || tok[1] == '-' || tok[1] == '$')
+		return len(tok) > 1 && (tok[1] == '/' || tok[1] == '-' || tok[1] == '$' || !strict && isQuotedCommand(tok[1:]))
 	case isLetterByte(c) && len(word) > 2 && word[1] == ':' && (word[2] == '\\' || word[2] == '/'):
 		return true // C:\
 	}
 	if strict {
 		return false
+	}
+	if k := strings.Index(word, "://"); k > 0 && isLetterByte(word[0]) && k+3 < len(word) {
+		return true // a URL: curl http://x/a.sh, wget https://...
 	}
 	// A number or a dotted host or address, ending the command: sleep 5; ping 127.0.0.1;
 	// nslookup x.oast.me.
@@ -811,7 +1020,7 @@ func hasWindowsVariable(s string) bool {
 var wrapperCommands = map[string]bool{
 	"nohup": true, "sudo": true, "doas": true, "xargs": true, "timeout": true, "nice": true,
 	"env": true, "busybox": true, "setsid": true, "stdbuf": true, "strace": true, "chroot": true,
-	"watch": true, "runas": true, "exec": true, "powershell": true, "pwsh": true, "cmd": true,
+	"watch": true, "runas": true, "exec": true, "eval": true, "powershell": true, "pwsh": true, "cmd": true,
 }
 
 // wrapsCommand reports whether rest, what follows a wrapper command, is white space, options
@@ -865,4 +1074,232 @@ func isShortOption(t string) bool {
 		j++
 	}
 	return j > 1 && j <= 4 && (j == len(t) || t[j] == ' ' || t[j] == '\t' || endsCommand(t[j:]))
+}
+
+// isQuotedCommand reports whether t, what follows the quote that opens an argument, is a
+// command line: a command and an argument only a shell gives it, or a command that is no word
+// alone: trap 'rm -rf x', sh -c "id", eval 'whoami'.
+func isQuotedCommand(t string) bool {
+	j := 0
+	for j < len(t) && (isAlnumByte(t[j]) || t[j] == '_' || t[j] == '-') {
+		j++
+	}
+	if j < 2 || j > 16 {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:j]
+	for k := range w {
+		w[k] = lowerByte(t[k])
+	}
+	kind := shellCommands[string(w)]
+	rest := t[j:]
+	switch {
+	case kind == 0 || kind == cmdNet:
+		return false
+	case kind == cmdStrong && rest != "" && (rest[0] == '\'' || rest[0] == '"'):
+		return true
+	}
+	return rest != "" && (rest[0] == ' ' || rest[0] == '\t') && shellArgument(rest, false, true, false)
+}
+
+// maxAssignments bounds the shell variables hasAssignedCommand follows in one value.
+const maxAssignments = 4
+
+// hasAssignedCommand reports a command built from a variable the value itself assigns, the
+// evasion that hides a command name from word lists: "a=whoami;$a", "v='u';cu$v\\rl x",
+// "garb=adduse[r];$garb pizza", "alias x=env&x whoami", "set FOO=1& echo %FOO%". A variable
+// assigned at the start of the value or of a command (after ; & | or a line break, or after
+// alias, export, set or declare) and then expanded where a command starts, or glued to letters,
+// or (for an alias) run as a command. A query string's "a=1&b=$a" expands nothing there.
+func hasAssignedCommand(s string) bool {
+	if strings.IndexByte(s, '=') < 0 {
+		return false
+	}
+	// cmd's variables: set NAME=value, then %NAME%.
+	for i := indexFold(s, "set "); i >= 0; {
+		if i == 0 || s[i-1] == ' ' || strings.IndexByte(";&|\n\r(", s[i-1]) >= 0 {
+			j := skipBlank(s, i+4)
+			if k := assignedName(s, j); k > 0 && strings.Contains(s[k:], "%"+s[j:k]+"%") {
+				return true
+			}
+		}
+		k := indexFold(s[i+4:], "set ")
+		if k < 0 {
+			break
+		}
+		i += 4 + k
+	}
+	var names [maxAssignments]string
+	var alias [maxAssignments]bool
+	n := 0
+	for i := 0; i < len(s) && n < maxAssignments; i++ {
+		if i > 0 && strings.IndexByte(";&|\n\r", s[i-1]) < 0 && !(s[i-1] == ' ' && commandStart(s[:i-1])) {
+			continue
+		}
+		j := skipBlank(s, i)
+		isAlias := false
+		for _, kw := range [...]string{"alias", "export", "declare", "local"} {
+			if hasPrefixFold(s[j:], kw) && j+len(kw) < len(s) && (s[j+len(kw)] == ' ' || s[j+len(kw)] == '\t') {
+				isAlias = kw == "alias"
+				j = skipBlank(s, j+len(kw))
+				break
+			}
+		}
+		k := assignedName(s, j)
+		if k < 0 {
+			continue
+		}
+		names[n], alias[n] = s[j:k], isAlias
+		n++
+		i = k
+	}
+	for a := 0; a < n; a++ {
+		name := names[a]
+		for i := strings.Index(s, name); i >= 0; {
+			end := i + len(name)
+			if end == len(s) || !isIdentByte(s[end]) {
+				if alias[a] && i > 0 && strings.IndexByte(";&|\n\r", s[i-1]) >= 0 && (end == len(s) || s[end] != '=') {
+					return true // the alias run as a command
+				}
+				if !alias[a] && i > 0 && s[i-1] == '$' {
+					p := i - 1
+					q := strings.TrimRight(s[:p], " \t")
+					if q != "" && strings.IndexByte(";&|\n\r`(", q[len(q)-1]) >= 0 ||
+						p > 0 && isLetterByte(s[p-1]) || end < len(s) && isLetterByte(s[end]) {
+						return true // ;$a, cu$v, $v\rl: expanded where a command is
+					}
+				}
+			}
+			k := strings.Index(s[i+1:], name)
+			if k < 0 {
+				break
+			}
+			i += 1 + k
+		}
+	}
+	return false
+}
+
+// assignedName returns the end of a variable name assigned at s[j:] ("name=value"; the value
+// not empty nor a comparison), or -1.
+func assignedName(s string, j int) int {
+	k := j
+	for k < len(s) && isIdentByte(s[k]) {
+		k++
+	}
+	if k == j || k-j > 32 || k+1 >= len(s) || s[k] != '=' || s[k+1] == ' ' || s[k+1] == '=' || isDigitByte(s[j]) {
+		return -1
+	}
+	return k
+}
+
+// commandStart reports whether before, what precedes a space, ends a command or a cmd
+// conditional, after which a new command starts: "if not defined BAR".
+func commandStart(before string) bool {
+	return before == "" || strings.IndexByte(";&|\n\r", before[len(before)-1]) >= 0
+}
+
+// skipBlank returns the index after the spaces and tabs at s[i:].
+func skipBlank(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// powerShellVerbs are the approved verbs of PowerShell's cmdlet names (Verb-Noun), lower case.
+var powerShellVerbs = map[string]bool{
+	"get": true, "set": true, "new": true, "remove": true, "invoke": true, "start": true,
+	"stop": true, "add": true, "out": true, "write": true, "import": true, "export": true,
+	"convertto": true, "convertfrom": true, "select": true, "where": true, "foreach": true,
+	"test": true, "enable": true, "disable": true, "copy": true, "move": true, "rename": true,
+	"clear": true, "register": true, "unregister": true, "resolve": true, "restart": true,
+	"send": true, "receive": true, "update": true, "install": true, "uninstall": true,
+	"find": true, "save": true, "read": true, "mount": true, "dismount": true, "enter": true,
+	"grant": true, "revoke": true, "unblock": true, "compress": true, "expand": true,
+}
+
+// isCmdletNoun reports whether w (lower case), what follows a PowerShell verb and its hyphen,
+// can be a cmdlet's noun: letters only, four or more, and not a word that English hyphenates
+// after such a verb (get-together).
+func isCmdletNoun(w []byte) bool {
+	if len(w) < 4 {
+		return false // add-on, set-up, write-off, stop-gap
+	}
+	for _, c := range w {
+		if !isLetterByte(c) {
+			return false
+		}
+	}
+	switch string(w) {
+	case "together", "going", "well", "away", "ahead", "back", "down", "over", "through", "along":
+		return false
+	}
+	return true
+}
+
+// isCamelCase reports whether w has an upper-case letter after its first and a lower-case one:
+// "ChildItem", "WmiObject", as .NET names are written and words are not.
+func isCamelCase(w string) bool {
+	upper, lower := false, false
+	for k := 0; k < len(w); k++ {
+		switch {
+		case 'A' <= w[k] && w[k] <= 'Z':
+			upper = upper || k > 0
+		case 'a' <= w[k] && w[k] <= 'z':
+			lower = true
+		}
+	}
+	return upper && lower
+}
+
+// isPowerShellCommand reports a PowerShell cmdlet name (Verb-Noun) or one of its aliases that
+// evaluate or fetch, lower case.
+func isPowerShellCommand(name []byte) bool {
+	switch string(name) {
+	case "iex", "iwr", "irm", "icm":
+		return true
+	}
+	h := strings.IndexByte(string(name), '-')
+	return h > 0 && powerShellVerbs[string(name[:h])]
+}
+
+// isVariableAssignment reports whether before, what precedes an '=', ends in a variable and
+// spaces: "$client ", "$x".
+func isVariableAssignment(before string) bool {
+	t := strings.TrimRight(before, " \t")
+	k := len(t)
+	for k > 0 && isIdentByte(t[k-1]) {
+		k--
+	}
+	return k < len(t) && k > 0 && t[k-1] == '$' && (k == 1 || !isIdentByte(t[k-2]))
+}
+
+// lookupCommands find or describe another command: which gcc, whereis nc, man nmap.
+var lookupCommands = map[string]bool{"which": true, "whereis": true, "man": true, "type": true, "command": true, "where": true}
+
+// looksUpCommand reports whether rest is white space (and "-v" for command) and a command that
+// is no word (cmdStrong), ending there: " gcc", " -v nc". "which cat is yours" looks up a cat.
+func looksUpCommand(rest string) bool {
+	t := strings.TrimLeft(rest, " \t")
+	if len(t) == len(rest) {
+		return false
+	}
+	if hasPrefixFold(t, "-v ") {
+		t = strings.TrimLeft(t[3:], " \t")
+	}
+	j := 0
+	for j < len(t) && (isAlnumByte(t[j]) || t[j] == '_' || t[j] == '-') {
+		j++
+	}
+	if j < 2 || j > 16 || j < len(t) && !endsCommand(t[j:]) && t[j] != ' ' && t[j] != '\t' {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:j]
+	for k := range w {
+		w[k] = lowerByte(t[k])
+	}
+	return shellCommands[string(w)] == cmdStrong
 }

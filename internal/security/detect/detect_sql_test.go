@@ -6,12 +6,7 @@ import "testing"
 // the value and names schema objects, values made of quotes and operators only, and a quote
 // closed before a MySQL comment; with prose and measurements that look alike.
 func TestSQLShapes(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		fn   func(string) bool
-		hits []string
-		miss []string
-	}{
+	checkShapes(t, []shapeCase{
 		{
 			name: "select statement",
 			fn:   hasSelectAtStart,
@@ -93,16 +88,5 @@ func TestSQLShapes(t *testing.T) {
 			hits: []string{"1--", "1--sp_password", "42--x"},
 			miss: []string{"5--10", "a--b", "1-2", "--1"},
 		},
-	} {
-		for _, v := range tc.hits {
-			if !tc.fn(v) {
-				t.Errorf("%s: %q: got false, want true", tc.name, v)
-			}
-		}
-		for _, v := range tc.miss {
-			if tc.fn(v) {
-				t.Errorf("%s: %q: got true, want false", tc.name, v)
-			}
-		}
-	}
+	})
 }
