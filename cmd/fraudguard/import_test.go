@@ -20,12 +20,12 @@ import (
 )
 
 // runImportCmd runs "fraudguard import args..." and returns its error and output.
-func runImportCmd(t testing.TB, args ...string) (err error, stdout, stderr string) {
+func runImportCmd(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), append([]string{"import"}, args...), func(string) string { return "" },
 		strings.NewReader(""), &out, &errOut)
-	return err, out.String(), errOut.String()
+	return out.String(), errOut.String(), err
 }
 
 // xgbVectors are XGBoost's own outputs for rows of the shared vectors, the rows put in the
@@ -89,7 +89,7 @@ func TestImportXGBoostBundlesMatchXGBoost(t *testing.T) {
 			t.Run(name+ext, func(t *testing.T) {
 				src := sharedtest.Testdata(t, "xgboost", name+ext)
 				out := filepath.Join(t.TempDir(), "models")
-				err, stdout, stderr := runImportCmd(t, "--xgboost", src, "--out", out, "--created-at", "2024-05-06T07:08:09Z")
+				stdout, stderr, err := runImportCmd(t, "--xgboost", src, "--out", out, "--created-at", "2024-05-06T07:08:09Z")
 				if err != nil {
 					t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 				}
@@ -137,7 +137,7 @@ func TestImportBestIteration(t *testing.T) {
 	load := func(args ...string) *model.Model {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "models")
-		if err, _, stderr := runImportCmd(t, append([]string{"--xgboost", path, "--out", out}, args...)...); err != nil {
+		if _, stderr, err := runImportCmd(t, append([]string{"--xgboost", path, "--out", out}, args...)...); err != nil {
 			t.Fatalf("got error %v (stderr %q)", err, stderr)
 		}
 		m, err := model.LoadLatest(out, "")
@@ -196,13 +196,13 @@ func TestImportLightGBMBundleMatchesLightGBM(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "models")
-	err, _, _ := runImportCmd(t, "--lightgbm", src, "--out", out)
+	_, _, err := runImportCmd(t, "--lightgbm", src, "--out", out)
 	if err == nil || !strings.Contains(err.Error(), "--positional") {
 		t.Fatalf("got error %v without --positional, want one suggesting it", err)
 	}
 	mustBeEmpty(t, out)
 
-	err, stdout, stderr := runImportCmd(t, "--lightgbm", src, "--out", out, "--positional", "--name", "breast-cancer", "--threshold", "0.3")
+	stdout, stderr, err := runImportCmd(t, "--lightgbm", src, "--out", out, "--positional", "--name", "breast-cancer", "--threshold", "0.3")
 	if err != nil {
 		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 	}
@@ -245,13 +245,13 @@ func TestImportVersionIsNotOverwritten(t *testing.T) {
 	src := sharedtest.Testdata(t, "xgboost", "gbtree-missing.json")
 	out := filepath.Join(t.TempDir(), "models")
 	args := []string{"--xgboost", src, "--out", out, "--version", "imported-1"}
-	if err, _, stderr := runImportCmd(t, args...); err != nil {
+	if _, stderr, err := runImportCmd(t, args...); err != nil {
 		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 	}
 	if _, err := model.LoadLatest(out, "imported-1"); err != nil {
 		t.Fatal(err)
 	}
-	err, _, _ := runImportCmd(t, args...)
+	_, _, err := runImportCmd(t, args...)
 	if err == nil || !strings.Contains(err.Error(), "version imported-1 already exists") {
 		t.Fatalf("got error %v importing over an existing version, want one saying it exists", err)
 	}
@@ -318,7 +318,7 @@ func TestImportRejects(t *testing.T) {
 					args[i] = out
 				}
 			}
-			err, stdout, _ := runImportCmd(t, args...)
+			stdout, _, err := runImportCmd(t, args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got error %v, want one containing %q", err, tc.want)
 			}

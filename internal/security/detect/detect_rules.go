@@ -639,7 +639,10 @@ func pathClass(s string, i int) (cls, width int) {
 // precede a slash, or that follow a slash and end s or precede a NUL, '%', ';', '?' or '#'.
 // A value that is only dots counts when it is "..": "..." alone is an ellipsis.
 func hasTraversal(s string) bool {
-	if !strings.ContainsAny(s, ".\x00\xc0\xe0\xef") {
+	// A dot or a NUL, or the first byte of a dot's overlong or full-width form: bytes, not
+	// runes (strings.ContainsAny would read the lone lead bytes as U+FFFD and so miss the
+	// full-width dot, which is valid UTF-8).
+	if !containsAnyByte(s, ".\x00\xc0\xe0\xef") {
 		return false
 	}
 	prev := clsSlash // the start of s is a boundary
@@ -676,6 +679,16 @@ func hasTraversal(s string) bool {
 		}
 		prev, start = clsDot, false
 		i = j
+	}
+	return false
+}
+
+// containsAnyByte reports whether s holds any of the bytes of set.
+func containsAnyByte(s, set string) bool {
+	for i := 0; i < len(set); i++ {
+		if strings.IndexByte(s, set[i]) >= 0 {
+			return true
+		}
 	}
 	return false
 }

@@ -143,7 +143,7 @@ func productToken(ua string, i, j int, compound bool) bool {
 		return true // a comment after a product and its version: Mozilla/5.0 (compatible; ...)
 	}
 	// A compound word that is the whole value, a name alone ("WebVulnScan").
-	return compound && strings.IndexAny(ua, " \t") < 0
+	return compound && !strings.ContainsAny(ua, " \t")
 }
 
 // scannerVocabularyExceptions are products whose names hold a stem of scannerVocabulary and

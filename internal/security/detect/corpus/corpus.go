@@ -68,7 +68,7 @@ func Load(dir string) ([]Entry, error) {
 		line := sc.Text()
 		if n == 1 {
 			if !strings.HasPrefix(line+"\t", "file\thalf\trows\t") {
-				return nil, fmt.Errorf("sources.tsv: header %q, want file, half, rows, ...", line)
+				return nil, fmt.Errorf("sources.tsv: header %q, want it to start with the columns file, half, rows", line)
 			}
 			continue
 		}
