@@ -461,6 +461,37 @@ func TestOpenAPIGolden(t *testing.T) {
 	}
 }
 
+// TestEveryRouteDocumented checks that the OpenAPI document served at /openapi.json has an
+// operation for every route of the table, with the route's method, and nothing else.
+func TestEveryRouteDocumented(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{mustModel(t)})
+	w := do(t, s, request{method: "GET", path: "/openapi.json"})
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	routed := make(map[string]bool)
+	for _, rt := range s.routeTable() {
+		if rt.path == "/docs/assets/" {
+			continue // the docs pages' scripts and styles, not an operation
+		}
+		op := strings.ToLower(rt.method) + " " + rt.path
+		routed[op] = true
+		if _, ok := doc.Paths[rt.path][strings.ToLower(rt.method)]; !ok {
+			t.Errorf("%s %s is routed but not in the OpenAPI document's paths", rt.method, rt.path)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if !routed[method+" "+path] {
+				t.Errorf("%s %s is documented but not routed", strings.ToUpper(method), path)
+			}
+		}
+	}
+}
+
 // BenchmarkPredict measures /predict through the whole middleware chain with the first real
 // transaction of creditcard.csv.
 func BenchmarkPredict(b *testing.B) {
