@@ -114,7 +114,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		SystemInfo:       s.system.System(),
 		TotalPredictions: s.predictions.Load(),
 	}
-	if n := h.TotalPredictions; n > 0 {
+	if n := s.predictRequests.Load(); n > 0 {
 		h.AverageResponseTimeMS = float64(s.predictNanos.Load()) / float64(n) / 1e6
 	}
 	if m := s.models.Current(); m != nil {

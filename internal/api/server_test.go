@@ -328,6 +328,22 @@ func TestHealthAndModelInfo(t *testing.T) {
 	if avg, _ := h["average_response_time_ms"].(float64); avg <= 0 {
 		t.Errorf("got average_response_time_ms %v, want > 0", h["average_response_time_ms"])
 	}
+	// A 1,000-row batch scores 1,000 more transactions but is no /predict request: the mean
+	// time of a /predict request stays what it was.
+	rows := make([][]byte, 1000)
+	for i := range rows {
+		rows[i] = txBody(firstRow, nil, "")
+	}
+	if w := do(t, s, request{method: "POST", path: "/predict/batch", body: batchBody(rows...)}); w.Code != 200 {
+		t.Fatalf("batch: got %d %s", w.Code, w.Body)
+	}
+	after := decodeBody(t, do(t, s, request{method: "GET", path: "/health"}))
+	if after["total_predictions"] != 1003.0 {
+		t.Errorf("after the batch: got total_predictions %v, want 1003", after["total_predictions"])
+	}
+	if after["average_response_time_ms"] != h["average_response_time_ms"] {
+		t.Errorf("after the batch: got average_response_time_ms %v, want %v as before it", after["average_response_time_ms"], h["average_response_time_ms"])
+	}
 	si, _ := h["system_info"].(map[string]any)
 	for _, k := range []string{"cpu_percent", "memory_percent", "disk_usage_percent", "goroutines", "rss_bytes"} {
 		if _, ok := si[k]; !ok {
