@@ -41,7 +41,8 @@ for target in "${targets[@]}"; do
 done
 
 if ((${#failed[@]} > 0)); then
-	echo "fuzz: failed: ${failed[*]}" >&2
+	echo "fuzz: failed:" >&2
+	printf '  %s\n' "${failed[@]}" >&2
 	echo "fuzz: the failing inputs are new files under the packages' testdata/fuzz/:" >&2
 	git status --short --untracked-files=all -- '*/testdata/fuzz/*' >&2
 	exit 1

@@ -13,7 +13,7 @@ import (
 func checkFinding(t testing.TB, f Finding) {
 	t.Helper()
 	switch f.Rule {
-	case RuleSQLi, RuleXSS, RuleTraversal, RuleScanner, RuleHeaderFlood, RuleHeaderSize:
+	case RuleSQLi, RuleXSS, RuleTraversal, RuleCmdi, RuleCRLF, RuleScanner, RuleHeaderFlood, RuleHeaderSize:
 	default:
 		t.Fatalf("finding %+v: got rule %q, want a known rule", f, f.Rule)
 	}
