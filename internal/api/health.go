@@ -36,7 +36,7 @@ type HealthResponse struct {
 
 // DependencyStatus is the last check of one dependency.
 type DependencyStatus struct {
-	Name      string    `json:"name" doc:"The dependency: model, store, redis." example:"store"`
+	Name      string    `json:"name" doc:"The dependency checked: today the store." example:"store"`
 	Status    string    `json:"status" enum:"ok,failing" doc:"ok, or failing." example:"ok"`
 	Essential bool      `json:"essential" doc:"Whether scoring needs it: a failing essential dependency makes the service unhealthy, any other degraded."`
 	LatencyMS float64   `json:"latency_ms" doc:"How long the check took, milliseconds." example:"0.2"`

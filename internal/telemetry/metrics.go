@@ -349,7 +349,8 @@ func (m *Metrics) SecurityBlocked(reason string) { m.blocked.get(reason).Inc() }
 // reason is "probe" or "admin".
 func (m *Metrics) SecurityBlockBypassed(reason string) { m.blockBypassed.get(reason).Inc() }
 
-// DependencyError counts one failed call to dependency dep ("database", "redis", ...).
+// DependencyError counts one failed check of dependency dep (the name of its health check,
+// such as "store").
 func (m *Metrics) DependencyError(dep string) { m.dependencyErrors.get(dep).Inc() }
 
 // ModelReloaded counts one model reload, successful or not; a successful one also sets
