@@ -4,7 +4,7 @@
 # so a new one is fuzzed without being named here. An input that fails a target is written
 # by go into that package's testdata/fuzz/<target>/ folder, where plain `go test` runs it
 # again from then on: fix the bug and commit the input with the fix. The script goes on with
-# the other targets and exits non-zero at the end if any target failed.
+# the other targets and exits non-zero at the end if any target failed with an input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go=${GO:-go}
@@ -31,14 +31,41 @@ if ((${#targets[@]} == 0)); then
 fi
 echo "fuzz: ${#targets[@]} targets, $fuzztime each"
 
+# inputs counts the files of a target's testdata/fuzz folder.
+inputs() {
+	if [[ -d $1 ]]; then
+		find "$1" -type f | wc -l
+	else
+		echo 0
+	fi
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 failed=()
+flaked=()
 for target in "${targets[@]}"; do
 	read -r pkg name <<<"$target"
+	corpus="$("$go" list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$name"
+	before=$(inputs "$corpus")
 	echo "fuzz: $name in $pkg"
-	if ! "$go" test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg"; then
-		failed+=("$name in $pkg")
+	if "$go" test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$out"; then
+		continue
 	fi
+	# Go 1.26's fuzzing coordinator can fail a target with a bare "context deadline
+	# exceeded" when -fuzztime ends while a worker is busy (go.dev/issue/75804, fixed in
+	# Go 1.27); it writes no input then. Only a failure that kept an input is a finding.
+	if (($(inputs "$corpus") == before)) && grep -q '^    context deadline exceeded$' "$out"; then
+		flaked+=("$name in $pkg")
+		continue
+	fi
+	failed+=("$name in $pkg")
 done
+
+if ((${#flaked[@]} > 0)); then
+	echo "fuzz: stopped by the fuzztime deadline with no failing input (go.dev/issue/75804), not counted as failures:"
+	printf '  %s\n' "${flaked[@]}"
+fi
 
 if ((${#failed[@]} > 0)); then
 	echo "fuzz: failed:" >&2
