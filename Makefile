@@ -10,7 +10,7 @@ MODEL_DATA       ?= datasets/creditcard-sample-train.csv
 MODEL_SEED       ?= 20261126
 MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
 
-.PHONY: all build run test test-short bench bench-batch fuzz deps model synth-params assets fmt vet clean
+.PHONY: all build run test lint test-short bench bench-batch fuzz deps deps-bench model synth-params assets fmt vet clean
 
 all: build
 
@@ -28,6 +28,18 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+## lint: staticcheck at a pinned version, and a check that go.mod and go.sum are tidy, in every module of the repository
+STATICCHECK_VERSION := v0.8.2
+MODULES := . tools/crscompare
+lint:
+	@for m in $(MODULES); do \
+		(cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "lint: go mod tidy would change $$m/go.mod or go.sum: run 'go mod tidy' in $$m"; exit 1; }; \
+	done
+	@for m in $(MODULES); do \
+		echo "staticcheck $(STATICCHECK_VERSION) in $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...) || exit 1; \
+	done
+
 ## test-short: the tests without the race detector
 test-short:
 	$(GO) test -count=1 ./...
@@ -36,18 +48,22 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
-## bench-batch: time a 1,000,000-row CSV batch job (upload, scoring, download), its RSS, and /predict latency during it (ROWS=...)
+## bench-batch: (needs make deps-bench) time a 1,000,000-row CSV batch job (upload, scoring, download), its RSS, and /predict latency during it (ROWS=...)
 bench-batch:
 	bash scripts/bench-batch.sh
 
-## fuzz: fuzz the request decoder for FUZZTIME (default 30s)
+## fuzz: run every fuzz target of the module for FUZZTIME each (default 30s); failing inputs are kept in testdata/fuzz
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeTransaction -fuzztime $(FUZZTIME) ./internal/api/
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 ## deps: install the Debian packages the tests need (root)
 deps:
 	bash scripts/deps.sh
+
+## deps-bench: also install the load-test tools of bench-batch and the README's figures (root)
+deps-bench:
+	bash scripts/deps.sh bench
 
 ## model: rebuild the shipped default model (the ensemble, default flags) in models/ from the real transaction sample
 model: build

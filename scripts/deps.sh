@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# deps.sh installs the Debian packages that fraudguard's tests and benchmarks
-# need; `make deps` runs it. Packages already installed are skipped, so on a
-# machine that has them all it returns at once without touching apt.
+# deps.sh installs the Debian packages that fraudguard's tests need; `make deps`
+# runs it, and `.ci/run` before the tests. With the argument `bench` it also
+# installs the load-test tools of `make bench-batch` and the README's figures,
+# which no test uses (`make deps-bench`). Packages already installed are
+# skipped, so on a machine that has them all it returns at once without
+# touching apt.
 set -euo pipefail
 
 packages=(
@@ -10,17 +13,22 @@ packages=(
 	chromium
 	fonts-dejavu-core
 
-	# Scale-out store and rate limiter tests.
-	postgresql
-	redis-server
-
-	# promtool, to check the metrics and alerting rules in the observability tests.
+	# promtool, to check the metrics and alerting rules in the observability
+	# tests (internal/telemetry).
 	prometheus
-
-	# Benchmarks: HTTP load and command timing.
-	wrk
-	hyperfine
 )
+
+case "${1:-}" in
+"") ;;
+bench)
+	# HTTP load and command timing.
+	packages+=(wrk hyperfine)
+	;;
+*)
+	echo "deps: unknown argument ${1}: want none, or bench" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -46,8 +54,7 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # Recommended packages are left out: chromium runs headless without them, and
-# for prometheus and postgresql they are extra daemons (node exporter, sysstat)
-# that no test uses.
+# for prometheus they are extra daemons (node exporter) that no test uses.
 apt-get install -y -q --no-install-recommends \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 	"${missing[@]}"

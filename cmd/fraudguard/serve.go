@@ -228,6 +228,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 			{Name: "system sampler", Run: sampler.Run},
 			{Name: "health checks", Run: func(ctx context.Context) error { return handler.RunHealthChecks(ctx, cfg.HealthCheckInterval) }},
 			{Name: "SIGHUP reload", Run: func(ctx context.Context) error { return handler.ReloadOnSignal(ctx, hup) }},
+			{Name: "audit retention", Run: func(ctx context.Context) error {
+				return auditor.Retain(ctx, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, audit.PurgeInterval)
+			}},
 		},
 		Workers: []api.Task{{Name: "batch workers", Run: jobs.Run}},
 		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}},

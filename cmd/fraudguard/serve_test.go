@@ -442,6 +442,8 @@ func TestServeMetrics(t *testing.T) {
 		`fraudguard_key_reload_last_success_timestamp_seconds `,
 		`fraudguard_audit_events_dropped_total 0`,
 		`fraudguard_audit_events_failed_total 0`,
+		`fraudguard_audit_events_purged_total 0`,
+		`fraudguard_audit_purge_failures_total 0`,
 		`fraudguard_trace_export_failures_total 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,

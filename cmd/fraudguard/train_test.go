@@ -60,12 +60,12 @@ func mustWriteFile(t testing.TB, dir, name, content string) string {
 }
 
 // runTrainCmd runs "fraudguard train args..." and returns its error and output.
-func runTrainCmd(t testing.TB, args ...string) (err error, stdout, stderr string) {
+func runTrainCmd(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), append([]string{"train"}, args...), func(string) string { return "" },
 		strings.NewReader(""), &out, &errOut)
-	return err, out.String(), errOut.String()
+	return out.String(), errOut.String(), err
 }
 
 func TestTrainWritesALoadableBundle(t *testing.T) {
@@ -73,7 +73,7 @@ func TestTrainWritesALoadableBundle(t *testing.T) {
 	data := mustWriteTrainCSV(t, dir, "small.csv", 400)
 	out := filepath.Join(dir, "models")
 	args := []string{"--data", data, "--out", out, "--created-at", "2024-01-02T03:04:05+01:00", "--name", "small", "--weight-normal", "2"}
-	err, stdout, stderr := runTrainCmd(t, args...)
+	stdout, stderr, err := runTrainCmd(t, args...)
 	if err != nil {
 		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 	}
@@ -101,7 +101,7 @@ func TestTrainWritesALoadableBundle(t *testing.T) {
 	}
 
 	// The same run again gives the same version, which is never overwritten.
-	err, _, _ = runTrainCmd(t, args...)
+	_, _, err = runTrainCmd(t, args...)
 	if err == nil || !strings.Contains(err.Error(), "version "+m.Version()+" already exists") {
 		t.Errorf("got error %v on a second identical run, want one saying the version exists", err)
 	}
@@ -109,7 +109,7 @@ func TestTrainWritesALoadableBundle(t *testing.T) {
 		t.Errorf("got exit code %d, want 1", code)
 	}
 	// A named version is another bundle; LoadLatest can still pick either.
-	if err, _, stderr := runTrainCmd(t, append(args, "--version", "v2")...); err != nil {
+	if _, stderr, err := runTrainCmd(t, append(args, "--version", "v2")...); err != nil {
 		t.Fatalf("got error %v (stderr %q) with --version, want none", err, stderr)
 	}
 	if m2, err := model.LoadLatest(out, "v2"); err != nil || m2.Manifest.Threshold != man.Threshold {
@@ -198,7 +198,7 @@ func TestTrainRejects(t *testing.T) {
 				}
 				args = append(args, tc.args[i], v)
 			}
-			err, stdout, _ := runTrainCmd(t, args...)
+			stdout, _, err := runTrainCmd(t, args...)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
 			}
@@ -223,7 +223,7 @@ func TestTrainLeavesExistingOutAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := mustWriteFile(t, dir, "bad.csv", trainCSVHeader()+"1,2\n")
-	err, _, _ := runTrainCmd(t, "--data", data, "--out", out)
+	_, _, err := runTrainCmd(t, "--data", data, "--out", out)
 	if err == nil || !strings.Contains(err.Error(), "bad.csv:2: row has 2 fields, header has 31") {
 		t.Errorf("got error %v, want one naming bad.csv line 2", err)
 	}
@@ -238,7 +238,7 @@ func TestTrainRefit(t *testing.T) {
 	load := func(t *testing.T, out string, extra ...string) *model.Model {
 		t.Helper()
 		args := append([]string{"--data", data, "--out", out, "--created-at", "2024-01-02T03:04:05Z"}, extra...)
-		if err, _, stderr := runTrainCmd(t, args...); err != nil {
+		if _, stderr, err := runTrainCmd(t, args...); err != nil {
 			t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 		}
 		m, err := model.LoadLatest(out, "")
@@ -283,7 +283,7 @@ func TestTrainAlgos(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.algo, func(t *testing.T) {
 			out := filepath.Join(dir, tc.algo)
-			err, stdout, stderr := runTrainCmd(t, "--data", data, "--out", out, "--algo", tc.algo, "--created-at", "2024-01-02T03:04:05Z",
+			stdout, stderr, err := runTrainCmd(t, "--data", data, "--out", out, "--algo", tc.algo, "--created-at", "2024-01-02T03:04:05Z",
 				"--threshold-metric", "cost", "--cost-fn", "50", "--rounds", "40")
 			if err != nil {
 				t.Fatalf("got error %v (stderr %q), want none", err, stderr)
@@ -339,7 +339,7 @@ func TestTrainWeightColumn(t *testing.T) {
 	weighted := mustWriteFile(t, dir, "weighted.csv", b.String())
 	common := []string{"--created-at", "2024-01-02T03:04:05Z", "--algo", "gbdt", "--rounds", "30"}
 	byColumn := filepath.Join(dir, "by-column")
-	err, stdout, stderr := runTrainCmd(t, append(common, "--data", weighted, "--out", byColumn, "--weight-column", "w")...)
+	stdout, stderr, err := runTrainCmd(t, append(common, "--data", weighted, "--out", byColumn, "--weight-column", "w")...)
 	if err != nil {
 		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 	}
@@ -347,7 +347,7 @@ func TestTrainWeightColumn(t *testing.T) {
 		t.Errorf("got output %q, want it to say the rows are weighted by column w", stdout)
 	}
 	byFlag := filepath.Join(dir, "by-flag")
-	if err, _, stderr := runTrainCmd(t, append(common, "--data", filepath.Join(dir, "plain.csv"), "--out", byFlag, "--weight-normal", "3")...); err != nil {
+	if _, stderr, err := runTrainCmd(t, append(common, "--data", filepath.Join(dir, "plain.csv"), "--out", byFlag, "--weight-normal", "3")...); err != nil {
 		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
 	}
 	a, err := model.LoadLatest(byColumn, "")

@@ -36,7 +36,7 @@ type HealthResponse struct {
 
 // DependencyStatus is the last check of one dependency.
 type DependencyStatus struct {
-	Name      string    `json:"name" doc:"The dependency: model, store, redis." example:"store"`
+	Name      string    `json:"name" doc:"The dependency checked: today the store." example:"store"`
 	Status    string    `json:"status" enum:"ok,failing" doc:"ok, or failing." example:"ok"`
 	Essential bool      `json:"essential" doc:"Whether scoring needs it: a failing essential dependency makes the service unhealthy, any other degraded."`
 	LatencyMS float64   `json:"latency_ms" doc:"How long the check took, milliseconds." example:"0.2"`
@@ -114,7 +114,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		SystemInfo:       s.system.System(),
 		TotalPredictions: s.predictions.Load(),
 	}
-	if n := h.TotalPredictions; n > 0 {
+	if n := s.predictRequests.Load(); n > 0 {
 		h.AverageResponseTimeMS = float64(s.predictNanos.Load()) / float64(n) / 1e6
 	}
 	if m := s.models.Current(); m != nil {

@@ -170,8 +170,8 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 
 	metrics := get("metrics", "Metrics", "Prometheus text format; with Accept: application/json, a JSON summary (totals, error rate, request rate and p50/p95/p99 over a sliding window, per-route counts). Needs a key when there is a keys file, unless METRICS_PUBLIC=true.", "MetricsSummary", "health")
 	metrics["get"].(obj)["responses"].(obj)["200"].(obj)["content"].(obj)["text/plain"] = obj{"schema": obj{"type": "string"}}
-	logLevel := get("getLogLevel", "The log level", "The minimum level logged now.", "LogLevelBody", "admin")
-	setLevel := post("setLogLevel", "Change the log level", "Changes the minimum level logged, at once and without a restart. Audited.", "LogLevelBody", "admin", "400", "415")
+	logLevel := get("getLogLevel", "The log level", "The minimum level logged now.", "LogLevelBody", "admin", "503")
+	setLevel := post("setLogLevel", "Change the log level", "Changes the minimum level logged, at once and without a restart. Audited.", "LogLevelBody", "admin", "400", "413", "415", "503")
 	setLevel["post"].(obj)["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref("LogLevelBody")}}}
 	logLevel["put"] = setLevel["post"]
 
@@ -207,6 +207,8 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			"/security/blocked/{ip}": secured(unblock, "admin"),
 			"/security/audit":        secured(audit, "admin"),
 			"/security/keys/reload":  secured(post("reloadKeys", "Reload the API keys", "Re-reads API_KEYS_FILE; an invalid file leaves the old keys in force. Also done on SIGHUP. Audited.", "ReloadResponse", "security", "409", "422"), "admin"),
+			"/metrics":               secured(metrics, "any"),
+			"/admin/log-level":       secured(logLevel, "admin"),
 			"/openapi.json":          secured(openapi, "any"),
 			"/docs":                  secured(html("swaggerUI", "Swagger UI"), "any"),
 			"/redoc":                 secured(html("redoc", "ReDoc"), "any"),

@@ -336,6 +336,22 @@ func TestHealthAndModelInfo(t *testing.T) {
 	if avg, _ := h["average_response_time_ms"].(float64); avg <= 0 {
 		t.Errorf("got average_response_time_ms %v, want > 0", h["average_response_time_ms"])
 	}
+	// A 1,000-row batch scores 1,000 more transactions but is no /predict request: the mean
+	// time of a /predict request stays what it was.
+	rows := make([][]byte, 1000)
+	for i := range rows {
+		rows[i] = txBody(firstRow, nil, "")
+	}
+	if w := do(t, s, request{method: "POST", path: "/predict/batch", body: batchBody(rows...)}); w.Code != 200 {
+		t.Fatalf("batch: got %d %s", w.Code, w.Body)
+	}
+	after := decodeBody(t, do(t, s, request{method: "GET", path: "/health"}))
+	if after["total_predictions"] != 1003.0 {
+		t.Errorf("after the batch: got total_predictions %v, want 1003", after["total_predictions"])
+	}
+	if after["average_response_time_ms"] != h["average_response_time_ms"] {
+		t.Errorf("after the batch: got average_response_time_ms %v, want %v as before it", after["average_response_time_ms"], h["average_response_time_ms"])
+	}
 	si, _ := h["system_info"].(map[string]any)
 	for _, k := range []string{"cpu_percent", "memory_percent", "disk_usage_percent", "goroutines", "rss_bytes"} {
 		if _, ok := si[k]; !ok {
@@ -466,6 +482,37 @@ func TestOpenAPIGolden(t *testing.T) {
 	etag := w.Header().Get("ETag")
 	if w2 := do(t, s, request{method: "GET", path: "/openapi.json", header: map[string]string{"If-None-Match": etag}}); w2.Code != 304 {
 		t.Errorf("If-None-Match: got %d, want 304", w2.Code)
+	}
+}
+
+// TestEveryRouteDocumented checks that the OpenAPI document served at /openapi.json has an
+// operation for every route of the table, with the route's method, and nothing else.
+func TestEveryRouteDocumented(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{mustModel(t)})
+	w := do(t, s, request{method: "GET", path: "/openapi.json"})
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	routed := make(map[string]bool)
+	for _, rt := range s.routeTable() {
+		if rt.path == "/docs/assets/" {
+			continue // the docs pages' scripts and styles, not an operation
+		}
+		op := strings.ToLower(rt.method) + " " + rt.path
+		routed[op] = true
+		if _, ok := doc.Paths[rt.path][strings.ToLower(rt.method)]; !ok {
+			t.Errorf("%s %s is routed but not in the OpenAPI document's paths", rt.method, rt.path)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if !routed[method+" "+path] {
+				t.Errorf("%s %s is documented but not routed", strings.ToUpper(method), path)
+			}
+		}
 	}
 }
 

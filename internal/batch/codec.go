@@ -41,9 +41,6 @@ func riskIndex(r fraud.RiskLevel) byte {
 	return 0
 }
 
-// inputSize is the encoded size of a valid input row without its id.
-const inputSize = 1 + fraud.NumFeatures*8
-
 // chunkBuilder accumulates the encoded input rows of one chunk.
 type chunkBuilder struct {
 	buf  []byte

@@ -54,6 +54,8 @@ type Config struct {
 	TLSCertFile    string
 	TLSKeyFile     string
 	HTTPSOnly      bool
+	// AuditRetentionDays is how many days stored audit events are kept; 0 keeps them forever.
+	AuditRetentionDays int
 
 	LogMaxSizeMB        int
 	LogMaxFiles         int
@@ -303,6 +305,7 @@ func settings() []setting {
 		{"OTEL_SERVICE_NAME", "fraudguard", "service name on exported spans", func(c *Config, v string) error { c.OTelServiceName = v; return nil }},
 		{"HEALTH_CHECK_INTERVAL", "2s", "how often /health's dependency checks run in the background", durationSetter(func(c *Config) *time.Duration { return &c.HealthCheckInterval })},
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
+		{"AUDIT_RETENTION_DAYS", "90", "days stored audit events are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.AuditRetentionDays })},
 		{"BATCH_JOB_MAX_ROWS", "5000000", "most rows in one POST /batch upload", intSetter(1, 100_000_000, func(c *Config) *int { return &c.BatchJobMaxRows })},
 		{"BATCH_JOB_MAX_BYTES", "1GiB", "largest POST /batch upload, as sent and decompressed (bytes, or with KiB/MiB/GiB)", func(c *Config, v string) error {
 			n, err := ParseBytes(v)
@@ -520,6 +523,7 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.String("tls_cert_file", c.TLSCertFile),
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.Bool("https_only", c.HTTPSOnly),
+		slog.Int("audit_retention_days", c.AuditRetentionDays),
 		slog.Int("log_max_size_mb", c.LogMaxSizeMB),
 		slog.Int("log_max_files", c.LogMaxFiles),
 		slog.String("otel_exporter_otlp_endpoint", c.OTLPEndpoint),

@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"format", c.LogFormat, "json"},
 		{"file", c.LogFile, ""},
 		{"shutdown", c.ShutdownTimeout, 15 * time.Second},
+		{"audit retention", c.AuditRetentionDays, 90},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -84,6 +85,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"cors origin", map[string]string{"CORS_ALLOWED_ORIGINS": "example.com"}, nil, "CORS_ALLOWED_ORIGINS"},
 		{"allowed hosts", map[string]string{"ALLOWED_HOSTS": "bad host"}, nil, "ALLOWED_HOSTS"},
 		{"flag", nil, []string{"--api-port=x"}, "--api-port"},
+		{"audit retention negative", map[string]string{"AUDIT_RETENTION_DAYS": "-1"}, nil, "AUDIT_RETENTION_DAYS"},
+		{"audit retention too long", map[string]string{"AUDIT_RETENTION_DAYS": "36501"}, nil, "AUDIT_RETENTION_DAYS"},
+		{"audit retention not days", map[string]string{"AUDIT_RETENTION_DAYS": "90d"}, nil, "AUDIT_RETENTION_DAYS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,5 +289,29 @@ func TestBatchSettings(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Setting != tc.setting || ce.Value != tc.value {
 			t.Errorf("%s=%s: got %v, want a *config.Error naming it", tc.setting, tc.value, err)
 		}
+	}
+}
+
+func TestAuditRetention(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		env, flag string
+		want      int
+	}{{"0", "", 0}, {"365", "", 365}, {"30", "7", 7}} {
+		var args []string
+		if tc.flag != "" {
+			args = []string{"--audit-retention-days", tc.flag}
+		}
+		c, err := Load(args, env(map[string]string{"MODEL_PATH": dir, "AUDIT_RETENTION_DAYS": tc.env}), io.Discard)
+		if err != nil {
+			t.Fatalf("AUDIT_RETENTION_DAYS=%s %v: %v", tc.env, args, err)
+		}
+		if c.AuditRetentionDays != tc.want {
+			t.Errorf("AUDIT_RETENTION_DAYS=%s %v: got %d, want %d", tc.env, args, c.AuditRetentionDays, tc.want)
+		}
+	}
+	_, err := Load(nil, env(map[string]string{"MODEL_PATH": dir, "AUDIT_RETENTION_DAYS": "-1"}), io.Discard)
+	if want := "must be a whole number from 0 to 36500"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error saying %q", err, want)
 	}
 }

@@ -13,7 +13,7 @@ type AuditEvent struct {
 	RequestID string    `json:"request_id" doc:"The request that caused it, when there is one."`
 	ClientIP  string    `json:"client_ip" doc:"The client's address."`
 	KeyName   string    `json:"key_name" doc:"Name of the API key used, when one was."`
-	Action    string    `json:"action" doc:"What happened, such as auth_failure, attack_detected, ip_blocked, ip_unblocked, model_reload, admin_access, job_delete."`
+	Action    string    `json:"action" doc:"What happened, such as auth_failure, attack_detected, ip_blocked, ip_unblocked, model_reload, admin_access, job_delete, audit_purge."`
 	Outcome   string    `json:"outcome" doc:"How it ended: success, denied, blocked or failure."`
 	Detail    string    `json:"detail" doc:"Free text: the rule that fired, the route, the reason."`
 }
@@ -30,6 +30,7 @@ const (
 	ActionKeysReload     = "keys_reload"
 	ActionJobDelete      = "job_delete"
 	ActionLogLevel       = "log_level"
+	ActionAuditPurge     = "audit_purge"
 )
 
 // Audit outcomes.
@@ -56,4 +57,7 @@ type AuditLog interface {
 	RecordAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns the events that match f, newest first, and how many match in all.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, int, error)
+	// PurgeAuditBefore deletes the events with a time before t and returns how many it
+	// deleted (AUDIT_RETENTION_DAYS).
+	PurgeAuditBefore(ctx context.Context, t time.Time) (int64, error)
 }

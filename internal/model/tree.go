@@ -77,8 +77,10 @@ type TreeNode struct {
 	// Value is a leaf's output, before the tree's weight. Internal nodes may carry the value the
 	// node would have as a leaf; scoring ignores it.
 	Value float64
-	// Cover is how much training data reached the node, as TreeSHAP weighs paths: the hessian
-	// sum (XGBoost's sum_hessian, the trainer's) or the row count (LightGBM's). 0 when unknown.
+	// Cover is how much training data reached the node: the hessian sum (XGBoost's
+	// sum_hessian, the trainer's) or the row count (LightGBM's); 0 when unknown. It is checked
+	// and saved but scoring does not read it: it is kept for per-feature explanations
+	// (TreeSHAP weighs paths by it), which are not built yet.
 	Cover float64
 }
 

@@ -37,7 +37,7 @@ import (
 //	"missing"          0 NaN is missing, 1 NaN and ±1e-35 are missing, 2 nothing is missing
 //	                   (NaN reads as 0); absent when all are 0 (see MissingRule)
 //	"value"            the leaf value, before the tree weight (internal nodes: informative)
-//	"cover"            the hessian sum or row count that reached the node (for TreeSHAP)
+//	"cover"            the hessian sum or row count that reached the node (see TreeNode.Cover)
 //	"cat_nodes"        the categorical splits' node indices, and
 //	"cat_sets"         their category bitsets (see TreeNode.Categories); absent when none
 //

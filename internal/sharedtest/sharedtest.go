@@ -1,7 +1,7 @@
 // Package sharedtest finds, for tests, the data files several packages share: the real
-// transaction samples in the repository's datasets/ folder, and the model test vectors in
-// ../shared/testdata beside the repository (a test whose vectors are absent is skipped with a
-// message saying where it looked).
+// transaction samples in the repository's datasets/ folder and the model-format test vectors in
+// its testdata/parity/ folder (testdata/parity/README.md names their public sources and
+// licences). Every file is part of the repository, so a missing one fails the test.
 package sharedtest
 
 import (
@@ -10,21 +10,9 @@ import (
 	"testing"
 )
 
-// Path returns shared/<elem...>, where shared is the sibling of the repository root (the
-// directory holding go.mod above the test's working directory). It skips the test when the
-// repository root or the file is not found.
-func Path(t testing.TB, elem ...string) string {
-	t.Helper()
-	path := filepath.Join(append([]string{filepath.Dir(root(t)), "shared"}, elem...)...)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is absent (it lives outside the repository); skipping", path)
-	}
-	return path
-}
-
-// root returns the repository root: the directory holding go.mod above the test's working
-// directory. It skips the test when there is none.
-func root(t testing.TB) string {
+// Root returns the repository root: the directory holding go.mod at or above the test's
+// working directory. It fails the test when there is none.
+func Root(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -32,30 +20,34 @@ func root(t testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skipf("no go.mod above the test's directory, so no shared folder beside the repository; skipping")
+			t.Fatalf("no go.mod at or above %s: the test does not run inside the repository", dir)
 		}
 		dir = parent
 	}
-	return dir
 }
 
-// Data returns the path of a real transaction file of the repository, datasets/<name>. The
-// files are part of the repository, so a missing one fails the test.
+// Data returns the path of a real transaction file of the repository, datasets/<name>. It
+// fails the test when the file is missing.
 func Data(t testing.TB, name string) string {
 	t.Helper()
-	path := filepath.Join(root(t), "datasets", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("real transaction file: %v", err)
-	}
-	return path
+	return mustExist(t, filepath.Join(Root(t), "datasets", name))
 }
 
-// Testdata returns the path of model test vectors, shared/testdata/<elem...>.
+// Testdata returns the path of model-format test vectors, testdata/parity/<elem...> (a file
+// or a folder). It fails the test when the path is missing.
 func Testdata(t testing.TB, elem ...string) string {
 	t.Helper()
-	return Path(t, append([]string{"testdata"}, elem...)...)
+	return mustExist(t, filepath.Join(append([]string{Root(t), "testdata", "parity"}, elem...)...))
+}
+
+func mustExist(t testing.TB, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("test data file of the repository: %v", err)
+	}
+	return path
 }

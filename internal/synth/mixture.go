@@ -220,12 +220,3 @@ func eStep(x [][]float64, m mixture, resp [][]float64) float64 {
 	}
 	return total / float64(len(x))
 }
-
-// logLikelihood returns the mean log-likelihood of x under m.
-func logLikelihood(x [][]float64, m mixture) float64 {
-	resp := make([][]float64, len(m.weights))
-	for c := range resp {
-		resp[c] = make([]float64, len(x))
-	}
-	return eStep(x, m, resp)
-}

@@ -84,10 +84,13 @@ type Metrics struct {
 }
 
 // AuditCounts is what the audit writer counts: events it could not store because its queue was
-// full (Dropped) and events the store refused (Failed).
+// full (Dropped), events the store refused (Failed), stored events deleted by retention
+// (Purged) and purges that failed (PurgeFailures).
 type AuditCounts interface {
 	Dropped() int64
 	Failed() int64
+	Purged() int64
+	PurgeFailures() int64
 }
 
 // requestKey identifies one series of fraudguard_http_requests_total.
@@ -215,6 +218,24 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		}
 		return 0
 	})
+	auditPurged := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "audit", Name: "events_purged_total",
+		Help: "Stored audit events deleted because they were older than AUDIT_RETENTION_DAYS.",
+	}, func() float64 {
+		if a := m.audit.Load(); a != nil {
+			return float64((*a).Purged())
+		}
+		return 0
+	})
+	auditPurgeFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "audit", Name: "purge_failures_total",
+		Help: "Audit retention purges the store failed; the next one is an hour later.",
+	}, func() float64 {
+		if a := m.audit.Load(); a != nil {
+			return float64((*a).PurgeFailures())
+		}
+		return 0
+	})
 	traceFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "fraudguard", Subsystem: "trace", Name: "export_failures_total",
 		Help: "Batches of spans that could not be delivered to the OTLP collector.",
@@ -223,7 +244,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 	own := []prometheus.Collector{
 		httpRequests, httpDuration, predictions, probability, modelInfo, rateLimited, blocked,
 		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads, modelReloadedAt,
-		keyReloads, keysReloadedAt, auditDropped, auditFailed, traceFailures,
+		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {
@@ -328,7 +349,8 @@ func (m *Metrics) SecurityBlocked(reason string) { m.blocked.get(reason).Inc() }
 // reason is "probe" or "admin".
 func (m *Metrics) SecurityBlockBypassed(reason string) { m.blockBypassed.get(reason).Inc() }
 
-// DependencyError counts one failed call to dependency dep ("database", "redis", ...).
+// DependencyError counts one failed check of dependency dep (the name of its health check,
+// such as "store").
 func (m *Metrics) DependencyError(dep string) { m.dependencyErrors.get(dep).Inc() }
 
 // ModelReloaded counts one model reload, successful or not; a successful one also sets
@@ -361,8 +383,8 @@ func (m *Metrics) LoadedAtStart() {
 	m.keysReloadedAt.Set(t)
 }
 
-// WatchAudit makes fraudguard_audit_events_dropped_total and fraudguard_audit_events_failed_total
-// read a's counts on every scrape.
+// WatchAudit makes the fraudguard_audit_* counters (events dropped, failed and purged, purge
+// failures) read a's counts on every scrape.
 func (m *Metrics) WatchAudit(a AuditCounts) {
 	if a == nil {
 		m.audit.Store(nil)

@@ -64,15 +64,17 @@ func exercise(m *Metrics) {
 	m.SetModel("1.0.0", "logreg")
 	m.SetBatchJobs("queued", 3)
 	m.AddBatchRows(10)
-	m.WatchAudit(auditCounts{dropped: 1, failed: 2})
+	m.WatchAudit(auditCounts{dropped: 1, failed: 2, purged: 6, purgeFailures: 7})
 	m.WatchTracing(nil)
 }
 
 // auditCounts is a fixed AuditCounts.
-type auditCounts struct{ dropped, failed int64 }
+type auditCounts struct{ dropped, failed, purged, purgeFailures int64 }
 
-func (a auditCounts) Dropped() int64 { return a.dropped }
-func (a auditCounts) Failed() int64  { return a.failed }
+func (a auditCounts) Dropped() int64       { return a.dropped }
+func (a auditCounts) Failed() int64        { return a.failed }
+func (a auditCounts) Purged() int64        { return a.purged }
+func (a auditCounts) PurgeFailures() int64 { return a.purgeFailures }
 
 func TestNewMetricsRegisters(t *testing.T) {
 	t.Parallel()
@@ -103,6 +105,8 @@ func TestNewMetricsRegisters(t *testing.T) {
 		"fraudguard_key_reload_last_success_timestamp_seconds":   dto.MetricType_GAUGE,
 		"fraudguard_audit_events_dropped_total":                  dto.MetricType_COUNTER,
 		"fraudguard_audit_events_failed_total":                   dto.MetricType_COUNTER,
+		"fraudguard_audit_events_purged_total":                   dto.MetricType_COUNTER,
+		"fraudguard_audit_purge_failures_total":                  dto.MetricType_COUNTER,
 		"fraudguard_trace_export_failures_total":                 dto.MetricType_COUNTER,
 		"go_goroutines":                                          dto.MetricType_GAUGE,
 		"go_memstats_heap_alloc_bytes":                           dto.MetricType_GAUGE,
@@ -240,7 +244,7 @@ fraudguard_trace_export_failures_total 0
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(before), "fraudguard_audit_events_dropped_total", "fraudguard_trace_export_failures_total"); err != nil {
 		t.Error(err)
 	}
-	m.WatchAudit(auditCounts{dropped: 4, failed: 5})
+	m.WatchAudit(auditCounts{dropped: 4, failed: 5, purged: 6, purgeFailures: 7})
 	m.WatchTracing(tr)
 
 	const want = `
@@ -264,6 +268,12 @@ fraudguard_audit_events_dropped_total 4
 # HELP fraudguard_audit_events_failed_total Audit events logged but not stored because the store refused them.
 # TYPE fraudguard_audit_events_failed_total counter
 fraudguard_audit_events_failed_total 5
+# HELP fraudguard_audit_events_purged_total Stored audit events deleted because they were older than AUDIT_RETENTION_DAYS.
+# TYPE fraudguard_audit_events_purged_total counter
+fraudguard_audit_events_purged_total 6
+# HELP fraudguard_audit_purge_failures_total Audit retention purges the store failed; the next one is an hour later.
+# TYPE fraudguard_audit_purge_failures_total counter
+fraudguard_audit_purge_failures_total 7
 # HELP fraudguard_trace_export_failures_total Batches of spans that could not be delivered to the OTLP collector.
 # TYPE fraudguard_trace_export_failures_total counter
 fraudguard_trace_export_failures_total 3
@@ -271,7 +281,8 @@ fraudguard_trace_export_failures_total 3
 	names := []string{
 		"fraudguard_model_reloads_total", "fraudguard_key_reloads_total",
 		"fraudguard_model_reload_last_success_timestamp_seconds", "fraudguard_key_reload_last_success_timestamp_seconds",
-		"fraudguard_audit_events_dropped_total", "fraudguard_audit_events_failed_total", "fraudguard_trace_export_failures_total",
+		"fraudguard_audit_events_dropped_total", "fraudguard_audit_events_failed_total",
+		"fraudguard_audit_events_purged_total", "fraudguard_audit_purge_failures_total", "fraudguard_trace_export_failures_total",
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)

@@ -72,7 +72,7 @@ func mustReadFile(t testing.TB, path string) []byte {
 	return data
 }
 
-// sharedModels are the models of shared/testdata/xgboost.
+// sharedModels are the models of testdata/parity/xgboost.
 var sharedModels = []string{"gbtree-depth4", "gbtree-missing", "gbtree-scaleposweight"}
 
 func TestParityWithXGBoost(t *testing.T) {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,9 @@ type Auditor struct {
 	queue   chan fraud.AuditEvent
 	dropped atomic.Int64
 	failed  atomic.Int64
+
+	purged        atomic.Int64
+	purgeFailures atomic.Int64
 
 	mu     sync.RWMutex // Record queues under the read lock; Run takes the write lock to close
 	closed bool
@@ -107,6 +111,58 @@ func (a *Auditor) Dropped() int64 { return a.dropped.Load() }
 
 // Failed returns how many events the store refused.
 func (a *Auditor) Failed() int64 { return a.failed.Load() }
+
+// Purged returns how many stored events retention has deleted.
+func (a *Auditor) Purged() int64 { return a.purged.Load() }
+
+// PurgeFailures returns how many purges the store failed.
+func (a *Auditor) PurgeFailures() int64 { return a.purgeFailures.Load() }
+
+// PurgeInterval is how often Retain purges after its first purge at start.
+const PurgeInterval = time.Hour
+
+// Retain keeps the stored events of the last keep and deletes older ones: once at once, then
+// every interval until ctx is done. keep 0 keeps every event, and Retain then only waits for
+// ctx. A failed purge is logged and counted, and tried again at the next interval.
+func (a *Auditor) Retain(ctx context.Context, keep, interval time.Duration) error {
+	if keep <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	a.Purge(ctx, keep)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			a.Purge(ctx, keep)
+		}
+	}
+}
+
+// Purge deletes the stored events older than keep and returns how many it deleted. When it
+// deleted any, it records an audit_purge event saying how many and up to when, so that the
+// log tells its own gaps.
+func (a *Auditor) Purge(ctx context.Context, keep time.Duration) (int64, error) {
+	cutoff := a.now().Add(-keep).UTC()
+	n, err := a.store.PurgeAuditBefore(ctx, cutoff)
+	a.purged.Add(n) // a purge cut short still deleted its first batches
+	if err != nil {
+		a.purgeFailures.Add(1)
+		a.logger.Error("audit events not purged", slog.Int64("deleted", n), slog.Time("before", cutoff), slog.String("error", err.Error()))
+		return n, fmt.Errorf("purge audit events before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	if n > 0 {
+		a.Record(ctx, fraud.AuditEvent{
+			Action:  fraud.ActionAuditPurge,
+			Outcome: fraud.OutcomeSuccess,
+			Detail:  fmt.Sprintf("deleted %d events older than %s (retention %s)", n, cutoff.Format(time.RFC3339), keep),
+		})
+	}
+	return n, nil
+}
 
 // List reads stored events.
 func (a *Auditor) List(ctx context.Context, f fraud.AuditFilter) ([]fraud.AuditEvent, int, error) {

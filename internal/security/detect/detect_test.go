@@ -297,6 +297,8 @@ func TestHasTraversal(t *testing.T) {
 		{"..", true},
 		{"\xc0\xae\xc0\xae/x", true},
 		{"..\xc0\xafx", true},
+		{"\xef\xbc\x8e\xef\xbc\x8e/x", true}, // full-width dots: valid UTF-8, so no U+FFFD to find
+		{"\xe0\x80\xae\xe0\x80\xae\xe2\x88\x95x", true},
 		{"x\x00", true},
 		{"...", false},
 		{"wait.../ok", false},
