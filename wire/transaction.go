@@ -8,7 +8,7 @@ package wire
 // Tags: json (the field name), required, minimum/maximum (inclusive bounds), minLength,
 // maxLength and pattern (strings), doc (a description) and example.
 type TransactionRequest struct {
-	TransactionID string  `json:"transaction_id" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9_.:-]{1,64}$" doc:"Caller's identifier for the transaction, echoed in the answer; generated when absent." example:"txn-0001"`
+	TransactionID string  `json:"transaction_id,omitempty" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9_.:-]{1,64}$" doc:"Caller's identifier for the transaction, echoed in the answer; generated when absent." example:"txn-0001"`
 	Time          float64 `json:"Time" required:"true" minimum:"0" doc:"Seconds elapsed since the first transaction of the data set." example:"0"`
 	V1            float64 `json:"V1" required:"true" doc:"PCA component 1." example:"-1.3598071336738"`
 	V2            float64 `json:"V2" required:"true" doc:"PCA component 2." example:"-0.0727811733098497"`

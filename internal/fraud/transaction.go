@@ -123,8 +123,9 @@ func buildRules() []FieldRule {
 	next := 0
 	for i := range t.NumField() {
 		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		r := FieldRule{
-			Name:     f.Tag.Get("json"),
+			Name:     name,
 			Required: f.Tag.Get("required") == "true",
 			Pattern:  f.Tag.Get("pattern"),
 			Doc:      f.Tag.Get("doc"),
