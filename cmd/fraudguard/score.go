@@ -55,10 +55,10 @@ job (Ctrl-C) leaves the job running on the server and prints its id and URLs.`
 
 // The columns the output adds to the input's.
 const (
-	colProbability = "fraud_probability"
-	colIsFraud     = "is_fraud"
-	colRisk        = "risk_level"
-	colError       = "error"
+	colProbability = dataset.ColumnProbability
+	colIsFraud     = dataset.ColumnIsFraud
+	colRisk        = dataset.ColumnRisk
+	colError       = dataset.ColumnError
 )
 
 // Local scoring works on chunks of rows: the reader cuts the input into chunks of whole
@@ -447,13 +447,7 @@ func appendScoredRow(dst, buf []byte, r span, p float64, isFraud bool, risk stri
 }
 
 func appendResult(dst []byte, p float64, isFraud bool, risk string) []byte {
-	dst = append(dst, ',')
-	// The API writes probabilities the same way, so the two modes agree byte for byte.
-	dst = strconv.AppendFloat(dst, p, 'g', -1, 64)
-	dst = append(dst, ',')
-	dst = strconv.AppendBool(dst, isFraud)
-	dst = append(dst, ',')
-	return append(dst, risk...)
+	return dataset.AppendScores(append(dst, ','), p, isFraud, fraud.RiskLevel(risk))
 }
 
 // appendEOL ends a row the way its record ended: CRLF stays CRLF, anything else (LF, or
@@ -463,16 +457,6 @@ func appendEOL(dst, eol []byte) []byte {
 		return append(dst, '\r', '\n')
 	}
 	return append(dst, '\n')
-}
-
-// appendCSVField appends s as one CSV field, quoted when it needs to be.
-func appendCSVField(dst []byte, s string) []byte {
-	if s == "" || !(strings.ContainsAny(s, ",\"\r\n") || s[0] == ' ' || s[0] == '\t') {
-		return append(dst, s...)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(dst, '"')
 }
 
 // ---- splitting records ----
@@ -1050,7 +1034,7 @@ func joinResults(ctx context.Context, parse, raw io.Reader, name string, results
 			sum.invalid++
 			out = append(out, buf[r.start:r.end]...)
 			out = append(out, ",,,,"...)
-			out = appendCSVField(out, res[errCol])
+			out = dataset.AppendField(out, res[errCol])
 			out = appendEOL(out, buf[r.end:r.next])
 		} else {
 			p, perr := strconv.ParseFloat(res[probCol], 64)

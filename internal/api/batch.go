@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/txjson"
@@ -282,9 +283,9 @@ func (s *Server) handleBatchResults(w http.ResponseWriter, r *http.Request) {
 	if format == "csv" {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="`+j.ID+`.csv"`)
-		bw.WriteString("row,transaction_id,fraud_probability,is_fraud,risk_level,error\n")
+		bw.WriteString(dataset.ResultsHeader + "\n")
 		write = func(res *fraud.JobResult) error {
-			line = appendResultCSV(line[:0], res)
+			line = dataset.AppendResult(line[:0], res)
 			_, err := bw.Write(line)
 			return err
 		}
@@ -315,35 +316,6 @@ func (s *Server) handleBatchResults(w http.ResponseWriter, r *http.Request) {
 
 // headerWritten tells whether the answer's status has been sent.
 func headerWritten(w http.ResponseWriter) bool { return stateOf(w).status != 0 }
-
-// appendResultCSV encodes a result as a CSV line.
-func appendResultCSV(b []byte, r *fraud.JobResult) []byte {
-	b = strconv.AppendInt(b, r.Row, 10)
-	b = append(b, ',')
-	b = appendCSVField(b, r.TransactionID)
-	b = append(b, ',')
-	if r.Error == "" {
-		b = strconv.AppendFloat(b, r.Probability, 'g', -1, 64)
-		b = append(b, ',')
-		b = strconv.AppendBool(b, r.IsFraud)
-		b = append(b, ',')
-		b = append(b, r.Risk...)
-		b = append(b, ',')
-	} else {
-		b = append(b, ",,,"...)
-		b = appendCSVField(b, r.Error)
-	}
-	return append(b, '\n')
-}
-
-func appendCSVField(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, ",\"\r\n") {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(b, '"')
-}
 
 // appendResultJSON encodes a result as an NDJSON line, with the fields of fraud.JobResult.
 func appendResultJSON(b []byte, r *fraud.JobResult) []byte {
