@@ -130,10 +130,10 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-// Error says "fraudguard: <status> <error_code>: <message>; <details> (request id <id>)".
+// Error says "fraudguard server: <status> <error_code>: <message>; <details> (request id <id>)".
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fraudguard: %d ", e.StatusCode)
+	fmt.Fprintf(&b, "fraudguard server: %d ", e.StatusCode)
 	if e.ErrorCode != "" {
 		b.WriteString(e.ErrorCode)
 		b.WriteString(": ")
