@@ -233,7 +233,11 @@ func (cl *call) isAnswer(status int) bool {
 // do sends cl, retrying it when it is safe and the failure may pass, and returns an answer
 // whose status is a success (or one of cl.answers). Any other answer is an *Error.
 func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
-	target := c.base.JoinPath(cl.path...)
+	elems := make([]string, len(cl.path))
+	for i, e := range cl.path {
+		elems[i] = url.PathEscape(e) // a job id or an address is one segment, whatever it holds
+	}
+	target := c.base.JoinPath(elems...)
 	if len(cl.query) > 0 {
 		target.RawQuery = cl.query.Encode()
 	}

@@ -312,6 +312,9 @@ func TestBatchJobs(t *testing.T) {
 	}
 	_, err = c.BatchStatus(ctx, sub.JobID)
 	mustAPIError(t, err, 404, "JOB_NOT_FOUND")
+	// An id is one path segment, whatever it holds.
+	_, err = c.BatchStatus(ctx, "no such/job%")
+	mustAPIError(t, err, 404, "JOB_NOT_FOUND")
 	_, err = c.SubmitBatch(ctx, strings.NewReader("a,b\n1,2\n"), client.SubmitOptions{ContentType: "text/plain"})
 	mustAPIError(t, err, 415, "UNSUPPORTED_MEDIA_TYPE")
 }
