@@ -15,7 +15,8 @@ import (
 
 // The OpenAPI 3.1 document is generated from the Go types the handlers use: the request schema
 // from wire.TransactionRequest's tags (the same tags the strict decoder's rules come from), the
-// answers from the response structs here. Maps keep the JSON output in sorted, stable order.
+// answers from the other types of package wire, which the handlers answer with and the Go client
+// reads. Maps keep the JSON output in sorted, stable order.
 
 type obj = map[string]any
 

@@ -3,9 +3,13 @@
 // (transaction_id) first or last, a label column (Class) anywhere and, when the caller names
 // one, a column of row weights anywhere, then one row per transaction.
 //
-// Reader streams a file row by row without allocating per row beyond what encoding/csv needs;
-// ReadAll loads a labelled file column by column for training. Every problem with the content is
-// reported as an *Error naming the file, the line and the column.
+// It is the one place that reads and writes such rows. Reader streams a file row by row without
+// allocating per row beyond what encoding/csv needs, under the training rules or (CheckRules)
+// the API's; ReadAll loads a labelled file column by column for training; Splitter cuts a file
+// into records whose text is kept as it is, where encoding/csv ends them, so that they can be
+// parsed in parallel and written back unchanged; AppendField, AppendScores and AppendResult
+// write result columns. Every problem with the content is reported as an *Error naming the
+// file, the line and the column.
 package dataset
 
 import (
