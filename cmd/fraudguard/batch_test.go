@@ -17,6 +17,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/fraudguard/fraudguard/client"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // TestBatchJobSurvivesKill9 runs the real binary: it submits a 300,000-row job, kills the
@@ -128,41 +131,30 @@ func (s *binaryServer) stop(t *testing.T) {
 	}
 }
 
+// mustClient is a client of the server at url, without retries: a test must see every failure.
+func mustClient(t testing.TB, url string) *client.Client {
+	t.Helper()
+	c, err := client.New(url, client.Options{MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func submitJob(t *testing.T, url string, body []byte) string {
 	t.Helper()
-	resp, err := http.Post(url+"/batch", "text/csv", bytes.NewReader(body))
+	sub, err := mustClient(t, url).SubmitBatch(context.Background(), bytes.NewReader(body), client.SubmitOptions{ContentType: "text/csv"})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("submit: %v", err)
 	}
-	defer resp.Body.Close()
-	var out struct {
-		JobID string `json:"job_id"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("submit: got %d (%v)", resp.StatusCode, err)
-	}
-	return out.JobID
+	return sub.JobID
 }
 
-type jobStatus struct {
-	Status    string  `json:"status"`
-	Progress  float64 `json:"progress_percent"`
-	Processed int64   `json:"processed_count"`
-	Total     int64   `json:"total_count"`
-	Invalid   int64   `json:"invalid_count"`
-	Error     *string `json:"error"`
-}
-
-func getStatus(t *testing.T, url, id string) jobStatus {
+func getStatus(t *testing.T, url, id string) *wire.BatchStatusResponse {
 	t.Helper()
-	resp, err := http.Get(url + "/batch/" + id + "/status")
+	st, err := mustClient(t, url).BatchStatus(context.Background(), id)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st jobStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("status: got %d (%v)", resp.StatusCode, err)
+		t.Fatalf("status: %v", err)
 	}
 	return st
 }
@@ -174,15 +166,15 @@ func killMidJob(t *testing.T, s *binaryServer, id string, target float64) float6
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		st := getStatus(t, s.url, id)
-		if st.Progress >= target && st.Progress <= 90 {
+		if st.ProgressPercent >= target && st.ProgressPercent <= 90 {
 			if err := s.cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
 			<-s.done
-			return st.Progress
+			return st.ProgressPercent
 		}
-		if st.Status == "completed" || st.Progress > 90 {
-			t.Fatalf("the job reached %.1f%% (%s) before it could be killed", st.Progress, st.Status)
+		if st.Status == wire.JobCompleted || st.ProgressPercent > 90 {
+			t.Fatalf("the job reached %.1f%% (%s) before it could be killed", st.ProgressPercent, st.Status)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -196,13 +188,13 @@ func checkAllRows(t *testing.T, url, id string, n int) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		st := getStatus(t, url, id)
-		if st.Status == "completed" {
-			if st.Processed != int64(n) || st.Total != int64(n) || st.Invalid != 0 {
+		if st.Status == wire.JobCompleted {
+			if st.ProcessedCount != int64(n) || st.TotalCount != int64(n) || st.InvalidCount != 0 {
 				t.Fatalf("completed job: got %+v, want %d rows processed, none invalid", st, n)
 			}
 			break
 		}
-		if st.Status != "running" && st.Status != "queued" || time.Now().After(deadline) {
+		if st.Status != wire.JobRunning && st.Status != wire.JobQueued || time.Now().After(deadline) {
 			t.Fatalf("job after restart: got %+v, want it to complete", st)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +20,8 @@ import (
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
-	"github.com/fraudguard/fraudguard/internal/progress"
+	"github.com/fraudguard/fraudguard/internal/scoring"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // runScoreCmd runs "fraudguard score args..." with env as the environment.
@@ -173,7 +173,7 @@ func TestScoreLocal(t *testing.T) {
 		input func(t *testing.T, dir string) string
 	}{
 		{"generated file over several chunks", func(t *testing.T, dir string) string {
-			return mustGenInput(t, dir, 2*chunkRows+123)
+			return mustGenInput(t, dir, 2*scoring.ChunkRows+123)
 		}},
 		{"ids, CRLF, blank lines and quoted fields", func(t *testing.T, dir string) string {
 			var b strings.Builder
@@ -248,7 +248,7 @@ func TestScoreLocalModelVersion(t *testing.T) {
 func TestScoreLocalRejectsBadInput(t *testing.T) {
 	models, _ := mustScoreModels(t)
 	dir := t.TempDir()
-	good := mustReadFile(t, mustGenInput(t, dir, chunkRows+500))
+	good := mustReadFile(t, mustGenInput(t, dir, scoring.ChunkRows+500))
 	lines := strings.SplitAfter(string(good), "\n")
 	// withLine returns the generated file with line n (1-based) replaced.
 	withLine := func(n int, f func(string) string) string {
@@ -277,16 +277,16 @@ func TestScoreLocalRejectsBadInput(t *testing.T) {
 			":1: column Label: unknown column"},
 		{"non-numeric cell in the first chunk", withLine(7, setCell(8, "abc")),
 			`:7: column V8: "abc" is not a number`},
-		{"non-numeric cell in a later chunk", withLine(chunkRows+300, setCell(29, "12.5x")),
+		{"non-numeric cell in a later chunk", withLine(scoring.ChunkRows+300, setCell(29, "12.5x")),
 			`:4396: column Amount: "12.5x" is not a number`},
-		{"bad class", withLine(chunkRows+2, setCell(30, "2")),
+		{"bad class", withLine(scoring.ChunkRows+2, setCell(30, "2")),
 			":4098: column Class: \"2\" is not a class label"},
 		{"missing field", withLine(100, func(l string) string { return strings.Replace(l, ",", "", 1) }),
 			":100: row has 30 fields, header has 31"},
-		{"bare quote", withLine(chunkRows+20, setCell(3, `1"5`)),
-			fmt.Sprintf(`:%d: bare " in non-quoted-field`, chunkRows+20)},
+		{"bare quote", withLine(scoring.ChunkRows+20, setCell(3, `1"5`)),
+			fmt.Sprintf(`:%d: bare " in non-quoted-field`, scoring.ChunkRows+20)},
 		// encoding/csv reports an unclosed quote where the input ends, the last line.
-		{"quote never closed", withLine(chunkRows+10, func(l string) string { return `"` + l }),
+		{"quote never closed", withLine(scoring.ChunkRows+10, func(l string) string { return `"` + l }),
 			fmt.Sprintf(`:%d: extraneous or missing " in quoted-field`, len(lines)-1)},
 	}
 	for _, tc := range tests {
@@ -321,7 +321,7 @@ func TestScoreLocalRejectsBadInput(t *testing.T) {
 func TestScoreLocalCancelled(t *testing.T) {
 	models, _ := mustScoreModels(t)
 	dir := t.TempDir()
-	in := mustGenInput(t, dir, 3*chunkRows)
+	in := mustGenInput(t, dir, 3*scoring.ChunkRows)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, err := runScoreCmd(ctx, t, nil, "--file", in, "--out", filepath.Join(dir, "scored.csv"), "--model-path", models)
@@ -400,7 +400,7 @@ func TestScoreRemoteMatchesLocal(t *testing.T) {
 	keys, key, _ := mustScoreKeys(t)
 	url := mustScoreServer(t, models, map[string]string{"API_KEYS_FILE": keys})
 	dir := t.TempDir()
-	in := mustGenInput(t, dir, 2*chunkRows+321)
+	in := mustGenInput(t, dir, 2*scoring.ChunkRows+321)
 
 	local := filepath.Join(dir, "local.csv")
 	mustScore(t, "--file", in, "--out", local, "--model-path", models)
@@ -416,7 +416,7 @@ func TestScoreRemoteMatchesLocal(t *testing.T) {
 	}
 	mustCheckScored(t, m, mustReadFile(t, in), mustReadFile(t, remote))
 	for _, want := range []string{"accepted; status at " + url + "/batch/", "uploading: ", "scoring: ", "downloading: ",
-		fmt.Sprintf("%d rows", 2*chunkRows+321), "0 invalid; wrote " + remote} {
+		fmt.Sprintf("%d rows", 2*scoring.ChunkRows+321), "0 invalid; wrote " + remote} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr: got %q, want %q in it", stderr, want)
 		}
@@ -620,17 +620,16 @@ func TestScoreJobOutcome(t *testing.T) {
 		{"running", `{"status":"running"}`, false, ""},
 		{"completed", `{"status":"completed","error":null}`, true, ""},
 		{"failed with a reason", `{"status":"failed","error":"the store is full"}`, true, "the job failed on the server: the store is full"},
-		{"failed with an error object", `{"status":"failed","error":{"error_code":"SERVICE_UNAVAILABLE","message":"store down"}}`, true, "SERVICE_UNAVAILABLE: store down"},
 		{"failed without a reason", `{"status":"failed","error":null}`, true, "no reason given"},
 		{"cancelled", `{"status":"cancelled"}`, true, "the job was cancelled on the server"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var st batchStatus
+			var st wire.BatchStatusResponse
 			if err := json.Unmarshal([]byte(tc.status), &st); err != nil {
 				t.Fatal(err)
 			}
-			done, err := jobOutcome(st)
+			done, err := jobOutcome(&st)
 			if done != tc.done {
 				t.Errorf("done: got %t, want %t", done, tc.done)
 			}
@@ -642,48 +641,4 @@ func TestScoreJobOutcome(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestScorePace(t *testing.T) {
-	tests := []struct {
-		name             string
-		limit, remaining string
-		want             time.Duration
-	}{
-		{"no headers", "", "", 500 * time.Millisecond},
-		{"plenty left", "100", "50", 500 * time.Millisecond},
-		{"under half left", "100", "49", 1200 * time.Millisecond},
-		{"slow poll already", "1000", "0", 500 * time.Millisecond},
-		{"bad headers", "x", "1", 500 * time.Millisecond},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			if tc.limit != "" {
-				h.Set("RateLimit-Limit", tc.limit)
-				h.Set("RateLimit-Remaining", tc.remaining)
-			}
-			if got := pace(500*time.Millisecond, h); got != tc.want {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
-// BenchmarkScoreStream measures local scoring of generated transactions, on every core, from
-// memory to nowhere: reading, parsing, scoring and formatting.
-func BenchmarkScoreStream(b *testing.B) {
-	_, m := mustScoreModels(b)
-	data := mustReadFile(b, mustGenInput(b, b.TempDir(), 100_000))
-	bar := progress.New(io.Discard, 0, progress.Options{})
-	b.SetBytes(int64(len(data)))
-	var rows int64
-	for b.Loop() {
-		sum, err := scoreStream(context.Background(), m, bytes.NewReader(data), "bench", io.Discard, bar, runtime.GOMAXPROCS(0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		rows += sum.rows
-	}
-	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -14,28 +14,17 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
-	"github.com/fraudguard/fraudguard/internal/security/block"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
-// BlockedResponse is the answer of GET /security/blocked.
-type BlockedResponse struct {
-	Blocked []block.Blocked `json:"blocked" doc:"Addresses blocked now, by automatic blocking (static IP_BLOCKLIST entries are not listed)."`
-}
-
 func (s *Server) handleBlockedList(w http.ResponseWriter, r *http.Request) {
-	out := BlockedResponse{Blocked: []block.Blocked{}}
+	out := wire.BlockedResponse{Blocked: []wire.Blocked{}}
 	if s.guardCfg.Blocker != nil {
 		if l := s.guardCfg.Blocker.List(); l != nil {
 			out.Blocked = l
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// UnblockResponse is the answer of DELETE /security/blocked/{ip}.
-type UnblockResponse struct {
-	IP        string `json:"ip" doc:"The address."`
-	Unblocked bool   `json:"unblocked" doc:"Whether it was blocked until now."`
 }
 
 func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
@@ -55,15 +44,7 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, w, fraud.ActionIPUnblocked, fraud.OutcomeSuccess, a.String())
-	writeJSON(w, http.StatusOK, UnblockResponse{IP: a.String(), Unblocked: true})
-}
-
-// AuditResponse is the answer of GET /security/audit.
-type AuditResponse struct {
-	Events []fraud.AuditEvent `json:"events" doc:"Matching events, newest first."`
-	Total  int                `json:"total" doc:"How many events match in all."`
-	Offset int                `json:"offset" doc:"Offset of the first event returned."`
-	Limit  int                `json:"limit" doc:"Most events returned."`
+	writeJSON(w, http.StatusOK, wire.UnblockResponse{IP: a.String(), Unblocked: true})
 }
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
@@ -117,18 +98,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	if events == nil {
 		events = []fraud.AuditEvent{}
 	}
-	writeJSON(w, http.StatusOK, AuditResponse{Events: events, Total: total, Offset: f.Offset, Limit: f.Limit})
-}
-
-// ReloadResponse is the answer of the reload routes.
-type ReloadResponse struct {
-	Status  string `json:"status" enum:"reloaded" doc:"reloaded."`
-	Version string `json:"version,omitempty" doc:"The model version now live (model reload only)."`
-}
-
-// LogLevelBody is the body of PUT /admin/log-level and the answer of both log-level routes.
-type LogLevelBody struct {
-	Level string `json:"level" enum:"DEBUG,INFO,WARN,ERROR" doc:"The minimum level logged." example:"INFO"`
+	writeJSON(w, http.StatusOK, wire.AuditResponse{Events: events, Total: total, Offset: f.Offset, Limit: f.Limit})
 }
 
 func (s *Server) handleGetLogLevel(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +106,7 @@ func (s *Server) handleGetLogLevel(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "the log level cannot be changed at run time here"})
 		return
 	}
-	writeJSON(w, http.StatusOK, LogLevelBody{Level: s.opts.LogLevel.Level().String()})
+	writeJSON(w, http.StatusOK, wire.LogLevelBody{Level: s.opts.LogLevel.Level().String()})
 }
 
 func (s *Server) handleSetLogLevel(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +123,7 @@ func (s *Server) handleSetLogLevel(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	var in LogLevelBody
+	var in wire.LogLevelBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -171,7 +141,7 @@ func (s *Server) handleSetLogLevel(w http.ResponseWriter, r *http.Request) {
 	old := s.opts.LogLevel.Level()
 	s.opts.LogLevel.Set(lvl)
 	s.audit(r, w, fraud.ActionLogLevel, fraud.OutcomeSuccess, old.String()+" -> "+lvl.String())
-	writeJSON(w, http.StatusOK, LogLevelBody{Level: lvl.String()})
+	writeJSON(w, http.StatusOK, wire.LogLevelBody{Level: lvl.String()})
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {

@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/txjson"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // JobService runs background batch jobs: the /batch routes.
@@ -48,56 +50,6 @@ const (
 
 // maxIdempotencyKey is the longest Idempotency-Key accepted.
 const maxIdempotencyKey = 128
-
-// BatchSubmitResponse is the answer of POST /batch.
-type BatchSubmitResponse struct {
-	JobID      string `json:"job_id" doc:"The job's identifier." example:"job_5f0c2a7e9b1d4c3a8e6f7a21"`
-	Status     string `json:"status" enum:"queued,running,completed,failed,cancelled" doc:"The job's status now: queued for a new job." example:"queued"`
-	StatusURL  string `json:"status_url" doc:"Where to follow its progress." example:"/batch/job_5f0c2a7e9b1d4c3a8e6f7a21/status"`
-	ResultsURL string `json:"results_url" doc:"Where to download its results." example:"/batch/job_5f0c2a7e9b1d4c3a8e6f7a21/results"`
-}
-
-// BatchStatusResponse is the answer of GET /batch/{job_id}/status, and an entry of GET /batch.
-type BatchStatusResponse struct {
-	JobID               string            `json:"job_id" doc:"The job's identifier." example:"job_5f0c2a7e9b1d4c3a8e6f7a21"`
-	Status              string            `json:"status" enum:"queued,running,completed,failed,cancelled" doc:"queued (waiting for one of BATCH_MAX_CONCURRENT_JOBS), running, or finished: completed, failed (see error) or cancelled." example:"running"`
-	ProgressPercent     float64           `json:"progress_percent" minimum:"0" maximum:"100" doc:"Share of the rows processed." example:"42.5"`
-	ProcessedCount      int64             `json:"processed_count" doc:"Rows processed so far, invalid ones included." example:"425000"`
-	TotalCount          int64             `json:"total_count" doc:"Rows in the upload." example:"1000000"`
-	InvalidCount        int64             `json:"invalid_count" doc:"Rows that could not be scored (malformed line or record, bad field); each has an error in the results." example:"3"`
-	FraudCount          int64             `json:"fraud_count" doc:"Rows flagged as fraud so far." example:"731"`
-	CreatedAt           time.Time         `json:"created_at" doc:"When the upload was received."`
-	StartedAt           *time.Time        `json:"started_at" doc:"When scoring started; null while queued."`
-	FinishedAt          *time.Time        `json:"finished_at" doc:"When the job ended; null until then."`
-	EstimatedCompletion *time.Time        `json:"estimated_completion" doc:"When a running job should finish at its pace so far; null otherwise."`
-	Error               *string           `json:"error" doc:"Why a failed job failed; null otherwise." example:"storing the results of rows 0 to 9999 failed: the disk holding the database is full"`
-	PartialResults      []fraud.JobResult `json:"partial_results,omitempty" doc:"The highest-risk rows scored so far, most risky first, at most 20. Left out of listings."`
-}
-
-// BatchListResponse is the answer of GET /batch.
-type BatchListResponse struct {
-	Jobs   []BatchStatusResponse `json:"jobs" doc:"Matching jobs, newest first: the caller's own, or everyone's for an admin key."`
-	Total  int                   `json:"total" doc:"How many jobs match in all."`
-	Offset int                   `json:"offset" doc:"Offset of the first job returned."`
-	Limit  int                   `json:"limit" doc:"Most jobs returned."`
-}
-
-// BatchResultsResponse is the answer of GET /batch/{job_id}/results as JSON.
-type BatchResultsResponse struct {
-	JobID   string            `json:"job_id" doc:"The job's identifier." example:"job_5f0c2a7e9b1d4c3a8e6f7a21"`
-	Status  string            `json:"status" enum:"queued,running,completed,failed,cancelled" doc:"The job's status: results of an unfinished job are the rows scored so far." example:"completed"`
-	Offset  int64             `json:"offset" doc:"First row asked for." example:"0"`
-	Limit   int64             `json:"limit" doc:"Most rows returned." example:"1000"`
-	Total   int64             `json:"total" doc:"Rows in the upload." example:"1000000"`
-	Results []fraud.JobResult `json:"results" doc:"Results of rows offset..offset+limit-1 scored so far, in input order."`
-}
-
-// BatchDeleteResponse is the answer of DELETE /batch/{job_id}.
-type BatchDeleteResponse struct {
-	JobID   string `json:"job_id" doc:"The job's identifier." example:"job_5f0c2a7e9b1d4c3a8e6f7a21"`
-	Status  string `json:"status" enum:"queued,running,completed,failed,cancelled" doc:"The job's status afterwards: cancelled for a job that was queued or running." example:"cancelled"`
-	Deleted bool   `json:"deleted" doc:"True when the job had already finished and it was deleted with its results; false when it was cancelled (its results so far are kept until BATCH_RESULT_TTL)." example:"false"`
-}
 
 // jobOwner names who the request acts for: the key's name ("" without a key), and whether it
 // may see every job (an admin key).
@@ -163,7 +115,7 @@ func (s *Server) handleBatchSubmit(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	out := BatchSubmitResponse{JobID: j.ID, Status: string(j.Status), StatusURL: "/batch/" + j.ID + "/status", ResultsURL: "/batch/" + j.ID + "/results"}
+	out := wire.BatchSubmitResponse{JobID: j.ID, Status: j.Status, StatusURL: "/batch/" + j.ID + "/status", ResultsURL: "/batch/" + j.ID + "/results"}
 	w.Header().Set("Location", out.StatusURL)
 	if existed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -172,10 +124,10 @@ func (s *Server) handleBatchSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // statusOf is the API view of j at now.
-func statusOf(j fraud.Job, now time.Time, withTop bool) BatchStatusResponse {
-	out := BatchStatusResponse{
+func statusOf(j fraud.Job, now time.Time, withTop bool) wire.BatchStatusResponse {
+	out := wire.BatchStatusResponse{
 		JobID:           j.ID,
-		Status:          string(j.Status),
+		Status:          j.Status,
 		ProgressPercent: math.Round(j.ProgressPercent()*100) / 100,
 		ProcessedCount:  j.Processed,
 		TotalCount:      j.Total,
@@ -239,7 +191,7 @@ func (s *Server) handleBatchList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.opts.Now()
-	out := BatchListResponse{Jobs: make([]BatchStatusResponse, 0, len(list)), Total: total, Offset: f.Offset, Limit: f.Limit}
+	out := wire.BatchListResponse{Jobs: make([]wire.BatchStatusResponse, 0, len(list)), Total: total, Offset: f.Offset, Limit: f.Limit}
 	for _, j := range list {
 		out.Jobs = append(out.Jobs, statusOf(j, now, false))
 	}
@@ -306,7 +258,7 @@ func (s *Server) handleBatchResults(w http.ResponseWriter, r *http.Request) {
 		to = offset + limit
 	}
 	if format == "json" {
-		out := BatchResultsResponse{JobID: j.ID, Status: string(j.Status), Offset: offset, Limit: limit, Total: j.Total,
+		out := wire.BatchResultsResponse{JobID: j.ID, Status: j.Status, Offset: offset, Limit: limit, Total: j.Total,
 			Results: make([]fraud.JobResult, 0, min(limit, max(j.Processed-offset, 0)))}
 		err := jobs.Results(r.Context(), j.ID, offset, to, func(res *fraud.JobResult) error {
 			out.Results = append(out.Results, *res)
@@ -331,9 +283,9 @@ func (s *Server) handleBatchResults(w http.ResponseWriter, r *http.Request) {
 	if format == "csv" {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="`+j.ID+`.csv"`)
-		bw.WriteString("row,transaction_id,fraud_probability,is_fraud,risk_level,error\n")
+		bw.WriteString(dataset.ResultsHeader + "\n")
 		write = func(res *fraud.JobResult) error {
-			line = appendResultCSV(line[:0], res)
+			line = dataset.AppendResult(line[:0], res)
 			_, err := bw.Write(line)
 			return err
 		}
@@ -365,35 +317,6 @@ func (s *Server) handleBatchResults(w http.ResponseWriter, r *http.Request) {
 // headerWritten tells whether the answer's status has been sent.
 func headerWritten(w http.ResponseWriter) bool { return stateOf(w).status != 0 }
 
-// appendResultCSV encodes a result as a CSV line.
-func appendResultCSV(b []byte, r *fraud.JobResult) []byte {
-	b = strconv.AppendInt(b, r.Row, 10)
-	b = append(b, ',')
-	b = appendCSVField(b, r.TransactionID)
-	b = append(b, ',')
-	if r.Error == "" {
-		b = strconv.AppendFloat(b, r.Probability, 'g', -1, 64)
-		b = append(b, ',')
-		b = strconv.AppendBool(b, r.IsFraud)
-		b = append(b, ',')
-		b = append(b, r.Risk...)
-		b = append(b, ',')
-	} else {
-		b = append(b, ",,,"...)
-		b = appendCSVField(b, r.Error)
-	}
-	return append(b, '\n')
-}
-
-func appendCSVField(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, ",\"\r\n") {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(b, '"')
-}
-
 // appendResultJSON encodes a result as an NDJSON line, with the fields of fraud.JobResult.
 func appendResultJSON(b []byte, r *fraud.JobResult) []byte {
 	b = append(b, `{"row":`...)
@@ -424,14 +347,14 @@ func (s *Server) handleBatchDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := BatchDeleteResponse{JobID: j.ID}
+	out := wire.BatchDeleteResponse{JobID: j.ID}
 	var err error
 	if j.Status.Finished() {
 		err = jobs.Delete(r.Context(), j.ID)
-		out.Status, out.Deleted = string(j.Status), true
+		out.Status, out.Deleted = j.Status, true
 	} else {
 		j, err = jobs.Cancel(r.Context(), j.ID)
-		out.Status = string(j.Status)
+		out.Status = j.Status
 	}
 	if err != nil {
 		s.audit(r, w, fraud.ActionJobDelete, fraud.OutcomeFailure, j.ID+": "+err.Error())
@@ -450,11 +373,11 @@ func (s *Server) handleBatchDelete(w http.ResponseWriter, r *http.Request) {
 // schemas with g.
 func batchOpenAPI(g *schemaGen) (obj, error) {
 	for _, t := range []reflect.Type{
-		reflect.TypeFor[BatchSubmitResponse](),
-		reflect.TypeFor[BatchStatusResponse](),
-		reflect.TypeFor[BatchListResponse](),
-		reflect.TypeFor[BatchResultsResponse](),
-		reflect.TypeFor[BatchDeleteResponse](),
+		reflect.TypeFor[wire.BatchSubmitResponse](),
+		reflect.TypeFor[wire.BatchStatusResponse](),
+		reflect.TypeFor[wire.BatchListResponse](),
+		reflect.TypeFor[wire.BatchResultsResponse](),
+		reflect.TypeFor[wire.BatchDeleteResponse](),
 	} {
 		if _, err := g.ref(t); err != nil {
 			return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 const keyBatchOther = "fg_batch_other_0123456789abcdef"
@@ -169,7 +170,7 @@ func csvUpload(rows ...string) string {
 func mustSubmitCSV(t testing.TB, h http.Handler, key, body string) string {
 	t.Helper()
 	w := batchCall(t, h, "POST", "/batch", key, body, "Content-Type", "text/csv")
-	var out BatchSubmitResponse
+	var out wire.BatchSubmitResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != http.StatusAccepted {
 		t.Fatalf("submit: got %d %s, want 202", w.Code, w.Body)
 	}
@@ -245,11 +246,11 @@ func TestBatchSubmit(t *testing.T) {
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("got %d %s, want 202", w.Code, w.Body)
 	}
-	var out BatchSubmitResponse
+	var out wire.BatchSubmitResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
-	want := BatchSubmitResponse{JobID: "job_1", Status: "queued", StatusURL: "/batch/job_1/status", ResultsURL: "/batch/job_1/results"}
+	want := wire.BatchSubmitResponse{JobID: "job_1", Status: "queued", StatusURL: "/batch/job_1/status", ResultsURL: "/batch/job_1/results"}
 	if out != want || w.Header().Get("Location") != want.StatusURL {
 		t.Errorf("got %+v (Location %q), want %+v", out, w.Header().Get("Location"), want)
 	}
@@ -286,7 +287,7 @@ func TestBatchSubmit(t *testing.T) {
 			store.failAdd(tc.addErr)
 			defer store.failAdd(nil)
 			w := batchCall(t, s, "POST", "/batch", tc.key, tc.body, append([]string{"Content-Type", "text/csv"}, tc.header...)...)
-			var body ErrorResponse
+			var body wire.ErrorResponse
 			json.Unmarshal(w.Body.Bytes(), &body)
 			if w.Code != tc.status || body.ErrorCode != tc.code {
 				t.Errorf("got %d %s, want %d %s", w.Code, w.Body, tc.status, tc.code)
@@ -407,7 +408,7 @@ func TestBatchResults(t *testing.T) {
 	mustWaitJob(t, jobs, id, func(j fraud.Job) bool { return j.Processed == 3 })
 
 	w := batchCall(t, s, "GET", "/batch/"+id+"/results?offset=1&limit=5", keyBatch, "")
-	var page BatchResultsResponse
+	var page wire.BatchResultsResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != 200 {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}

@@ -9,18 +9,8 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
-
-// ErrorResponse is the body of every error answer.
-type ErrorResponse struct {
-	ErrorCode  string         `json:"error_code" doc:"Machine-readable error class." example:"VALIDATION_ERROR"`
-	Message    string         `json:"message" doc:"Human-readable summary." example:"2 fields are invalid"`
-	Details    []fraud.Detail `json:"details" doc:"What exactly is wrong: one object per bad field ({field, problem, value}), or limits ({limit, received}). Always a list, possibly empty."`
-	RequestID  string         `json:"request_id" doc:"Identifier of the request, also in the X-Request-ID header and the log." example:"3f2b9c1e8a7d4e6f"`
-	Timestamp  string         `json:"timestamp" format:"date-time" doc:"When the error was produced (RFC 3339)." example:"2026-11-26T07:00:00Z"`
-	TraceID    string         `json:"trace_id,omitempty" doc:"The W3C trace id of the request, when the caller sent a traceparent or tracing is on." example:"4bf92f3577b34da6a3ce929d0e0e4736"`
-	RetryAfter *int           `json:"retry_after,omitempty" doc:"Seconds to wait before retrying; present only when a retry can succeed later." example:"30"`
-}
 
 // StatusCode is the one map from error codes to HTTP statuses.
 func StatusCode(code fraud.Code) int {
@@ -89,7 +79,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("error", err.Error()))
 		fe = &fraud.Error{Code: fraud.CodeInternal, Message: "internal error; quote the request_id when reporting it"}
 	}
-	body := ErrorResponse{
+	body := wire.ErrorResponse{
 		ErrorCode: string(fe.Code),
 		Message:   fe.Message,
 		Details:   fe.Details,

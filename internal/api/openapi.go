@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // The OpenAPI 3.1 document is generated from the Go types the handlers use: the request schema
-// from fraud.TransactionRequest's tags (the same tags the strict decoder's rules come from), the
-// answers from the response structs here. Maps keep the JSON output in sorted, stable order.
+// from wire.TransactionRequest's tags (the same tags the strict decoder's rules come from), the
+// answers from the other types of package wire, which the handlers answer with and the Go client
+// reads. Maps keep the JSON output in sorted, stable order.
 
 type obj = map[string]any
 
@@ -22,20 +24,20 @@ type obj = map[string]any
 func OpenAPIDocument(version string) (map[string]any, error) {
 	g := &schemaGen{schemas: obj{}}
 	for _, t := range []reflect.Type{
-		reflect.TypeFor[fraud.TransactionRequest](),
-		reflect.TypeFor[PredictResponse](),
-		reflect.TypeFor[ErrorResponse](),
-		reflect.TypeFor[HealthResponse](),
-		reflect.TypeFor[ProbeResponse](),
-		reflect.TypeFor[ModelInfoResponse](),
-		reflect.TypeFor[BlockedResponse](),
-		reflect.TypeFor[UnblockResponse](),
-		reflect.TypeFor[AuditResponse](),
-		reflect.TypeFor[ReloadResponse](),
-		reflect.TypeFor[LogLevelBody](),
-		reflect.TypeFor[PredictBatchRequest](),
-		reflect.TypeFor[PredictBatchResponse](),
-		reflect.TypeFor[fraud.MetricsSummary](),
+		reflect.TypeFor[wire.TransactionRequest](),
+		reflect.TypeFor[wire.PredictResponse](),
+		reflect.TypeFor[wire.ErrorResponse](),
+		reflect.TypeFor[wire.HealthResponse](),
+		reflect.TypeFor[wire.ProbeResponse](),
+		reflect.TypeFor[wire.ModelInfoResponse](),
+		reflect.TypeFor[wire.BlockedResponse](),
+		reflect.TypeFor[wire.UnblockResponse](),
+		reflect.TypeFor[wire.AuditResponse](),
+		reflect.TypeFor[wire.ReloadResponse](),
+		reflect.TypeFor[wire.LogLevelBody](),
+		reflect.TypeFor[wire.PredictBatchRequest](),
+		reflect.TypeFor[wire.PredictBatchResponse](),
+		reflect.TypeFor[wire.MetricsSummary](),
 	} {
 		if _, err := g.ref(t); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/fraudguard/fraudguard/wire"
 	"strings"
 	"testing"
 )
@@ -26,11 +27,11 @@ func TestPredictBatch(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}
-	var resp PredictBatchResponse
+	var resp wire.PredictBatchResponse
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&resp); err != nil {
-		t.Fatalf("answer does not match PredictBatchResponse: %v", err)
+		t.Fatalf("answer does not match wire.PredictBatchResponse: %v", err)
 	}
 	if len(resp.Results) != 3 {
 		t.Fatalf("got %d results, want 3", len(resp.Results))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // What asked for a reload, as recorded in its audit event (detail "trigger=...").
@@ -166,7 +167,7 @@ func (s *Server) handleKeysReload(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded"})
+	writeJSON(w, http.StatusOK, wire.ReloadResponse{Status: "reloaded"})
 }
 
 func (s *Server) handleModelReload(w http.ResponseWriter, r *http.Request) {
@@ -175,5 +176,5 @@ func (s *Server) handleModelReload(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReloadResponse{Status: "reloaded", Version: m.Version()})
+	writeJSON(w, http.StatusOK, wire.ReloadResponse{Status: "reloaded", Version: m.Version()})
 }

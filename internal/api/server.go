@@ -23,6 +23,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // ModelSource gives the live model; nil while none is loaded.
@@ -32,7 +33,7 @@ type ModelSource interface {
 
 // SystemSampler gives the latest background sample of the host and process.
 type SystemSampler interface {
-	System() fraud.SystemInfo
+	System() wire.SystemInfo
 }
 
 // ModelReloader loads the newest model bundle and makes it live (POST /models/reload). It
@@ -88,7 +89,7 @@ type Metrics interface {
 	ModelReloaded(ok bool)
 	KeysReloaded(ok bool)
 	SetModel(version, kind string)
-	Summary(now time.Time) fraud.MetricsSummary
+	Summary(now time.Time) wire.MetricsSummary
 }
 
 // Server holds the handlers' shared state. It is an http.Handler.
@@ -108,7 +109,7 @@ type Server struct {
 	guardCfg  Guard
 	reloader  ModelReloader
 	checks    []Check
-	depStatus atomic.Pointer[[]DependencyStatus]
+	depStatus atomic.Pointer[[]wire.DependencyStatus]
 	metrics   Metrics
 
 	// predictions counts transactions scored, by /predict and /predict/batch alike;
@@ -176,18 +177,6 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 
 // ServeHTTP serves a request through the middleware chain.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// PredictResponse is the answer of POST /predict.
-type PredictResponse struct {
-	TransactionID    string  `json:"transaction_id" doc:"The caller's transaction_id, or one generated for it." example:"txn-0001"`
-	FraudProbability float64 `json:"fraud_probability" minimum:"0" maximum:"1" doc:"Probability that the transaction is fraudulent." example:"0.0021"`
-	IsFraud          bool    `json:"is_fraud" doc:"fraud_probability >= threshold." example:"false"`
-	RiskLevel        string  `json:"risk_level" enum:"low,medium,high,critical" doc:"low: p < t/2; medium: t/2 <= p < t; high: t <= p < t+(1-t)/2; critical: above, where t is the threshold." example:"low"`
-	Threshold        float64 `json:"threshold" minimum:"0" maximum:"1" doc:"The model's decision threshold." example:"0.5"`
-	ModelVersion     string  `json:"model_version" doc:"Version of the model bundle that scored it." example:"20261126-000000-1a2b3c4d"`
-	ProcessingTimeMS float64 `json:"processing_time_ms" minimum:"0" doc:"Time spent decoding and scoring, in milliseconds." example:"0.012"`
-	RequestID        string  `json:"request_id" doc:"Identifier of the request." example:"3f2b9c1e8a7d4e6f"`
-}
 
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -267,7 +256,7 @@ func (s *Server) predictionFailed(outcome string) {
 // jsonContentType is shared by every /predict answer; net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
-// appendPredictResponse encodes a PredictResponse by hand: /predict is the hot path.
+// appendPredictResponse encodes a wire.PredictResponse by hand: /predict is the hot path.
 func appendPredictResponse(b []byte, id string, sc fraud.Score, elapsed time.Duration, reqID string) []byte {
 	b = append(b, `{"transaction_id":`...)
 	b = appendString(b, id)

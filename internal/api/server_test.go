@@ -17,6 +17,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -31,9 +32,9 @@ type panickyModels struct{}
 
 func (panickyModels) Current() *model.Model { panic("model source exploded: secret detail") }
 
-type fixedSystem struct{ info fraud.SystemInfo }
+type fixedSystem struct{ info wire.SystemInfo }
 
-func (f fixedSystem) System() fraud.SystemInfo { return f.info }
+func (f fixedSystem) System() wire.SystemInfo { return f.info }
 
 // mustModel saves and loads a small logistic-regression bundle that leans on V14 and V4, as the
 // real data does.
@@ -76,7 +77,7 @@ func mustServer(t testing.TB, opts Options, models ModelSource) *Server {
 	if opts.Version == "" {
 		opts.Version = "test"
 	}
-	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{fraud.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}}, bareGuard(t))
+	s, err := NewServer(slog.New(slog.DiscardHandler), opts, models, fixedSystem{wire.SystemInfo{CPUPercent: 3, MemoryPercent: 40, DiskUsagePercent: 50, Goroutines: 9, RSSBytes: 1 << 20}}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +134,11 @@ func TestPredict(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("got status %d, want 200: %s", w.Code, w.Body)
 	}
-	var resp PredictResponse
+	var resp wire.PredictResponse
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&resp); err != nil {
-		t.Fatalf("answer does not match PredictResponse: %v", err)
+		t.Fatalf("answer does not match wire.PredictResponse: %v", err)
 	}
 	got := decodeBody(t, w)
 	for _, k := range []string{"transaction_id", "fraud_probability", "is_fraud", "risk_level", "threshold", "model_version", "processing_time_ms", "request_id"} {
@@ -152,7 +153,7 @@ func TestPredict(t *testing.T) {
 	if resp.TransactionID != "t-42" || resp.RequestID != "client-req-1" || w.Header().Get("X-Request-ID") != "client-req-1" {
 		t.Errorf("got transaction_id %q request_id %q header %q; want t-42, client-req-1, client-req-1", resp.TransactionID, resp.RequestID, w.Header().Get("X-Request-ID"))
 	}
-	if resp.IsFraud != (resp.FraudProbability >= resp.Threshold) || resp.RiskLevel != string(fraud.RiskFor(resp.FraudProbability, resp.Threshold)) {
+	if resp.IsFraud != (resp.FraudProbability >= resp.Threshold) || resp.RiskLevel != fraud.RiskFor(resp.FraudProbability, resp.Threshold) {
 		t.Errorf("decision %v / risk %s disagree with probability %v and threshold %v", resp.IsFraud, resp.RiskLevel, resp.FraudProbability, resp.Threshold)
 	}
 	if resp.ModelVersion != m.Version() {
@@ -371,7 +372,7 @@ func TestHealthAndModelInfo(t *testing.T) {
 }
 
 func TestDegradedWhenDiskFull(t *testing.T) {
-	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{fraud.SystemInfo{DiskUsagePercent: 99}}, bareGuard(t))
+	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t"}, staticModels{mustModel(t)}, fixedSystem{wire.SystemInfo{DiskUsagePercent: 99}}, bareGuard(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,53 +40,58 @@ var none = []string{}
 // layers places every package of the module, by path relative to the module. Entries for
 // packages that do not exist (yet) are allowed, so a package can be placed before it is written.
 var layers = map[string]place{
-	// The bottom: the domain, and the public wire types the server and the client share.
-	"wire":           {rank: 0, only: none},
-	"internal/fraud": {rank: 0, only: none},
-	// Standard-library helpers with no knowledge of the domain.
+	// The bottom: the public wire types the server and the client share, and a
+	// standard-library helper that knows nothing of the domain.
+	"wire":                {rank: 0, only: none},
 	"internal/atomicfile": {rank: 0, only: none},
 
+	// The domain: its answers and events are the wire types, aliased.
+	"internal/fraud": {rank: 1, only: []string{"wire"}},
+
 	// Parts that know the domain and nothing else of the module.
-	"internal/config":                 {rank: 1},
-	"internal/progress":               {rank: 1},
-	"internal/dataset":                {rank: 1},
-	"internal/synth":                  {rank: 1},
-	"internal/telemetry":              {rank: 1},
-	"internal/ratelimit":              {rank: 1},
-	"internal/security/apikey":        {rank: 1},
-	"internal/security/audit":         {rank: 1},
-	"internal/security/block":         {rank: 1},
-	"internal/security/detect":        {rank: 1},
-	"internal/security/detect/corpus": {rank: 1},
-	"internal/api/docs":               {rank: 1, only: none},
-	"internal/store/sqlite":           {rank: 1, only: []string{"internal/fraud"}, drivers: []string{"modernc.org/sqlite"}},
-	"internal/store/postgres":         {rank: 1, only: []string{"internal/fraud"}, drivers: []string{"github.com/jackc/pgx"}},
+	"internal/config":                 {rank: 2},
+	"internal/progress":               {rank: 2},
+	"internal/dataset":                {rank: 2},
+	"internal/synth":                  {rank: 2},
+	"internal/telemetry":              {rank: 2},
+	"internal/ratelimit":              {rank: 2},
+	"internal/security/apikey":        {rank: 2},
+	"internal/security/audit":         {rank: 2},
+	"internal/security/block":         {rank: 2},
+	"internal/security/detect":        {rank: 2},
+	"internal/security/detect/corpus": {rank: 2},
+	"internal/api/docs":               {rank: 2, only: none},
+	"internal/store/sqlite":           {rank: 2, only: []string{"internal/fraud"}, drivers: []string{"modernc.org/sqlite"}},
+	"internal/store/postgres":         {rank: 2, only: []string{"internal/fraud"}, drivers: []string{"github.com/jackc/pgx"}},
 
 	// The model bundle: its canary rows come from the synthetic generator.
-	"internal/model": {rank: 2},
+	"internal/model": {rank: 3},
 
 	// Built on those: the importers, training, the one transaction decoder.
-	"internal/model/xgboost":  {rank: 3},
-	"internal/model/lightgbm": {rank: 3},
-	"internal/train":          {rank: 3},
-	"internal/txjson":         {rank: 3},
+	"internal/model/xgboost":  {rank: 4},
+	"internal/model/lightgbm": {rank: 4},
+	"internal/train":          {rank: 4},
+	"internal/txjson":         {rank: 4},
 
 	// Jobs, then the HTTP API, then the public client.
-	"internal/batch": {rank: 4},
-	"internal/api":   {rank: 5},
+	"internal/batch": {rank: 5},
+	"internal/api":   {rank: 6},
 	// The public client: its code imports only wire, its tests drive the real server.
-	"client": {rank: 6, only: []string{"wire"}},
+	"client": {rank: 7, only: []string{"wire"}},
+
+	// The score command's pipeline: in process through the model, or remote through the client.
+	"internal/scoring": {rank: 8},
 
 	// The only place that wires everything.
-	"cmd/fraudguard": {rank: 7},
+	"cmd/fraudguard": {rank: 9},
 
 	// Test support: imported by test files only.
-	"internal/sharedtest":         {rank: 1, testOnly: true},
-	"internal/clocktest":          {rank: 1, testOnly: true},
-	"internal/browsertest":        {rank: 1, testOnly: true},
-	"internal/telemetry/otlptest": {rank: 1, testOnly: true},
-	"internal/store/storetest":    {rank: 1, testOnly: true, only: []string{"internal/fraud"}},
-	"internal/archtest":           {rank: 8, testOnly: true, only: none},
+	"internal/sharedtest":         {rank: 2, testOnly: true},
+	"internal/clocktest":          {rank: 2, testOnly: true},
+	"internal/browsertest":        {rank: 2, testOnly: true},
+	"internal/telemetry/otlptest": {rank: 2, testOnly: true},
+	"internal/store/storetest":    {rank: 2, testOnly: true, only: []string{"internal/fraud"}},
+	"internal/archtest":           {rank: 10, testOnly: true, only: none},
 }
 
 // pkg is what `go list -json` says of one package.
@@ -229,7 +234,7 @@ func TestCheck(t *testing.T) {
 		{"downward import", pkg{ImportPath: m("internal/api"), Imports: []string{m("internal/model"), "net/http"}}, ""},
 		{"unplaced package", pkg{ImportPath: m("internal/newthing")}, "no place in internal/archtest's layer table"},
 		{"upward import", pkg{ImportPath: m("internal/model"), Imports: []string{m("internal/api")}}, "imports run from higher ranks to lower ones only"},
-		{"same rank", pkg{ImportPath: m("internal/model/xgboost"), Imports: []string{m("internal/model"), m("internal/train")}}, "internal/model/xgboost (rank 3) imports internal/train (rank 3)"},
+		{"same rank", pkg{ImportPath: m("internal/model/xgboost"), Imports: []string{m("internal/model"), m("internal/train")}}, "internal/model/xgboost (rank 4) imports internal/train (rank 4)"},
 		{"importing cmd", pkg{ImportPath: m("internal/api"), TestImports: []string{m("cmd/fraudguard")}}, "(in a test)"},
 		{"store importing the model", pkg{ImportPath: m("internal/store/sqlite"), Imports: []string{m("internal/model")}}, "it may import only internal/fraud"},
 		{"store importing another library", pkg{ImportPath: m("internal/store/sqlite"), Imports: []string{"modernc.org/sqlite/lib", "github.com/prometheus/client_golang/prometheus"}}, "a store imports only the domain and its driver"},

@@ -727,12 +727,14 @@ func FuzzUploadParsers(f *testing.F) {
 	})
 }
 
-// BenchmarkIntake measures reading 1000 rows of an NDJSON and a JSON upload into a sink that
-// only counts them: the cost of decoding and checking, without the store.
+// BenchmarkIntake measures reading 1000 rows of an NDJSON, a JSON and a CSV upload into a sink
+// that only counts them: the cost of decoding and checking, without the store.
 func BenchmarkIntake(b *testing.B) {
-	var nd, js strings.Builder
+	var nd, js, cs strings.Builder
 	js.WriteString(`{"transactions":[`)
+	cs.WriteString(csvHeader(true))
 	for i := range 1000 {
+		cs.WriteString(csvLine(i, true))
 		nd.WriteString(jsonObject(i) + "\n")
 		if i > 0 {
 			js.WriteByte(',')
@@ -744,7 +746,7 @@ func BenchmarkIntake(b *testing.B) {
 		name string
 		f    format
 		body []byte
-	}{{"ndjson", formatNDJSON, []byte(nd.String())}, {"json", formatJSON, []byte(js.String())}} {
+	}{{"ndjson", formatNDJSON, []byte(nd.String())}, {"json", formatJSON, []byte(js.String())}, {"csv", formatCSV, []byte(cs.String())}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tc.body)))
 			b.ReportAllocs()

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,33 +159,29 @@ func newParser(f format, r io.Reader, det txjson.Inspector) (parser, error) {
 	}
 }
 
-// maxHeaderBytes caps the CSV header line.
-const maxHeaderBytes = 64 << 10
-
-// csvParser reads creditcard.csv rows. The header is checked by the dataset reader, with its
-// rules (Time, V1..V28, Amount in order, transaction_id first or last, Class anywhere) and
-// messages; the rows are read here, so that the Class column is ignored whatever it holds
-// (new transactions have no label) and every problem names its line and column.
+// csvParser reads creditcard.csv rows with the dataset reader, under the API's rules: the
+// Class column is ignored whatever it holds (new transactions have no label), every cell is
+// checked as /predict checks it, and a bad row becomes an invalid row naming its line and every
+// bad cell, and reading goes on.
 type csvParser struct {
-	csv     *csv.Reader
-	columns []string
-	feature []int // feature index of each position, or -1
-	idCol   int   // position of transaction_id, or -1
-	det     txjson.Inspector
-	rules   []fraud.FieldRule
-	id      *fraud.FieldRule
+	rd  *dataset.Reader
+	det txjson.Inspector
+	id  *fraud.FieldRule
+	buf []byte // the current row's transaction_id
 }
 
 func newCSVParser(r io.Reader) (*csvParser, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	header, err := br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
-		return nil, &fraud.Error{Code: fraud.CodeValidation, Message: fmt.Sprintf("the CSV header is longer than %d bytes", maxHeaderBytes)}
+		return nil, &fraud.Error{Code: fraud.CodeValidation, Message: fmt.Sprintf("the CSV header is longer than %d bytes", br.Size())}
 	}
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	rd, err := dataset.NewReader(bytes.NewReader(header), "upload", dataset.Options{})
+	// The header is read again by the dataset reader, from a copy: ReadSlice's bytes are
+	// overwritten by the next read.
+	rd, err := dataset.NewReader(io.MultiReader(bytes.NewReader(bytes.Clone(header)), br), "upload", dataset.Options{IgnoreClass: true, CheckRules: true})
 	if err != nil {
 		var de *dataset.Error
 		if errors.As(err, &de) {
@@ -198,100 +193,46 @@ func newCSVParser(r io.Reader) (*csvParser, error) {
 		}
 		return nil, err
 	}
-	p := &csvParser{csv: csv.NewReader(br), columns: rd.Columns(), idCol: -1, rules: fraud.TransactionFields()}
-	p.csv.ReuseRecord = true
-	p.csv.FieldsPerRecord = -1 // checked per row, as a row error
-	index := map[string]int{}
-	for i := range p.rules {
-		if p.rules[i].Index < 0 {
-			p.id = &p.rules[i]
-		} else {
-			index[p.rules[i].Name] = i
-		}
-	}
-	p.feature = make([]int, len(p.columns))
-	for pos, col := range p.columns {
-		p.feature[pos] = -1
-		if i, ok := index[col]; ok {
-			p.feature[pos] = i
-		}
-		if col == dataset.ColumnID {
-			p.idCol = pos
+	p := &csvParser{rd: rd}
+	fields := fraud.TransactionFields()
+	for i := range fields {
+		if fields[i].Index < 0 {
+			p.id = &fields[i]
 		}
 	}
 	return p, nil
 }
 
 func (p *csvParser) rows(ctx context.Context, sink rowSink) error {
-	var problems []string
-	var x [fraud.NumFeatures]float64
+	// Declared once: both escape (to the sink, to errors.As), and a row must not allocate.
+	var rec dataset.Record
+	var de *dataset.Error
 	for {
-		row, err := p.csv.Read()
+		var err error
+		rec, err = p.rd.Next()
 		if err == io.EOF {
 			return nil
 		}
-		if err != nil {
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) {
-				return err
-			}
-			if err := sink.invalid(ctx, nil, fmt.Sprintf("upload:%d: %v (at byte %d of the line)", pe.Line+1, pe.Err, pe.Column)); err != nil {
-				return err
-			}
-			continue
+		de = nil
+		if err != nil && !errors.As(err, &de) {
+			return err // reading the upload failed
 		}
-		line, _ := p.csv.FieldPos(0)
-		line++ // the header is line 1
-		if len(row) != len(p.columns) {
-			if err := sink.invalid(ctx, nil, fmt.Sprintf("upload:%d: row has %d fields, header has %d", line, len(row), len(p.columns))); err != nil {
-				return err
-			}
-			continue
-		}
-		problems = problems[:0]
 		var id []byte
-		if p.idCol >= 0 && row[p.idCol] != "" {
+		if rec.ID != "" {
 			if p.det != nil {
-				if f, hit := p.det.InspectString("csv:"+dataset.ColumnID, row[p.idCol]); hit {
+				if f, hit := p.det.InspectString("csv:"+dataset.ColumnID, rec.ID); hit {
 					return &txjson.AttackError{Finding: f}
 				}
 			}
-			if pr := p.id.CheckString(row[p.idCol]); pr != "" {
-				problems = append(problems, "column "+dataset.ColumnID+": "+pr)
-			} else {
-				id = []byte(row[p.idCol])
+			if de == nil || p.id.CheckString(rec.ID) == "" {
+				p.buf = append(p.buf[:0], rec.ID...)
+				id = p.buf
 			}
 		}
-		for pos, cell := range row {
-			i := p.feature[pos]
-			if i < 0 {
-				continue
-			}
-			r := &p.rules[i]
-			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
-			pr := ""
-			if err != nil {
-				pr = "is not a number"
-				if errors.Is(err, strconv.ErrRange) {
-					pr = "is out of range"
-				}
-			} else {
-				pr = r.CheckNumber(v)
-			}
-			if pr != "" {
-				shown := cell
-				if len(shown) > 40 {
-					shown = shown[:40] + "..."
-				}
-				problems = append(problems, "column "+r.Name+": "+strconv.Quote(shown)+" "+pr)
-				continue
-			}
-			x[r.Index] = v
-		}
-		if len(problems) > 0 {
-			err = sink.invalid(ctx, id, "upload:"+strconv.Itoa(line)+": "+strings.Join(problems, "; "))
+		if de != nil {
+			err = sink.invalid(ctx, id, de.Error())
 		} else {
-			err = sink.valid(ctx, id, &x)
+			err = sink.valid(ctx, id, &rec.Features)
 		}
 		if err != nil {
 			return err

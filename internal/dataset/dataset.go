@@ -3,9 +3,13 @@
 // (transaction_id) first or last, a label column (Class) anywhere and, when the caller names
 // one, a column of row weights anywhere, then one row per transaction.
 //
-// Reader streams a file row by row without allocating per row beyond what encoding/csv needs;
-// ReadAll loads a labelled file column by column for training. Every problem with the content is
-// reported as an *Error naming the file, the line and the column.
+// It is the one place that reads and writes such rows. Reader streams a file row by row without
+// allocating per row beyond what encoding/csv needs, under the training rules or (CheckRules)
+// the API's; ReadAll loads a labelled file column by column for training; Splitter cuts a file
+// into records whose text is kept as it is, where encoding/csv ends them, so that they can be
+// parsed in parallel and written back unchanged; AppendField, AppendScores and AppendResult
+// write result columns. Every problem with the content is reported as an *Error naming the
+// file, the line and the column.
 package dataset
 
 import (
@@ -65,6 +69,14 @@ func (e *Error) Unwrap() error { return e.Err }
 type Options struct {
 	// RequireClass makes a header without a Class column an error.
 	RequireClass bool
+	// IgnoreClass reads past the Class column whatever it holds: new transactions have no
+	// label. Record.Class is then -1.
+	IgnoreClass bool
+	// CheckRules checks every cell against the request rules of fraud.TransactionFields (the
+	// bounds of Time and Amount, transaction_id's length and characters), as the API does,
+	// and makes the *Error of a bad row list every bad cell ("column V1: ...; column Amount:
+	// ..."), its Column left empty, instead of stopping at the first.
+	CheckRules bool
 	// WeightColumn, when not empty, names a column of row weights that the file must have:
 	// finite numbers >= 0, how many transactions each row stands for. It may be anywhere in
 	// the header but cannot be a feature, Class or transaction_id. Without it every row
@@ -96,6 +108,11 @@ type Reader struct {
 	idCol    int      // position of transaction_id, or -1
 	classCol int      // position of Class, or -1
 	wCol     int      // position of the weight column, or -1
+
+	ignoreClass bool
+	rules       []*fraud.FieldRule // with CheckRules: the rule of each feature, by index
+	idRule      *fraud.FieldRule   // with CheckRules: transaction_id's rule
+	problems    []string           // with CheckRules: the bad cells of the current row
 }
 
 // NewReader reads and checks the header of r, whose name (a file name, say) prefixes every
@@ -105,7 +122,18 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	c := csv.NewReader(r)
 	c.ReuseRecord = true
 	c.FieldsPerRecord = -1 // checked here, with a clearer message than csv.ErrFieldCount
-	rd := &Reader{name: name, csv: c, idCol: -1, classCol: -1, wCol: -1}
+	rd := &Reader{name: name, csv: c, idCol: -1, classCol: -1, wCol: -1, ignoreClass: opts.IgnoreClass}
+	if opts.CheckRules {
+		rd.rules = make([]*fraud.FieldRule, fraud.NumFeatures)
+		fields := fraud.TransactionFields()
+		for i := range fields {
+			if fields[i].Index >= 0 {
+				rd.rules[fields[i].Index] = &fields[i]
+			} else {
+				rd.idRule = &fields[i]
+			}
+		}
+	}
 	header, err := c.Read()
 	if err == io.EOF {
 		return nil, &Error{File: name, Line: 1, Problem: "empty file: no header row"}
@@ -242,6 +270,9 @@ func (rd *Reader) Next() (Record, error) {
 	}
 	rec.Class = -1
 	rec.Weight = 1
+	if rd.rules != nil {
+		return rec, rd.checkRow(&rec, row)
+	}
 	for pos, cell := range row {
 		switch {
 		case rd.feature[pos] >= 0:
@@ -250,6 +281,7 @@ func (rd *Reader) Next() (Record, error) {
 				return rec, rd.cellError(pos, cell, perr)
 			}
 			rec.Features[rd.feature[pos]] = v
+		case pos == rd.classCol && rd.ignoreClass:
 		case pos == rd.classCol:
 			switch strings.TrimSpace(cell) {
 			case "0", "0.0":
@@ -275,6 +307,66 @@ func (rd *Reader) Next() (Record, error) {
 	return rec, nil
 }
 
+// checkRow fills rec from row under CheckRules: every cell is checked against its request
+// rule, and a bad row's *Error lists all of its bad cells, transaction_id first. rec.ID is
+// set even then.
+func (rd *Reader) checkRow(rec *Record, row []string) error {
+	rd.problems = rd.problems[:0]
+	if rd.idCol >= 0 {
+		rec.ID = row[rd.idCol]
+		if rec.ID != "" {
+			if pr := rd.idRule.CheckString(rec.ID); pr != "" {
+				rd.problems = append(rd.problems, "column "+ColumnID+": "+pr)
+			}
+		}
+	}
+	for pos, cell := range row {
+		fi := rd.feature[pos]
+		switch {
+		case fi >= 0:
+			r := rd.rules[fi]
+			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+			var pr string
+			switch {
+			case errors.Is(err, strconv.ErrRange):
+				pr = "is out of range"
+			case err != nil:
+				pr = "is not a number"
+			default:
+				pr = r.CheckNumber(v)
+			}
+			if pr != "" {
+				rd.problems = append(rd.problems, "column "+r.Name+": "+strconv.Quote(shorten(cell))+" "+pr)
+				continue
+			}
+			rec.Features[fi] = v
+		case pos == rd.wCol:
+			v, perr := parseNumber(cell)
+			if perr == "" && v < 0 {
+				perr = "is not a weight (want a number >= 0)"
+			}
+			if perr != "" {
+				rd.problems = append(rd.problems, "column "+rd.columns[pos]+": "+strconv.Quote(shorten(cell))+" "+perr)
+				continue
+			}
+			rec.Weight = v
+		}
+	}
+	if len(rd.problems) > 0 {
+		return &Error{File: rd.name, Line: rec.Line, Problem: strings.Join(rd.problems, "; ")}
+	}
+	return nil
+}
+
+// shorten cuts a cell quoted in an error to 40 bytes.
+func shorten(cell string) string {
+	const maxShown = 40
+	if len(cell) > maxShown {
+		return cell[:maxShown] + "..."
+	}
+	return cell
+}
+
 // parseNumber parses a finite number, returning a problem description instead of an error so
 // that the common path allocates nothing.
 func parseNumber(cell string) (float64, string) {
@@ -294,11 +386,7 @@ func parseNumber(cell string) (float64, string) {
 
 func (rd *Reader) cellError(pos int, cell, problem string) *Error {
 	line, _ := rd.csv.FieldPos(pos)
-	const maxShown = 40
-	if len(cell) > maxShown {
-		cell = cell[:maxShown] + "..."
-	}
-	return &Error{File: rd.name, Line: line, Column: rd.columns[pos], Problem: strconv.Quote(cell) + " " + problem}
+	return &Error{File: rd.name, Line: line, Column: rd.columns[pos], Problem: strconv.Quote(shorten(cell)) + " " + problem}
 }
 
 // wrap turns a csv syntax error into an *Error; other errors (I/O) keep their identity.

@@ -3,20 +3,14 @@ package fraud
 import (
 	"context"
 	"time"
+
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // AuditEvent is one entry of the audit log: a security event (block, unblock, auth failure,
-// attack hit) or an admin action (model reload, admin key use, job deletion).
-type AuditEvent struct {
-	ID        int64     `json:"id" doc:"Sequence number of the event in the store."`
-	Time      time.Time `json:"time" doc:"When it happened (UTC)."`
-	RequestID string    `json:"request_id" doc:"The request that caused it, when there is one."`
-	ClientIP  string    `json:"client_ip" doc:"The client's address."`
-	KeyName   string    `json:"key_name" doc:"Name of the API key used, when one was."`
-	Action    string    `json:"action" doc:"What happened, such as auth_failure, attack_detected, ip_blocked, ip_unblocked, model_reload, admin_access, job_delete, audit_purge."`
-	Outcome   string    `json:"outcome" doc:"How it ended: success, denied, blocked or failure."`
-	Detail    string    `json:"detail" doc:"Free text: the rule that fired, the route, the reason."`
-}
+// attack hit) or an admin action (model reload, admin key use, job deletion). It is the wire
+// type that GET /security/audit lists.
+type AuditEvent = wire.AuditEvent
 
 // Audit actions.
 const (

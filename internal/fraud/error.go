@@ -3,6 +3,8 @@ package fraud
 import (
 	"errors"
 	"fmt"
+
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // Code is a machine-readable error class. How a code is answered (a status, headers) is up to
@@ -45,8 +47,8 @@ func Codes() []Code {
 }
 
 // Detail is one entry of an error's details: a bad field ({field, problem, value}), a limit
-// ({limit, received}) or anything else a client can act on. It is always a JSON object.
-type Detail map[string]any
+// ({limit, received}) or anything else a client can act on. It is the wire type.
+type Detail = wire.Detail
 
 // Error is a domain error that the API turns into its structured error body.
 type Error struct {

@@ -4,27 +4,25 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/fraudguard/fraudguard/wire"
 )
 
-// JobStatus is where a background batch job is in its life.
-type JobStatus string
+// JobStatus is where a background batch job is in its life. It is the wire type; Finished
+// tells a final status.
+type JobStatus = wire.JobStatus
 
 // The statuses of a job. A job is received (its upload is being stored; it is not listed and
 // disappears if the upload fails), then queued, running, and ends completed, failed or
-// cancelled.
+// cancelled. Only the receiving status is never shown through the API.
 const (
 	JobReceiving JobStatus = "receiving"
-	JobQueued    JobStatus = "queued"
-	JobRunning   JobStatus = "running"
-	JobCompleted JobStatus = "completed"
-	JobFailed    JobStatus = "failed"
-	JobCancelled JobStatus = "cancelled"
+	JobQueued              = wire.JobQueued
+	JobRunning             = wire.JobRunning
+	JobCompleted           = wire.JobCompleted
+	JobFailed              = wire.JobFailed
+	JobCancelled           = wire.JobCancelled
 )
-
-// Finished reports whether s is a final status: completed, failed or cancelled.
-func (s JobStatus) Finished() bool {
-	return s == JobCompleted || s == JobFailed || s == JobCancelled
-}
 
 // TopResults is how many of the highest-risk rows a job keeps for its partial results.
 const TopResults = 20
@@ -81,17 +79,8 @@ func (j *Job) EstimatedCompletion(now time.Time) time.Time {
 	return now.Add(time.Duration(float64(elapsed) * left))
 }
 
-// JobResult is the outcome of one input row of a job.
-type JobResult struct {
-	// Row is the 0-based position of the row in the input.
-	Row           int64     `json:"row" doc:"0-based number of the row in the input (header lines not counted)." example:"0"`
-	TransactionID string    `json:"transaction_id" doc:"The row's transaction_id, or empty when the input has none." example:"txn-0001"`
-	Probability   float64   `json:"fraud_probability" minimum:"0" maximum:"1" doc:"Probability that the transaction is fraudulent; 0 for an invalid row." example:"0.0021"`
-	IsFraud       bool      `json:"is_fraud" doc:"fraud_probability >= the model's threshold." example:"false"`
-	Risk          RiskLevel `json:"risk_level,omitempty" enum:"low,medium,high,critical" doc:"Risk level, as for /predict; absent for an invalid row." example:"low"`
-	// Error is why the row could not be scored; "" for a scored row.
-	Error string `json:"error,omitempty" doc:"Why the row could not be scored (malformed line or record, bad field); absent for a scored row." example:""`
-}
+// JobResult is the outcome of one input row of a job; it is the wire type.
+type JobResult = wire.JobResult
 
 // MergeTop merges two lists of results, each most risky first, into the n most risky of both:
 // by probability, then by row. Invalid rows are never among them.

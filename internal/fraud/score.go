@@ -1,14 +1,17 @@
 package fraud
 
-// RiskLevel grades a fraud probability relative to the model's decision threshold.
-type RiskLevel string
+import "github.com/fraudguard/fraudguard/wire"
+
+// RiskLevel grades a fraud probability relative to the model's decision threshold. It is the
+// wire type: the API sends it as it is.
+type RiskLevel = wire.RiskLevel
 
 // The risk levels, from least to most risky.
 const (
-	RiskLow      RiskLevel = "low"
-	RiskMedium   RiskLevel = "medium"
-	RiskHigh     RiskLevel = "high"
-	RiskCritical RiskLevel = "critical"
+	RiskLow      = wire.RiskLow
+	RiskMedium   = wire.RiskMedium
+	RiskHigh     = wire.RiskHigh
+	RiskCritical = wire.RiskCritical
 )
 
 // RiskFor grades probability p against threshold t. The cut points are tied to the threshold so

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/atomicfile"
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // The bundle format.
@@ -106,46 +107,15 @@ type Preprocessing struct {
 	Description string `json:"description"`
 }
 
-// Evaluation holds a model's figures on its training and validation splits.
-type Evaluation struct {
-	// Training is measured on the rows the model was fitted on.
-	Training Metrics `json:"training"`
-	// Validation is measured on held-out rows, later in time than the training rows.
-	Validation Metrics `json:"validation"`
-	// ValidationModel says which model Validation measured: the shipped one, or, for a model
-	// refitted on every row after its choices were made (Training.Refit), the members fitted
-	// before the refit, which had not seen those rows.
-	ValidationModel string `json:"validation_model,omitempty"`
-}
+// Evaluation holds a model's figures on its training and validation splits. It is the wire
+// type that GET /models/info answers, as are Metrics and Confusion.
+type Evaluation = wire.Evaluation
 
-// Metrics are a model's figures on one set of rows. Where rows carry weights (normal rows of a
-// downsampled file standing for many real ones), every figure but Rows and Frauds is weighted.
-type Metrics struct {
-	// Rows and Frauds count the rows, unweighted.
-	Rows   int `json:"rows"`
-	Frauds int `json:"frauds"`
-	// ROCAUC is the area under the ROC curve, ties counting one half.
-	ROCAUC float64 `json:"roc_auc"`
-	// AUPRC is the average precision: Σ (R_k − R_{k−1}) · P_k over the distinct scores.
-	AUPRC float64 `json:"auprc"`
-	// RecallAt1PctFPR is the highest recall reached at a false-positive rate of at most 1%.
-	RecallAt1PctFPR float64 `json:"recall_at_1pct_fpr"`
-	// Precision, Recall and F1 are at the model's threshold.
-	Precision float64 `json:"precision"`
-	Recall    float64 `json:"recall"`
-	F1        float64 `json:"f1"`
-	// Confusion is the confusion matrix at the threshold.
-	Confusion Confusion `json:"confusion"`
-}
+// Metrics are a model's figures on one set of rows (see wire.Metrics).
+type Metrics = wire.Metrics
 
-// Confusion is a confusion matrix. The counts are weighted, hence not always whole numbers.
-type Confusion struct {
-	// TP counts frauds flagged, FP normals flagged, TN normals passed and FN frauds passed.
-	TP float64 `json:"tp"`
-	FP float64 `json:"fp"`
-	TN float64 `json:"tn"`
-	FN float64 `json:"fn"`
-}
+// Confusion is a confusion matrix (see wire.Confusion).
+type Confusion = wire.Confusion
 
 // Training records how a model was made.
 type Training struct {

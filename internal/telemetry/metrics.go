@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // DefaultMetricsWindow is the sliding window of the JSON summary when MetricsOptions.Window is
@@ -430,8 +430,8 @@ func (m *Metrics) Handler() http.Handler {
 // percentiles over the sliding window. The percentiles are those of log-linear buckets, within
 // 3.2% of the exact nearest-rank value. Requests per second divide by the window, or by the
 // time since start while that is shorter (at least a second).
-func (m *Metrics) Summary(now time.Time) fraud.MetricsSummary {
-	s := fraud.MetricsSummary{
+func (m *Metrics) Summary(now time.Time) wire.MetricsSummary {
+	s := wire.MetricsSummary{
 		WindowSeconds: int(m.window.seconds),
 		UptimeSeconds: max(now.Sub(m.start).Seconds(), 0),
 		Endpoints:     make(map[string]int64),

@@ -13,7 +13,7 @@ import (
 	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/shirou/gopsutil/v4/process"
 
-	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // SystemSampler samples the host and the process in the background, so that /health reads a
@@ -23,7 +23,7 @@ type SystemSampler struct {
 	interval time.Duration
 	logger   *slog.Logger
 	proc     *process.Process
-	latest   atomic.Pointer[fraud.SystemInfo]
+	latest   atomic.Pointer[wire.SystemInfo]
 }
 
 // NewSystemSampler samples the file system holding diskPath every interval. It takes a first
@@ -53,10 +53,10 @@ func (s *SystemSampler) Run(ctx context.Context) error {
 }
 
 // System returns the latest sample.
-func (s *SystemSampler) System() fraud.SystemInfo { return *s.latest.Load() }
+func (s *SystemSampler) System() wire.SystemInfo { return *s.latest.Load() }
 
 func (s *SystemSampler) sample(ctx context.Context) {
-	info := fraud.SystemInfo{Goroutines: runtime.NumGoroutine(), SampledAt: time.Now().UTC()}
+	info := wire.SystemInfo{Goroutines: runtime.NumGoroutine(), SampledAt: time.Now().UTC()}
 	if v, err := cpu.PercentWithContext(ctx, 0, false); err == nil && len(v) == 1 {
 		info.CPUPercent = round2(v[0])
 	}

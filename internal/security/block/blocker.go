@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // Options configure automatic IP blocking.
@@ -46,14 +48,8 @@ type addrState struct {
 	reason       string
 }
 
-// Blocked describes a blocked address.
-type Blocked struct {
-	IP           string    `json:"ip" doc:"The blocked address."`
-	Until        time.Time `json:"until" doc:"When the block ends."`
-	Reason       string    `json:"reason" doc:"The strike that tipped it over."`
-	RetryAfterS  int       `json:"retry_after" doc:"Seconds until the block ends."`
-	StrikesTotal int       `json:"strikes" doc:"Strikes counted for the address."`
-}
+// Blocked describes a blocked address; it is the wire type GET /security/blocked lists.
+type Blocked = wire.Blocked
 
 // New returns a Blocker reading time from now.
 func New(now func() time.Time, opts Options) *Blocker {

@@ -1,0 +1,64 @@
+package wire
+
+import "time"
+
+// ModelInfoResponse is the answer of GET /models/info.
+type ModelInfoResponse struct {
+	Name      string     `json:"name" doc:"Model name." example:"default"`
+	Version   string     `json:"version" doc:"Bundle version." example:"20261126-000000-1a2b3c4d"`
+	Kind      string     `json:"kind" doc:"Model kind, such as logreg." example:"logreg"`
+	Features  []string   `json:"features" doc:"Feature names in the order the model reads them."`
+	Threshold float64    `json:"threshold" minimum:"0" maximum:"1" doc:"Decision threshold." example:"0.5"`
+	CreatedAt time.Time  `json:"created_at" doc:"When the bundle was made."`
+	Metrics   Evaluation `json:"metrics" doc:"Training and validation metrics stored in the bundle."`
+	SHA256    string     `json:"sha256" doc:"SHA-256 of the bundle's content." example:"1a2b3c4d..."`
+	LoadedAt  time.Time  `json:"loaded_at" doc:"When this server loaded the bundle."`
+}
+
+// Evaluation holds a model's figures on its training and validation splits. It is also the
+// metrics section of a model bundle's manifest.
+type Evaluation struct {
+	// Training is measured on the rows the model was fitted on.
+	Training Metrics `json:"training"`
+	// Validation is measured on held-out rows, later in time than the training rows.
+	Validation Metrics `json:"validation"`
+	// ValidationModel says which model Validation measured: the shipped one, or, for a model
+	// refitted on every row after its choices were made (Training.Refit), the members fitted
+	// before the refit, which had not seen those rows.
+	ValidationModel string `json:"validation_model,omitempty"`
+}
+
+// Metrics are a model's figures on one set of rows. Where rows carry weights (normal rows of a
+// downsampled file standing for many real ones), every figure but Rows and Frauds is weighted.
+type Metrics struct {
+	// Rows and Frauds count the rows, unweighted.
+	Rows   int `json:"rows"`
+	Frauds int `json:"frauds"`
+	// ROCAUC is the area under the ROC curve, ties counting one half.
+	ROCAUC float64 `json:"roc_auc"`
+	// AUPRC is the average precision: Σ (R_k − R_{k−1}) · P_k over the distinct scores.
+	AUPRC float64 `json:"auprc"`
+	// RecallAt1PctFPR is the highest recall reached at a false-positive rate of at most 1%.
+	RecallAt1PctFPR float64 `json:"recall_at_1pct_fpr"`
+	// Precision, Recall and F1 are at the model's threshold.
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	// Confusion is the confusion matrix at the threshold.
+	Confusion Confusion `json:"confusion"`
+}
+
+// Confusion is a confusion matrix. The counts are weighted, hence not always whole numbers.
+type Confusion struct {
+	// TP counts frauds flagged, FP normals flagged, TN normals passed and FN frauds passed.
+	TP float64 `json:"tp"`
+	FP float64 `json:"fp"`
+	TN float64 `json:"tn"`
+	FN float64 `json:"fn"`
+}
+
+// ReloadResponse is the answer of the reload routes.
+type ReloadResponse struct {
+	Status  string `json:"status" enum:"reloaded" doc:"reloaded."`
+	Version string `json:"version,omitempty" doc:"The model version now live (model reload only)."`
+}
