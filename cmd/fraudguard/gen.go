@@ -111,10 +111,10 @@ func genFit(ctx context.Context, path, out string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("gen: --fit: %w", err)
 	}
-	rows, err := synth.ReadRows(f)
+	rows, err := synth.ReadRows(ctx, f, path)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("gen: --fit %s: %w", path, err)
+		return fmt.Errorf("gen: --fit: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

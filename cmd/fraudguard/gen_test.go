@@ -247,7 +247,7 @@ func TestGenFitErrors(t *testing.T) {
 		want string
 	}{
 		{"missing file", []string{"--fit", filepath.Join(dir, "absent.csv"), "--params-out", filepath.Join(dir, "p.json")}, "absent.csv"},
-		{"not creditcard.csv", []string{"--fit", bad, "--params-out", filepath.Join(dir, "p.json")}, "header"},
+		{"not creditcard.csv", []string{"--fit", bad, "--params-out", filepath.Join(dir, "p.json")}, "bad.csv:1: column a: unknown column"},
 		{"bad params file", []string{"--params", badParams, "--out", filepath.Join(dir, "o.csv")}, "dims"},
 	}
 	for _, tc := range tests {

@@ -8,8 +8,8 @@
 // the API's; ReadAll loads a labelled file column by column for training; Splitter cuts a file
 // into records whose text is kept as it is, where encoding/csv ends them, so that they can be
 // parsed in parallel and written back unchanged; AppendField, AppendScores and AppendResult
-// write result columns. Every problem with the content is reported as an *Error naming the
-// file, the line and the column.
+// write result columns, and ResultsReader reads a job's results back. Every problem with a
+// transaction file's content is reported as an *Error naming the file, the line and the column.
 package dataset
 
 import (

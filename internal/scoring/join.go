@@ -1,13 +1,9 @@
 package scoring
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
@@ -22,23 +18,11 @@ const flushBytes = 512 << 10
 // records included, in order, their row column counting from 0.
 func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w io.Writer, withError bool, progress Progress) (Summary, error) {
 	var sum Summary
-	cr := csv.NewReader(bufio.NewReaderSize(results, 1<<20))
-	cr.ReuseRecord = true
-	head, err := cr.Read()
+	rr, err := dataset.NewResultsReader(results)
 	if err != nil {
-		return sum, fmt.Errorf("results: reading the header: %w", err)
+		return sum, err
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
-	}
-	for _, need := range []string{dataset.ColumnRow, dataset.ColumnProbability, dataset.ColumnIsFraud, dataset.ColumnRisk} {
-		if _, ok := col[need]; !ok {
-			return sum, fmt.Errorf("results: no %s column in the header %q", need, strings.Join(head, ","))
-		}
-	}
-	rowCol, probCol, fraudCol, riskCol := col[dataset.ColumnRow], col[dataset.ColumnProbability], col[dataset.ColumnIsFraud], col[dataset.ColumnRisk]
-	errCol, hasErr := col[dataset.ColumnError]
+	var res fraud.JobResult
 
 	s := dataset.NewSplitter(in, name)
 	buf, hdr, err := s.Next(nil)
@@ -64,37 +48,31 @@ func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w i
 		if err != nil {
 			return sum, err
 		}
-		res, err := cr.Read()
+		err = rr.Next(&res)
 		if err == io.EOF {
 			return sum, fmt.Errorf("results: %d rows, but %s has more (line %d)", i, name, r.Line)
 		}
 		if err != nil {
-			return sum, fmt.Errorf("results: %w", err)
+			return sum, err
 		}
-		if got, err := strconv.ParseInt(res[rowCol], 10, 64); err != nil || got != i {
-			return sum, fmt.Errorf("results: row %q where row %d (%s line %d) was expected", res[rowCol], i, name, r.Line)
+		if res.Row != i {
+			return sum, fmt.Errorf("results: row %d where row %d (%s line %d) was expected", res.Row, i, name, r.Line)
 		}
 		sum.Rows++
-		if hasErr && res[errCol] != "" {
+		if res.Error != "" {
 			if !withError {
-				return sum, fmt.Errorf("results: row %d is invalid (%s) though the job's status counted no invalid rows", i, res[errCol])
+				return sum, fmt.Errorf("results: row %d is invalid (%s) though the job's status counted no invalid rows", i, res.Error)
 			}
 			if sum.Invalid == 0 {
-				sum.FirstInvalid, sum.FirstInvalidLine = res[errCol], r.Line
+				sum.FirstInvalid, sum.FirstInvalidLine = res.Error, r.Line
 			}
 			sum.Invalid++
-			out = appendInvalidRow(out, buf, r, res[errCol])
+			out = appendInvalidRow(out, buf, r, res.Error)
 		} else {
-			p, perr := strconv.ParseFloat(res[probCol], 64)
-			isFraud, ferr := strconv.ParseBool(res[fraudCol])
-			if perr != nil || ferr != nil || res[riskCol] == "" {
-				return sum, fmt.Errorf("results: row %d: cannot read %s %q, %s %q, %s %q", i,
-					dataset.ColumnProbability, res[probCol], dataset.ColumnIsFraud, res[fraudCol], dataset.ColumnRisk, res[riskCol])
-			}
-			if isFraud {
+			if res.IsFraud {
 				sum.Frauds++
 			}
-			out = appendScoredRow(out, buf, r, p, isFraud, fraud.RiskLevel(res[riskCol]), withError)
+			out = appendScoredRow(out, buf, r, res.Probability, res.IsFraud, res.Risk, withError)
 		}
 		if len(out) >= flushBytes {
 			if _, err := w.Write(out); err != nil {
@@ -103,7 +81,7 @@ func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w i
 			out = out[:0]
 		}
 	}
-	if _, err := cr.Read(); err != io.EOF {
+	if err := rr.Next(&res); err != io.EOF {
 		return sum, fmt.Errorf("results: more rows than the %d of %s", sum.Rows, name)
 	}
 	progress.Update(sum.Rows, sum.Rows)

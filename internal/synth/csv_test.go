@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -68,7 +69,7 @@ func FuzzReadRows(f *testing.F) {
 	f.Add(wantHeader + "\r\n" + strings.Repeat("-0.5,", 30) + `"1"` + "\r\n")
 	f.Add("Time\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		rows, err := ReadRows(strings.NewReader(in))
+		rows, err := ReadRows(context.Background(), strings.NewReader(in), "fuzz.csv")
 		if err != nil {
 			return
 		}

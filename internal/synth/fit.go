@@ -1,14 +1,14 @@
 package synth
 
 import (
-	"encoding/csv"
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 
+	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 )
 
@@ -17,54 +17,30 @@ func Header() []string {
 	return append(fraud.FeatureNames(), "Class")
 }
 
-// ReadRows reads a creditcard.csv-style file: the exact Header, then one transaction a line
-// with Class 0 or 1 (quoted or not, as in the original file). Errors name the line.
-func ReadRows(r io.Reader) ([]Row, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = fraud.NumFeatures + 1
-	head, err := cr.Read()
+// ReadRows reads a labelled creditcard.csv-style file, named name in errors, through
+// dataset's one row reader: its header, row and class rules, and its errors naming the line and
+// the column.
+func ReadRows(ctx context.Context, r io.Reader, name string) ([]Row, error) {
+	rd, err := dataset.NewReader(r, name, dataset.Options{RequireClass: true})
 	if err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
-	}
-	want := Header()
-	for i, name := range want {
-		got := strings.TrimSpace(head[i])
-		if i == 0 {
-			got = strings.TrimPrefix(got, "\ufeff")
-		}
-		if got != name {
-			return nil, fmt.Errorf("header column %d: got %q, want %q", i+1, got, name)
-		}
+		return nil, err
 	}
 	var rows []Row
-	for {
-		rec, err := cr.Read()
+	for i := 0; ; i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := rd.Next()
 		if err == io.EOF {
-			break
+			return rows, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		var row Row
-		for i := range fraud.NumFeatures {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rec[i]), 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("line %d, column %s: got %q, want a finite number", line, want[i], rec[i])
-			}
-			row.Features[i] = v
-		}
-		switch c := strings.TrimSpace(rec[fraud.NumFeatures]); c {
-		case "0", "0.0":
-		case "1", "1.0":
-			row.Fraud = true
-		default:
-			return nil, fmt.Errorf("line %d, column Class: got %q, want 0 or 1", line, c)
-		}
-		rows = append(rows, row)
+		rows = append(rows, Row{Features: rec.Features, Fraud: rec.Class == 1})
 	}
-	return rows, nil
 }
 
 // FitOptions tune Fit. Zero fields take the defaults given with each field.

@@ -72,7 +72,7 @@ func mustReadShared(t testing.TB, name string) []Row {
 		t.Fatalf("open: %v", err)
 	}
 	defer f.Close()
-	rows, err := ReadRows(f)
+	rows, err := ReadRows(context.Background(), f, name)
 	if err != nil {
 		t.Fatalf("ReadRows %s: %v", name, err)
 	}
@@ -115,7 +115,7 @@ func TestWriteCSVFormat(t *testing.T) {
 	if !bytes.HasSuffix(out, []byte("\n")) {
 		t.Errorf("output does not end with a newline")
 	}
-	rows, err := ReadRows(bytes.NewReader(out))
+	rows, err := ReadRows(context.Background(), bytes.NewReader(out), "generated.csv")
 	if err != nil {
 		t.Fatalf("ReadRows of generated output: %v", err)
 	}
@@ -435,15 +435,15 @@ func TestReadRows(t *testing.T) {
 		{"original quoting", wantHeader + "\n" + row + `"0"` + "\n", 1, false, ""},
 		{"CRLF and 1.0 class", wantHeader + "\r\n" + row + "1.0\r\n", 1, true, ""},
 		{"header only", wantHeader + "\n", 0, false, ""},
-		{"wrong header", strings.Replace(wantHeader, "V7", "V77", 1) + "\n", 0, false, `got "V77", want "V7"`},
-		{"bad number", wantHeader + "\n" + strings.Replace(row, "149.62", "abc", 1) + "0\n", 0, false, "line 2, column Amount"},
-		{"bad class", wantHeader + "\n" + row + "2\n", 0, false, "line 2, column Class"},
-		{"short line", wantHeader + "\n1,2,3\n", 0, false, "wrong number of fields"},
-		{"empty", "", 0, false, "read header"},
+		{"wrong header", strings.Replace(wantHeader, "V7", "V77", 1) + "\n", 0, false, "V77"},
+		{"bad number", wantHeader + "\n" + strings.Replace(row, "149.62", "abc", 1) + "0\n", 0, false, `t.csv:2: column Amount: "abc" is not a number`},
+		{"bad class", wantHeader + "\n" + row + "2\n", 0, false, `t.csv:2: column Class: "2"`},
+		{"short line", wantHeader + "\n1,2,3\n", 0, false, "t.csv:2: row has 3 fields, header has 31"},
+		{"empty", "", 0, false, "t.csv"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rows, err := ReadRows(strings.NewReader(tc.in))
+			rows, err := ReadRows(context.Background(), strings.NewReader(tc.in), "t.csv")
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error: got %v, want one mentioning %q", err, tc.wantErr)
