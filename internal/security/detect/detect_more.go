@@ -471,21 +471,10 @@ func hasStackedQuery(s string) bool {
 		word := func(w string) bool {
 			return hasPrefixFold(s[next:], w) && (next+len(w) == len(s) || !isIdentByte(s[next+len(w)]))
 		}
+		if isDataStatement(s, kw, next) {
+			return true
+		}
 		switch {
-		case strings.EqualFold(kw, "drop"), strings.EqualFold(kw, "create"), strings.EqualFold(kw, "alter"), strings.EqualFold(kw, "truncate"):
-			for _, obj := range [...]string{"table", "database", "user", "view", "procedure", "proc", "function", "schema", "index", "login", "trigger"} {
-				if word(obj) {
-					return true
-				}
-			}
-		case strings.EqualFold(kw, "insert"):
-			if word("into") {
-				return true
-			}
-		case strings.EqualFold(kw, "delete"):
-			if word("from") {
-				return true
-			}
 		case strings.EqualFold(kw, "update"):
 			// update <table> set
 			m := next
@@ -517,6 +506,28 @@ func hasStackedQuery(s string) bool {
 		case strings.EqualFold(kw, "waitfor"):
 			return true
 		}
+	}
+	return false
+}
+
+// isDataStatement reports a statement that changes the schema or the rows, kw being its first
+// word and s[next:] what follows it: DROP/CREATE/ALTER/TRUNCATE and an object (TABLE, USER ...),
+// INSERT INTO, DELETE FROM. "drop by" and "delete it" are English.
+func isDataStatement(s, kw string, next int) bool {
+	word := func(w string) bool {
+		return hasPrefixFold(s[next:], w) && (next+len(w) == len(s) || !isIdentByte(s[next+len(w)]))
+	}
+	switch {
+	case strings.EqualFold(kw, "drop"), strings.EqualFold(kw, "create"), strings.EqualFold(kw, "alter"), strings.EqualFold(kw, "truncate"):
+		for _, obj := range [...]string{"table", "database", "user", "view", "procedure", "proc", "function", "schema", "index", "login", "trigger"} {
+			if word(obj) {
+				return true
+			}
+		}
+	case strings.EqualFold(kw, "insert"):
+		return word("into")
+	case strings.EqualFold(kw, "delete"):
+		return word("from")
 	}
 	return false
 }
@@ -828,15 +839,7 @@ func hasSQLFunctionCall(s string) bool {
 			if j < len(s) && isIdentByte(s[j]) {
 				continue
 			}
-			k := j
-			for strings.HasPrefix(s[k:], "/*") {
-				// Comments may stand between a name and its bracket; a space is prose's.
-				e := strings.Index(s[k+2:], "*/")
-				if e < 0 {
-					break
-				}
-				k += e + 4
-			}
+			k := skipBlockComments(s, j)
 			if k >= len(s) || s[k] != '(' {
 				continue
 			}
@@ -1606,6 +1609,9 @@ var scriptElements = map[string]bool{
 // in angle brackets (<jo@example.com>) and a generic type (List<String>) are not markup.
 func hasHTMLTag(s string) bool {
 	var buf [10]byte
+	if strings.Contains(s, "<![") && containsFold(s, "<![cdata[") {
+		return true // a CDATA section: XML markup that hides a tag from a filter
+	}
 	for i := strings.IndexByte(s, '<'); i >= 0 && i+2 < len(s); {
 		j := i + 1
 		closing := s[j] == '/'

@@ -23,6 +23,9 @@ func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 		if isNumberThenComment(v) {
 			return RuleSQLi, evidence(v), true
 		}
+		if strings.IndexByte(v, '.') >= 0 && hasDOMSink(v) {
+			return RuleXSS, evidence(v), true // document.cookie, x.innerHTML: script, even without brackets
+		}
 		return "", "", false
 	}
 	return inspectVariants(v, plus, checkAll)
@@ -154,7 +157,9 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
 			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
-			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s):
+			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s),
+			hasVendorSQLCall(s), hasCommentThenStatement(s), hasVariableAssignment(s), hasSubquery(s),
+			hasFileStatement(s), hasLooseTiming(s), hasNoSQLScript(s):
 			return RuleSQLi
 		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s), hasJSFuck(s):
 			return RuleXSS

@@ -1,0 +1,112 @@
+package detect
+
+import "testing"
+
+// TestSQLMoreShapes checks the SQL and NoSQL shapes of detect_sql_more.go on hand-written
+// attacks of each family, and on text and data that look alike.
+func TestSQLMoreShapes(t *testing.T) {
+	checkShapes(t, []shapeCase{
+		{
+			name: "vendor routine call",
+			fn:   hasVendorSQLCall,
+			hits: []string{
+				"json_keys(", "1 and json_extract('{}','$')", "pg_read_file('global/pg_hba.conf',0,1000)",
+				"sys_eval('id')", "x' and dbms_pipe.receive_message('a',5)--", "sqlite_version()",
+				"last_insert_rowid()", "total_changes()", "1 AND ifnull(1,2)", "lo_import/**/('/etc/passwd')",
+				"CTXSYS.DRITHSX.SN(1,(select user from dual))",
+			},
+			miss: []string{
+				"pg_user", "json_keys", "see json_ (docs)", "typeof x", "coalesce (a, b) in prose",
+				"Last insert (rowid)", "my_json_keys(1)", "changes (3)", "a.pg_x(", "pg_(1)",
+			},
+		},
+		{
+			name: "comment then statement",
+			fn:   hasCommentThenStatement,
+			hits: []string{
+				"# alter table users", "1-- drop table users", "'*/ truncate table t", "x'# insert into t values(1)",
+				"-- delete from accounts", "--\nDROP DATABASE x", "1 -- drop table x",
+			},
+			miss: []string{
+				"we drop -- and then the table", "#drop", "-- update users", "Tickets #create", "a -- drop",
+				"Item #4 -- create a table for four", "# alter ego", "Chick-fil-A -- Drop table tennis lessons",
+				"AT&T -- Insert into envelope", "Macy's -- Delete from my list",
+				"Sleep Number (Select Comfort) -- Drop table tennis lessons",
+			},
+		},
+		{
+			name: "variable assignment",
+			fn:   hasVariableAssignment,
+			hits: []string{"SET @a=1", "set @q = 'x'", "@x:=(select 1)", "select @v := 1", "1;SET @@session.x=1"},
+			miss: []string{"reset @john=", "set @john as admin", "@team = great", "a@b.com", "@x == 1", "mail me @home: 5"},
+		},
+		{
+			name: "subquery",
+			fn:   hasSubquery,
+			hits: []string{
+				"' in (select", "1 AND 1 IN (SELECT 1)", "exists(select * from users)", "=(select 1)", "' (select top 1",
+				"'||(select user from dual)||'", "1 not (select 1)", "1 union (select 1,2)",
+			},
+			miss: []string{"Colours (select one)", "Pick a size (select below)", "(select all that apply)", "choose (selected)", "in (selection)"},
+		},
+		{
+			name: "file statement",
+			fn:   hasFileStatement,
+			hits: []string{
+				"' into outfile '/var/www/x.php'--", "1 INTO DUMPFILE '/tmp/x'", "load data infile '/etc/passwd' into table t",
+				"LOAD DATA LOCAL INFILE 'x'", "copy (select '') to program 'nslookup x'", "COPY t FROM PROGRAM $$id$$",
+			},
+			miss: []string{"put it into outfiles", "load data into the file", "the program 'x' will copy", "copy to program manager", "into out file"},
+		},
+		{
+			name: "time delay with any argument",
+			fn:   hasLooseTiming,
+			hits: []string{
+				"sleep(__TIME__)#", "pg_sleep([SLEEPTIME])", "benchmark(a,b)", "1 or sleep(x)", "(sleep(t))",
+				"' and sleep(n)='", "BENCHMARK(count,SHA1(x))", "sleep(:t)",
+			},
+			miss: []string{"not enough sleep(s)", "benchmark (a, b)", "benchmark(abc)", "sleep(well) tonight", "sleep (x)", "oversleep(__x)"},
+		},
+		{
+			name: "NoSQL script",
+			fn:   hasNoSQLScript,
+			hits: []string{
+				"db.users.find({})", "x'; db.users.drop(); '", "db.getCollection('x')", "'; return true; var x='",
+				"' && this.password.match(/.*/)//", "\" || this.a == 1", "'; while(true){}", "' || sleep(5000) || '",
+			},
+			miss: []string{"db.example.com", "mydb.users.find(", "She said 'yes'; return later", "'a' && this", "db.users.findings"},
+		},
+	})
+}
+
+// TestDOMSinkPlain checks that a DOM property named alone, without any bracket or quote, is read
+// as script, and that dotted identifiers and host names are not.
+func TestDOMSinkPlain(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want bool
+	}{
+		{"document.cookie", true}, {"document.domain", true}, {"x.innerHTML", true}, {"window.location", true},
+		{"api.example.com", false}, {"document.pdf", false}, {"v1.2.3", false}, {"location.city", false}, {"TX-2026.12.05", false},
+	} {
+		rule, _, hit := inspectValue(tc.v, false)
+		if hit != tc.want || hit && rule != RuleXSS {
+			t.Errorf("inspectValue(%q) = %q, %v; want xss %v", tc.v, rule, hit, tc.want)
+		}
+	}
+}
+
+// TestCDATA checks that a CDATA section is markup and that brackets in text are not.
+func TestCDATA(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want bool
+	}{
+		{"<![CDATA[<]]>script>alert(1)<![CDATA[<]]>/script>", true}, {"x<![cdata[y]]>", true},
+		{"a <! b", false}, {"[[CDATA]]", false},
+	} {
+		if got := hasHTMLTag(tc.v); got != tc.want {
+			t.Errorf("hasHTMLTag(%q) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
