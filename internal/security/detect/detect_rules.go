@@ -17,18 +17,27 @@ const maxDecodeRounds = 4
 // plus decodes '+' as a space, as in a query string.
 func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
-		if isBareCommand(v) || isBareExecutable(v) {
-			return RuleCmdi, evidence(v), true
-		}
-		if isNumberThenComment(v) {
-			return RuleSQLi, evidence(v), true
-		}
-		if strings.IndexByte(v, '.') >= 0 && hasDOMSink(v) {
-			return RuleXSS, evidence(v), true // document.cookie, x.innerHTML: script, even without brackets
+		if rule := plainRule(v); rule != "" {
+			return rule, evidence(v), true
 		}
 		return "", "", false
 	}
 	return inspectVariants(v, plus, checkAll)
+}
+
+// plainRule names the rule a plain value (see isPlain) breaks, or "": the only injections
+// such a value can hold are a command sent alone, a number with an SQL comment, and a DOM
+// property named alone (document.cookie, x.innerHTML).
+func plainRule(v string) string {
+	switch {
+	case isBareCommand(v) || isBareExecutable(v):
+		return RuleCmdi
+	case isNumberThenComment(v):
+		return RuleSQLi
+	case strings.IndexByte(v, '.') >= 0 && hasDOMSink(v):
+		return RuleXSS
+	}
+	return ""
 }
 
 // bareCommands are commands that injections send as the whole value, hoping a shell runs it,
