@@ -217,7 +217,8 @@ func injectionRule(s string, ownValue bool) string {
 }
 
 // hasTautology reports a value compared with itself after a boolean keyword: "OR x=x",
-// "AND 1083=1083", "or 'a'='a", "WHERE 1=1", "|| 2=2". Prose does not compare a word with itself.
+// "AND 1083=1083", "or 'a'='a", "WHERE 1=1", "|| 2=2", "NOT [x]=[x]" (T-SQL quotes names in
+// brackets). Prose does not compare a word with itself.
 func hasTautology(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] != '=' {
@@ -256,7 +257,7 @@ func hasTautology(s string) bool {
 		}
 		switch kw := s[m:kwEnd]; {
 		case strings.EqualFold(kw, "or"), strings.EqualFold(kw, "and"), strings.EqualFold(kw, "xor"),
-			strings.EqualFold(kw, "where"), strings.EqualFold(kw, "having"):
+			strings.EqualFold(kw, "where"), strings.EqualFold(kw, "having"), strings.EqualFold(kw, "not"):
 			return true
 		}
 	}
@@ -275,8 +276,9 @@ func hasAlnum(s string) bool {
 
 func isIdentByte(c byte) bool { return isAlnumByte(c) || c == '_' }
 
+// isSQLSpaceOrQuote reports white space, a quote or a bracket that quotes a T-SQL name.
 func isSQLSpaceOrQuote(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\'' || c == '"' || c == '`'
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\'' || c == '"' || c == '`' || c == '[' || c == ']'
 }
 
 // hasUnionSelect reports "UNION [ALL|DISTINCT] SELECT" (words apart by spaces or /* */

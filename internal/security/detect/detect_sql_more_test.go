@@ -110,3 +110,19 @@ func TestCDATA(t *testing.T) {
 		}
 	}
 }
+
+// TestBracketTautology checks a T-SQL name in brackets compared with itself, and the NOT
+// that sqlmap's boolean tests put before it.
+func TestBracketTautology(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want bool
+	}{
+		{"AND [RANDNUM]=[RANDNUM]", true}, {"OR NOT [x]=[x]", true}, {"and not 5=5", true},
+		{"[a]=[b] or", false}, {"not [1] = [2]", false}, {"notes [a]=[a]", false}, {"nothing a=a", false},
+	} {
+		if got := hasTautology(tc.v); got != tc.want {
+			t.Errorf("hasTautology(%q) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
