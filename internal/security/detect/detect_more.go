@@ -505,6 +505,21 @@ func hasStackedQuery(s string) bool {
 			}
 		case strings.EqualFold(kw, "waitfor"):
 			return true
+		case strings.EqualFold(kw, "desc"), strings.EqualFold(kw, "describe"):
+			// desc <table> and the end of the statement: "; desc users; --".
+			m := next
+			for m < len(s) && (isIdentByte(s[m]) || s[m] == '.') {
+				m++
+			}
+			if e := skipBlank(s, m); m > next && (e == len(s) || s[e] == ';' || s[e] == '#' || strings.HasPrefix(s[e:], "--")) {
+				return true
+			}
+		case strings.EqualFold(kw, "show"):
+			for _, obj := range [...]string{"tables", "databases", "schemas", "grants", "variables", "processlist"} {
+				if word(obj) {
+					return true
+				}
+			}
 		}
 	}
 	return false
@@ -705,6 +720,8 @@ func hasScriptCall(s string) bool {
 			switch {
 			case k < len(s) && s[k] == '`':
 				return true // a tagged template: alert`1`
+			case k == j && strings.HasPrefix(s[j:], "?.("):
+				return true // an optional call: alert?.(1)
 			case k == j && j < len(s) && s[j] == '(' && j+1 < len(s) && s[j+1] != ' ':
 				// Called at once with an argument: alert(1), eval(atob(...)); prose puts a
 				// space before a bracket, and "(s)" is a plural.
@@ -1656,7 +1673,8 @@ var domSinks = [...]struct{ object, name string }{
 	{"document", "cookie"}, {"document", "write"}, {"document", "domain"}, {"document", "location"},
 	{"document", "body"}, {"window", "location"}, {"location", "href"}, {"location", "replace"},
 	{"localstorage", ""}, {"sessionstorage", ""}, {"", "innerhtml"}, {"", "outerhtml"},
-	{"", "insertadjacenthtml"}, {"", "fromcharcode"},
+	{"", "insertadjacenthtml"}, {"", "fromcharcode"}, {"", "parentnode"}, {"", "contentwindow"},
+	{"", "contentdocument"}, {"", "ownerdocument"}, {"", "defaultview"},
 }
 
 // hasDOMSink reports one of domSinks, which only script names, or Firefox's -moz-binding. It

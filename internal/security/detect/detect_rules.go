@@ -36,8 +36,41 @@ func plainRule(v string) string {
 		return RuleSQLi
 	case strings.IndexByte(v, '.') >= 0 && hasDOMSink(v):
 		return RuleXSS
+	case strings.IndexByte(v, '_') >= 0 && hasPlainSQLObject(v):
+		return RuleSQLi
 	}
 	return ""
+}
+
+// plainSQLObjects are the sqlObjects that are nobody's identifier but a database's, so that
+// they count even in a plain value ("--sp_password", "information_schema.tables"); names such
+// as all_users or user_tables may be an application's own.
+var plainSQLObjects = [...]string{
+	"xp_", "sp_password", "sp_executesql", "sp_configure", "sp_oacreate", "sp_makewebtask", "sp_addlogin",
+	"sp_addsrvrolemember", "utl_http", "utl_inaddr", "dbms_", "information_schema", "sqlite_master",
+	"pg_shadow", "pg_catalog", "msysobjects",
+}
+
+// hasPlainSQLObject reports one of plainSQLObjects at the start of a word of v.
+func hasPlainSQLObject(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if i > 0 && isAlnumByte(v[i-1]) {
+			continue
+		}
+		c := lowerByte(v[i])
+		if c != 'x' && c != 's' && c != 'u' && c != 'd' && c != 'i' && c != 'p' && c != 'm' {
+			continue
+		}
+		for _, o := range plainSQLObjects {
+			if o[0] == c && hasPrefixFold(v[i:], o) {
+				if o == "xp_" && (i+3 == len(v) || !isLetterByte(v[i+3])) {
+					continue
+				}
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bareCommands are commands that injections send as the whole value, hoping a shell runs it,
@@ -168,7 +201,7 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
 			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s),
 			hasVendorSQLCall(s), hasCommentThenStatement(s), hasVariableAssignment(s), hasSubquery(s),
-			hasFileStatement(s), hasLooseTiming(s), hasNoSQLScript(s):
+			hasFileStatement(s), hasLooseTiming(s), hasNoSQLScript(s), hasCreateRoutine(s):
 			return RuleSQLi
 		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s), hasJSFuck(s):
 			return RuleXSS

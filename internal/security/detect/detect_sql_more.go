@@ -368,3 +368,45 @@ func skipBlockComments(s string, k int) int {
 	}
 	return k
 }
+
+// hasCreateRoutine reports the definition of a function, procedure or trigger, which an
+// injection sends to plant code: "CREATE OR REPLACE FUNCTION f() RETURNS", "create function
+// sys_exec returns string soname 'x.so'", "create procedure p(". "Create function keys for
+// the menu" has no bracket and no RETURNS.
+func hasCreateRoutine(s string) bool {
+	for i := indexFold(s, "create"); i >= 0; {
+		if i == 0 || !isIdentByte(s[i-1]) {
+			j := skipSQLSpace(s, i+6)
+			if hasPrefixFold(s[j:], "or") {
+				if k := skipSQLSpace(s, j+2); k > j+2 && hasPrefixFold(s[k:], "replace") {
+					j = skipSQLSpace(s, k+7)
+				}
+			}
+			for _, obj := range [...]string{"function", "procedure", "trigger"} {
+				if !hasPrefixFold(s[j:], obj) {
+					continue
+				}
+				k := skipSQLSpace(s, j+len(obj))
+				m := k
+				for m < len(s) && (isIdentByte(s[m]) || s[m] == '.') {
+					m++
+				}
+				if k == j+len(obj) || m == k {
+					break
+				}
+				if m < len(s) && s[m] == '(' {
+					return true
+				}
+				if e := skipSQLSpace(s, m); hasPrefixFold(s[e:], "returns") {
+					return true
+				}
+			}
+		}
+		n := indexFold(s[i+1:], "create")
+		if n < 0 {
+			return false
+		}
+		i += 1 + n
+	}
+	return false
+}

@@ -126,3 +126,47 @@ func TestBracketTautology(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLMoreStatements checks stacked DESC and SHOW statements, routine definitions and the
+// database objects that count even in a plain value.
+func TestSQLMoreStatements(t *testing.T) {
+	checkShapes(t, []shapeCase{
+		{
+			name: "stacked desc and show",
+			fn:   hasStackedQuery,
+			hits: []string{"'; desc users; --", "1;describe accounts", "x'; show tables--", "1; SHOW GRANTS", "';desc mysql.user#"},
+			miss: []string{"Tea; desc: green", "Sold out; show more later", "a; describe the room to me", "then; show users how", "Menu; show columns of prices"},
+		},
+		{
+			name: "routine definition",
+			fn:   hasCreateRoutine,
+			hits: []string{
+				"create or replace function f() returns int", "CREATE FUNCTION sys_exec RETURNS string SONAME 'lib.so'",
+				"x'; create procedure p(@a int) as", "create trigger t returns",
+			},
+			miss: []string{"Create function keys for the menu", "create a function", "we create functions (and more)", "recreate function x("},
+		},
+		{
+			name: "plain database object",
+			fn:   hasPlainSQLObject,
+			hits: []string{"--sp_password", "xp_cmdshell", "information_schema.tables", "dbms_pipe.receive_message", "1-pg_shadow"},
+			miss: []string{"xp_", "xp_1", "all_users", "user_tables", "exp_points", "wasp_password", "display_mode"},
+		},
+	})
+}
+
+// TestScriptMore checks DOM traversal properties and optional calls of a script sink.
+func TestScriptMore(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want bool
+	}{
+		{"x.parentNode.removeChild(x)", true}, {"frames[0].contentWindow.alert(1)", true}, {"alert?.(1)", true},
+		{"a.ownerDocument", true}, {"parent node", false}, {"alert? (yes)", false}, {"Is this an alert?", false},
+	} {
+		got := hasScriptCall(tc.v) || hasDOMSink(tc.v)
+		if got != tc.want {
+			t.Errorf("script in %q = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
