@@ -1626,8 +1626,16 @@ var scriptElements = map[string]bool{
 // in angle brackets (<jo@example.com>) and a generic type (List<String>) are not markup.
 func hasHTMLTag(s string) bool {
 	var buf [10]byte
-	if strings.Contains(s, "<![") && containsFold(s, "<![cdata[") {
-		return true // a CDATA section: XML markup that hides a tag from a filter
+	if k := strings.Index(s, "<!["); k >= 0 && hasPrefixFold(s[k:], "<![cdata[") {
+		// A CDATA section that holds markup, to hide a tag from a filter:
+		// <![CDATA[<]]>script>. Text that names the delimiters ("<![CDATA[", "]]>") holds none.
+		body := s[k+9:]
+		if e := strings.Index(body, "]]>"); e >= 0 {
+			body = body[:e]
+		}
+		if strings.ContainsAny(body, "<>") {
+			return true
+		}
 	}
 	for i := strings.IndexByte(s, '<'); i >= 0 && i+2 < len(s); {
 		j := i + 1

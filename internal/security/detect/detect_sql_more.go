@@ -8,12 +8,15 @@ import "strings"
 var sqlVendorPrefixes = [...]string{"json_", "sqlite_", "pg_", "lo_", "utl_", "dbms_", "sys_", "ctxsys."}
 
 // sqlRoutines are SQLite's routines whose names carry no vendor prefix and are no word.
-var sqlRoutines = [...]string{"last_insert_rowid", "total_changes", "changes", "zeroblob", "typeof", "ifnull", "nullif", "coalesce"}
+var sqlRoutines = [...]string{"last_insert_rowid", "total_changes", "zeroblob", "typeof", "ifnull", "nullif", "coalesce"}
 
 // hasVendorSQLCall reports a call of a database's own routine: a name that starts with one of
-// sqlVendorPrefixes, or is one of sqlRoutines, followed (perhaps after comments) by '(':
-// "json_keys(", "pg_read_file('x')", "sys_eval('id')", "dbms_pipe.receive_message(",
-// "last_insert_rowid()". An identifier without a bracket (pg_user) is hasSQLServerObject's.
+// sqlVendorPrefixes, or is one of sqlRoutines, followed (perhaps after comments) by '(' and
+// an SQL argument (see isSQLArgument; an empty one only for SQLite's and PostgreSQL's names,
+// sqlite_version(), pg_backend_pid(), last_insert_rowid()): "json_keys('{}')",
+// "pg_read_file('x')", "sys_eval('id')", "dbms_pipe.receive_message(chr(65),5)". Code in
+// changelogs calls sys_lseek() and SYS_FUNC(clone); an identifier without a bracket
+// (pg_user) is hasSQLServerObject's.
 func hasVendorSQLCall(s string) bool {
 	if strings.IndexByte(s, '(') < 0 {
 		return false
@@ -23,18 +26,19 @@ func hasVendorSQLCall(s string) bool {
 		if !isLetterByte(c) || i > 0 && (isIdentByte(s[i-1]) || s[i-1] == '.') {
 			continue
 		}
-		n := 0
+		prefix := ""
 		for _, p := range sqlVendorPrefixes {
 			if p[0] == c && hasPrefixFold(s[i:], p) {
-				n = len(p)
+				prefix = p
 				break
 			}
 		}
+		n := len(prefix)
 		if n == 0 {
 			for _, r := range sqlRoutines {
 				if r[0] == c && hasPrefixFold(s[i:], r) && (i+len(r) == len(s) || !isIdentByte(s[i+len(r)])) {
 					// A routine without prefix counts only glued to its bracket.
-					if k := i + len(r); k < len(s) && s[k] == '(' {
+					if k := i + len(r); k < len(s) && s[k] == '(' && isSQLArgument(s, k+1, true) {
 						return true
 					}
 				}
@@ -49,11 +53,28 @@ func hasVendorSQLCall(s string) bool {
 		if j-(i+n) < 2 {
 			continue
 		}
-		if k := skipBlockComments(s, j); k < len(s) && s[k] == '(' {
+		if k := skipBlockComments(s, j); k < len(s) && s[k] == '(' && isSQLArgument(s, k+1, prefix == "sqlite_" || prefix == "pg_") {
 			return true
 		}
 	}
 	return false
+}
+
+// isSQLArgument reports an argument list at s[i:] that opens as SQL's do: a digit, a quote,
+// '(', '@', '*', 0x or SELECT, or — when empty is set — a ')' at once. Code in C or
+// JavaScript passes names: SYS_FUNC(clone), json_object_new(int).
+func isSQLArgument(s string, i int, empty bool) bool {
+	i = skipSQLSpace(s, i)
+	if i >= len(s) {
+		return false
+	}
+	switch c := s[i]; {
+	case c == ')':
+		return empty
+	case isDigitByte(c) || c == '\'' || c == '"' || c == '(' || c == '@' || c == '*' || c == '`':
+		return true
+	}
+	return hasPrefixFold(s[i:], "select") || hasPrefixFold(s[i:], "chr(") || hasPrefixFold(s[i:], "char(") || hasPrefixFold(s[i:], "concat(")
 }
 
 // hasCommentThenStatement reports a statement that changes the schema or the rows after a
@@ -145,7 +166,7 @@ func hasVariableAssignment(s string) bool {
 func hasSubquery(s string) bool {
 	for i := strings.IndexByte(s, '('); i >= 0; {
 		j := skipSQLSpace(s, i+1)
-		if hasPrefixFold(s[j:], "select") && (j+6 == len(s) || !isIdentByte(s[j+6])) {
+		if hasPrefixFold(s[j:], "select") && (j+6 == len(s) || !isIdentByte(s[j+6])) && isSelectList(s, j+6) {
 			b := i
 			for b > 0 && (s[b-1] == ' ' || s[b-1] == '\t' || s[b-1] == '\n' || s[b-1] == '+') {
 				b--
@@ -174,6 +195,29 @@ func hasSubquery(s string) bool {
 			return false
 		}
 		i += 1 + n
+	}
+	return false
+}
+
+// isSelectList reports a select list at s[i:] that SQL's is: it opens with a digit, '*', '@',
+// a quote or a bracket, or with a word that FROM follows before the subquery closes.
+// "(= (select as-array[f] x))" is a solver's, "(select one)" a sentence's.
+func isSelectList(s string, i int) bool {
+	i = skipSQLSpace(s, i)
+	if i == len(s) {
+		return true // cut off after the keyword: "' in (select"
+	}
+	if c := s[i]; isDigitByte(c) || strings.IndexByte("*@'\"`(", c) >= 0 {
+		return true
+	}
+	rest := s[i:]
+	if e := strings.IndexByte(rest, ')'); e >= 0 {
+		rest = rest[:e]
+	}
+	for _, w := range [...]string{"from", "top"} {
+		if k := indexFold(rest, w); k >= 0 && (k == 0 || !isIdentByte(rest[k-1])) && (k+len(w) == len(rest) || !isIdentByte(rest[k+len(w)])) {
+			return true
+		}
 	}
 	return false
 }

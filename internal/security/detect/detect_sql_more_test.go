@@ -10,7 +10,7 @@ func TestSQLMoreShapes(t *testing.T) {
 			name: "vendor routine call",
 			fn:   hasVendorSQLCall,
 			hits: []string{
-				"json_keys(", "1 and json_extract('{}','$')", "pg_read_file('global/pg_hba.conf',0,1000)",
+				"json_keys('{}')", "1 and json_extract('{}','$')", "pg_read_file('global/pg_hba.conf',0,1000)",
 				"sys_eval('id')", "x' and dbms_pipe.receive_message('a',5)--", "sqlite_version()",
 				"last_insert_rowid()", "total_changes()", "1 AND ifnull(1,2)", "lo_import/**/('/etc/passwd')",
 				"CTXSYS.DRITHSX.SN(1,(select user from dual))",
@@ -18,6 +18,7 @@ func TestSQLMoreShapes(t *testing.T) {
 			miss: []string{
 				"pg_user", "json_keys", "see json_ (docs)", "typeof x", "coalesce (a, b) in prose",
 				"Last insert (rowid)", "my_json_keys(1)", "changes (3)", "a.pg_x(", "pg_(1)",
+				"SYS_FUNC(clone)", "sys_lseek()", "json_object_new_array_ext(int)", "json_c_visit()", "changes()",
 			},
 		},
 		{
@@ -47,7 +48,10 @@ func TestSQLMoreShapes(t *testing.T) {
 				"' in (select", "1 AND 1 IN (SELECT 1)", "exists(select * from users)", "=(select 1)", "' (select top 1",
 				"'||(select user from dual)||'", "1 not (select 1)", "1 union (select 1,2)",
 			},
-			miss: []string{"Colours (select one)", "Pick a size (select below)", "(select all that apply)", "choose (selected)", "in (selection)"},
+			miss: []string{
+				"Colours (select one)", "Pick a size (select below)", "(select all that apply)", "choose (selected)", "in (selection)",
+				"(= (select as-array[f] x1) (f x1))",
+			},
 		},
 		{
 			name: "file statement",
@@ -96,14 +100,15 @@ func TestDOMSinkPlain(t *testing.T) {
 	}
 }
 
-// TestCDATA checks that a CDATA section is markup and that brackets in text are not.
+// TestCDATA checks that a CDATA section holding markup is markup, and that text naming its
+// delimiters is not.
 func TestCDATA(t *testing.T) {
 	for _, tc := range []struct {
 		v    string
 		want bool
 	}{
-		{"<![CDATA[<]]>script>alert(1)<![CDATA[<]]>/script>", true}, {"x<![cdata[y]]>", true},
-		{"a <! b", false}, {"[[CDATA]]", false},
+		{"<![CDATA[<]]>script>alert(1)<![CDATA[<]]>/script>", true}, {`<svg><![CDATA[><image xlink:href="]]>`, true},
+		{"a <! b", false}, {"[[CDATA]]", false}, {`"<![CDATA[", "]]>"`, false}, {"x<![cdata[y]]>", false},
 	} {
 		if got := hasHTMLTag(tc.v); got != tc.want {
 			t.Errorf("hasHTMLTag(%q) = %v, want %v", tc.v, got, tc.want)
