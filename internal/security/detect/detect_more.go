@@ -766,7 +766,8 @@ func hasJSFuck(s string) bool {
 
 // hasSinkAssignment reports a script sink assigned to an event handler or to a conversion
 // method, which calls it without brackets: "{onerror=alert}throw 1", "valueOf=alert;x+”",
-// "window.toString=eval". A log level ("severity=alert") is assigned to no handler.
+// "window.toString=eval", or to a name that is called next: "x=alert;x(1)". A log level
+// ("severity=alert") is assigned to no handler and called by no one.
 func hasSinkAssignment(s string) bool {
 	for i := strings.IndexByte(s, '='); i > 0; {
 		k := i
@@ -781,6 +782,17 @@ func hasSinkAssignment(s string) bool {
 			for _, sink := range [...]string{"alert", "prompt", "confirm", "eval", "print"} {
 				if hasPrefixFold(s[j:], sink) && (j+len(sink) == len(s) || strings.IndexByte(";},)", s[j+len(sink)]) >= 0) {
 					return true
+				}
+			}
+		}
+		if !handler && k < i && (k == 0 || strings.IndexByte("{;, \t", s[k-1]) >= 0) {
+			// A sink given another name and called by it: "x=alert;x(1)".
+			j := skipBlank(s, i+1)
+			for _, sink := range [...]string{"alert", "prompt", "confirm", "eval"} {
+				if e := j + len(sink); hasPrefixFold(s[j:], sink) && e < len(s) && (s[e] == ';' || s[e] == ',') {
+					if c := strings.Index(s[e:], s[k:i]+"("); c > 0 && !isIdentByte(s[e+c-1]) {
+						return true
+					}
 				}
 			}
 		}
@@ -1472,6 +1484,9 @@ var mongoOperators = [...]string{
 // "{"$gt": ""}", "[$regex]". Money ("$10") and shell variables ($HOME) are no operator.
 func hasMongoOperator(s string) bool {
 	for i := strings.IndexByte(s, '$'); i >= 0; {
+		if i > 0 && (s[i-1] == ' ' || s[i-1] == ',') && isBareMongoKey(s[i+1:]) {
+			return true
+		}
 		if i > 0 && (s[i-1] == '[' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == '{') {
 			j := i + 1
 			for j < len(s) && isLetterByte(s[j]) {
@@ -1496,6 +1511,25 @@ func hasMongoOperator(s string) bool {
 			return false
 		}
 		i += 1 + k
+	}
+	return false
+}
+
+// isBareMongoKey reports a MongoDB operator written as an unquoted key of a JavaScript object,
+// at t (after the '$'): "where: '1 == 1'", "ne: 1". Only operators no one writes after a
+// dollar sign in text count.
+func isBareMongoKey(t string) bool {
+	j := 0
+	for j < len(t) && isLetterByte(t[j]) {
+		j++
+	}
+	if j == 0 || j == len(t) || t[j] != ':' {
+		return false
+	}
+	for _, op := range [...]string{"where", "ne", "gt", "gte", "lt", "lte", "nin", "regex", "expr", "elemmatch", "nor", "exists"} {
+		if strings.EqualFold(t[:j], op) {
+			return true
+		}
 	}
 	return false
 }

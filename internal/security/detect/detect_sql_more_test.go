@@ -175,3 +175,28 @@ func TestScriptMore(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptAliasAndMongoKeys checks a sink called through another name and MongoDB
+// operators written as bare keys.
+func TestScriptAliasAndMongoKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(string) bool
+		v    string
+		want bool
+	}{
+		{"alias", hasSinkAssignment, "x=alert;x(1)", true},
+		{"alias", hasSinkAssignment, "a=1;f=eval,f('1')", true},
+		{"alias", hasSinkAssignment, "severity=alert; level(2)", false},
+		{"alias", hasSinkAssignment, "x=alert;max(1)", false},
+		{"mongo", hasMongoOperator, "true, $where: '1 == 1'", true},
+		{"mongo", hasMongoOperator, "{ $ne: 1 }", true},
+		{"mongo", hasMongoOperator, "Price: $10, $gt: no", true},
+		{"mongo", hasMongoOperator, "a $5 fee: paid", false},
+		{"mongo", hasMongoOperator, "Total $amount: 12", false},
+	} {
+		if got := tc.fn(tc.v); got != tc.want {
+			t.Errorf("%s %q = %v, want %v", tc.name, tc.v, got, tc.want)
+		}
+	}
+}
