@@ -51,9 +51,8 @@ func FuzzInspectString(f *testing.F) {
 		if ok1 {
 			checkFinding(t, f1)
 		}
-		// A plain string fires only when it is a bare command or a number and an SQL comment.
-		if isPlain(s) && ok1 && !isBareCommand(s) && !isNumberThenComment(s) {
-			t.Fatalf("InspectString(%q): got %+v for a plain string, want no finding", s, f1)
+		if isPlain(s) && f1.Rule != plainRule(s) {
+			t.Fatalf("InspectString(%q): got %+v for a plain string, want rule %q", s, f1, plainRule(s))
 		}
 	})
 }

@@ -471,21 +471,10 @@ func hasStackedQuery(s string) bool {
 		word := func(w string) bool {
 			return hasPrefixFold(s[next:], w) && (next+len(w) == len(s) || !isIdentByte(s[next+len(w)]))
 		}
+		if isDataStatement(s, kw, next) {
+			return true
+		}
 		switch {
-		case strings.EqualFold(kw, "drop"), strings.EqualFold(kw, "create"), strings.EqualFold(kw, "alter"), strings.EqualFold(kw, "truncate"):
-			for _, obj := range [...]string{"table", "database", "user", "view", "procedure", "proc", "function", "schema", "index", "login", "trigger"} {
-				if word(obj) {
-					return true
-				}
-			}
-		case strings.EqualFold(kw, "insert"):
-			if word("into") {
-				return true
-			}
-		case strings.EqualFold(kw, "delete"):
-			if word("from") {
-				return true
-			}
 		case strings.EqualFold(kw, "update"):
 			// update <table> set
 			m := next
@@ -516,7 +505,44 @@ func hasStackedQuery(s string) bool {
 			}
 		case strings.EqualFold(kw, "waitfor"):
 			return true
+		case strings.EqualFold(kw, "desc"), strings.EqualFold(kw, "describe"):
+			// desc <table> and the end of the statement: "; desc users; --".
+			m := next
+			for m < len(s) && (isIdentByte(s[m]) || s[m] == '.') {
+				m++
+			}
+			if e := skipBlank(s, m); m > next && (e == len(s) || s[e] == ';' || s[e] == '#' || strings.HasPrefix(s[e:], "--")) {
+				return true
+			}
+		case strings.EqualFold(kw, "show"):
+			for _, obj := range [...]string{"tables", "databases", "schemas", "grants", "variables", "processlist"} {
+				if word(obj) {
+					return true
+				}
+			}
 		}
+	}
+	return false
+}
+
+// isDataStatement reports a statement that changes the schema or the rows, kw being its first
+// word and s[next:] what follows it: DROP/CREATE/ALTER/TRUNCATE and an object (TABLE, USER ...),
+// INSERT INTO, DELETE FROM. "drop by" and "delete it" are English.
+func isDataStatement(s, kw string, next int) bool {
+	word := func(w string) bool {
+		return hasPrefixFold(s[next:], w) && (next+len(w) == len(s) || !isIdentByte(s[next+len(w)]))
+	}
+	switch {
+	case strings.EqualFold(kw, "drop"), strings.EqualFold(kw, "create"), strings.EqualFold(kw, "alter"), strings.EqualFold(kw, "truncate"):
+		for _, obj := range [...]string{"table", "database", "user", "view", "procedure", "proc", "function", "schema", "index", "login", "trigger"} {
+			if word(obj) {
+				return true
+			}
+		}
+	case strings.EqualFold(kw, "insert"):
+		return word("into")
+	case strings.EqualFold(kw, "delete"):
+		return word("from")
 	}
 	return false
 }
@@ -694,6 +720,8 @@ func hasScriptCall(s string) bool {
 			switch {
 			case k < len(s) && s[k] == '`':
 				return true // a tagged template: alert`1`
+			case k == j && strings.HasPrefix(s[j:], "?.("):
+				return true // an optional call: alert?.(1)
 			case k == j && j < len(s) && s[j] == '(' && j+1 < len(s) && s[j+1] != ' ':
 				// Called at once with an argument: alert(1), eval(atob(...)); prose puts a
 				// space before a bracket, and "(s)" is a plural.
@@ -738,7 +766,8 @@ func hasJSFuck(s string) bool {
 
 // hasSinkAssignment reports a script sink assigned to an event handler or to a conversion
 // method, which calls it without brackets: "{onerror=alert}throw 1", "valueOf=alert;x+”",
-// "window.toString=eval". A log level ("severity=alert") is assigned to no handler.
+// "window.toString=eval", or to a name that is called next: "x=alert;x(1)". A log level
+// ("severity=alert") is assigned to no handler and called by no one.
 func hasSinkAssignment(s string) bool {
 	for i := strings.IndexByte(s, '='); i > 0; {
 		k := i
@@ -753,6 +782,17 @@ func hasSinkAssignment(s string) bool {
 			for _, sink := range [...]string{"alert", "prompt", "confirm", "eval", "print"} {
 				if hasPrefixFold(s[j:], sink) && (j+len(sink) == len(s) || strings.IndexByte(";},)", s[j+len(sink)]) >= 0) {
 					return true
+				}
+			}
+		}
+		if !handler && k < i && (k == 0 || strings.IndexByte("{;, \t", s[k-1]) >= 0) {
+			// A sink given another name and called by it: "x=alert;x(1)".
+			j := skipBlank(s, i+1)
+			for _, sink := range [...]string{"alert", "prompt", "confirm", "eval"} {
+				if e := j + len(sink); hasPrefixFold(s[j:], sink) && e < len(s) && (s[e] == ';' || s[e] == ',') {
+					if c := strings.Index(s[e:], s[k:i]+"("); c > 0 && !isIdentByte(s[e+c-1]) {
+						return true
+					}
 				}
 			}
 		}
@@ -828,15 +868,7 @@ func hasSQLFunctionCall(s string) bool {
 			if j < len(s) && isIdentByte(s[j]) {
 				continue
 			}
-			k := j
-			for strings.HasPrefix(s[k:], "/*") {
-				// Comments may stand between a name and its bracket; a space is prose's.
-				e := strings.Index(s[k+2:], "*/")
-				if e < 0 {
-					break
-				}
-				k += e + 4
-			}
+			k := skipBlockComments(s, j)
 			if k >= len(s) || s[k] != '(' {
 				continue
 			}
@@ -1452,6 +1484,9 @@ var mongoOperators = [...]string{
 // "{"$gt": ""}", "[$regex]". Money ("$10") and shell variables ($HOME) are no operator.
 func hasMongoOperator(s string) bool {
 	for i := strings.IndexByte(s, '$'); i >= 0; {
+		if i > 0 && (s[i-1] == ' ' || s[i-1] == ',') && isBareMongoKey(s[i+1:]) {
+			return true
+		}
 		if i > 0 && (s[i-1] == '[' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == '{') {
 			j := i + 1
 			for j < len(s) && isLetterByte(s[j]) {
@@ -1476,6 +1511,25 @@ func hasMongoOperator(s string) bool {
 			return false
 		}
 		i += 1 + k
+	}
+	return false
+}
+
+// isBareMongoKey reports a MongoDB operator written as an unquoted key of a JavaScript object,
+// at t (after the '$'): "where: '1 == 1'", "ne: 1". Only operators no one writes after a
+// dollar sign in text count.
+func isBareMongoKey(t string) bool {
+	j := 0
+	for j < len(t) && isLetterByte(t[j]) {
+		j++
+	}
+	if j == 0 || j == len(t) || t[j] != ':' {
+		return false
+	}
+	for _, op := range [...]string{"where", "ne", "gt", "gte", "lt", "lte", "nin", "regex", "expr", "elemmatch", "nor", "exists"} {
+		if strings.EqualFold(t[:j], op) {
+			return true
+		}
 	}
 	return false
 }
@@ -1606,6 +1660,17 @@ var scriptElements = map[string]bool{
 // in angle brackets (<jo@example.com>) and a generic type (List<String>) are not markup.
 func hasHTMLTag(s string) bool {
 	var buf [10]byte
+	if k := strings.Index(s, "<!["); k >= 0 && hasPrefixFold(s[k:], "<![cdata[") {
+		// A CDATA section that holds markup, to hide a tag from a filter:
+		// <![CDATA[<]]>script>. Text that names the delimiters ("<![CDATA[", "]]>") holds none.
+		body := s[k+9:]
+		if e := strings.Index(body, "]]>"); e >= 0 {
+			body = body[:e]
+		}
+		if strings.ContainsAny(body, "<>") {
+			return true
+		}
+	}
 	for i := strings.IndexByte(s, '<'); i >= 0 && i+2 < len(s); {
 		j := i + 1
 		closing := s[j] == '/'
@@ -1650,7 +1715,8 @@ var domSinks = [...]struct{ object, name string }{
 	{"document", "cookie"}, {"document", "write"}, {"document", "domain"}, {"document", "location"},
 	{"document", "body"}, {"window", "location"}, {"location", "href"}, {"location", "replace"},
 	{"localstorage", ""}, {"sessionstorage", ""}, {"", "innerhtml"}, {"", "outerhtml"},
-	{"", "insertadjacenthtml"}, {"", "fromcharcode"},
+	{"", "insertadjacenthtml"}, {"", "fromcharcode"}, {"", "parentnode"}, {"", "contentwindow"},
+	{"", "contentdocument"}, {"", "ownerdocument"}, {"", "defaultview"},
 }
 
 // hasDOMSink reports one of domSinks, which only script names, or Firefox's -moz-binding. It

@@ -17,15 +17,60 @@ const maxDecodeRounds = 4
 // plus decodes '+' as a space, as in a query string.
 func inspectValue(v string, plus bool) (rule, ev string, hit bool) {
 	if isPlain(v) {
-		if isBareCommand(v) || isBareExecutable(v) {
-			return RuleCmdi, evidence(v), true
-		}
-		if isNumberThenComment(v) {
-			return RuleSQLi, evidence(v), true
+		if rule := plainRule(v); rule != "" {
+			return rule, evidence(v), true
 		}
 		return "", "", false
 	}
 	return inspectVariants(v, plus, checkAll)
+}
+
+// plainRule names the rule a plain value (see isPlain) breaks, or "": the only injections
+// such a value can hold are a command sent alone, a number with an SQL comment, and a DOM
+// property named alone (document.cookie, x.innerHTML).
+func plainRule(v string) string {
+	switch {
+	case isBareCommand(v) || isBareExecutable(v):
+		return RuleCmdi
+	case isNumberThenComment(v):
+		return RuleSQLi
+	case strings.IndexByte(v, '.') >= 0 && hasDOMSink(v):
+		return RuleXSS
+	case strings.IndexByte(v, '_') >= 0 && hasPlainSQLObject(v):
+		return RuleSQLi
+	}
+	return ""
+}
+
+// plainSQLObjects are the sqlObjects that are nobody's identifier but a database's, so that
+// they count even in a plain value ("--sp_password", "information_schema.tables"); names such
+// as all_users or user_tables may be an application's own.
+var plainSQLObjects = [...]string{
+	"xp_", "sp_password", "sp_executesql", "sp_configure", "sp_oacreate", "sp_makewebtask", "sp_addlogin",
+	"sp_addsrvrolemember", "utl_http", "utl_inaddr", "dbms_", "information_schema", "sqlite_master",
+	"pg_shadow", "pg_catalog", "msysobjects",
+}
+
+// hasPlainSQLObject reports one of plainSQLObjects at the start of a word of v.
+func hasPlainSQLObject(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if i > 0 && isAlnumByte(v[i-1]) {
+			continue
+		}
+		c := lowerByte(v[i])
+		if c != 'x' && c != 's' && c != 'u' && c != 'd' && c != 'i' && c != 'p' && c != 'm' {
+			continue
+		}
+		for _, o := range plainSQLObjects {
+			if o[0] == c && hasPrefixFold(v[i:], o) {
+				if o == "xp_" && (i+3 == len(v) || !isLetterByte(v[i+3])) {
+					continue
+				}
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bareCommands are commands that injections send as the whole value, hoping a shell runs it,
@@ -154,7 +199,9 @@ func variantRule(s string, checks int, encoded, rawBreaks bool) string {
 			hasQuoteBreakout(s), hasNumberComment(s), hasSQLStatement(s), hasNumberComparison(s),
 			hasQuoteThenComment(s), hasBacktickIdentifier(s), hasSelectAtStart(s), hasQuoteSkeleton(s),
 			hasCommentSplit(s), hasMongoOperator(s), hasPostgresCast(s), hasSQLProbe(s), hasQuoteThenStatement(s),
-			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s):
+			hasListTautology(s), hasJSONOperator(s), hasAliasFrom(s), hasFromClause(s), hasQuoteThenCall(s),
+			hasVendorSQLCall(s), hasCommentThenStatement(s), hasVariableAssignment(s), hasSubquery(s),
+			hasFileStatement(s), hasLooseTiming(s), hasNoSQLScript(s), hasCreateRoutine(s):
 			return RuleSQLi
 		case hasEventHandler(s), hasBareEventHandler(s), hasScriptScheme(s), hasScriptCall(s), hasHTMLTag(s), hasDOMSink(s), hasJSFuck(s):
 			return RuleXSS
@@ -203,7 +250,8 @@ func injectionRule(s string, ownValue bool) string {
 }
 
 // hasTautology reports a value compared with itself after a boolean keyword: "OR x=x",
-// "AND 1083=1083", "or 'a'='a", "WHERE 1=1", "|| 2=2". Prose does not compare a word with itself.
+// "AND 1083=1083", "or 'a'='a", "WHERE 1=1", "|| 2=2", "NOT [x]=[x]" (T-SQL quotes names in
+// brackets). Prose does not compare a word with itself.
 func hasTautology(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] != '=' {
@@ -242,7 +290,7 @@ func hasTautology(s string) bool {
 		}
 		switch kw := s[m:kwEnd]; {
 		case strings.EqualFold(kw, "or"), strings.EqualFold(kw, "and"), strings.EqualFold(kw, "xor"),
-			strings.EqualFold(kw, "where"), strings.EqualFold(kw, "having"):
+			strings.EqualFold(kw, "where"), strings.EqualFold(kw, "having"), strings.EqualFold(kw, "not"):
 			return true
 		}
 	}
@@ -261,8 +309,9 @@ func hasAlnum(s string) bool {
 
 func isIdentByte(c byte) bool { return isAlnumByte(c) || c == '_' }
 
+// isSQLSpaceOrQuote reports white space, a quote or a bracket that quotes a T-SQL name.
 func isSQLSpaceOrQuote(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\'' || c == '"' || c == '`'
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\'' || c == '"' || c == '`' || c == '[' || c == ']'
 }
 
 // hasUnionSelect reports "UNION [ALL|DISTINCT] SELECT" (words apart by spaces or /* */
