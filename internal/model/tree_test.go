@@ -56,7 +56,9 @@ func refLeaf(tree []TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float64) i
 	return i
 }
 
-// refMargin is the ensemble's margin by the definition.
+// refMargin is the ensemble's margin by the definition, summed in tree order. Each product is
+// converted explicitly, which rounds it before the sum (Go may otherwise fuse a multiply and an
+// add), so that the result is the one TreeEnsemble promises bit for bit.
 func refMargin(trees [][]TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float64) float64 {
 	if opts.Float32Sum {
 		s := float32(opts.BaseMargin)
@@ -65,7 +67,7 @@ func refMargin(trees [][]TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float
 			if opts.TreeWeights != nil {
 				w = float32(opts.TreeWeights[t])
 			}
-			s += float32(tree[refLeaf(tree, opts, x)].Value) * w
+			s += float32(float32(tree[refLeaf(tree, opts, x)].Value) * w)
 		}
 		return float64(s)
 	}
@@ -75,7 +77,7 @@ func refMargin(trees [][]TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float
 		if opts.TreeWeights != nil {
 			w = opts.TreeWeights[t]
 		}
-		s += tree[refLeaf(tree, opts, x)].Value * w
+		s += float64(tree[refLeaf(tree, opts, x)].Value * w)
 	}
 	return s
 }
@@ -202,9 +204,113 @@ func TestTreeEnsembleMatchesDefinition(t *testing.T) {
 						t.Fatalf("tree %d, row %v: got leaf %d, want %d", k, x, leaves[k], want)
 					}
 				}
-				got, want := e.Margin(&x), refMargin(trees, tc.opts, &x)
-				if tc.opts.Float32Sum && got != want || math.Abs(got-want) > 1e-12 {
+				if got, want := e.Margin(&x), refMargin(trees, tc.opts, &x); got != want {
 					t.Fatalf("row %v: got margin %.17g, want %.17g", x, got, want)
+				}
+			}
+		})
+	}
+}
+
+// numericTree grows a random tree of plain numerical splits only, the kind the fast path walks:
+// missing values are NaN (sent left or right) or none (NaN read as 0), and the leaves lie at
+// uneven depths, from the root (a lone leaf, now and then) down to depth levels.
+func numericTree(rng *rand.Rand, depth, nfeat int) []TreeNode {
+	var tree []TreeNode
+	var grow func(d int) int32
+	grow = func(d int) int32 {
+		i := int32(len(tree))
+		tree = append(tree, TreeNode{})
+		if d == depth || d > 0 && rng.IntN(4) == 0 || d == 0 && rng.IntN(16) == 0 {
+			tree[i] = TreeNode{IsLeaf: true, Value: rng.NormFloat64()}
+			return i
+		}
+		nd := TreeNode{Feature: rng.IntN(nfeat), Threshold: smallThreshold(rng), DefaultLeft: rng.IntN(2) == 0}
+		if rng.IntN(4) == 0 {
+			nd.Missing = MissingNone
+		}
+		nd.Left = grow(d + 1)
+		nd.Right = grow(d + 1)
+		tree[i] = nd
+		return i
+	}
+	grow(0)
+	return tree
+}
+
+// TestTreeFastPathMatchesDefinition compares the fast path (eight walks in step through
+// addGroup and step, one row with Margin and blocks of rows with MarginBatch) with refMargin,
+// bit for bit, on ensembles of plain numerical splits that take no general step: NaN sent left
+// and right, missing type none, leaves at uneven depths, rows on the thresholds, next to them,
+// NaN, ±0 and ±Inf. Every count of trees from 1 to 17 fills the last group of eight with 1 to
+// 8 trees; 64 trees make eight full groups.
+func TestTreeFastPathMatchesDefinition(t *testing.T) {
+	counts := []int{64}
+	for n := 1; n <= 17; n++ {
+		counts = append(counts, n)
+	}
+	for _, tc := range []struct {
+		name string
+		opts TreeOptions
+	}{
+		{"less float64", TreeOptions{}},
+		{"less float32", TreeOptions{Float32: true}},
+		{"less-or-equal float64", TreeOptions{LessOrEqual: true}},
+		{"less-or-equal float32", TreeOptions{LessOrEqual: true, Float32: true}},
+		{"weights, base and feature map", TreeOptions{BaseMargin: -2.5, FeatureMap: []int{29, 0, 3, 14, 7, 1}}},
+		{"float32 sum with weights", TreeOptions{BaseMargin: -1.3862944, Float32: true, Float32Sum: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(15, 16))
+			nfeat := fraud.NumFeatures
+			if tc.opts.FeatureMap != nil {
+				nfeat = len(tc.opts.FeatureMap)
+			}
+			for _, ntrees := range counts {
+				opts := tc.opts
+				trees := make([][]TreeNode, ntrees)
+				for i := range trees {
+					trees[i] = numericTree(rng, 1+rng.IntN(8), nfeat)
+				}
+				if opts.BaseMargin != 0 {
+					opts.TreeWeights = make([]float64, ntrees)
+					for i := range opts.TreeWeights {
+						opts.TreeWeights[i] = rng.Float64() * 2
+						if opts.Float32Sum {
+							opts.TreeWeights[i] = float64(float32(opts.TreeWeights[i]))
+						}
+					}
+				}
+				e := mustTreeEnsemble(t, trees, opts)
+				if e.special {
+					t.Fatalf("%d trees: the ensemble takes the general step, want the fast path", ntrees)
+				}
+				// Enough rows for two MarginBatch workers and a last, partial block.
+				xs := make([][fraud.NumFeatures]float64, 2*minRowsPerWorker+batchBlock/4)
+				for i := range xs {
+					xs[i] = varietyRow(rng)
+					for range 3 {
+						xs[i][rng.IntN(fraud.NumFeatures)] = []float64{math.Copysign(0, -1), math.Inf(1), math.Inf(-1)}[rng.IntN(3)]
+					}
+				}
+				batch := make([]float64, len(xs))
+				e.MarginBatch(xs, batch)
+				leaves := make([]int, 0, ntrees)
+				for i := range xs {
+					x := &xs[i]
+					want := refMargin(trees, opts, x)
+					if got := e.Margin(x); got != want {
+						t.Fatalf("%d trees, row %v: got margin %.17g, want %.17g", ntrees, *x, got, want)
+					}
+					if batch[i] != want {
+						t.Fatalf("%d trees, row %d of a batch, %v: got margin %.17g, want %.17g", ntrees, i, *x, batch[i], want)
+					}
+					leaves = e.LeafIndices(x, leaves)
+					for k, tree := range trees {
+						if want := refLeaf(tree, opts, x); leaves[k] != want {
+							t.Fatalf("%d trees, tree %d, row %v: got leaf %d, want %d", ntrees, k, *x, leaves[k], want)
+						}
+					}
 				}
 			}
 		})
