@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,13 +22,22 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/client"
+	"github.com/fraudguard/fraudguard/internal/progress"
+	"github.com/fraudguard/fraudguard/internal/scoring"
 	"github.com/fraudguard/fraudguard/wire"
 )
 
-// TestBatchJobSurvivesKill9 runs the real binary: it submits a 300,000-row job, kills the
-// server with SIGKILL while the job is between 10% and 90% done, restarts it on the same
-// DATA_DIR and checks that the job completes with exactly one result for every input row. It
-// does so three times in a row, each time with a new job on the same database.
+// TestBatchJobSurvivesKill9 runs the real binary: it kills the server with SIGKILL in the
+// middle of a batch job, restarts it on the same DATA_DIR, and checks that the job completes
+// and that its results, joined to the input as `score --url` joins them, are the very bytes a
+// local `fraudguard score` of the same file writes. It does so three times in a row, each time
+// with a new file and job on the same database.
+//
+// The kill point is not raced. While the upload is still being sent, the test leases one of
+// the job's chunks in the database, as a worker that never commits would (the state a killed
+// server leaves its chunks in), so the server cannot finish the job until it restarts and
+// takes every lease back. The server is killed once the job has committed a round's share of
+// its other chunks: one chunk, half of them, all of them.
 func TestBatchJobSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary: not in -short")
@@ -36,15 +48,8 @@ func TestBatchJobSurvivesKill9(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	const rows = 300_000
-	data := filepath.Join(dir, "tx.csv")
-	if out, err := exec.Command(bin, "gen", "--rows", strconv.Itoa(rows), "--seed", "11", "--out", data).CombinedOutput(); err != nil {
-		t.Fatalf("gen: %v\n%s", err, out)
-	}
-	upload, err := os.ReadFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const rows, chunkRows = 30_000, 1000
+	const chunks = rows / chunkRows
 	dataDir := filepath.Join(dir, "data")
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -54,20 +59,188 @@ func TestBatchJobSurvivesKill9(t *testing.T) {
 		"API_PORT=0",
 		"RATE_LIMIT_PER_MINUTE=0",
 		"LOG_LEVEL=INFO",
-		// Small chunks and one worker: the job takes long enough to be caught in the middle.
-		"BATCH_CHUNK_ROWS=1000",
-		"BATCH_WORKERS=1",
+		"BATCH_CHUNK_ROWS=" + strconv.Itoa(chunkRows),
+		"BATCH_WORKERS=2",
 	}
 
 	srv := startBinary(t, bin, env)
-	for round := 1; round <= 3; round++ {
-		id := submitJob(t, srv.url, upload)
-		progress := killMidJob(t, srv, id, []float64{20, 50, 75}[round-1])
-		t.Logf("round %d: killed the server at %.1f%%", round, progress)
+	db := mustOpenJobDB(t, filepath.Join(dataDir, "fraudguard.db"))
+	rounds := []struct {
+		held   int // the chunk the test leases
+		killAt int // chunks committed before the kill
+	}{
+		{0, 1},
+		{chunks / 2, chunks / 2},
+		{chunks - 2, chunks - 1},
+	}
+	for i, r := range rounds {
+		data := filepath.Join(dir, fmt.Sprintf("tx%d.csv", i+1))
+		if out, err := exec.Command(bin, "gen", "--rows", strconv.Itoa(rows), "--seed", strconv.Itoa(11+i), "--out", data).CombinedOutput(); err != nil {
+			t.Fatalf("gen: %v\n%s", err, out)
+		}
+		local := filepath.Join(dir, fmt.Sprintf("local%d.csv", i+1))
+		if out, err := exec.Command(bin, "score", "--file", data, "--out", local, "--model-path", shippedModels(t), "--quiet").CombinedOutput(); err != nil {
+			t.Fatalf("score: %v\n%s", err, out)
+		}
+		id := submitHoldingChunk(t, srv.url, db, mustReadFile(t, data), r.held, chunkRows)
+		st := killAfter(t, srv, id, int64(r.killAt*chunkRows), int64((chunks-1)*chunkRows))
+		t.Logf("round %d: chunk %d held, killed the server with %d of %d rows committed", i+1, r.held, st.ProcessedCount, rows)
 		srv = startBinary(t, bin, env)
-		checkAllRows(t, srv.url, id, rows)
+		waitCompleted(t, srv.url, id, rows)
+		got := joinResults(t, srv.url, id, data)
+		if want := mustReadFile(t, local); !bytes.Equal(got, want) {
+			t.Fatalf("round %d: the resumed job's results, joined to the input, differ from a local score: %s", i+1, firstDiff(got, want))
+		}
 	}
 	srv.stop(t)
+}
+
+// mustOpenJobDB opens the server's database from the test, beside the running server.
+func mustOpenJobDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: "_busy_timeout=30000"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// submitHoldingChunk sends the CSV file data as a job through a pipe. Once the server has
+// stored chunk held of the upload, and before the rest is sent (so before the job can run),
+// it leases that chunk for a day to a holder that never commits: only a restart, which takes
+// back every lease, lets the job finish. It returns the job's id.
+func submitHoldingChunk(t *testing.T, url string, db *sql.DB, data []byte, held, chunkRows int) string {
+	t.Helper()
+	// The header, the held chunk's rows and those before it, and one row more.
+	cut := 0
+	for range 1 + (held+1)*chunkRows + 1 {
+		cut += bytes.IndexByte(data[cut:], '\n') + 1
+	}
+	c := mustClient(t, url)
+	pr, pw := io.Pipe()
+	type answer struct {
+		sub *client.Submitted
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		sub, err := c.SubmitBatch(context.Background(), pr, client.SubmitOptions{ContentType: "text/csv"})
+		pr.CloseWithError(errors.New("the server answered")) // ends a write it will not read
+		answered <- answer{sub, err}
+	}()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		pw.CloseWithError(errors.New("test failed"))
+		a := <-answered
+		t.Fatalf(format+" (submit: %v)", append(args, a.err)...)
+	}
+	if _, err := pw.Write(data[:cut]); err != nil {
+		fail("sending the first %d bytes: %v", cut, err)
+	}
+	var job string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := db.QueryRow(`SELECT c.job_id FROM batch_chunks c JOIN batch_jobs j ON j.id = c.job_id
+			WHERE j.status = 'receiving' AND c.idx = ?`, held).Scan(&job)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			fail("looking for chunk %d: %v", held, err)
+		}
+		if time.Now().After(deadline) {
+			fail("chunk %d of the upload was not stored in time", held)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res, err := db.Exec(`UPDATE batch_chunks SET state = 1, lease_holder = 'kill9-test', lease_until_ns = ?, attempts = attempts + 1
+		WHERE job_id = ? AND idx = ? AND state = 0`, time.Now().Add(24*time.Hour).UnixNano(), job, held)
+	if err != nil {
+		fail("leasing chunk %d: %v", held, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		fail("leasing chunk %d: %d rows changed (%v), want 1", held, n, err)
+	}
+	if _, err := pw.Write(data[cut:]); err != nil {
+		fail("sending the rest: %v", err)
+	}
+	pw.Close()
+	a := <-answered
+	if a.err != nil {
+		t.Fatalf("submit: %v", a.err)
+	}
+	if a.sub.JobID != job {
+		t.Fatalf("submit: got job %s, want %s, whose chunk %d was leased", a.sub.JobID, job, held)
+	}
+	return job
+}
+
+// killAfter sends SIGKILL to the server once the job has committed minRows rows or more, and
+// returns its status then. One of the job's chunks is held, so the job cannot finish: until
+// the kill it must be running, with no more than maxRows rows committed.
+func killAfter(t *testing.T, s *binaryServer, id string, minRows, maxRows int64) *wire.BatchStatusResponse {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := getStatus(t, s.url, id)
+		if st.Status != wire.JobQueued && st.Status != wire.JobRunning || st.ProcessedCount > maxRows {
+			t.Fatalf("job with a chunk held: got %+v, want it running with at most %d rows processed", st, maxRows)
+		}
+		if st.ProcessedCount >= minRows {
+			if err := s.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			<-s.done
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job did not commit %d rows in time: got %+v\n%s", minRows, st, s.logs)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// joinResults downloads the job's results as CSV and joins them to the input file, as
+// `score --url` does.
+func joinResults(t *testing.T, url, id, input string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	results, err := mustClient(t, url).BatchResultsStream(ctx, id, client.CSV)
+	if err != nil {
+		t.Fatalf("results: %v", err)
+	}
+	defer results.Close()
+	in, err := os.Open(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var out bytes.Buffer
+	if _, err := scoring.Join(ctx, in, input, results, &out, false, progress.New(io.Discard, 0, progress.Options{})); err != nil {
+		t.Fatalf("joining the results to %s: %v", input, err)
+	}
+	return out.Bytes()
+}
+
+// firstDiff describes the first line where got and want differ.
+func firstDiff(got, want []byte) string {
+	gl, wl := bytes.SplitAfter(got, []byte("\n")), bytes.SplitAfter(want, []byte("\n"))
+	for i := 0; i < len(gl) || i < len(wl); i++ {
+		var g, w []byte
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if !bytes.Equal(g, w) {
+			return fmt.Sprintf("line %d: got %q, want %q", i+1, g, w)
+		}
+	}
+	return "no line differs"
 }
 
 type binaryServer struct {
@@ -141,15 +314,6 @@ func mustClient(t testing.TB, url string) *client.Client {
 	return c
 }
 
-func submitJob(t *testing.T, url string, body []byte) string {
-	t.Helper()
-	sub, err := mustClient(t, url).SubmitBatch(context.Background(), bytes.NewReader(body), client.SubmitOptions{ContentType: "text/csv"})
-	if err != nil {
-		t.Fatalf("submit: %v", err)
-	}
-	return sub.JobID
-}
-
 func getStatus(t *testing.T, url, id string) *wire.BatchStatusResponse {
 	t.Helper()
 	st, err := mustClient(t, url).BatchStatus(context.Background(), id)
@@ -159,31 +323,8 @@ func getStatus(t *testing.T, url, id string) *wire.BatchStatusResponse {
 	return st
 }
 
-// killMidJob sends SIGKILL to the server once the job is at least target% and at most 90%
-// done, and returns the progress it had.
-func killMidJob(t *testing.T, s *binaryServer, id string, target float64) float64 {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		st := getStatus(t, s.url, id)
-		if st.ProgressPercent >= target && st.ProgressPercent <= 90 {
-			if err := s.cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			<-s.done
-			return st.ProgressPercent
-		}
-		if st.Status == wire.JobCompleted || st.ProgressPercent > 90 {
-			t.Fatalf("the job reached %.1f%% (%s) before it could be killed", st.ProgressPercent, st.Status)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("the job did not reach %.0f%% in time:\n%s", target, s.logs)
-	return 0
-}
-
-// checkAllRows waits for the job to complete and checks its results: rows 0..n-1, each once.
-func checkAllRows(t *testing.T, url, id string, n int) {
+// waitCompleted waits for the job to complete with n rows processed, none invalid.
+func waitCompleted(t *testing.T, url, id string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -192,13 +333,19 @@ func checkAllRows(t *testing.T, url, id string, n int) {
 			if st.ProcessedCount != int64(n) || st.TotalCount != int64(n) || st.InvalidCount != 0 {
 				t.Fatalf("completed job: got %+v, want %d rows processed, none invalid", st, n)
 			}
-			break
+			return
 		}
 		if st.Status != wire.JobRunning && st.Status != wire.JobQueued || time.Now().After(deadline) {
-			t.Fatalf("job after restart: got %+v, want it to complete", st)
+			t.Fatalf("job: got %+v, want it to complete", st)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// checkAllRows waits for the job to complete and checks its results: rows 0..n-1, each once.
+func checkAllRows(t *testing.T, url, id string, n int) {
+	t.Helper()
+	waitCompleted(t, url, id, n)
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", url+"/batch/"+id+"/results", nil)
 	req.Header.Set("Accept", "text/csv")
 	resp, err := http.DefaultClient.Do(req)

@@ -378,6 +378,9 @@ func (s *Store) CompleteChunk(ctx context.Context, t fraud.ChunkTask, out fraud.
 	if err != nil {
 		return false, false, wrap("complete chunk", err)
 	}
+	// A server names one holder for all its workers, so only the attempt tells a lease from
+	// the one its own holder took again after it expired; the holder turns away a task that
+	// carries another holder's name.
 	if state != chunkLeased || holder != t.Holder || attempts != t.Attempt || status != string(fraud.JobRunning) {
 		return false, false, nil
 	}

@@ -19,6 +19,8 @@ var jobTests = []struct {
 	{"JobIdempotencyKey", testJobIdempotencyKey},
 	{"JobClaimCompleteInOrder", testJobClaimCompleteInOrder},
 	{"JobLeaseExpiry", testJobLeaseExpiry},
+	{"JobLeaseExpirySameHolder", testJobLeaseExpirySameHolder},
+	{"JobForgedHolder", testJobForgedHolder},
 	{"JobRecover", testJobRecover},
 	{"JobMaxRunning", testJobMaxRunning},
 	{"JobCancelKeepsResults", testJobCancelKeepsResults},
@@ -264,6 +266,64 @@ func testJobLeaseExpiry(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if j := mustJob(t, s, "job_a"); j.Processed != 5 || j.ChunksDone != 1 {
 		t.Errorf("got %+v, want 5 rows processed once", j)
+	}
+}
+
+// testJobLeaseExpirySameHolder: a server names one holder for all its workers, so a chunk
+// whose lease expired is often claimed again under the same name. Only the attempt tells the
+// two leases apart: the first claim's late commit must be refused.
+func testJobLeaseExpirySameHolder(t *testing.T, open func(t *testing.T) Store) {
+	s := mustJobStore(t, open)
+	now := base().Add(time.Hour)
+	mustQueueJob(t, s, "job_a", "", 1, 1, 5)
+	mustStart(t, s, 1, now)
+	first, ok := mustClaim(t, s, "w", now)
+	if !ok || first.Attempt != 1 {
+		t.Fatalf("first claim: got %+v (ok %v), want attempt 1", first, ok)
+	}
+	second, ok := mustClaim(t, s, "w", now.Add(61*time.Second))
+	if !ok || second.Index != first.Index || second.Holder != first.Holder || second.Attempt != 2 {
+		t.Fatalf("after the lease expired: got %+v (ok %v), want chunk %d again, attempt 2, for the same holder", second, ok, first.Index)
+	}
+	stale := output(first)
+	stale.Data = []byte("stale results")
+	if stored, _ := mustComplete(t, s, first, stale, now.Add(62*time.Second)); stored {
+		t.Errorf("the first claim completed the chunk after its lease expired and the same holder claimed it again")
+	}
+	if stored, done := mustComplete(t, s, second, output(second), now.Add(63*time.Second)); !stored || !done {
+		t.Errorf("the second claim: got stored %v completed %v, want true true", stored, done)
+	}
+	if j := mustJob(t, s, "job_a"); j.Processed != 5 || j.ChunksDone != 1 {
+		t.Errorf("got %+v, want 5 rows processed once", j)
+	}
+	var got []string
+	if err := s.Results(context.Background(), "job_a", 0, 1<<62, func(c fraud.ResultChunk) error {
+		got = append(got, string(c.Data))
+		return nil
+	}); err != nil || fmt.Sprint(got) != "[results job_a/0]" {
+		t.Errorf("results: got %q (%v), want the second claim's only", got, err)
+	}
+}
+
+// testJobForgedHolder: a lease is its holder and its attempt together (fraud.ChunkTask). A
+// commit with the right chunk and attempt but another holder's name is refused, and the
+// lease's own commit still goes through.
+func testJobForgedHolder(t *testing.T, open func(t *testing.T) Store) {
+	s := mustJobStore(t, open)
+	now := base().Add(time.Hour)
+	mustQueueJob(t, s, "job_a", "", 1, 1, 5)
+	mustStart(t, s, 1, now)
+	task, ok := mustClaim(t, s, "w1", now)
+	if !ok {
+		t.Fatal("no chunk to claim")
+	}
+	forged := task
+	forged.Holder = "w2"
+	if stored, _ := mustComplete(t, s, forged, output(forged), now.Add(time.Second)); stored {
+		t.Errorf("a commit under another holder's name completed the chunk")
+	}
+	if stored, done := mustComplete(t, s, task, output(task), now.Add(2*time.Second)); !stored || !done {
+		t.Errorf("the holder's commit: got stored %v completed %v, want true true", stored, done)
 	}
 }
 
