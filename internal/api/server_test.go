@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -406,6 +407,89 @@ func TestGzip(t *testing.T) {
 	if w.Header().Get("Content-Encoding") != "" {
 		t.Errorf("q=0: got Content-Encoding %q, want none", w.Header().Get("Content-Encoding"))
 	}
+}
+
+// TestGzipThreshold checks the README's "gzip for answers of 1 KiB or more": a /predict/batch
+// answer of exactly 1024 bytes is compressed for a client that accepts gzip, one of 1023 bytes
+// is sent as it is.
+func TestGzipThreshold(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{mustModel(t)})
+	for _, tc := range []struct {
+		size int
+		gzip bool
+	}{
+		{1023, false},
+		{1024, true},
+	} {
+		t.Run(strconv.Itoa(tc.size), func(t *testing.T) {
+			body, plain := batchAnswerOfSize(t, s, tc.size)
+			w := do(t, s, request{method: "POST", path: "/predict/batch", body: body,
+				header: map[string]string{"Accept-Encoding": "gzip", "X-Request-ID": "gzip-threshold"}})
+			if w.Code != 200 {
+				t.Fatalf("got %d %s, want 200", w.Code, w.Body)
+			}
+			got := w.Body.Bytes()
+			if enc := w.Header().Get("Content-Encoding"); (enc == "gzip") != tc.gzip {
+				t.Fatalf("%d-byte answer: got Content-Encoding %q, want gzip %v", tc.size, enc, tc.gzip)
+			}
+			if tc.gzip {
+				zr, err := gzip.NewReader(w.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, plain) {
+				t.Errorf("got answer %q, want %q", got, plain)
+			}
+		})
+	}
+}
+
+// batchAnswerOfSize returns a /predict/batch body whose answer (to a request with X-Request-ID
+// gzip-threshold) is exactly size bytes, and that answer, read from a client that does not
+// accept gzip. Each transaction_id is echoed once in the answer, so lengthening the ids
+// lengthens the answer byte for byte.
+func batchAnswerOfSize(t testing.TB, s http.Handler, size int) (body, answer []byte) {
+	t.Helper()
+	const maxID = 64
+	send := func(ids []string) (body, answer []byte) {
+		items := make([][]byte, len(ids))
+		for i, id := range ids {
+			items[i] = txBody(firstRow, map[string]any{"transaction_id": id}, "")
+		}
+		body = batchBody(items...)
+		w := do(t, s, request{method: "POST", path: "/predict/batch", body: body, header: map[string]string{"X-Request-ID": "gzip-threshold"}})
+		if w.Code != 200 || w.Header().Get("Content-Encoding") != "" {
+			t.Fatalf("got %d, Content-Encoding %q, want 200 uncompressed: %s", w.Code, w.Header().Get("Content-Encoding"), w.Body)
+		}
+		return body, w.Body.Bytes()
+	}
+	for n := 1; n <= 50; n++ {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = "a"
+		}
+		_, short := send(ids)
+		extra := size - len(short)
+		if extra < 0 || extra > n*(maxID-1) {
+			continue
+		}
+		for i := range ids {
+			grow := min(extra, maxID-1)
+			ids[i] += strings.Repeat("b", grow)
+			extra -= grow
+		}
+		body, answer = send(ids)
+		if len(answer) != size {
+			t.Fatalf("got a %d-byte answer, want %d", len(answer), size)
+		}
+		return body, answer
+	}
+	t.Fatalf("no batch of up to 50 transactions answers in %d bytes", size)
+	return nil, nil
 }
 
 func TestCORS(t *testing.T) {
