@@ -270,21 +270,50 @@ func TestDocsRenderOffline(t *testing.T) {
 // request still gets its answer and run returns cleanly.
 func TestGracefulShutdown(t *testing.T) {
 	s := mustServe(t, nil)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	addr := strings.TrimPrefix(s.url, "http://")
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// Only a bound on a hung server; every step below waits on what the server has done.
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
 	body := firstTransaction
 	half := len(body) / 2
-	fmt.Fprintf(conn, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:half])
-	time.Sleep(100 * time.Millisecond) // the server is now reading the body
+	// With Expect: 100-continue the server answers 100 when the handler starts reading the body:
+	// from then on the connection is accepted and the request is in flight.
+	fmt.Fprintf(conn, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	cont, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("waiting for 100 Continue: %v", err)
+	}
+	cont.Body.Close()
+	if cont.StatusCode != http.StatusContinue {
+		t.Fatalf("got %d before the body was sent, want 100", cont.StatusCode)
+	}
+	if _, err := io.WriteString(conn, body[:half]); err != nil {
+		t.Fatal(err)
+	}
 	s.cancel()
-	time.Sleep(200 * time.Millisecond)
+	// The shutdown has begun once the listener refuses new connections.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts connections 15 s after the cancel")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if _, err := io.WriteString(conn, body[half:]); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("in-flight request lost: %v", err)
 	}

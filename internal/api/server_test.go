@@ -5,18 +5,21 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/txjson"
 	"github.com/fraudguard/fraudguard/wire"
 )
 
@@ -406,6 +409,89 @@ func TestGzip(t *testing.T) {
 	if w.Header().Get("Content-Encoding") != "" {
 		t.Errorf("q=0: got Content-Encoding %q, want none", w.Header().Get("Content-Encoding"))
 	}
+}
+
+// TestGzipThreshold checks the README's "gzip for answers of 1 KiB or more": an answer of
+// exactly 1024 bytes is compressed for a client that accepts gzip, one of 1023 bytes is sent as
+// it is.
+func TestGzipThreshold(t *testing.T) {
+	// A fixed clock, so that the answers' timestamps are the same from one request to the next.
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	s := mustServer(t, Options{Now: func() time.Time { return now }}, staticModels{mustModel(t)})
+	for _, tc := range []struct {
+		size int
+		gzip bool
+	}{
+		{1023, false},
+		{1024, true},
+	} {
+		t.Run(strconv.Itoa(tc.size), func(t *testing.T) {
+			body, plain := answerOfSize(t, s, tc.size)
+			w := do(t, s, request{method: "POST", path: "/predict", body: body,
+				header: map[string]string{"Accept-Encoding": "gzip", "X-Request-ID": "gzip-threshold"}})
+			got := w.Body.Bytes()
+			if enc := w.Header().Get("Content-Encoding"); (enc == "gzip") != tc.gzip {
+				t.Fatalf("%d-byte answer: got Content-Encoding %q, want gzip %v", tc.size, enc, tc.gzip)
+			}
+			if tc.gzip {
+				zr, err := gzip.NewReader(w.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if w.Code != 400 || !bytes.Equal(got, plain) {
+				t.Errorf("got %d %q, want 400 %q", w.Code, got, plain)
+			}
+		})
+	}
+}
+
+// answerOfSize returns a /predict body whose answer (to a request with X-Request-ID
+// gzip-threshold) is exactly size bytes, and that answer, read by a client that does not accept
+// gzip. The body carries unknown fields, each echoed in a detail of the 400, so lengthening
+// their values (while echoed whole) lengthens the answer byte for byte; the rest of the
+// answer is fixed (the server's clock is, and no timing figure is given).
+func answerOfSize(t testing.TB, s http.Handler, size int) (body, answer []byte) {
+	t.Helper()
+	const maxValue = txjson.MaxEchoedValue - 2 // a value whose JSON text, quotes included, is echoed whole
+	send := func(values []string) (body, answer []byte) {
+		fields := make([]string, len(values))
+		for i, v := range values {
+			fields[i] = fmt.Sprintf(`"pad%02d":%q`, i, v)
+		}
+		body = txBody(firstRow, nil, strings.Join(fields, ","))
+		w := do(t, s, request{method: "POST", path: "/predict", body: body, header: map[string]string{"X-Request-ID": "gzip-threshold"}})
+		if w.Code != 400 || w.Header().Get("Content-Encoding") != "" {
+			t.Fatalf("got %d, Content-Encoding %q, want 400 uncompressed: %s", w.Code, w.Header().Get("Content-Encoding"), w.Body)
+		}
+		return body, w.Body.Bytes()
+	}
+	for n := 1; n <= 50; n++ {
+		values := make([]string, n)
+		for i := range values {
+			values[i] = "a"
+		}
+		_, short := send(values)
+		extra := size - len(short)
+		if extra < 0 || extra > n*(maxValue-1) {
+			continue
+		}
+		for i := range values {
+			grow := min(extra, maxValue-1)
+			values[i] += strings.Repeat("b", grow)
+			extra -= grow
+		}
+		body, answer = send(values)
+		if len(answer) != size {
+			t.Fatalf("got a %d-byte answer, want %d", len(answer), size)
+		}
+		return body, answer
+	}
+	t.Fatalf("no body of up to 50 unknown fields is answered in %d bytes", size)
+	return nil, nil
 }
 
 func TestCORS(t *testing.T) {

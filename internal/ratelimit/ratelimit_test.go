@@ -106,6 +106,39 @@ func TestMemoryBounded(t *testing.T) {
 	}
 }
 
+// TestFullBucketsForgottenFirst checks the README's "beyond that, clients whose bucket is full
+// again are forgotten first": a client that has spent its budget is still refused after
+// thousands of other clients passed through a table with room for 256, because each of them had
+// a full bucket again by the time the next one came, and those are forgotten before it is.
+func TestFullBucketsForgottenFirst(t *testing.T) {
+	clock := newClock()
+	const maxClients = 4 * shards
+	l := NewLocal(clock.Now, Memory{MaxClients: maxClients})
+	slow := Limit{PerMinute: 1, Burst: 1}
+	if d := mustAllow(t, l, "spent", slow); !d.Allowed {
+		t.Fatalf("first request: got %+v, want allowed", d)
+	}
+	if d := mustAllow(t, l, "spent", slow); d.Allowed {
+		t.Fatalf("second request within the minute: got %+v, want refused", d)
+	}
+	// Each passer-by's bucket (one request per millisecond) is full again a millisecond later.
+	fast := Limit{PerMinute: 60_000, Burst: 1}
+	const passersBy = 10_000 // about 156 per shard, each shard filling and evicting again and again
+	for i := range passersBy {
+		if d := mustAllow(t, l, fmt.Sprintf("passer-by-%d", i), fast); !d.Allowed {
+			t.Fatalf("passer-by %d: got %+v, want allowed", i, d)
+		}
+		clock.Advance(time.Millisecond)
+	}
+	if n := l.Len(); n > maxClients {
+		t.Errorf("got %d clients remembered, want at most %d", n, maxClients)
+	}
+	// 10 s have passed of the minute "spent" must wait: forgetting it would give it a fresh bucket.
+	if d := mustAllow(t, l, "spent", slow); d.Allowed {
+		t.Errorf("after %d passers-by in 10 s: got %+v, want still refused (forgotten before clients whose bucket was full)", passersBy, d)
+	}
+}
+
 func TestConcurrentExactness(t *testing.T) {
 	clock := newClock()
 	l := NewLocal(clock.Now, Memory{})
