@@ -10,7 +10,7 @@ MODEL_DATA       ?= datasets/creditcard-sample-train.csv
 MODEL_SEED       ?= 20261126
 MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
 
-.PHONY: all build run test lint test-short bench bench-batch fuzz deps deps-bench model synth-params assets fmt vet clean
+.PHONY: all build run test lint test-short bench bench-batch fuzz mutate deps deps-bench model synth-params assets fmt vet clean
 
 all: build
 
@@ -56,6 +56,14 @@ bench-batch:
 FUZZTIME ?= 30s
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+## mutate: (by hand or nightly, not in CI: tens of minutes) mutation testing with gremlins of PKGS (default: model, txjson, ratelimit, store/sqlite, batch); MIN=percent fails a package whose tests kill fewer of the mutants they run; TIMEOUT_COEFFICIENT, MAX_TIME (per package)
+PKGS                ?=
+MIN                 ?=
+TIMEOUT_COEFFICIENT ?=
+MAX_TIME            ?=
+mutate:
+	GO=$(GO) bash scripts/mutate.sh $(if $(MIN),--min $(MIN)) $(if $(TIMEOUT_COEFFICIENT),--timeout-coefficient $(TIMEOUT_COEFFICIENT)) $(if $(MAX_TIME),--max-time $(MAX_TIME)) $(PKGS)
 
 ## deps: install the Debian packages the tests need (root)
 deps:
