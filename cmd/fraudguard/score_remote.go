@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 
 	"github.com/fraudguard/fraudguard/client"
-	"github.com/fraudguard/fraudguard/internal/progress"
 	"github.com/fraudguard/fraudguard/internal/scoring"
 	"github.com/fraudguard/fraudguard/wire"
 )
@@ -27,7 +25,7 @@ func scoreRemote(ctx context.Context, o scoreOptions, stdout, stderr io.Writer) 
 		return fmt.Errorf("score: %w", err)
 	}
 	up := o.newBar(stderr, "uploading", "bytes", size)
-	sub, err := submit(ctx, c, f, up)
+	sub, err := scoring.Submit(ctx, c, f, func(n int64) { up.Update(n, n) })
 	f.Close()
 	if err != nil {
 		up.Stop()
@@ -61,7 +59,7 @@ func scoreRemote(ctx context.Context, o scoreOptions, stdout, stderr io.Writer) 
 		sc.Update(int64(st.ProgressPercent*100), st.ProcessedCount)
 	}})
 	if err == nil {
-		_, err = jobOutcome(st)
+		_, err = scoring.Outcome(st)
 		if err != nil {
 			sc.Stop()
 			return fmt.Errorf("score: job %s: %w", sub.JobID, err)
@@ -113,56 +111,4 @@ func scoreRemote(ctx context.Context, o scoreOptions, stdout, stderr io.Writer) 
 			sum.Invalid, sum.Rows, name, sum.FirstInvalidLine, sum.FirstInvalid, outName(o.out))
 	}
 	return nil
-}
-
-// submit sends the file as a new job, gzipped on the fly while it is read.
-func submit(ctx context.Context, c *client.Client, f io.Reader, bar *progress.Bar) (*client.Submitted, error) {
-	pr, pw := io.Pipe()
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		zw, _ := gzip.NewWriterLevel(pw, gzip.BestSpeed)
-		_, err := io.Copy(zw, &countingReader{r: f, report: func(n int64) { bar.Update(n, n) }})
-		if err == nil {
-			err = zw.Close()
-		}
-		pw.CloseWithError(err) // nil: the body ends
-	}()
-	sub, err := c.SubmitBatch(ctx, pr, client.SubmitOptions{ContentType: "text/csv", ContentEncoding: "gzip"})
-	// The server may answer before it has read everything (to refuse the upload, say).
-	pr.CloseWithError(errors.New("upload stopped"))
-	<-copied
-	return sub, err
-}
-
-// countingReader reports how many bytes have been read so far.
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	report func(n int64)
-}
-
-func (cr *countingReader) Read(p []byte) (int, error) {
-	n, err := cr.r.Read(p)
-	cr.n += int64(n)
-	cr.report(cr.n)
-	return n, err
-}
-
-// jobOutcome tells from a status whether the job has finished, and if it has not completed,
-// why.
-func jobOutcome(st *wire.BatchStatusResponse) (bool, error) {
-	switch st.Status {
-	case wire.JobCompleted:
-		return true, nil
-	case wire.JobFailed:
-		msg := "no reason given"
-		if st.Error != nil && *st.Error != "" {
-			msg = *st.Error
-		}
-		return true, fmt.Errorf("the job failed on the server: %s", msg)
-	case wire.JobCancelled:
-		return true, errors.New("the job was cancelled on the server")
-	}
-	return false, nil
 }

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -58,4 +59,65 @@ func AppendResult(dst []byte, r *fraud.JobResult) []byte {
 		dst = AppendField(dst, r.Error)
 	}
 	return append(dst, '\n')
+}
+
+// AppendRow appends one creditcard.csv line, newline included, to dst: features holds Time,
+// V1..V28 and Amount in that order (fraud.NumFeatures values), fraud the Class. Time is written
+// as whole seconds, V1..V28 rounded to 10 decimal places and without trailing zeros, Amount in
+// cents without trailing zeros, and Class as 0 or 1. Values far from the usual range fall back
+// to strconv's 'g' format with 10 digits.
+func AppendRow(dst []byte, features []float64, fraud bool) []byte {
+	last := len(features) - 1
+	dst = appendFixed(dst, features[0], 0)
+	dst = append(dst, ',')
+	for _, v := range features[1:last] {
+		dst = appendFixed(dst, v, 10)
+		dst = append(dst, ',')
+	}
+	dst = appendFixed(dst, features[last], 2)
+	if fraud {
+		return append(dst, ',', '1', '\n')
+	}
+	return append(dst, ',', '0', '\n')
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+
+// appendFixed appends v rounded to decimals places (at most 10) without trailing zeros. It
+// formats through integers, several times faster than strconv's general float formatting,
+// which dominates the cost of writing a row.
+func appendFixed(dst []byte, v float64, decimals int) []byte {
+	a := math.Abs(v)
+	if v == 0 {
+		return append(dst, '0')
+	}
+	// Below 1e-4 too few digits would survive; above 1e8 the scaled value could overflow.
+	if !(a >= 1e-4 && a < 1e8) {
+		return strconv.AppendFloat(dst, v, 'g', 10, 64)
+	}
+	scale := pow10[decimals]
+	n := uint64(math.Round(a * scale))
+	if n == 0 {
+		return append(dst, '0')
+	}
+	if v < 0 {
+		dst = append(dst, '-')
+	}
+	unit := uint64(scale)
+	dst = strconv.AppendUint(dst, n/unit, 10)
+	frac := n % unit
+	if frac == 0 {
+		return dst
+	}
+	var digits [10]byte
+	for i := decimals - 1; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	end := decimals
+	for digits[end-1] == '0' {
+		end--
+	}
+	dst = append(dst, '.')
+	return append(dst, digits[:end]...)
 }

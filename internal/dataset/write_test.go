@@ -1,7 +1,10 @@
 package dataset
 
 import (
+	"context"
 	"encoding/csv"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,6 +99,89 @@ func TestCheckRules(t *testing.T) {
 		}
 		if err == nil && (rec.Class != -1 || rec.Features[0] != 1 || rec.Features[29] != 30) {
 			t.Errorf("row %d: got class %d, features %v; want -1 and the row's values", i, rec.Class, rec.Features[:2])
+		}
+	}
+}
+
+func TestAppendFixed(t *testing.T) {
+	tests := []struct {
+		v        float64
+		decimals int
+		want     string
+	}{
+		{0, 10, "0"},
+		{math.Copysign(0, -1), 10, "0"},
+		{1, 10, "1"},
+		{-1.5, 10, "-1.5"},
+		{-1.3598071336738, 10, "-1.3598071337"},
+		{0.1 + 0.2, 10, "0.3"},
+		{0.99999999999, 10, "1"},
+		{0.000123456789012, 10, "0.0001234568"},
+		{0.00001234, 10, "1.234e-05"},
+		{123456789.5, 10, "123456789.5"},
+		{149.62, 2, "149.62"},
+		{1.1, 2, "1.1"},
+		{25691.16, 2, "25691.16"},
+		{172792, 0, "172792"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := string(appendFixed(nil, tc.v, tc.decimals)); got != tc.want {
+				t.Errorf("appendFixed(%v, %d): got %q, want %q", tc.v, tc.decimals, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzAppendFixed checks that what appendFixed writes parses back to within half a unit of the
+// last decimal place, or to 10 significant digits where it falls back to the 'g' format.
+func FuzzAppendFixed(f *testing.F) {
+	for _, v := range []float64{0, -1.3598071336738, 149.62, 1e-5, 3e8, 0.5e-10} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		s := string(appendFixed(nil, v, 10))
+		got, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("appendFixed(%v) = %q does not parse: %v", v, s, err)
+		}
+		tol := 0.5e-10 + 1e-15*math.Abs(v)
+		if a := math.Abs(v); !(a >= 1e-4 && a < 1e8) {
+			tol = 1e-9 * a
+		}
+		if math.Abs(got-v) > tol {
+			t.Errorf("appendFixed(%v) = %q: got %v back, want within %g", v, s, got, tol)
+		}
+	})
+}
+
+// TestAppendRowReadsBack checks that a row AppendRow writes is read back by Reader as the same
+// transaction, to the decimals AppendRow keeps, with its class.
+func TestAppendRowReadsBack(t *testing.T) {
+	features := make([]float64, fraud.NumFeatures)
+	features[0] = 406
+	for i := 1; i < fraud.NumFeatures-1; i++ {
+		features[i] = float64(i)*0.123456789012345 - 1.5
+	}
+	features[fraud.NumFeatures-1] = 149.62
+	var buf []byte
+	buf = append(buf, strings.Join(append(fraud.FeatureNames(), ColumnClass), ",")...)
+	buf = append(buf, '\n')
+	buf = AppendRow(buf, features, true)
+	buf = AppendRow(buf, features, false)
+	tab, err := ReadFrom(context.Background(), strings.NewReader(string(buf)), "rows.csv")
+	if err != nil {
+		t.Fatalf("reading back %q: %v", buf, err)
+	}
+	if tab.Rows() != 2 || tab.Frauds() != 1 {
+		t.Fatalf("got %d rows with %d frauds, want 2 with 1", tab.Rows(), tab.Frauds())
+	}
+	for i, want := range features {
+		if got := tab.Columns[i][0]; math.Abs(got-want) > 0.5e-10 {
+			t.Errorf("column %d: got %v, want %v", i, got, want)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package scoring scores CSV files of transactions the way "fraudguard score" does: locally,
 // in parallel, the output being the input rows as given with the result columns appended
-// (Stream); or by joining a batch job's results, read back from the server, to the input rows
-// (Join). Both write the same bytes for the same file and model. Rows are cut by
+// (Stream); or remotely, by sending the file to the server as a batch job through the client
+// (Submit, Outcome) and joining the job's results, read back from the server, to the input
+// rows (Join). Both write the same bytes for the same file and model. Rows are cut by
 // dataset.Splitter and parsed by dataset.Reader; result columns are written by dataset.
 package scoring
 
