@@ -1,5 +1,5 @@
-// Package txjson decodes transactions from JSON strictly and without allocating on a valid
-// body. It rejects unknown and duplicate fields, tells a missing field from a zero, collects
+// Package txjson decodes transactions from JSON strictly, without allocating on a valid body
+// but for the transaction_id string it keeps. It rejects unknown and duplicate fields, tells a missing field from a zero, collects
 // every bad field as a fraud.Detail instead of stopping at the first, and can inspect every
 // string for attacks. Its rules come from fraud.TransactionFields, the same table the OpenAPI
 // document is generated from, so /predict, /predict/batch and batch uploads agree on what a
@@ -263,11 +263,13 @@ func (d *Decoder) missing(seen uint64, errs []fraud.Detail) []fraud.Detail {
 	return errs
 }
 
-// echo returns the JSON value that starts at start and ends at d.pos, as the client sent it
-// (decoded when it is a scalar), for an error's details.
+// echo returns the JSON value that starts at start and ends at d.pos, for an error's details:
+// a scalar decoded (a string cut by Truncate, so a long string is echoed as its first
+// MaxEchoedValue bytes, without its quote), an object or array as the start of its JSON text.
+// Only error paths call it; the body's size cap bounds what it decodes.
 func (d *Decoder) echo(start int) any {
 	raw := d.buf[start:d.pos]
-	if len(raw) > MaxEchoedValue {
+	if len(raw) > MaxEchoedValue && raw[0] != '"' {
 		return Truncate(string(raw))
 	}
 	var v any

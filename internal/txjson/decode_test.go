@@ -383,15 +383,22 @@ func TestOversizedValues(t *testing.T) {
 			if got, want := problems(t, details), map[string]string{tc.field: tc.want}; !sameProblems(got, want) {
 				t.Fatalf("got %v, want %v", got, want)
 			}
-			// An id is echoed decoded; other values as the JSON text sent, so with its quote.
-			v, _ := details[0]["value"].(string)
-			if len(v) > len(cut) || !strings.HasSuffix(v, "…") || strings.Trim(strings.TrimPrefix(v, `"`), "x…") != "" {
-				t.Errorf("echoed %d bytes (%.20q...), want at most %d of the value and an ellipsis", len(v), v, MaxEchoedValue)
+			// A string is echoed decoded: its first MaxEchoedValue bytes and an ellipsis.
+			if v, _ := details[0]["value"].(string); v != cut {
+				t.Errorf("echoed %d bytes (%.20q...), want the first %d of the value and an ellipsis", len(v), v, MaxEchoedValue)
 			}
 			if tx.ID != "" {
 				t.Errorf("kept id of %d bytes, want none", len(tx.ID))
 			}
 		})
+	}
+	// A string whose JSON text, quotes included, is just over the cap is echoed whole.
+	for _, n := range []int{MaxEchoedValue - 1, MaxEchoedValue} {
+		s := strings.Repeat("y", n)
+		_, details := mustDecode(t, body(nil, `"note":"`+s+`"`))
+		if v, _ := details[0]["value"].(string); v != s {
+			t.Errorf("unknown field with %d characters: echoed %q, want %q", n, v, s)
+		}
 	}
 	// A long value of another kind is echoed as the start of its JSON text.
 	_, details := mustDecode(t, body(nil, `"list":[`+strings.Repeat("1,", 1000)+`1]`))
