@@ -78,9 +78,9 @@ type TreeNode struct {
 	// node would have as a leaf; scoring ignores it.
 	Value float64
 	// Cover is how much training data reached the node: the hessian sum (XGBoost's
-	// sum_hessian, the trainer's) or the row count (LightGBM's); 0 when unknown. It is checked
-	// and saved but scoring does not read it: it is kept for per-feature explanations
-	// (TreeSHAP weighs paths by it), which are not built yet.
+	// sum_hessian, the trainer's) or the row count (LightGBM's); 0 when unknown. Scoring does
+	// not read it; Explain weighs the paths a row does not take by it (path-dependent
+	// TreeSHAP), and cannot explain a tree with a split node of cover 0.
 	Cover float64
 }
 
@@ -145,6 +145,13 @@ type TreeEnsemble struct {
 	special    bool
 	float32Sum bool
 	maxDepth   int
+
+	// For Explain (see tree_shap.go): each node's cover, the expected margin, why the trees
+	// cannot be explained (nil when they can), and the path buffers of TreeSHAP.
+	covers     []float64
+	expected   float64
+	explainErr error
+	paths      sync.Pool
 }
 
 // groupSize is how many trees are walked together.
@@ -287,6 +294,7 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 		}
 		e.groups = append(e.groups, g)
 	}
+	e.prepareExplain()
 	return e, nil
 }
 

@@ -17,43 +17,45 @@ import (
 func refLeaf(tree []TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float64) int {
 	i := 0
 	for !tree[i].IsLeaf {
-		nd := tree[i]
-		f := nd.Feature
-		if opts.FeatureMap != nil {
-			f = opts.FeatureMap[f]
-		}
-		v := x[f]
-		var left bool
-		if nd.Categories != nil {
-			if !math.IsNaN(v) && v > -1 && v < math.MaxInt32 {
-				c := int(v)
-				left = c/32 < len(nd.Categories) && nd.Categories[c/32]&(1<<(c%32)) != 0
-			}
+		if refGoesLeft(tree[i], opts, x) {
+			i = int(tree[i].Left)
 		} else {
-			if math.IsNaN(v) && nd.Missing != MissingNaN {
-				v = 0
-			}
-			missing := math.IsNaN(v) || (nd.Missing == MissingZero && v >= -ZeroThreshold && v <= ZeroThreshold)
-			switch {
-			case missing:
-				left = nd.DefaultLeft
-			case opts.Float32 && opts.LessOrEqual:
-				left = float32(v) <= float32(nd.Threshold)
-			case opts.Float32:
-				left = float32(v) < float32(nd.Threshold)
-			case opts.LessOrEqual:
-				left = v <= nd.Threshold
-			default:
-				left = v < nd.Threshold
-			}
-		}
-		if left {
-			i = int(nd.Left)
-		} else {
-			i = int(nd.Right)
+			i = int(tree[i].Right)
 		}
 	}
 	return i
+}
+
+// refGoesLeft decides the split nd for x the slow, literal way.
+func refGoesLeft(nd TreeNode, opts TreeOptions, x *[fraud.NumFeatures]float64) bool {
+	f := nd.Feature
+	if opts.FeatureMap != nil {
+		f = opts.FeatureMap[f]
+	}
+	v := x[f]
+	if nd.Categories != nil {
+		if !math.IsNaN(v) && v > -1 && v < math.MaxInt32 {
+			c := int(v)
+			return c/32 < len(nd.Categories) && nd.Categories[c/32]&(1<<(c%32)) != 0
+		}
+		return false
+	}
+	if math.IsNaN(v) && nd.Missing != MissingNaN {
+		v = 0
+	}
+	missing := math.IsNaN(v) || (nd.Missing == MissingZero && v >= -ZeroThreshold && v <= ZeroThreshold)
+	switch {
+	case missing:
+		return nd.DefaultLeft
+	case opts.Float32 && opts.LessOrEqual:
+		return float32(v) <= float32(nd.Threshold)
+	case opts.Float32:
+		return float32(v) < float32(nd.Threshold)
+	case opts.LessOrEqual:
+		return v <= nd.Threshold
+	default:
+		return v < nd.Threshold
+	}
 }
 
 // refMargin is the ensemble's margin by the definition, summed in tree order. Each product is
