@@ -366,12 +366,17 @@ func TestExplainWithoutCovers(t *testing.T) {
 			tree[i].Cover = 0
 		}
 	}
-	oneMissing := benchEnsemble(t, rng, 12, 3).Trees()
-	oneMissing[7][0].Cover = 0
+	rootMissing := benchEnsemble(t, rng, 12, 3).Trees()
+	rootMissing[7][0].Cover = 0
+	innerMissing := benchEnsemble(t, rng, 12, 3).Trees()
+	if innerMissing[4][1].IsLeaf {
+		t.Fatal("node 1 of a full tree of depth 3 is a leaf, want a split")
+	}
+	innerMissing[4][1].Cover = 0
 	for _, tc := range []struct {
 		name  string
 		trees [][]TreeNode
-	}{{"no covers", noCovers}, {"one root without cover", oneMissing}} {
+	}{{"no covers", noCovers}, {"a root without cover", rootMissing}, {"an inner split without cover", innerMissing}} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustTreeEnsemble(t, tc.trees, TreeOptions{})
 			var ex Explanation

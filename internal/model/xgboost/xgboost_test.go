@@ -23,6 +23,9 @@ type vectors struct {
 	// MarginBest are the margins with the trees up to BestIteration (early-stopped models).
 	MarginBest    []float64 `json:"margin_best"`
 	BestIteration int       `json:"best_iteration"`
+	// Contributions are XGBoost's SHAP values (pred_contribs): one per feature in Features
+	// order, then the bias.
+	Contributions [][]float64 `json:"contributions"`
 }
 
 // mustReadVectors reads NAME.vectors.json and returns its rows in the transaction layout,
@@ -137,6 +140,70 @@ func TestParityWithXGBoost(t *testing.T) {
 					name+ext, m.Version, len(m.Trees), maxP, len(rows), nan)
 			})
 		}
+	}
+}
+
+// xgboostContributionTolerance bounds the difference between a SHAP value of Explain and
+// XGBoost's: XGBoost computes them in float32, Explain in float64.
+const xgboostContributionTolerance = 1e-5
+
+// TestExplainParityWithXGBoost compares Explain with XGBoost's own SHAP values (pred_contribs)
+// on the shared models, rows with NaN included: every feature's contribution, and the bias,
+// which is XGBoost's base margin plus each tree's cover-weighted mean, as BaseValue is.
+func TestExplainParityWithXGBoost(t *testing.T) {
+	dir := sharedtest.Testdata(t, "xgboost")
+	for _, name := range sharedModels {
+		t.Run(name, func(t *testing.T) {
+			v, rows := mustReadVectors(t, filepath.Join(dir, name+".vectors.json"))
+			if len(v.Contributions) != len(rows) {
+				t.Fatalf("got %d rows of contributions for %d rows", len(v.Contributions), len(rows))
+			}
+			_, e, err := Import(mustReadFile(t, filepath.Join(dir, name+".json")), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := make([]int, len(v.Features))
+			for j, f := range v.Features {
+				at[j] = slices.Index(fraud.FeatureNames(), f)
+			}
+			var ex model.Explanation
+			var worst, worstSum float64
+			for i := range rows {
+				if err := e.Explain(&rows[i], &ex); err != nil {
+					t.Fatal(err)
+				}
+				want := v.Contributions[i]
+				if len(want) != len(at)+1 {
+					t.Fatalf("row %d: got %d contributions, want %d features and the bias", i, len(want), len(at))
+				}
+				for j, k := range at {
+					d := math.Abs(ex.Contributions[k] - want[j])
+					if d > xgboostContributionTolerance {
+						t.Errorf("row %d, %s: got contribution %.9g, XGBoost gives %.9g (|Δ| %.3g > %g)",
+							i, v.Features[j], ex.Contributions[k], want[j], d, xgboostContributionTolerance)
+					}
+					worst = max(worst, d)
+				}
+				bias := want[len(at)]
+				if d := math.Abs(ex.BaseValue - bias); d > xgboostContributionTolerance {
+					t.Errorf("row %d: got base value %.9g, XGBoost's bias is %.9g (|Δ| %.3g > %g)",
+						i, ex.BaseValue, bias, d, xgboostContributionTolerance)
+				}
+				sum := ex.BaseValue
+				for _, c := range ex.Contributions {
+					sum += c
+				}
+				worstSum = max(worstSum, math.Abs(sum-ex.Margin))
+			}
+			// The margin is summed in float32, as XGBoost sums it, and the explanation in
+			// float64: they part by the float32 rounding, as XGBoost's own values and margin do
+			// (by up to 5.2e-6 on these models).
+			if worstSum > 1e-5 {
+				t.Errorf("max |base value + Σ contributions − margin| %.3g, want <= 1e-5", worstSum)
+			}
+			t.Logf("%s: max |Δcontribution| %.3g over %d rows; max |base value + Σ − margin| %.3g",
+				name, worst, len(rows), worstSum)
+		})
 	}
 }
 
