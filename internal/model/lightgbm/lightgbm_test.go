@@ -421,3 +421,36 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestExplainAddsUpOnLightGBMModels checks that the explanations of the shared LightGBM models
+// (counts as covers, DART weights) add up to their margins: LightGBM sums in float64, as
+// Explain does.
+func TestExplainAddsUpOnLightGBMModels(t *testing.T) {
+	dir := sharedtest.Testdata(t, "lightgbm")
+	for _, tc := range []struct{ model, rows string }{
+		{"lg_breast_cancer.txt", "lg_breast_cancer_data.txt"},
+		{"lg_dart_breast_cancer.model", "breast_cancer_test.tsv"},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			_, e := mustImportPositional(t, filepath.Join(dir, tc.model))
+			rows := positionalRows(t, mustReadTable(t, filepath.Join(dir, tc.rows)))
+			var ex model.Explanation
+			var worst float64
+			for i := range rows {
+				if err := e.Explain(&rows[i], &ex); err != nil {
+					t.Fatal(err)
+				}
+				sum := ex.BaseValue
+				for _, c := range ex.Contributions {
+					sum += c
+				}
+				d := math.Abs(sum - e.Margin(&rows[i]))
+				if d > 1e-9 {
+					t.Errorf("row %d: base value %.17g + contributions = %.17g, want the margin %.17g", i, ex.BaseValue, sum, e.Margin(&rows[i]))
+				}
+				worst = max(worst, d)
+			}
+			t.Logf("max |base value + Σ contributions − margin| %.3g over %d rows", worst, len(rows))
+		})
+	}
+}
