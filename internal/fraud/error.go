@@ -33,6 +33,9 @@ const (
 	CodeConflict            Code = "CONFLICT"
 	CodeUnprocessableEntity Code = "UNPROCESSABLE_ENTITY"
 	CodeHTTPSRequired       Code = "HTTPS_REQUIRED"
+	// CodeExplanationUnavailable is a request for an explanation that the live model cannot
+	// give (a tree without node covers, or a member of a kind that cannot be explained).
+	CodeExplanationUnavailable Code = "EXPLANATION_UNAVAILABLE"
 )
 
 // Codes lists every error code, in a stable order.
@@ -42,7 +45,7 @@ func Codes() []Code {
 		CodeMethodNotAllowed, CodeInvalidHost, CodeModelNotLoaded, CodeInternal, CodeUnauthorized,
 		CodeForbidden, CodeRateLimited, CodeServiceUnavailable, CodeRequestTimeout,
 		CodeSuspiciousRequest, CodeIPBlocked, CodeJobNotFound, CodeConflict, CodeUnprocessableEntity,
-		CodeHTTPSRequired,
+		CodeHTTPSRequired, CodeExplanationUnavailable,
 	}
 }
 

@@ -16,6 +16,7 @@ func (d *Decoder) Batch(txs *[]fraud.Transaction, errs *[][]fraud.Detail, limit 
 		return 0, d.fail("expected a JSON object {\"transactions\": [...]}")
 	}
 	n, seen := 0, false
+	var seenExplain [2]bool
 	d.skipSpace()
 	if d.consume('}') {
 		return 0, &EnvelopeError{fraud.Detail{"field": "transactions", "problem": "is required"}}
@@ -31,6 +32,30 @@ func (d *Decoder) Batch(txs *[]fraud.Transaction, errs *[][]fraud.Detail, limit 
 			return 0, d.fail("expected ':' after an object key")
 		}
 		d.skipSpace()
+		if ek := -1; d.AllowExplain {
+			if ek = explainKey(key); ek >= 0 {
+				if seenExplain[ek] {
+					return 0, &EnvelopeError{fraud.Detail{"field": explainKeys[ek], "problem": "duplicate field"}}
+				}
+				seenExplain[ek] = true
+				d.loc = explainLocs[ek]
+				detail, err := d.explainValue(ek)
+				if err != nil {
+					return 0, err
+				}
+				if detail != nil {
+					return 0, &EnvelopeError{detail}
+				}
+				d.skipSpace()
+				if d.consume(',') {
+					continue
+				}
+				if !d.consume('}') {
+					return 0, d.fail("expected ',' or '}' after an object value")
+				}
+				break
+			}
+		}
 		switch {
 		case string(key) != "transactions":
 			name := Truncate(string(key))
@@ -63,7 +88,7 @@ func (d *Decoder) Batch(txs *[]fraud.Transaction, errs *[][]fraud.Detail, limit 
 						*txs = append(*txs, fraud.Transaction{})
 						*errs = append(*errs, nil)
 					}
-					(*errs)[n], err = d.object(&(*txs)[n], (*errs)[n][:0])
+					(*errs)[n], err = d.object(&(*txs)[n], (*errs)[n][:0], false)
 					if err != nil {
 						return 0, err
 					}

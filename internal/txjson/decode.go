@@ -81,8 +81,14 @@ type Decoder struct {
 	// decoding with an *AttackError; without it, the first finding is kept (see Finding).
 	Detector     Inspector
 	StopOnAttack bool
+	// AllowExplain makes the decoder accept the top-level keys "explain" (true or false) and
+	// "explain_top_k" (an integer from 1 to wire.MaxExplainTopK) in the object Transaction
+	// decodes, or in the envelope Batch decodes (never in a batch's items); Explain returns
+	// them. Without it they are unknown fields, as any other key.
+	AllowExplain bool
 
 	buf     []byte
+	explain Explain
 	pos     int
 	finding *detect.Finding
 	// loc is the top-level field being decoded, for findings in nested values.
@@ -93,7 +99,7 @@ type Decoder struct {
 
 // Reset makes d decode buf from its start, forgetting any finding.
 func (d *Decoder) Reset(buf []byte) {
-	d.buf, d.pos, d.finding, d.loc = buf, 0, nil, ""
+	d.buf, d.pos, d.finding, d.loc, d.explain = buf, 0, nil, "", Explain{}
 }
 
 // Finding returns the first attack finding when the decoder does not stop on attacks, or nil.
@@ -123,7 +129,7 @@ func (d *Decoder) inspect(value string) error {
 // attack (when the decoder stops on attacks) as an *AttackError. On a valid body it allocates
 // nothing but tx.ID.
 func (d *Decoder) Transaction(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
-	errs, err := d.object(tx, errs)
+	errs, err := d.object(tx, errs, d.AllowExplain)
 	if err != nil {
 		return errs, err
 	}
@@ -134,9 +140,11 @@ func (d *Decoder) Transaction(tx *fraud.Transaction, errs []fraud.Detail) ([]fra
 	return errs, nil
 }
 
-// object decodes one transaction object starting at d.pos (after optional white space).
-func (d *Decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.Detail, error) {
+// object decodes one transaction object starting at d.pos (after optional white space); with
+// explain, it also takes the explain keys (see AllowExplain).
+func (d *Decoder) object(tx *fraud.Transaction, errs []fraud.Detail, explain bool) ([]fraud.Detail, error) {
 	var seen uint64
+	var seenExplain [2]bool
 	tx.ID = ""
 	d.skipSpace()
 	if !d.consume('{') {
@@ -157,8 +165,14 @@ func (d *Decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.De
 		}
 		ref, known := d.Fields.index[string(key)]
 		i := ref.i
+		ek := -1
+		if !known && explain {
+			ek = explainKey(key)
+		}
 		var name string
-		if !known {
+		if ek >= 0 {
+			d.loc = explainLocs[ek]
+		} else if !known {
 			name = Truncate(string(key))
 			d.loc = "json:" + name
 			if err := d.inspect(string(key)); err != nil {
@@ -173,6 +187,23 @@ func (d *Decoder) object(tx *fraud.Transaction, errs []fraud.Detail) ([]fraud.De
 		}
 		d.skipSpace()
 		switch {
+		case ek >= 0:
+			if seenExplain[ek] {
+				start := d.pos
+				if err := d.skipValue(0); err != nil {
+					return errs, err
+				}
+				errs = append(errs, fraud.FieldError(explainKeys[ek], "duplicate field", d.echo(start)))
+				break
+			}
+			seenExplain[ek] = true
+			detail, err := d.explainValue(ek)
+			if err != nil {
+				return errs, err
+			}
+			if detail != nil {
+				errs = append(errs, detail)
+			}
 		case !known:
 			start := d.pos
 			if err := d.skipValue(0); err != nil {
