@@ -170,3 +170,68 @@ func decodeWith(t *testing.T, name string, v any) []fraud.Detail {
 	_, details := mustDecode(t, txBody(firstRow, map[string]any{name: v}, ""))
 	return details
 }
+
+// TestPredictRequestAgreesWithDocument checks that the documented body of /predict is the
+// transaction's fields plus explain and explain_top_k, and that the decoder the server uses
+// enforces the documented types and bounds of those two.
+func TestPredictRequestAgreesWithDocument(t *testing.T) {
+	doc, err := OpenAPIDocument("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := doc["components"].(obj)["schemas"].(obj)
+	schema := schemas["PredictRequest"].(obj)
+	props := schema["properties"].(obj)
+	if schema["additionalProperties"] != false {
+		t.Errorf("got additionalProperties %v, want false", schema["additionalProperties"])
+	}
+	tx := schemas["TransactionRequest"].(obj)
+	for name := range tx["properties"].(obj) {
+		if _, ok := props[name]; !ok {
+			t.Errorf("transaction field %s missing from PredictRequest", name)
+		}
+	}
+	if want := len(tx["properties"].(obj)) + 2; len(props) != want {
+		t.Errorf("got %d properties, want %d", len(props), want)
+	}
+	if !slices.Equal(schema["required"].([]any), tx["required"].([]any)) {
+		t.Errorf("got required %v, want the transaction's %v", schema["required"], tx["required"])
+	}
+	decode := func(extra string) map[string]string {
+		d := txjson.Decoder{Fields: txjson.NewFields(), AllowExplain: true}
+		body := txBody(firstRow, nil, extra)
+		d.Reset(body)
+		var tx fraud.Transaction
+		details, err := d.Transaction(&tx, nil)
+		if err != nil {
+			t.Fatalf("decoding %.200q: got error %v, want none", body, err)
+		}
+		return problems(details)
+	}
+	if p := props["explain"].(obj); p["type"] != "boolean" {
+		t.Errorf("explain: got type %v, want boolean", p["type"])
+	}
+	for v, ok := range map[string]bool{"true": true, "false": true, "1": false, `"true"`: false, "null": false} {
+		if got := decode(`"explain":`+v)["explain"] == ""; got != ok {
+			t.Errorf("explain %s: decoder accepts %v, want %v", v, got, ok)
+		}
+	}
+	p := props["explain_top_k"].(obj)
+	lo, hi := p["minimum"].(float64), p["maximum"].(float64)
+	if p["type"] != "integer" || p["default"] != float64(5) {
+		t.Errorf("explain_top_k: got type %v default %v, want integer 5", p["type"], p["default"])
+	}
+	for _, v := range []float64{lo - 1, lo, lo + 0.5, hi, hi + 1} {
+		docOK := v >= lo && v <= hi && v == math.Trunc(v)
+		decOK := decode(`"explain_top_k":`+strconv.FormatFloat(v, 'g', -1, 64))["explain_top_k"] == ""
+		if docOK != decOK {
+			t.Errorf("explain_top_k %v: document allows %v, decoder allows %v", v, docOK, decOK)
+		}
+	}
+	batch := schemas["PredictBatchRequest"].(obj)["properties"].(obj)
+	for _, name := range []string{"explain", "explain_top_k"} {
+		if _, ok := batch[name]; !ok {
+			t.Errorf("PredictBatchRequest does not document %s", name)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 // StatusCode is the one map from error codes to HTTP statuses.
 func StatusCode(code fraud.Code) int {
 	switch code {
-	case fraud.CodeValidation, fraud.CodeMalformedJSON, fraud.CodeInvalidHost:
+	case fraud.CodeValidation, fraud.CodeMalformedJSON, fraud.CodeInvalidHost, fraud.CodeExplanationUnavailable:
 		return http.StatusBadRequest
 	case fraud.CodeUnauthorized:
 		return http.StatusUnauthorized

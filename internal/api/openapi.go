@@ -25,6 +25,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 	g := &schemaGen{schemas: obj{}}
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[wire.TransactionRequest](),
+		reflect.TypeFor[wire.PredictRequest](),
 		reflect.TypeFor[wire.PredictResponse](),
 		reflect.TypeFor[wire.ErrorResponse](),
 		reflect.TypeFor[wire.HealthResponse](),
@@ -61,34 +62,53 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		}
 	}
 	withID := obj{"transaction_id": "txn-0001"}
+	explain := obj{"explain": true, "explain_top_k": 3}
 	for k, v := range firstRow {
 		withID[k] = v
+		explain[k] = v
+	}
+	// /predict and /predict/batch answer 400 for a model that cannot be explained too.
+	scoring400 := func() obj {
+		r := errorResponses("400")
+		r400 := r["400"].(obj)
+		r400["description"] = r400["description"].(string) + " With explain: true, a live model that cannot be explained (EXPLANATION_UNAVAILABLE, such as one with a tree without node covers); the same request without explain is scored."
+		content := r400["content"].(obj)["application/json"].(obj)
+		content["examples"] = obj{
+			"validation": obj{"summary": "Invalid fields", "value": content["example"]},
+			"explanation_unavailable": obj{"summary": "The live model cannot be explained", "value": errorExample(fraud.CodeExplanationUnavailable,
+				"explain: the live model has a tree without node covers, which explanations need; ask without explain to be scored",
+				fraud.Detail{"field": "explain", "problem": "the live model has a tree without node covers, which explanations need", "value": true})},
+		}
+		delete(content, "example")
+		return r
 	}
 
 	predict := obj{
 		"operationId": "predict",
 		"summary":     "Score one transaction",
-		"description": "Scores one card transaction and answers its fraud probability, the decision under the model's threshold and a risk level. The body is decoded strictly: every field but transaction_id is required, unknown and duplicate fields are refused, and every bad field is reported.",
+		"description": "Scores one card transaction and answers its fraud probability, the decision under the model's threshold and a risk level; with explain: true, also the explanation of the score (the explain_top_k features that moved its margin most, as exact SHAP values in log-odds). The body is decoded strictly: every field but transaction_id, explain and explain_top_k is required, unknown and duplicate fields are refused, and every bad field is reported.",
 		"tags":        []any{"scoring"},
 		"requestBody": obj{
 			"required": true,
 			"content": obj{"application/json": obj{
-				"schema": ref("TransactionRequest"),
+				"schema": ref("PredictRequest"),
 				"examples": obj{
 					"first_row": obj{"summary": "The first transaction of creditcard.csv", "value": firstRow},
 					"with_id":   obj{"summary": "With the caller's transaction_id", "value": withID},
+					"explain":   obj{"summary": "With an explanation of its three main features", "value": explain},
 				},
 			}},
 		},
 		"responses": mergeResponses(
-			obj{"200": jsonResponse("The transaction's score.", "PredictResponse")},
-			errorResponses("400", "413", "415", "503"),
+			obj{"200": jsonResponse("The transaction's score, and its explanation when asked.", "PredictResponse")},
+			errorResponses("413", "415", "503"),
+			scoring400(),
 		),
 	}
 	predictBatch := obj{
 		"operationId": "predictBatch",
 		"summary":     "Score up to MAX_BATCH_SIZE transactions",
-		"description": "Scores a batch in one request (one request for rate limiting). Each transaction is validated on its own: an invalid one gets {index, error} in its place and the others are still scored. More than MAX_BATCH_SIZE transactions is a 413 with limit and received; the body may be up to MAX_BATCH_BODY_BYTES (4 MiB). For larger files use POST /batch.",
+		"description": "Scores a batch in one request (one request for rate limiting). Each transaction is validated on its own: an invalid one gets {index, error} in its place and the others are still scored. With explain: true at the top level, every scored transaction's result has its explanation, as for /predict. More than MAX_BATCH_SIZE transactions is a 413 with limit and received; the body may be up to MAX_BATCH_BODY_BYTES (4 MiB). For larger files use POST /batch.",
 		"tags":        []any{"scoring"},
 		"requestBody": obj{
 			"required": true,
@@ -99,7 +119,8 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		},
 		"responses": mergeResponses(
 			obj{"200": jsonResponse("One result per transaction, in order, and a summary.", "PredictBatchResponse")},
-			errorResponses("400", "413", "415", "503"),
+			errorResponses("413", "415", "503"),
+			scoring400(),
 		),
 	}
 	get := func(id, summary, desc, schema, tag string, codes ...string) obj {
@@ -334,12 +355,18 @@ func (g *schemaGen) ref(t reflect.Type) (obj, error) {
 func (g *schemaGen) object(t reflect.Type) (obj, error) {
 	props := obj{}
 	var required []any
-	explicit := false
-	for i := range t.NumField() {
-		explicit = explicit || t.Field(i).Tag.Get("required") != ""
+	// An embedded struct's fields are the type's own, as encoding/json sees them.
+	var fields []reflect.StructField
+	for _, f := range reflect.VisibleFields(t) {
+		if !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
+			fields = append(fields, f)
+		}
 	}
-	for i := range t.NumField() {
-		f := t.Field(i)
+	explicit := false
+	for _, f := range fields {
+		explicit = explicit || f.Tag.Get("required") != ""
+	}
+	for _, f := range fields {
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" || !f.IsExported() {
 			continue
@@ -374,6 +401,9 @@ func (g *schemaGen) object(t reflect.Type) (obj, error) {
 		}
 		if v := f.Tag.Get("example"); v != "" {
 			s["examples"] = []any{exampleValue(v, f.Type.Kind())}
+		}
+		if v := f.Tag.Get("default"); v != "" {
+			s["default"] = exampleValue(v, f.Type.Kind())
 		}
 		props[name] = s
 		if (explicit && f.Tag.Get("required") == "true") || (!explicit && !strings.Contains(opts, "omitempty")) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 	"github.com/fraudguard/fraudguard/wire"
 )
@@ -18,6 +19,7 @@ type batchScratch struct {
 	txs    []fraud.Transaction
 	errs   [][]fraud.Detail
 	scores []fraud.Score
+	expls  []model.Explanation // when the request asks for explanations
 }
 
 func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +36,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.inspector(), StopOnAttack: !s.guardCfg.DetectOnly}
+	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.inspector(), StopOnAttack: !s.guardCfg.DetectOnly, AllowExplain: true}
 	d.Reset(body)
 	n, err := s.decodeBatch(&d, sc)
 	if f := d.Finding(); f != nil {
@@ -57,6 +59,25 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
 		return
+	}
+	ex := d.Explain()
+	if ex.On {
+		// Explained before any is scored, so that a model that cannot be explained answers
+		// the error alone.
+		for len(sc.expls) < n {
+			sc.expls = append(sc.expls, model.Explanation{})
+		}
+		for i := range n {
+			if len(sc.errs[i]) > 0 {
+				continue
+			}
+			if err := m.Explain(&sc.txs[i].Features, &sc.expls[i]); err != nil {
+				s.errs.write(w, r, explainFailed(err))
+				return
+			}
+		}
+	} else {
+		ex.TopK = 0
 	}
 	sum := wire.BatchSummary{TotalProcessed: n}
 	var probSum float64
@@ -87,7 +108,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	elapsed := time.Since(start)
 	sum.ProcessingTimeMS = float64(elapsed.Microseconds()) / 1000
-	out := s.appendBatchResponse(body[:0], sc, n, sum, m.Threshold(), m.Version(), requestID(w))
+	out := s.appendBatchResponse(body[:0], sc, n, ex.TopK, sum, m.Threshold(), m.Version(), requestID(w))
 	sc.body = out[:0]
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
@@ -119,8 +140,9 @@ func (s *Server) decodeBatch(d *txjson.Decoder, sc *batchScratch) (int, error) {
 	return n, nil
 }
 
-// appendBatchResponse encodes a wire.PredictBatchResponse by hand.
-func (s *Server) appendBatchResponse(b []byte, sc *batchScratch, n int, sum wire.BatchSummary, threshold float64, version, reqID string) []byte {
+// appendBatchResponse encodes a wire.PredictBatchResponse by hand; with topK > 0, each scored
+// item has its explanation from sc.expls.
+func (s *Server) appendBatchResponse(b []byte, sc *batchScratch, n, topK int, sum wire.BatchSummary, threshold float64, version, reqID string) []byte {
 	b = append(b, `{"results":[`...)
 	for i := range n {
 		if i > 0 {
@@ -147,7 +169,12 @@ func (s *Server) appendBatchResponse(b []byte, sc *batchScratch, n int, sum wire
 		b = strconv.AppendBool(b, score.IsFraud)
 		b = append(b, `,"risk_level":"`...)
 		b = append(b, score.Risk...)
-		b = append(b, `"}`...)
+		b = append(b, '"')
+		if topK > 0 {
+			b = append(b, `,"explanation":`...)
+			b = appendExplanation(b, s.names, &sc.expls[i], &sc.txs[i].Features, topK)
+		}
+		b = append(b, '}')
 	}
 	b = append(b, `],"summary":{"total_processed":`...)
 	b = strconv.AppendInt(b, int64(sum.TotalProcessed), 10)

@@ -103,6 +103,7 @@ type Server struct {
 	handler http.Handler
 
 	fields    *txjson.Fields
+	names     []string  // fraud.FeatureNames, for explanations
 	bufs      sync.Pool // *[]byte of opts.MaxBodyBytes+1 capacity
 	batchBufs sync.Pool // *batchScratch
 
@@ -152,6 +153,7 @@ func NewServer(logger *slog.Logger, opts Options, models ModelSource, system Sys
 		reloader: opts.Reloader,
 		metrics:  opts.Metrics,
 		fields:   txjson.NewFields(),
+		names:    fraud.FeatureNames(),
 	}
 	size := int(opts.MaxBodyBytes) + 1
 	s.bufs.New = func() any { b := make([]byte, 0, size); return &b }
@@ -192,7 +194,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.inspector(), StopOnAttack: !s.guardCfg.DetectOnly}
+	d := txjson.Decoder{Fields: s.fields, Detector: s.guardCfg.inspector(), StopOnAttack: !s.guardCfg.DetectOnly, AllowExplain: true}
 	d.Reset(body)
 	var tx fraud.Transaction
 	details, err := d.Transaction(&tx, nil)
@@ -220,6 +222,15 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
 		return
 	}
+	var expl *explained
+	if ex := d.Explain(); ex.On {
+		expl = &explained{topK: ex.TopK}
+		if err := m.Explain(&tx.Features, &expl.e); err != nil {
+			s.predictionFailed("invalid")
+			s.errs.write(w, r, explainFailed(err))
+			return
+		}
+	}
 	var span trace.Span
 	if s.opts.Tracer != nil {
 		if trace.SpanFromContext(r.Context()).IsRecording() {
@@ -239,6 +250,10 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	elapsed := time.Since(start)
 	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, requestID(w))
+	if expl != nil {
+		out = appendExplanation(append(out[:len(out)-2], `,"explanation":`...), s.names, &expl.e, &tx.Features, expl.topK)
+		out = append(out, "}\n"...)
+	}
 	*bp = out[:0]
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
