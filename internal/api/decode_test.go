@@ -212,7 +212,7 @@ func TestPredictRequestAgreesWithDocument(t *testing.T) {
 		t.Errorf("explain: got type %v, want boolean", p["type"])
 	}
 	for v, ok := range map[string]bool{"true": true, "false": true, "1": false, `"true"`: false, "null": false} {
-		if got := decode(`"explain":`+v)["explain"] == ""; got != ok {
+		if got := decode(`"explain":` + v)["explain"] == ""; got != ok {
 			t.Errorf("explain %s: decoder accepts %v, want %v", v, got, ok)
 		}
 	}
@@ -223,7 +223,7 @@ func TestPredictRequestAgreesWithDocument(t *testing.T) {
 	}
 	for _, v := range []float64{lo - 1, lo, lo + 0.5, hi, hi + 1} {
 		docOK := v >= lo && v <= hi && v == math.Trunc(v)
-		decOK := decode(`"explain_top_k":`+strconv.FormatFloat(v, 'g', -1, 64))["explain_top_k"] == ""
+		decOK := decode(`"explain_top_k":` + strconv.FormatFloat(v, 'g', -1, 64))["explain_top_k"] == ""
 		if docOK != decOK {
 			t.Errorf("explain_top_k %v: document allows %v, decoder allows %v", v, docOK, decOK)
 		}
