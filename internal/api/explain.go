@@ -35,18 +35,6 @@ func explainFailed(err error) error {
 	}
 }
 
-// topFeatures sets idx to the feature indices ordered by |contribution|, largest first, ties in
-// feature order (a stable insertion sort: 30 entries, no allocation), and returns the first k.
-func topFeatures(c *[fraud.NumFeatures]float64, k int, idx *[fraud.NumFeatures]int) []int {
-	for i := range idx {
-		idx[i] = i
-		for j := i; j > 0 && math.Abs(c[idx[j-1]]) < math.Abs(c[idx[j]]); j-- {
-			idx[j-1], idx[j] = idx[j], idx[j-1]
-		}
-	}
-	return idx[:k]
-}
-
 // appendExplanation encodes a wire.Explanation by hand, listing the topK features of e; names
 // are the features' names in model order.
 func appendExplanation(b []byte, names []string, e *model.Explanation, x *[fraud.NumFeatures]float64, topK int) []byte {
@@ -56,7 +44,7 @@ func appendExplanation(b []byte, names []string, e *model.Explanation, x *[fraud
 	b = appendNumber(b, e.Margin)
 	b = append(b, `,"features":[`...)
 	var idx [fraud.NumFeatures]int
-	for n, j := range topFeatures(&e.Contributions, topK, &idx) {
+	for n, j := range model.TopFeatures(&e.Contributions, topK, &idx) {
 		if n > 0 {
 			b = append(b, ',')
 		}

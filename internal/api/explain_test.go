@@ -306,19 +306,6 @@ func TestPredictBatchExplain(t *testing.T) {
 	checkError(t, w, 400, "VALIDATION_ERROR")
 }
 
-func TestTopFeatures(t *testing.T) {
-	var c [fraud.NumFeatures]float64
-	c[3], c[7], c[9], c[20], c[29] = 0.5, -2, 0.5, -0.5, 2
-	var idx [fraud.NumFeatures]int
-	got := topFeatures(&c, 6, &idx)
-	want := []int{7, 29, 3, 9, 20, 0}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
-		}
-	}
-}
-
 // BenchmarkPredictExplain measures /predict with explain: true and every feature listed,
 // through the whole middleware chain, with the shipped model and the first real transaction.
 func BenchmarkPredictExplain(b *testing.B) {

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 )
@@ -101,4 +102,18 @@ func (l *Logreg) Explain(x *[fraud.NumFeatures]float64, dst *Explanation) error 
 		dst.Contributions[j] = l.Coef[j] * ((x[j] - l.Mean[j]) / l.Scale[j])
 	}
 	return nil
+}
+
+// TopFeatures sets idx to the feature indices ordered by |contribution|, largest first, ties in
+// feature order (a stable insertion sort: 30 entries, no allocation), and returns the first k.
+// Every list of an explanation's leading features (the API's explanations, score's reasons)
+// is cut from this order.
+func TopFeatures(c *[fraud.NumFeatures]float64, k int, idx *[fraud.NumFeatures]int) []int {
+	for i := range idx {
+		idx[i] = i
+		for j := i; j > 0 && math.Abs(c[idx[j-1]]) < math.Abs(c[idx[j]]); j-- {
+			idx[j-1], idx[j] = idx[j], idx[j-1]
+		}
+	}
+	return idx[:k]
 }

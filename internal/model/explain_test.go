@@ -423,3 +423,16 @@ func BenchmarkExplain(b *testing.B) {
 		}
 	}
 }
+
+func TestTopFeatures(t *testing.T) {
+	var c [fraud.NumFeatures]float64
+	c[3], c[7], c[9], c[20], c[29] = 0.5, -2, 0.5, -0.5, 2
+	var idx [fraud.NumFeatures]int
+	got := TopFeatures(&c, 6, &idx)
+	want := []int{7, 29, 3, 9, 20, 0}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
