@@ -20,7 +20,7 @@ import (
 const scoreSummary = `Score a CSV file of card transactions (creditcard.csv schema: Time, V1..V28, Amount; an
 optional transaction_id first or last and an optional Class anywhere).
 
-  fraudguard score --file tx.csv --out scored.csv [--model-path models/] [--model-version V]
+  fraudguard score --file tx.csv --out scored.csv [--model-path models/] [--model-version V] [--explain]
   fraudguard score --file tx.csv --out scored.csv --url http://localhost:8000 [--api-key K]
 
 Without --url the file is scored here with the newest model bundle under --model-path (or
@@ -32,6 +32,12 @@ fraud_probability (shortest decimal that reads back as the same float64), is_fra
 false) and risk_level (low, medium, high, critical). Blank lines are left out and every row
 ends with the line ending it had (CRLF or LF). When the server scores every row, both modes
 give the same bytes for the same file and model.
+
+With --explain (local scoring only), three more columns follow the others: reason_1, reason_2
+and reason_3, the three features of largest |contribution| to the row's margin, largest first
+(ties in feature order), each as feature:contribution, the contribution being the exact SHAP
+value in log-odds (as /predict's explanations give it). A model that cannot be explained
+(a tree without node covers) stops the command before anything is written.
 
 Locally, a row that cannot be read stops the command with the file, line and column at fault,
 and nothing is written. With --url the server decides: when it marks rows invalid, a fourth
@@ -55,6 +61,7 @@ type scoreOptions struct {
 	apiKey       string
 	poll         time.Duration
 	quiet        bool
+	explain      bool
 }
 
 // runScore implements "fraudguard score".
@@ -68,6 +75,7 @@ func runScore(ctx context.Context, args []string, getenv func(string) string, st
 	apiKey := fs.String("api-key", "", "with --url: API key with the batch scope (default: env FRAUDGUARD_API_KEY)")
 	poll := fs.Duration("poll", 500*time.Millisecond, "with --url: how often to ask for the job's status")
 	quiet := fs.Bool("quiet", false, "write no progress and no summary to standard error")
+	explain := fs.Bool("explain", false, "add reason_1..reason_3: the three features that moved each row's score most, as feature:contribution (log-odds); local scoring only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +83,7 @@ func runScore(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	o := scoreOptions{file: *file, out: *out, modelPath: *modelPath, modelVersion: *modelVersion,
-		apiKey: *apiKey, poll: *poll, quiet: *quiet}
+		apiKey: *apiKey, poll: *poll, quiet: *quiet, explain: *explain}
 	if o.file == "" {
 		return usageError{errors.New(`score: --file is required: the CSV file to score, or "-" for standard input`)}
 	}
@@ -93,6 +101,9 @@ func runScore(ctx context.Context, args []string, getenv func(string) string, st
 			return usageError{fmt.Errorf("score: --url %q is not a server URL; allowed: http://host:port or https://host:port", *serverURL)}
 		}
 		o.server = u
+		if o.explain {
+			return usageError{errors.New("score: --explain cannot be combined with --url: reasons are given by local scoring only; drop one of them")}
+		}
 		if o.file == "-" {
 			return usageError{errors.New("score: --file - cannot be combined with --url: the file is read twice, to send it and to join the results to it")}
 		}
@@ -190,6 +201,11 @@ func scoreLocal(ctx context.Context, o scoreOptions, stdin io.Reader, stdout, st
 	if err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
+	if o.explain {
+		if err := scoring.CanExplain(m); err != nil {
+			return fmt.Errorf("score: --explain: %w; score without --explain", err)
+		}
+	}
 	in, name, size, err := openInput(o.file, stdin)
 	if err != nil {
 		return fmt.Errorf("score: %w", err)
@@ -200,7 +216,7 @@ func scoreLocal(ctx context.Context, o scoreOptions, stdin io.Reader, stdout, st
 	var sum scoring.Summary
 	err = writeOutput(o.out, stdout, func(w *bufio.Writer) error {
 		var err error
-		sum, err = scoring.Stream(ctx, m, in, name, w, bar, runtime.GOMAXPROCS(0))
+		sum, err = scoring.Stream(ctx, m, in, name, w, bar, runtime.GOMAXPROCS(0), o.explain)
 		return err
 	})
 	if err != nil {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,6 +229,110 @@ func TestScoreLocal(t *testing.T) {
 	}
 }
 
+// TestScoreLocalExplain checks --explain: the header gains reason_1..reason_3, and each row's
+// reasons are the three features of largest |contribution| in the model's own explanation of
+// the row, largest first, as feature:contribution.
+func TestScoreLocalExplain(t *testing.T) {
+	models, m := mustScoreModels(t)
+	dir := t.TempDir()
+	in := mustGenInput(t, dir, 300)
+	plain, _ := mustScore(t, "--file", in, "--out", "-", "--model-path", models, "--quiet")
+	stdout, _ := mustScore(t, "--file", in, "--out", "-", "--model-path", models, "--quiet", "--explain")
+
+	plainLines := strings.Split(strings.TrimSuffix(plain, "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != len(plainLines) {
+		t.Fatalf("got %d lines, want %d", len(lines), len(plainLines))
+	}
+	if want := plainLines[0] + ",reason_1,reason_2,reason_3"; lines[0] != want {
+		t.Errorf("header: got %q, want %q", lines[0], want)
+	}
+	rd, err := dataset.NewReader(bytes.NewReader(mustReadFile(t, in)), "in", dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := fraud.FeatureNames()
+	for i := 1; i < len(lines); i++ {
+		rec, err := rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e model.Explanation
+		if err := m.Explain(&rec.Features, &e); err != nil {
+			t.Fatal(err)
+		}
+		order := make([]int, fraud.NumFeatures)
+		for j := range order {
+			order[j] = j
+		}
+		sort.SliceStable(order, func(a, b int) bool {
+			return math.Abs(e.Contributions[order[a]]) > math.Abs(e.Contributions[order[b]])
+		})
+		want := plainLines[i]
+		for _, j := range order[:3] {
+			want += "," + names[j] + ":" + strconv.FormatFloat(e.Contributions[j], 'g', -1, 64)
+		}
+		if lines[i] != want {
+			t.Fatalf("line %d: got %q, want %q", i+1, lines[i], want)
+		}
+	}
+}
+
+// TestScoreLocalExplainUnexplainable checks that --explain with a model that cannot be
+// explained fails, naming why, and writes nothing; without --explain the model scores.
+func TestScoreLocalExplainUnexplainable(t *testing.T) {
+	models := mustCoverlessModels(t)
+	dir := t.TempDir()
+	in := mustGenInput(t, dir, 20)
+	mustScore(t, "--file", in, "--out", "-", "--model-path", models, "--quiet")
+
+	out := filepath.Join(dir, "scored.csv")
+	_, _, err := runScoreCmd(context.Background(), t, nil, "--file", in, "--out", out, "--model-path", models, "--quiet", "--explain")
+	if err == nil || !strings.Contains(err.Error(), "--explain") || !strings.Contains(err.Error(), "node covers") {
+		t.Fatalf("got %v, want an error naming --explain and the node covers", err)
+	}
+	if code := exitCode(err, io.Discard); code == 0 {
+		t.Errorf("exit status: got 0, want non-zero")
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("output: got %v, want no file", err)
+	}
+	stdout, _, err := runScoreCmd(context.Background(), t, nil, "--file", in, "--out", "-", "--model-path", models, "--quiet", "--explain")
+	if err == nil || stdout != "" {
+		t.Errorf("--out -: got %v and %d bytes, want an error and nothing written", err, len(stdout))
+	}
+}
+
+// mustCoverlessModels saves a bundle of one tree whose nodes have no covers, which scores but
+// cannot be explained, into a directory of its own and returns the directory.
+func mustCoverlessModels(t testing.TB) string {
+	t.Helper()
+	e, err := model.NewTreeEnsemble([][]model.TreeNode{{
+		{Feature: 14, Threshold: -1, Left: 1, Right: 2},
+		{IsLeaf: true, Value: 1.5},
+		{IsLeaf: true, Value: -0.7},
+	}}, model.TreeOptions{BaseMargin: -4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "models")
+	if _, err := model.Save(root, model.Bundle{
+		Manifest: model.Manifest{
+			Name: "coverless", Kind: model.KindTrees, Threshold: 0.5, CreatedAt: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC),
+			Members:  []model.MemberSpec{{Kind: model.KindTrees, File: "trees.json", Weight: 1}},
+			Canaries: []model.Canary{{}},
+		},
+		Files: map[string][]byte{"trees.json": data},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 func TestScoreLocalModelVersion(t *testing.T) {
 	models, m := mustScoreModels(t)
 	dir := t.TempDir()
@@ -354,6 +460,7 @@ func TestScoreRejectsBadFlags(t *testing.T) {
 		{"ftp url", []string{"--file", in, "--out", "x.csv", "--url", "ftp://h/"}, "is not a server URL"},
 		{"zero poll", []string{"--file", in, "--out", "x.csv", "--url", "http://h:1", "--poll", "0s"}, "--poll 0s is out of range"},
 		{"stdin with url", []string{"--file", "-", "--out", "x.csv", "--url", "http://h:1"}, "--file - cannot be combined with --url"},
+		{"explain with url", []string{"--file", in, "--out", "x.csv", "--url", "http://h:1", "--explain"}, "--explain cannot be combined with --url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

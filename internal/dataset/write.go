@@ -15,7 +15,22 @@ const (
 	ColumnIsFraud     = "is_fraud"
 	ColumnRisk        = "risk_level"
 	ColumnError       = "error"
+	ColumnReason1     = "reason_1"
+	ColumnReason2     = "reason_2"
+	ColumnReason3     = "reason_3"
 )
+
+// NumReasons is how many reason columns an explained result has: the features of largest
+// |contribution|, largest first.
+const NumReasons = 3
+
+// ReasonColumns are the names of the reason columns, comma-separated, each after a comma, as
+// they follow the other result columns of a header.
+const ReasonColumns = "," + ColumnReason1 + "," + ColumnReason2 + "," + ColumnReason3
+
+// EmptyReasons are the reason cells of a row that has none (an invalid row), each after a
+// comma.
+const EmptyReasons = ",,,"
 
 // ResultsHeader is the header line of a job's results as CSV, without its line feed.
 const ResultsHeader = ColumnRow + "," + ColumnID + "," + ColumnProbability + "," + ColumnIsFraud + "," + ColumnRisk + "," + ColumnError
@@ -42,6 +57,16 @@ func AppendScores(dst []byte, p float64, isFraud bool, risk fraud.RiskLevel) []b
 	dst = strconv.AppendBool(dst, isFraud)
 	dst = append(dst, ',')
 	return append(dst, risk...)
+}
+
+// AppendReason appends one reason cell, feature:contribution, without a leading comma: the
+// feature's name and its contribution in log-odds, the shortest decimal that reads back as the
+// same float64. Feature names hold no comma or quote, and neither does a number, so the cell
+// never needs quoting.
+func AppendReason(dst []byte, feature string, contribution float64) []byte {
+	dst = append(dst, feature...)
+	dst = append(dst, ':')
+	return strconv.AppendFloat(dst, contribution, 'g', -1, 64)
 }
 
 // AppendResult appends one line of a job's results as CSV (see ResultsHeader): a scored row

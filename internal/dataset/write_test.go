@@ -185,3 +185,23 @@ func TestAppendRowReadsBack(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendReason(t *testing.T) {
+	tenth, fifth := 0.1, 0.2
+	tests := []struct {
+		feature string
+		c       float64
+		want    string
+	}{
+		{"V14", -(tenth + fifth), "V14:-0.30000000000000004"},
+		{"Amount", 2.5e-7, "Amount:2.5e-07"},
+		{"Time", 0, "Time:0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := string(AppendReason([]byte("x,"), tc.feature, tc.c)); got != "x,"+tc.want {
+				t.Fatalf("got %q, want %q", got, "x,"+tc.want)
+			}
+		})
+	}
+}

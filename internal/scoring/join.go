@@ -32,7 +32,7 @@ func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w i
 	if err != nil {
 		return sum, err
 	}
-	out := appendHeader(make([]byte, 0, 64<<10), buf, hdr, withError)
+	out := appendHeader(make([]byte, 0, 64<<10), buf, hdr, withError, false)
 	for i := int64(0); ; i++ {
 		if i%ChunkRows == 0 {
 			if err := ctx.Err(); err != nil {
@@ -67,12 +67,12 @@ func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w i
 				sum.FirstInvalid, sum.FirstInvalidLine = res.Error, r.Line
 			}
 			sum.Invalid++
-			out = appendInvalidRow(out, buf, r, res.Error)
+			out = appendInvalidRow(out, buf, r, res.Error, false)
 		} else {
 			if res.IsFraud {
 				sum.Frauds++
 			}
-			out = appendScoredRow(out, buf, r, res.Probability, res.IsFraud, res.Risk, withError)
+			out = appendScoredRow(out, buf, r, res.Probability, res.IsFraud, res.Risk, withError, nil)
 		}
 		if len(out) >= flushBytes {
 			if _, err := w.Write(out); err != nil {

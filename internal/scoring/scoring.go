@@ -52,11 +52,14 @@ type chunk struct {
 	end       int64 // the input offset just past data
 	readErr   error // what stopped the reader after this chunk's records, if anything
 
-	x      [fraud.NumFeatures]float64 // the row being scored, kept here so that it never escapes per row
-	out    []byte                     // the scored rows, formatted
-	frauds int64
-	err    error // the first problem, in input order
-	done   chan struct{}
+	x       [fraud.NumFeatures]float64 // the row being scored, kept here so that it never escapes per row
+	expl    model.Explanation          // with explain, the row's explanation
+	idx     [fraud.NumFeatures]int     // with explain, its features in order of |contribution|
+	reasons []byte                     // with explain, the row's reason cells
+	out     []byte                     // the scored rows, formatted
+	frauds  int64
+	err     error // the first problem, in input order
+	done    chan struct{}
 }
 
 // fill reads up to ChunkRows records, or about chunkBytes, from s into c and reports whether
@@ -82,11 +85,20 @@ func (c *chunk) fill(s *dataset.Splitter) bool {
 }
 
 // Stream scores the CSV input in, named name in errors, with m on workers goroutines, and
-// writes the header and the scored rows to w. The first problem in input order — a bad
+// writes the header and the scored rows to w. With explain, each row also gets the reason
+// columns (dataset.ReasonColumns): the dataset.NumReasons features of largest |contribution|
+// in m's explanation of its margin, in model.TopFeatures order, as feature:contribution; a
+// model that cannot be explained is an error (wrapping model.ErrNoCovers or
+// errors.ErrUnsupported) before anything is written. The first problem in input order — a bad
 // header or row (a *dataset.Error naming line and column), a read or write failure, ctx being
 // cancelled — stops it.
-func Stream(ctx context.Context, m *model.Model, in io.Reader, name string, w io.Writer, progress Progress, workers int) (Summary, error) {
+func Stream(ctx context.Context, m *model.Model, in io.Reader, name string, w io.Writer, progress Progress, workers int, explain bool) (Summary, error) {
 	var sum Summary
+	if explain {
+		if err := CanExplain(m); err != nil {
+			return sum, err
+		}
+	}
 	s := dataset.NewSplitter(in, name)
 	prefix, hdr, err := s.Next(nil)
 	if err != nil && err != io.EOF {
@@ -99,7 +111,7 @@ func Stream(ctx context.Context, m *model.Model, in io.Reader, name string, w io
 	}
 	header := prefix[hdr.Start:hdr.Next]
 	headerLines := bytes.Count(header, []byte{'\n'})
-	if _, err := w.Write(appendHeader(nil, prefix, hdr, false)); err != nil {
+	if _, err := w.Write(appendHeader(nil, prefix, hdr, false, explain)); err != nil {
 		return sum, err
 	}
 
@@ -139,10 +151,11 @@ func Stream(ctx context.Context, m *model.Model, in io.Reader, name string, w io
 			}
 		}
 	})
+	names := fraud.FeatureNames()
 	for range workers {
 		g.Go(func() error {
 			for c := range work {
-				scoreChunk(m, name, header, headerLines, c)
+				scoreChunk(m, name, header, headerLines, c, names, explain)
 			}
 			return nil
 		})
@@ -171,11 +184,23 @@ func Stream(ctx context.Context, m *model.Model, in io.Reader, name string, w io
 	return sum, err
 }
 
+// CanExplain returns nil when m can explain its margins, and otherwise Explain's error,
+// wrapping model.ErrNoCovers or errors.ErrUnsupported: whether a model can be explained does
+// not depend on the row, so one row tells for all.
+func CanExplain(m *model.Model) error {
+	var x [fraud.NumFeatures]float64
+	var e model.Explanation
+	if err := m.Explain(&x, &e); err != nil {
+		return fmt.Errorf("model %s cannot be explained: %w", m.Version(), err)
+	}
+	return nil
+}
+
 // scoreChunk parses, scores and formats the records of c, leaving the outcome in c and
-// closing c.done. Each chunk gets its own dataset reader, fed the header and then the chunk,
+// closing c.done; with explain, names are the features' names, for the reason cells. Each chunk gets its own dataset reader, fed the header and then the chunk,
 // so that chunks are parsed in parallel; the line numbers of its errors are moved back to
 // where the chunk sits in the input.
-func scoreChunk(m *model.Model, name string, header []byte, headerLines int, c *chunk) {
+func scoreChunk(m *model.Model, name string, header []byte, headerLines int, c *chunk, names []string, explain bool) {
 	defer close(c.done)
 	c.out, c.frauds, c.err = c.out[:0], 0, nil
 	rd, err := dataset.NewReader(io.MultiReader(bytes.NewReader(header), bytes.NewReader(c.data)), name, dataset.Options{})
@@ -200,7 +225,17 @@ func scoreChunk(m *model.Model, name string, header []byte, headerLines int, c *
 		if sc.IsFraud {
 			c.frauds++
 		}
-		c.out = appendScoredRow(c.out, c.data, *r, sc.Probability, sc.IsFraud, sc.Risk, false)
+		c.reasons = c.reasons[:0]
+		if explain {
+			if err := m.Explain(&c.x, &c.expl); err != nil {
+				c.err = &dataset.Error{File: name, Line: r.Line, Problem: fmt.Sprintf("explain: %v", err)}
+				return
+			}
+			for _, j := range model.TopFeatures(&c.expl.Contributions, dataset.NumReasons, &c.idx) {
+				c.reasons = dataset.AppendReason(append(c.reasons, ','), names[j], c.expl.Contributions[j])
+			}
+		}
+		c.out = appendScoredRow(c.out, c.data, *r, sc.Probability, sc.IsFraud, sc.Risk, false, c.reasons)
 	}
 	c.err = c.readErr
 }
@@ -223,32 +258,42 @@ func shiftLines(err error, shift int, name string, line int) error {
 }
 
 // appendHeader appends the input's header (without the blank lines that may precede it) and
-// the names of the added columns.
-func appendHeader(dst, buf []byte, hdr dataset.Span, withError bool) []byte {
+// the names of the added columns: the results, the error with withError, then the reasons with
+// withReasons.
+func appendHeader(dst, buf []byte, hdr dataset.Span, withError, withReasons bool) []byte {
 	dst = append(dst, buf[hdr.Start:hdr.End]...)
 	dst = append(dst, ","+dataset.ColumnProbability+","+dataset.ColumnIsFraud+","+dataset.ColumnRisk...)
 	if withError {
 		dst = append(dst, ","+dataset.ColumnError...)
 	}
+	if withReasons {
+		dst = append(dst, dataset.ReasonColumns...)
+	}
 	return appendEOL(dst, buf[hdr.End:hdr.Next])
 }
 
-// appendScoredRow appends a record's text followed by its three result columns and, with
-// errorCell, an empty error column.
-func appendScoredRow(dst, buf []byte, r dataset.Span, p float64, isFraud bool, risk fraud.RiskLevel, errorCell bool) []byte {
+// appendScoredRow appends a record's text followed by its three result columns, with
+// errorCell an empty error column, and then reasons: the reason cells, each after its comma,
+// or nothing.
+func appendScoredRow(dst, buf []byte, r dataset.Span, p float64, isFraud bool, risk fraud.RiskLevel, errorCell bool, reasons []byte) []byte {
 	dst = append(dst, buf[r.Start:r.End]...)
 	dst = dataset.AppendScores(append(dst, ','), p, isFraud, risk)
 	if errorCell {
 		dst = append(dst, ',')
 	}
+	dst = append(dst, reasons...)
 	return appendEOL(dst, buf[r.End:r.Next])
 }
 
-// appendInvalidRow appends a record's text followed by empty result columns and its error.
-func appendInvalidRow(dst, buf []byte, r dataset.Span, problem string) []byte {
+// appendInvalidRow appends a record's text followed by empty result columns, its error and,
+// with withReasons, empty reason cells.
+func appendInvalidRow(dst, buf []byte, r dataset.Span, problem string, withReasons bool) []byte {
 	dst = append(dst, buf[r.Start:r.End]...)
 	dst = append(dst, ",,,,"...)
 	dst = dataset.AppendField(dst, problem)
+	if withReasons {
+		dst = append(dst, dataset.EmptyReasons...)
+	}
 	return appendEOL(dst, buf[r.End:r.Next])
 }
 
