@@ -23,6 +23,9 @@ type SubmitOptions struct {
 	// instead of creating another (1 to 128 letters, digits or _-.:, unique per API key).
 	// With it, and a body that is an io.ReadSeeker, the submission is retried.
 	IdempotencyKey string
+	// Explain asks for reasons: the job's results carry each row's three features of largest
+	// contribution (JobResult.Reasons; reason_1..reason_3 in the CSV results).
+	Explain bool
 }
 
 // Submitted is the answer of a batch submission.
@@ -52,6 +55,9 @@ func (c *Client) SubmitBatch(ctx context.Context, body io.Reader, opts SubmitOpt
 	}
 	var out Submitted
 	cl := call{method: http.MethodPost, path: []string{"batch"}, header: h, stream: body, retry: opts.IdempotencyKey != ""}
+	if opts.Explain {
+		cl.query = url.Values{"explain": {"true"}}
+	}
 	header, err := c.doJSON(ctx, cl, &out.BatchSubmitResponse)
 	if err != nil {
 		return nil, err

@@ -1,9 +1,12 @@
 package client_test
 
 import (
+	"bufio"
 	"context"
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/fraudguard/fraudguard/client"
 	"github.com/fraudguard/fraudguard/wire"
@@ -63,5 +66,54 @@ func TestPredictExplanation(t *testing.T) {
 	}
 	if b, err = c.PredictBatch(ctx, []wire.TransactionRequest{firstRow}); err != nil || b.Results[0].Explanation != nil {
 		t.Errorf("batch without the option: got %+v, %v, want no explanation", b, err)
+	}
+}
+
+// TestBatchExplain checks SubmitOptions.Explain: the job's results carry, for each valid row,
+// the same three features and contributions as /predict's explanation of that row with
+// explain_top_k 3, and none for the invalid row; the CSV results have the reason columns.
+func TestBatchExplain(t *testing.T) {
+	srv := mustServer(t)
+	ctx := context.Background()
+	p, err := mustClient(t, srv.URL, keyPredict).Predict(ctx, firstRow, client.WithExplanation(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustClient(t, srv.URL, keyBatch)
+	sub, err := c.SubmitBatch(ctx, strings.NewReader(csvBody(4, true)), client.SubmitOptions{Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, sub.JobID, client.WaitOptions{Poll: 5 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.BatchResults(ctx, sub.JobID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Results {
+		if r.Row == 2 {
+			if r.Error == "" || r.Reasons != nil {
+				t.Errorf("row 2: got %+v, want an invalid row without reasons", r)
+			}
+			continue
+		}
+		if len(r.Reasons) != 3 {
+			t.Fatalf("row %d: got reasons %+v, want 3", r.Row, r.Reasons)
+		}
+		for i, rs := range r.Reasons {
+			if f := p.Explanation.Features[i]; rs.Feature != f.Feature || rs.Contribution != f.Contribution {
+				t.Errorf("row %d reason %d: got %+v, want %s %v as /predict explains it", r.Row, i+1, rs, f.Feature, f.Contribution)
+			}
+		}
+	}
+	stream, err := c.BatchResultsStream(ctx, sub.JobID, client.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	head, err := bufio.NewReader(stream).ReadString('\n')
+	if want := "row,transaction_id,fraud_probability,is_fraud,risk_level,error,reason_1,reason_2,reason_3\n"; err != nil || head != want {
+		t.Errorf("CSV header: got %q (%v), want %q", head, err, want)
 	}
 }

@@ -81,4 +81,13 @@ type JobResult struct {
 	Risk          RiskLevel `json:"risk_level,omitempty" enum:"low,medium,high,critical" doc:"Risk level, as for /predict; absent for an invalid row." example:"low"`
 	// Error is why the row could not be scored; "" for a scored row.
 	Error string `json:"error,omitempty" doc:"Why the row could not be scored (malformed line or record, bad field); absent for a scored row." example:""`
+	// Reasons are the row's reasons, for a job submitted with explain=true; nil otherwise and
+	// for an invalid row.
+	Reasons []Reason `json:"reasons,omitempty" doc:"For a job submitted with explain=true, the 3 features of largest |contribution| to the row's margin, largest first, ties in feature order (as /predict's explanation.features); absent otherwise and for an invalid row."`
+}
+
+// Reason is one feature's part in a row's score: its exact SHAP contribution to the margin.
+type Reason struct {
+	Feature      string  `json:"feature" doc:"The feature: Time, V1..V28 or Amount." example:"V14"`
+	Contribution float64 `json:"contribution" doc:"Its contribution to the margin, in log-odds (positive raises the risk)." example:"-0.3015193238346317"`
 }

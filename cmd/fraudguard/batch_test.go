@@ -219,7 +219,7 @@ func joinResults(t *testing.T, url, id, input string) []byte {
 	}
 	defer in.Close()
 	var out bytes.Buffer
-	if _, err := scoring.Join(ctx, in, input, results, &out, false, progress.New(io.Discard, 0, progress.Options{})); err != nil {
+	if _, err := scoring.Join(ctx, in, input, results, &out, false, false, progress.New(io.Discard, 0, progress.Options{})); err != nil {
 		t.Fatalf("joining the results to %s: %v", input, err)
 	}
 	return out.Bytes()

@@ -33,7 +33,7 @@ false) and risk_level (low, medium, high, critical). Blank lines are left out an
 ends with the line ending it had (CRLF or LF). When the server scores every row, both modes
 give the same bytes for the same file and model.
 
-With --explain (local scoring only), three more columns follow the others: reason_1, reason_2
+With --explain (locally or with --url), three more columns follow the others: reason_1, reason_2
 and reason_3, the three features of largest |contribution| to the row's margin, largest first
 (ties in feature order), each as feature:contribution, the contribution being the exact SHAP
 value in log-odds (as /predict's explanations give it). A model that cannot be explained
@@ -75,7 +75,7 @@ func runScore(ctx context.Context, args []string, getenv func(string) string, st
 	apiKey := fs.String("api-key", "", "with --url: API key with the batch scope (default: env FRAUDGUARD_API_KEY)")
 	poll := fs.Duration("poll", 500*time.Millisecond, "with --url: how often to ask for the job's status")
 	quiet := fs.Bool("quiet", false, "write no progress and no summary to standard error")
-	explain := fs.Bool("explain", false, "add reason_1..reason_3: the three features that moved each row's score most, as feature:contribution (log-odds); local scoring only")
+	explain := fs.Bool("explain", false, "add reason_1..reason_3: the three features that moved each row's score most, as feature:contribution (log-odds)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,9 +101,6 @@ func runScore(ctx context.Context, args []string, getenv func(string) string, st
 			return usageError{fmt.Errorf("score: --url %q is not a server URL; allowed: http://host:port or https://host:port", *serverURL)}
 		}
 		o.server = u
-		if o.explain {
-			return usageError{errors.New("score: --explain cannot be combined with --url: reasons are given by local scoring only; drop one of them")}
-		}
 		if o.file == "-" {
 			return usageError{errors.New("score: --file - cannot be combined with --url: the file is read twice, to send it and to join the results to it")}
 		}

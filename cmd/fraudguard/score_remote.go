@@ -25,7 +25,7 @@ func scoreRemote(ctx context.Context, o scoreOptions, stdout, stderr io.Writer) 
 		return fmt.Errorf("score: %w", err)
 	}
 	up := o.newBar(stderr, "uploading", "bytes", size)
-	sub, err := scoring.Submit(ctx, c, f, func(n int64) { up.Update(n, n) })
+	sub, err := scoring.Submit(ctx, c, f, o.explain, func(n int64) { up.Update(n, n) })
 	f.Close()
 	if err != nil {
 		up.Stop()
@@ -87,7 +87,7 @@ func scoreRemote(ctx context.Context, o scoreOptions, stdout, stderr io.Writer) 
 			return err
 		}
 		defer in.Close()
-		sum, err = scoring.Join(ctx, in, name, results, w, st.InvalidCount > 0, down)
+		sum, err = scoring.Join(ctx, in, name, results, w, st.InvalidCount > 0, o.explain, down)
 		return err
 	})
 	if err != nil {

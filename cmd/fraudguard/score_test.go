@@ -460,7 +460,6 @@ func TestScoreRejectsBadFlags(t *testing.T) {
 		{"ftp url", []string{"--file", in, "--out", "x.csv", "--url", "ftp://h/"}, "is not a server URL"},
 		{"zero poll", []string{"--file", in, "--out", "x.csv", "--url", "http://h:1", "--poll", "0s"}, "--poll 0s is out of range"},
 		{"stdin with url", []string{"--file", "-", "--out", "x.csv", "--url", "http://h:1"}, "--file - cannot be combined with --url"},
-		{"explain with url", []string{"--file", in, "--out", "x.csv", "--url", "http://h:1", "--explain"}, "--explain cannot be combined with --url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -579,6 +578,58 @@ func TestScoreRemoteInvalidRows(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("line %d:\ngot  %q\nwant %q", i+1, got[i], want[i])
 		}
+	}
+}
+
+// TestScoreRemoteExplain checks score --url --explain: the joined output equals local
+// --explain byte for byte; an invalid row gets empty reason cells after its error; a server
+// whose model cannot be explained refuses the job.
+func TestScoreRemoteExplain(t *testing.T) {
+	models, m := mustScoreModels(t)
+	url := mustScoreServer(t, models, nil)
+	dir := t.TempDir()
+	in := mustGenInput(t, dir, scoring.ChunkRows+77)
+	local, _ := mustScore(t, "--file", in, "--out", "-", "--model-path", models, "--quiet", "--explain")
+	remote, stderr, err := runScoreCmd(context.Background(), t, nil, "--file", in, "--out", "-", "--url", url, "--poll", "20ms", "--quiet", "--explain")
+	if err != nil {
+		t.Fatalf("remote: %v\nstderr: %s", err, stderr)
+	}
+	if !strings.Contains(local, ",reason_1,reason_2,reason_3\n") {
+		t.Fatalf("local output has no reason columns: %.200q", local)
+	}
+	if remote != local {
+		t.Errorf("remote --explain output differs from local: %s", firstDiff([]byte(remote), []byte(local)))
+	}
+
+	header := strings.Join(fraud.FeatureNames(), ",")
+	cells := strings.Repeat("0.5,", fraud.NumFeatures-1) + "1.25"
+	badNumber := strings.Replace(cells, "0.5", "x", 1)
+	bad := mustWriteScoreInput(t, dir, "bad.csv", header+"\n"+cells+"\n"+badNumber+"\n")
+	got, _, err := runScoreCmd(context.Background(), t, nil, "--file", bad, "--out", "-", "--url", url, "--poll", "20ms", "--quiet", "--explain")
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 rows could not be scored") {
+		t.Fatalf("got %v, want 1 of 2 rows not scored", err)
+	}
+	good, _ := mustScore(t, "--file", mustWriteScoreInput(t, dir, "good.csv", header+"\n"+cells+"\n"), "--out", "-", "--model-path", models, "--quiet", "--explain")
+	goodLine := strings.Split(good, "\n")[1]
+	var x [fraud.NumFeatures]float64
+	for i := range x {
+		x[i] = 0.5
+	}
+	x[fraud.NumFeatures-1] = 1.25
+	sc := m.Score(&x)
+	scored := fmt.Sprintf("%s,%s,%t,%s,", cells, strconv.FormatFloat(sc.Probability, 'g', -1, 64), sc.IsFraud, sc.Risk)
+	reasons := strings.TrimPrefix(goodLine, cells+","+strconv.FormatFloat(sc.Probability, 'g', -1, 64)+","+strconv.FormatBool(sc.IsFraud)+","+string(sc.Risk))
+	want := header + ",fraud_probability,is_fraud,risk_level,error,reason_1,reason_2,reason_3\n" +
+		scored + reasons + "\n" +
+		badNumber + `,,,,"upload:3: column Time: ""x"" is not a number",,,` + "\n"
+	if got != want {
+		t.Errorf("with an invalid row: got\n%s\nwant\n%s", got, want)
+	}
+
+	coverless := mustScoreServer(t, mustCoverlessModels(t), nil)
+	_, _, err = runScoreCmd(context.Background(), t, nil, "--file", in, "--out", filepath.Join(dir, "x.csv"), "--url", coverless, "--poll", "20ms", "--quiet", "--explain")
+	if err == nil || !strings.Contains(err.Error(), "node covers") {
+		t.Errorf("a model without covers: got %v, want the server's refusal", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 	"github.com/fraudguard/fraudguard/wire"
@@ -97,6 +98,31 @@ func (s *Server) handleBatchSubmit(w http.ResponseWriter, r *http.Request) {
 			Details: []fraud.Detail{fraud.FieldError("Idempotency-Key", "must be 1 to 128 letters, digits or _-.:", truncate(key))}})
 		return
 	}
+	explain := false
+	if v, ok := r.URL.Query()["explain"]; ok {
+		switch {
+		case len(v) == 1 && v[0] == "true":
+			explain = true
+		case len(v) == 1 && v[0] == "false":
+		default:
+			s.errs.write(w, r, invalid([]fraud.Detail{fraud.FieldError("explain", "must be true or false, given once", truncate(strings.Join(v, ",")))}))
+			return
+		}
+	}
+	if explain {
+		// A model that cannot explain is refused now, not found out by the job's first chunk.
+		m := s.models.Current()
+		if m == nil {
+			s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
+			return
+		}
+		var x [fraud.NumFeatures]float64
+		var e model.Explanation
+		if err := m.Explain(&x, &e); err != nil {
+			s.errs.write(w, r, explainFailed(err))
+			return
+		}
+	}
 	// The answer comes after the whole upload is read, so the write deadline moves too.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(batchUploadTimeout))
@@ -105,6 +131,7 @@ func (s *Server) handleBatchSubmit(w http.ResponseWriter, r *http.Request) {
 	j, existed, err := jobs.Submit(r.Context(), r.Body, fraud.JobUpload{
 		Owner: owner, IdempotencyKey: key,
 		ContentType: r.Header.Get("Content-Type"), ContentEncoding: r.Header.Get("Content-Encoding"),
+		Explain: explain,
 	})
 	if err != nil {
 		var ae *txjson.AttackError
@@ -283,9 +310,13 @@ func (s *Server) handleBatchResults(w http.ResponseWriter, r *http.Request) {
 	if format == "csv" {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="`+j.ID+`.csv"`)
-		bw.WriteString(dataset.ResultsHeader + "\n")
+		if j.Explain {
+			bw.WriteString(dataset.ResultsHeader + dataset.ReasonColumns + "\n")
+		} else {
+			bw.WriteString(dataset.ResultsHeader + "\n")
+		}
 		write = func(res *fraud.JobResult) error {
-			line = dataset.AppendResult(line[:0], res)
+			line = dataset.AppendResult(line[:0], res, j.Explain)
 			_, err := bw.Write(line)
 			return err
 		}
@@ -334,6 +365,20 @@ func appendResultJSON(b []byte, r *fraud.JobResult) []byte {
 	} else {
 		b = append(b, `,"error":`...)
 		b = appendString(b, r.Error)
+	}
+	if len(r.Reasons) > 0 {
+		b = append(b, `,"reasons":[`...)
+		for i, rs := range r.Reasons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"feature":`...)
+			b = appendString(b, rs.Feature)
+			b = append(b, `,"contribution":`...)
+			b = appendNumber(b, rs.Contribution)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	return append(b, "}\n"...)
 }
@@ -412,7 +457,10 @@ func batchOpenAPI(g *schemaGen) (obj, error) {
 	submit := op("submitBatchJob", "Submit a batch job",
 		"Uploads transactions to score in the background and answers at once with the job's id. The body is CSV with the creditcard.csv header (Time, V1..V28, Amount; an optional transaction_id first or last column; a Class column is ignored; any other column is refused), JSON {\"transactions\": [...]} or NDJSON (one transaction object per line), by Content-Type, optionally gzip-compressed (Content-Encoding: gzip). It is read as a stream, up to BATCH_JOB_MAX_ROWS rows and BATCH_JOB_MAX_BYTES bytes, counted both as sent and decompressed; over either, the answer is 413 and nothing of the upload is kept. A malformed CSV line or NDJSON record, or a transaction with a bad field, does not refuse the upload: it becomes a row with an error in the results. With an Idempotency-Key header, a retried submission by the same key answers with the first job (and Idempotent-Replayed: true) instead of creating a second.",
 		obj{"202": jsonResponse("The job was stored and queued; Location is its status_url.", "BatchSubmitResponse")}, "400", "413", "415")
-	submit["parameters"] = []any{obj{"name": "Idempotency-Key", "in": "header", "description": "The client's key for this submission, 1 to 128 letters, digits or _-.:; unique per API key.", "schema": obj{"type": "string", "maxLength": maxIdempotencyKey}}}
+	submit["parameters"] = []any{
+		obj{"name": "Idempotency-Key", "in": "header", "description": "The client's key for this submission, 1 to 128 letters, digits or _-.:; unique per API key.", "schema": obj{"type": "string", "maxLength": maxIdempotencyKey}},
+		obj{"name": "explain", "in": "query", "description": "true: the job's results carry reasons, each row's 3 features of largest |contribution| to its margin (JobResult.reasons; reason_1..reason_3 columns of feature:contribution in the CSV results). Kept with the job, so a job resumed after a restart still explains. A model that cannot be explained answers 400 EXPLANATION_UNAVAILABLE; anything but true or false is 400 VALIDATION_ERROR.", "schema": obj{"type": "boolean", "default": false}},
+	}
 	submit["requestBody"] = obj{"required": true, "content": obj{
 		"text/csv":             obj{"schema": obj{"type": "string"}, "example": "transaction_id,Time,V1,V2,V3,V4,V5,V6,V7,V8,V9,V10,V11,V12,V13,V14,V15,V16,V17,V18,V19,V20,V21,V22,V23,V24,V25,V26,V27,V28,Amount\ntxn-0001,0,-1.36,-0.07,2.54,1.38,-0.34,0.46,0.24,0.1,0.36,0.09,-0.55,-0.62,-0.99,-0.31,1.47,-0.47,0.21,0.03,0.4,0.25,-0.02,0.28,-0.11,0.07,0.13,-0.19,0.13,-0.02,149.62\n"},
 		"application/json":     obj{"schema": obj{"type": "object", "required": []any{"transactions"}, "additionalProperties": false, "properties": obj{"transactions": obj{"type": "array", "items": ref("TransactionRequest")}}}},
@@ -425,7 +473,7 @@ func batchOpenAPI(g *schemaGen) (obj, error) {
 		"Status, counters, progress, the estimated completion of a running job and the highest-risk rows scored so far.",
 		obj{"200": jsonResponse("The job's status.", "BatchStatusResponse")})
 	results := op("getBatchJobResults", "A batch job's results",
-		"Results in input order, one per input row: paged JSON by default (offset, limit at most 10000), or the whole job streamed as CSV (Accept: text/csv; columns row, transaction_id, fraud_probability, is_fraud, risk_level, error) or NDJSON (Accept: application/x-ndjson), where offset and limit are optional. For an unfinished job, the answer is 200 with the rows scored so far; the streams carry the job's status in X-Job-Status.",
+		"Results in input order, one per input row: paged JSON by default (offset, limit at most 10000), or the whole job streamed as CSV (Accept: text/csv; columns row, transaction_id, fraud_probability, is_fraud, risk_level, error, and for a job submitted with explain=true reason_1, reason_2, reason_3, each feature:contribution, empty on an invalid row) or NDJSON (Accept: application/x-ndjson), where offset and limit are optional. For an unfinished job, the answer is 200 with the rows scored so far; the streams carry the job's status in X-Job-Status.",
 		obj{"200": jsonResponse("The results.", "BatchResultsResponse")}, "400")
 	results["parameters"] = []any{jobID,
 		obj{"name": "offset", "in": "query", "description": "First row (0-based).", "schema": obj{"type": "integer", "minimum": 0, "default": 0}},

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,6 +202,12 @@ func (m *memAudit) List(ctx context.Context, f fraud.AuditFilter) ([]fraud.Audit
 // key and jobs as its job service. Its clock reads 40 s after jobsStart.
 func mustBatchServer(t testing.TB, jobs JobService, audit *memAudit) *Server {
 	t.Helper()
+	return mustBatchServerWith(t, jobs, audit, mustModel(t))
+}
+
+// mustBatchServerWith is mustBatchServer with m as the live model.
+func mustBatchServerWith(t testing.TB, jobs JobService, audit *memAudit, m *model.Model) *Server {
+	t.Helper()
 	ks, err := apikey.NewSet([]apikey.Entry{
 		{Name: "risk-team", SHA256: apikey.Hash(keyBatch), Scopes: []string{"batch"}},
 		{Name: "fraud-ops", SHA256: apikey.Hash(keyBatchOther), Scopes: []string{"batch"}},
@@ -211,7 +220,7 @@ func mustBatchServer(t testing.TB, jobs JobService, audit *memAudit) *Server {
 	g := bareGuard(t)
 	g.Keys, g.HasKeysFile, g.ReloadKeys = ks, true, func() error { return nil }
 	g.Audit, g.Off.Audit = audit, false
-	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Now: now, Jobs: jobs}, staticModels{mustModel(t)}, fixedSystem{}, g)
+	s, err := NewServer(slog.New(slog.DiscardHandler), Options{Version: "t", Now: now, Jobs: jobs}, staticModels{m}, fixedSystem{}, g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,5 +516,112 @@ func TestBatchWithoutJobService(t *testing.T) {
 		if w := do(t, s, rq); w.Code != 503 {
 			t.Errorf("%s %s: got %d %s, want 503", rq.method, rq.path, w.Code, w.Body)
 		}
+	}
+}
+
+// wantReasons is the reasons of x by m: the three features of largest |contribution|, largest
+// first, ties in feature order, sorted here independently of model.TopFeatures.
+func wantReasons(t testing.TB, m *model.Model, x [fraud.NumFeatures]float64) []wire.Reason {
+	t.Helper()
+	var e model.Explanation
+	if err := m.Explain(&x, &e); err != nil {
+		t.Fatal(err)
+	}
+	order := make([]int, fraud.NumFeatures)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return math.Abs(e.Contributions[order[a]]) > math.Abs(e.Contributions[order[b]]) })
+	names := fraud.FeatureNames()
+	var out []wire.Reason
+	for _, j := range order[:3] {
+		out = append(out, wire.Reason{Feature: names[j], Contribution: e.Contributions[j]})
+	}
+	return out
+}
+
+// TestBatchExplain submits jobs with explain=true: their results carry reasons in all three
+// formats (empty cells and no list on an invalid row); explain=false and no explain do not;
+// any other value is 400, and so is a model that cannot be explained.
+func TestBatchExplain(t *testing.T) {
+	m := mustTreeModel(t, 1)
+	jobs, _ := mustJobs(t, m, batch.Options{ChunkRows: 2}, true)
+	s := mustBatchServerWith(t, jobs, &memAudit{}, m)
+	legit, hit := firstRow, withFeatures(map[int]float64{14: -8, 4: 3})
+	upload := csvUpload(csvRow("t0", legit, ""), csvRow("", legit, "x"), csvRow("t2", hit, ""))
+	submit := func(query string) string {
+		w := batchCall(t, s, "POST", "/batch"+query, keyBatch, upload, "Content-Type", "text/csv")
+		var out wire.BatchSubmitResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != http.StatusAccepted {
+			t.Fatalf("submit %s: got %d %s, want 202", query, w.Code, w.Body)
+		}
+		mustWaitJob(t, jobs, out.JobID, func(j fraud.Job) bool { return j.Status == fraud.JobCompleted })
+		return out.JobID
+	}
+	id := submit("?explain=true")
+	cells := func(x [fraud.NumFeatures]float64) string {
+		var b strings.Builder
+		for _, r := range wantReasons(t, m, x) {
+			b.WriteString("," + r.Feature + ":" + strconv.FormatFloat(r.Contribution, 'g', -1, 64))
+		}
+		return b.String()
+	}
+	line := func(row int, id string, x [fraud.NumFeatures]float64) string {
+		p := m.Probability(&x)
+		return fmt.Sprintf("%d,%s,%s,%t,%s,%s\n", row, id, strconv.FormatFloat(p, 'g', -1, 64), p >= m.Threshold(), fraud.RiskFor(p, m.Threshold()), cells(x))
+	}
+	w := batchCall(t, s, "GET", "/batch/"+id+"/results", keyBatch, "", "Accept", "text/csv")
+	wantCSV := "row,transaction_id,fraud_probability,is_fraud,risk_level,error,reason_1,reason_2,reason_3\n" +
+		line(0, "t0", legit) +
+		"1,,,,,\"upload:3: column V1: \"\"x\"\" is not a number\",,,\n" +
+		line(2, "t2", hit)
+	if w.Code != 200 || w.Body.String() != wantCSV {
+		t.Errorf("CSV: got %d\n%s\nwant\n%s", w.Code, w.Body, wantCSV)
+	}
+
+	want := []fraud.JobResult{{Reasons: wantReasons(t, m, legit)}, {}, {Reasons: wantReasons(t, m, hit)}}
+	w = batchCall(t, s, "GET", "/batch/"+id+"/results", keyBatch, "", "Accept", "application/x-ndjson")
+	for i, l := range strings.Split(strings.TrimSpace(w.Body.String()), "\n") {
+		var r fraud.JobResult
+		strictDecode(t, []byte(l), &r)
+		if !reflect.DeepEqual(r.Reasons, want[i].Reasons) {
+			t.Errorf("NDJSON row %d: got reasons %+v, want %+v", i, r.Reasons, want[i].Reasons)
+		}
+	}
+	w = batchCall(t, s, "GET", "/batch/"+id+"/results", keyBatch, "")
+	var page wire.BatchResultsResponse
+	strictDecode(t, w.Body.Bytes(), &page)
+	for i, r := range page.Results {
+		if !reflect.DeepEqual(r.Reasons, want[i].Reasons) {
+			t.Errorf("JSON row %d: got reasons %+v, want %+v", i, r.Reasons, want[i].Reasons)
+		}
+	}
+
+	for _, q := range []string{"?explain=false", ""} {
+		id := submit(q)
+		w := batchCall(t, s, "GET", "/batch/"+id+"/results", keyBatch, "", "Accept", "text/csv")
+		if head, _, _ := strings.Cut(w.Body.String(), "\n"); head != "row,transaction_id,fraud_probability,is_fraud,risk_level,error" || strings.Count(w.Body.String(), ",") != 4*5 {
+			t.Errorf("%q: got %s, want no reason columns", q, w.Body)
+		}
+		w = batchCall(t, s, "GET", "/batch/"+id+"/results", keyBatch, "", "Accept", "application/x-ndjson")
+		if strings.Contains(w.Body.String(), "reasons") {
+			t.Errorf("%q: NDJSON got %s, want no reasons", q, w.Body)
+		}
+	}
+
+	for _, q := range []string{"?explain=yes", "?explain=", "?explain=true&explain=true"} {
+		w := batchCall(t, s, "POST", "/batch"+q, keyBatch, upload, "Content-Type", "text/csv")
+		body := checkError(t, w, 400, "VALIDATION_ERROR")
+		if d := body["details"].([]any)[0].(map[string]any); d["field"] != "explain" {
+			t.Errorf("%s: got details %v, want the field explain", q, body["details"])
+		}
+	}
+
+	coverless := mustBatchServerWith(t, jobs, &memAudit{}, mustTreeModel(t, 0))
+	w = batchCall(t, coverless, "POST", "/batch?explain=true", keyBatch, upload, "Content-Type", "text/csv")
+	checkError(t, w, 400, "EXPLANATION_UNAVAILABLE")
+	w = batchCall(t, coverless, "POST", "/batch", keyBatch, upload, "Content-Type", "text/csv")
+	if w.Code != http.StatusAccepted {
+		t.Errorf("without explain: got %d %s, want 202", w.Code, w.Body)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/security/detect"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/txjson"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // The first transaction of creditcard.csv.
@@ -181,9 +184,9 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Errorf("row 2: got %q %v (%v), more %v", id, got, err, rd.more())
 	}
 
-	res := appendResult([]byte{codecVersion}, []byte("a"), 0.875, true, fraud.RiskCritical)
+	res := appendResult([]byte{codecVersion}, []byte("a"), 0.875, true, fraud.RiskCritical, nil, nil)
 	res = appendInvalidResult(res, nil, []byte("bad"))
-	res = appendResult(res, nil, 0.01, false, fraud.RiskMedium)
+	res = appendResult(res, nil, 0.01, false, fraud.RiskMedium, nil, nil)
 	rd, _ = newChunkReader(res)
 	want := []fraud.JobResult{
 		{TransactionID: "a", Probability: 0.875, IsFraud: true, Risk: fraud.RiskCritical},
@@ -192,7 +195,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	for i, w := range want {
 		var r fraud.JobResult
-		if err := rd.nextResult(&r); err != nil || r != w {
+		if err := rd.nextResult(&r, fraud.FeatureNames()); err != nil || !reflect.DeepEqual(r, w) {
 			t.Errorf("result %d: got %+v (%v), want %+v", i, r, err, w)
 		}
 	}
@@ -284,7 +287,7 @@ func TestFormats(t *testing.T) {
 				t.Errorf("top: got %v, want 20 rows, most risky first", j.Top)
 			}
 			for _, top := range j.Top {
-				if top != res[top.Row] {
+				if !reflect.DeepEqual(top, res[top.Row]) {
 					t.Errorf("top row %d: got %+v, want %+v", top.Row, top, res[top.Row])
 				}
 			}
@@ -791,5 +794,83 @@ func TestHostileUploadsAreRefused(t *testing.T) {
 	j := mustSubmit(t, s, []byte(csvHeader(true)+csvLine(1, true)+csvLine(2, true)), "text/csv")
 	if j := mustFinish(t, s, j.ID); j.Status != fraud.JobCompleted || j.Invalid != 0 {
 		t.Errorf("clean upload: got %+v", j)
+	}
+}
+
+// TestExplainSurvivesRestart submits a job with Explain, lets its first process die holding a
+// chunk, and finishes it in a second one: every scored row carries the three features of
+// largest |contribution| in the model's explanation (sorted here independently of
+// model.TopFeatures), the invalid row none; a job without Explain carries none.
+func TestExplainSurvivesRestart(t *testing.T) {
+	m := mustModel(t)
+	store := mustStore(t)
+	first := New(store, fixedModel{m}, slog.New(slog.DiscardHandler), Options{ChunkRows: 4})
+	var body strings.Builder
+	body.WriteString(csvHeader(true))
+	for i := 0; i < 10; i++ {
+		if i == 5 {
+			body.WriteString("bad,1,2\n")
+			continue
+		}
+		body.WriteString(csvLine(i, true))
+	}
+	j, _, err := first.Submit(context.Background(), strings.NewReader(body.String()), fraud.JobUpload{ContentType: "text/csv", Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := mustSubmit(t, first, []byte(body.String()), "text/csv")
+	now := time.Now()
+	if _, err := store.StartJobs(context.Background(), 2, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := store.ClaimChunk(context.Background(), "dead", now, time.Hour); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	second := New(store, fixedModel{m}, slog.New(slog.DiscardHandler), Options{ChunkRows: 4, PollInterval: 5 * time.Millisecond})
+	if err := second.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); second.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+
+	if j = mustFinish(t, second, j.ID); j.Status != fraud.JobCompleted || !j.Explain {
+		t.Fatalf("got %+v, want a completed job with Explain", j)
+	}
+	names := fraud.FeatureNames()
+	for i, r := range mustResults(t, second, j.ID) {
+		if i == 5 {
+			if r.Error == "" || r.Reasons != nil {
+				t.Errorf("row 5: got %+v, want an invalid row without reasons", r)
+			}
+			continue
+		}
+		x := testRow(i)
+		var e model.Explanation
+		if err := m.Explain(&x, &e); err != nil {
+			t.Fatal(err)
+		}
+		order := make([]int, fraud.NumFeatures)
+		for k := range order {
+			order[k] = k
+		}
+		sort.SliceStable(order, func(a, b int) bool {
+			return math.Abs(e.Contributions[order[a]]) > math.Abs(e.Contributions[order[b]])
+		})
+		var want []wire.Reason
+		for _, k := range order[:3] {
+			want = append(want, wire.Reason{Feature: names[k], Contribution: e.Contributions[k]})
+		}
+		if !reflect.DeepEqual(r.Reasons, want) {
+			t.Errorf("row %d: got reasons %+v, want %+v", i, r.Reasons, want)
+		}
+	}
+	mustFinish(t, second, plain.ID)
+	for _, r := range mustResults(t, second, plain.ID) {
+		if r.Reasons != nil {
+			t.Fatalf("a job without Explain: row %d has reasons %+v", r.Row, r.Reasons)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // Chunks are stored as compact binary blobs, one record per row in input order, so that a
@@ -15,9 +16,14 @@ import (
 //
 //	chunk   = version(1 byte = 1) record*
 //	input   = flags [id] (error | 30 × float64 little-endian)
-//	result  = flags [id] (error | float64 little-endian probability)
+//	result  = flags [id] (error | float64 little-endian probability [reasons])
 //	id      = uvarint length, bytes      (when flags has flagID)
 //	error   = uvarint length, bytes      (when flags has flagInvalid)
+//	reasons = count(1 byte) (feature index(1 byte) float64 little-endian contribution)*
+//	          (when flags has flagReasons)
+//
+// flagReasons came after the first release: a result chunk written before it has the flag
+// clear on every row and reads as before, so version 1 still describes both.
 //
 // A result's flags also carry is_fraud and the risk level, so a result chunk is read without
 // the model that wrote it.
@@ -27,6 +33,7 @@ const (
 	flagInvalid = 1 << 0
 	flagID      = 1 << 1
 	flagFraud   = 1 << 2
+	flagReasons = 1 << 3
 	riskShift   = 4 // two bits: the index of the risk level in riskLevels
 )
 
@@ -145,11 +152,15 @@ func (r *chunkReader) nextInput(x *[fraud.NumFeatures]float64) (id, problem []by
 	return id, nil, nil
 }
 
-// appendResult encodes one result row.
-func appendResult(b []byte, id []byte, p float64, isFraud bool, risk fraud.RiskLevel) []byte {
+// appendResult encodes one result row; reasons, when not nil, are the indices of the features
+// given as reasons and c their contributions, by feature index.
+func appendResult(b []byte, id []byte, p float64, isFraud bool, risk fraud.RiskLevel, reasons []int, c *[fraud.NumFeatures]float64) []byte {
 	flags := riskIndex(risk) << riskShift
 	if isFraud {
 		flags |= flagFraud
+	}
+	if reasons != nil {
+		flags |= flagReasons
 	}
 	if len(id) > 0 {
 		flags |= flagID
@@ -159,7 +170,15 @@ func appendResult(b []byte, id []byte, p float64, isFraud bool, risk fraud.RiskL
 		b = binary.AppendUvarint(b, uint64(len(id)))
 		b = append(b, id...)
 	}
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(p))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p))
+	if reasons != nil {
+		b = append(b, byte(len(reasons)))
+		for _, j := range reasons {
+			b = append(b, byte(j))
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c[j]))
+		}
+	}
+	return b
 }
 
 // appendInvalidResult encodes the result of a row that could not be scored.
@@ -177,9 +196,10 @@ func appendInvalidResult(b []byte, id, problem []byte) []byte {
 	return append(b, problem...)
 }
 
-// nextResult decodes the next result row into res (Row is left to the caller). The strings
-// are copies only when they are not empty.
-func (r *chunkReader) nextResult(res *fraud.JobResult) error {
+// nextResult decodes the next result row into res (Row is left to the caller); names are the
+// features' names in model order, for the reasons. The strings are copies only when they are
+// not empty; Reasons is a new slice for a row that has them, nil otherwise.
+func (r *chunkReader) nextResult(res *fraud.JobResult, names []string) error {
 	flags, id, err := r.header()
 	if err != nil {
 		return err
@@ -190,7 +210,7 @@ func (r *chunkReader) nextResult(res *fraud.JobResult) error {
 		if err != nil {
 			return err
 		}
-		res.Probability, res.IsFraud, res.Risk, res.Error = 0, false, "", string(problem)
+		res.Probability, res.IsFraud, res.Risk, res.Error, res.Reasons = 0, false, "", string(problem), nil
 		return nil
 	}
 	if len(r.data)-r.off < 8 {
@@ -201,5 +221,26 @@ func (r *chunkReader) nextResult(res *fraud.JobResult) error {
 	res.IsFraud = flags&flagFraud != 0
 	res.Risk = riskLevels[(flags>>riskShift)&3]
 	res.Error = ""
+	res.Reasons = nil
+	if flags&flagReasons == 0 {
+		return nil
+	}
+	if r.off >= len(r.data) {
+		return fmt.Errorf("%w: truncated reasons at byte %d", errCorrupt, r.off)
+	}
+	n := int(r.data[r.off])
+	r.off++
+	if n > len(names) || len(r.data)-r.off < 9*n {
+		return fmt.Errorf("%w: truncated reasons at byte %d", errCorrupt, r.off)
+	}
+	res.Reasons = make([]wire.Reason, n)
+	for i := range res.Reasons {
+		j := int(r.data[r.off])
+		if j >= len(names) {
+			return fmt.Errorf("%w: reason feature %d at byte %d", errCorrupt, j, r.off)
+		}
+		res.Reasons[i] = wire.Reason{Feature: names[j], Contribution: math.Float64frombits(binary.LittleEndian.Uint64(r.data[r.off+1:]))}
+		r.off += 9
+	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
@@ -100,6 +101,7 @@ type Service struct {
 	opts   Options
 	holder string
 	cpu    cpuGate
+	names  []string // the features' names, for reasons
 
 	work  chan struct{} // wakes idle workers
 	admit chan struct{} // wakes the dispatcher
@@ -150,6 +152,7 @@ func New(store fraud.JobStore, models ModelSource, logger *slog.Logger, opts Opt
 		logger:   logger.With(slog.String("component", "batch")),
 		opts:     opts,
 		holder:   "worker-" + randomHex(8),
+		names:    fraud.FeatureNames(),
 		cpu:      make(cpuGate, opts.MaxCPU),
 		work:     make(chan struct{}, opts.Workers),
 		admit:    make(chan struct{}, 1),
@@ -338,6 +341,10 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 		return out.Data
 	}
 	log := s.logger.With(slog.String("job_id", task.JobID), slog.Int("chunk", task.Index))
+	if errors.Is(err, errExplain) {
+		s.fail(jobCtx, task.JobID, fmt.Sprintf("the job asks for reasons and the live model cannot give them: %v", err))
+		return out.Data
+	}
 	if err != nil {
 		s.fail(jobCtx, task.JobID, fmt.Sprintf("chunk %d cannot be read: %v", task.Index, err))
 		return out.Data
@@ -464,6 +471,10 @@ func (g cpuGate) yield(ctx context.Context) error {
 // yieldEvery is how many rows batch work handles between yields.
 const yieldEvery = 256
 
+// errExplain is wrapped by score's error when the model cannot explain a row of a job that
+// asks for reasons (the live model was replaced by one without node covers, say).
+var errExplain = errors.New("explain")
+
 // score scores a chunk into out (reusing its buffer), under the CPU gate. It stops early,
 // with ctx's error, when the job is cancelled.
 func score(ctx context.Context, gate cpuGate, m *model.Model, task fraud.ChunkTask, buf []byte) (out fraud.ChunkOutput, err error) {
@@ -479,6 +490,9 @@ func score(ctx context.Context, gate cpuGate, m *model.Model, task fraud.ChunkTa
 	threshold := m.Threshold()
 	var top topKeeper
 	var x [fraud.NumFeatures]float64
+	var e model.Explanation
+	var idx [fraud.NumFeatures]int
+	var reasons []int // nil without explain
 	n := 0
 	for ; rd.more(); n++ {
 		if n%yieldEvery == yieldEvery-1 {
@@ -501,7 +515,13 @@ func score(ctx context.Context, gate cpuGate, m *model.Model, task fraud.ChunkTa
 		p := m.Probability(&x)
 		isFraud := p >= threshold
 		risk := fraud.RiskFor(p, threshold)
-		out.Data = appendResult(out.Data, id, p, isFraud, risk)
+		if task.Explain {
+			if err := m.Explain(&x, &e); err != nil {
+				return out, fmt.Errorf("%w: %w", errExplain, err)
+			}
+			reasons = model.TopFeatures(&e.Contributions, dataset.NumReasons, &idx)
+		}
+		out.Data = appendResult(out.Data, id, p, isFraud, risk, reasons, &e.Contributions)
 		if isFraud {
 			out.Fraud++
 		}
@@ -573,7 +593,7 @@ func (s *Service) Submit(ctx context.Context, body io.Reader, up fraud.JobUpload
 	if err != nil {
 		return fraud.Job{}, false, uploadError(err)
 	}
-	job, existed, err := s.store.CreateJob(ctx, fraud.Job{ID: s.opts.NewID(), Owner: up.Owner, IdempotencyKey: up.IdempotencyKey, CreatedAt: s.opts.Now()})
+	job, existed, err := s.store.CreateJob(ctx, fraud.Job{ID: s.opts.NewID(), Owner: up.Owner, IdempotencyKey: up.IdempotencyKey, CreatedAt: s.opts.Now(), Explain: up.Explain})
 	if err != nil || existed {
 		return job, existed, err
 	}
@@ -743,7 +763,7 @@ func (s *Service) Results(ctx context.Context, jobID string, from, to int64, fn 
 			return fmt.Errorf("job %s chunk %d: %w", jobID, c.Index, err)
 		}
 		for i := 0; i < c.Rows; i++ {
-			if err := rd.nextResult(&res); err != nil {
+			if err := rd.nextResult(&res, s.names); err != nil {
 				return fmt.Errorf("job %s chunk %d: %w", jobID, c.Index, err)
 			}
 			res.Row = c.FirstRow + int64(i)

@@ -10,16 +10,21 @@ import (
 	"strings"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // ResultsReader reads a job's results as CSV, the format AppendResult writes: a header naming
 // at least the row, fraud_probability, is_fraud and risk_level columns (in any order, with
-// transaction_id and error optional), then one line per input row.
+// transaction_id, error and the reason columns optional), then one line per input row.
 type ResultsReader struct {
 	cr                                   *csv.Reader
 	line                                 int
 	row, prob, isFraud, risk, id, errCol int
+	reasons                              []int // the reason columns, when the header has them all
 }
+
+// HasReasons reports whether the header has the reason columns (ReasonColumns).
+func (rr *ResultsReader) HasReasons() bool { return rr.reasons != nil }
 
 // NewResultsReader reads the header of results and returns a reader of its rows. A missing
 // header or a missing required column is an error naming it.
@@ -48,9 +53,18 @@ func NewResultsReader(results io.Reader) (*ResultsReader, error) {
 		}
 		return -1
 	}
-	return &ResultsReader{cr: cr, line: 1,
+	rr := &ResultsReader{cr: cr, line: 1,
 		row: col[ColumnRow], prob: col[ColumnProbability], isFraud: col[ColumnIsFraud], risk: col[ColumnRisk],
-		id: at(ColumnID), errCol: at(ColumnError)}, nil
+		id: at(ColumnID), errCol: at(ColumnError)}
+	for _, name := range []string{ColumnReason1, ColumnReason2, ColumnReason3} {
+		if i := at(name); i >= 0 {
+			rr.reasons = append(rr.reasons, i)
+		}
+	}
+	if n := len(rr.reasons); n != 0 && n != NumReasons {
+		return nil, fmt.Errorf("results: the header %q has %d of the reason columns %s", strings.Join(head, ","), n, strings.TrimPrefix(ReasonColumns, ","))
+	}
+	return rr, nil
 }
 
 // Next reads the next row into r. It returns io.EOF after the last one, and an error naming
@@ -84,5 +98,16 @@ func (rr *ResultsReader) Next(r *fraud.JobResult) error {
 			ColumnProbability, rec[rr.prob], ColumnIsFraud, rec[rr.isFraud], ColumnRisk, rec[rr.risk])
 	}
 	r.Probability, r.IsFraud, r.Risk = p, isFraud, risk
+	for _, i := range rr.reasons {
+		if rec[i] == "" {
+			continue
+		}
+		name, num, ok := strings.Cut(rec[i], ":")
+		c, err := strconv.ParseFloat(num, 64)
+		if !ok || name == "" || err != nil {
+			return fmt.Errorf("results line %d: reason %q is not feature:contribution", rr.line, rec[i])
+		}
+		r.Reasons = append(r.Reasons, wire.Reason{Feature: name, Contribution: c})
+	}
 	return nil
 }

@@ -3,11 +3,59 @@ package dataset
 import (
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/wire"
 )
+
+// TestResultsWithReasons writes results with their reason columns and reads them back: the
+// cells are feature:contribution, empty on an invalid row, and read back as the same reasons.
+func TestResultsWithReasons(t *testing.T) {
+	reasons := []wire.Reason{{Feature: "V14", Contribution: -0.30000000000000004}, {Feature: "Amount", Contribution: 2.5e-07}, {Feature: "V4", Contribution: 0.1}}
+	want := []fraud.JobResult{
+		{Row: 0, Probability: 0.5, IsFraud: true, Risk: fraud.RiskHigh, Reasons: reasons},
+		{Row: 1, Error: "bad"},
+	}
+	b := []byte(ResultsHeader + ReasonColumns + "\n")
+	for i := range want {
+		b = AppendResult(b, &want[i], true)
+	}
+	wantText := "row,transaction_id,fraud_probability,is_fraud,risk_level,error,reason_1,reason_2,reason_3\n" +
+		"0,,0.5,true,high,,V14:-0.30000000000000004,Amount:2.5e-07,V4:0.1\n" +
+		"1,,,,,bad,,,\n"
+	if string(b) != wantText {
+		t.Fatalf("got\n%s\nwant\n%s", b, wantText)
+	}
+	rr, err := NewResultsReader(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rr.HasReasons() {
+		t.Fatal("HasReasons: got false, want true")
+	}
+	for i := range want {
+		var got fraud.JobResult
+		if err := rr.Next(&got); err != nil || !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("row %d: got %+v (%v), want %+v", i, got, err, want[i])
+		}
+	}
+	for name, bad := range map[string]string{
+		"a reason column missing": ResultsHeader + ",reason_1,reason_2\n",
+		"a reason without colon":  ResultsHeader + ReasonColumns + "\n0,,0.5,true,high,,V14,V1:1,V2:2\n",
+	} {
+		rr, err := NewResultsReader(strings.NewReader(bad))
+		if err == nil {
+			var r fraud.JobResult
+			err = rr.Next(&r)
+		}
+		if err == nil {
+			t.Errorf("%s: got no error, want one", name)
+		}
+	}
+}
 
 // TestResultsReaderReadsWhatAppendResultWrites writes results with AppendResult and reads
 // them back, a transaction id that needs quoting and an invalid row included.
@@ -20,7 +68,7 @@ func TestResultsReaderReadsWhatAppendResultWrites(t *testing.T) {
 	}
 	b := []byte(ResultsHeader + "\n")
 	for i := range want {
-		b = AppendResult(b, &want[i])
+		b = AppendResult(b, &want[i], false)
 	}
 	rr, err := NewResultsReader(strings.NewReader(string(b)))
 	if err != nil {
@@ -31,7 +79,7 @@ func TestResultsReaderReadsWhatAppendResultWrites(t *testing.T) {
 		if err := rr.Next(&got); err != nil {
 			t.Fatalf("row %d: got error %v", i, err)
 		}
-		if got != want[i] {
+		if !reflect.DeepEqual(got, want[i]) {
 			t.Errorf("row %d: got %+v, want %+v", i, got, want[i])
 		}
 	}

@@ -70,8 +70,10 @@ func AppendReason(dst []byte, feature string, contribution float64) []byte {
 }
 
 // AppendResult appends one line of a job's results as CSV (see ResultsHeader): a scored row
-// has its three result columns and an empty error, an invalid one only its error.
-func AppendResult(dst []byte, r *fraud.JobResult) []byte {
+// has its three result columns and an empty error, an invalid one only its error. With
+// withReasons (a job that explains: its header ends in ReasonColumns) the line ends in
+// NumReasons reason cells (AppendReason), empty for an invalid row or a missing reason.
+func AppendResult(dst []byte, r *fraud.JobResult, withReasons bool) []byte {
 	dst = strconv.AppendInt(dst, r.Row, 10)
 	dst = append(dst, ',')
 	dst = AppendField(dst, r.TransactionID)
@@ -82,6 +84,14 @@ func AppendResult(dst []byte, r *fraud.JobResult) []byte {
 	} else {
 		dst = append(dst, ",,,"...)
 		dst = AppendField(dst, r.Error)
+	}
+	if withReasons {
+		for i := range NumReasons {
+			dst = append(dst, ',')
+			if i < len(r.Reasons) && r.Error == "" {
+				dst = AppendReason(dst, r.Reasons[i].Feature, r.Reasons[i].Contribution)
+			}
+		}
 	}
 	return append(dst, '\n')
 }

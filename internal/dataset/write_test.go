@@ -54,7 +54,7 @@ func TestAppendResult(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := string(AppendResult(nil, &tc.r))
+			got := string(AppendResult(nil, &tc.r, false))
 			if got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}

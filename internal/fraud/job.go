@@ -52,6 +52,9 @@ type Job struct {
 	Error string
 	// Top holds the highest-risk rows scored so far, most risky first, at most TopResults.
 	Top []JobResult
+	// Explain is whether the job's results carry reasons (JobResult.Reasons): asked for at
+	// submission and kept with the job, so that a job resumed after a restart still explains.
+	Explain bool
 }
 
 // ProgressPercent is the share of rows processed, 0..100.
@@ -115,6 +118,8 @@ type JobUpload struct {
 	IdempotencyKey  string
 	ContentType     string
 	ContentEncoding string
+	// Explain asks for reasons in the job's results (Job.Explain).
+	Explain bool
 }
 
 // JobFilter selects jobs to list: by owner (Everyone lists all), by status (empty = any),
@@ -139,7 +144,9 @@ type ChunkInput struct {
 // ChunkTask is a chunk claimed by a worker under a lease: until LeaseUntil no other worker
 // can claim it, and only the holder of this lease (Holder, Attempt) can complete it.
 type ChunkTask struct {
-	JobID      string
+	JobID string
+	// Explain is the job's Explain: the chunk's results are to carry reasons.
+	Explain    bool
 	Holder     string
 	Attempt    int
 	LeaseUntil time.Time

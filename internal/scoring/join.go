@@ -15,13 +15,19 @@ const flushBytes = 512 << 10
 // Join writes the input in, named name, with each row's results from a job's results CSV
 // (dataset.ResultsHeader's columns) appended; withError adds the error column, filled for the
 // rows the server could not score. The results must hold one row per input record, malformed
-// records included, in order, their row column counting from 0.
-func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w io.Writer, withError bool, progress Progress) (Summary, error) {
+// records included, in order, their row column counting from 0. With explain, the results
+// must have the reason columns, and the reasons follow the other columns as Stream writes them
+// (empty on an invalid row).
+func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w io.Writer, withError, explain bool, progress Progress) (Summary, error) {
 	var sum Summary
 	rr, err := dataset.NewResultsReader(results)
 	if err != nil {
 		return sum, err
 	}
+	if explain && !rr.HasReasons() {
+		return sum, fmt.Errorf("results: no reason columns (%s), though reasons were asked for", dataset.ReasonColumns[1:])
+	}
+	var reasons []byte
 	var res fraud.JobResult
 
 	s := dataset.NewSplitter(in, name)
@@ -32,7 +38,7 @@ func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w i
 	if err != nil {
 		return sum, err
 	}
-	out := appendHeader(make([]byte, 0, 64<<10), buf, hdr, withError, false)
+	out := appendHeader(make([]byte, 0, 64<<10), buf, hdr, withError, explain)
 	for i := int64(0); ; i++ {
 		if i%ChunkRows == 0 {
 			if err := ctx.Err(); err != nil {
@@ -67,12 +73,21 @@ func Join(ctx context.Context, in io.Reader, name string, results io.Reader, w i
 				sum.FirstInvalid, sum.FirstInvalidLine = res.Error, r.Line
 			}
 			sum.Invalid++
-			out = appendInvalidRow(out, buf, r, res.Error, false)
+			out = appendInvalidRow(out, buf, r, res.Error, explain)
 		} else {
 			if res.IsFraud {
 				sum.Frauds++
 			}
-			out = appendScoredRow(out, buf, r, res.Probability, res.IsFraud, res.Risk, withError, nil)
+			reasons = reasons[:0]
+			if explain {
+				if len(res.Reasons) != dataset.NumReasons {
+					return sum, fmt.Errorf("results: row %d has %d reasons, want %d", i, len(res.Reasons), dataset.NumReasons)
+				}
+				for _, rs := range res.Reasons {
+					reasons = dataset.AppendReason(append(reasons, ','), rs.Feature, rs.Contribution)
+				}
+			}
+			out = appendScoredRow(out, buf, r, res.Probability, res.IsFraud, res.Risk, withError, reasons)
 		}
 		if len(out) >= flushBytes {
 			if _, err := w.Write(out); err != nil {

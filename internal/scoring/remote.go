@@ -12,8 +12,9 @@ import (
 )
 
 // Submit sends f, a CSV file of transactions, to the server as a new batch job, gzipped on
-// the fly while it is read; sent, when not nil, is told the bytes of f read so far.
-func Submit(ctx context.Context, c *client.Client, f io.Reader, sent func(n int64)) (*client.Submitted, error) {
+// the fly while it is read; with explain, the job's results carry reasons. sent, when not nil,
+// is told the bytes of f read so far.
+func Submit(ctx context.Context, c *client.Client, f io.Reader, explain bool, sent func(n int64)) (*client.Submitted, error) {
 	if sent == nil {
 		sent = func(int64) {}
 	}
@@ -28,7 +29,7 @@ func Submit(ctx context.Context, c *client.Client, f io.Reader, sent func(n int6
 		}
 		pw.CloseWithError(err) // nil: the body ends
 	}()
-	sub, err := c.SubmitBatch(ctx, pr, client.SubmitOptions{ContentType: "text/csv", ContentEncoding: "gzip"})
+	sub, err := c.SubmitBatch(ctx, pr, client.SubmitOptions{ContentType: "text/csv", ContentEncoding: "gzip", Explain: explain})
 	// The server may answer before it has read everything (to refuse the upload, say).
 	pr.CloseWithError(errors.New("upload stopped"))
 	<-copied

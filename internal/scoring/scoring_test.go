@@ -112,7 +112,7 @@ func TestJoin(t *testing.T) {
 		"1,,,,,\" upload:4: bare \"\" in non-quoted-field\"\n" +
 		"2,,0.75,true,high,\n"
 	var out bytes.Buffer
-	sum, err := Join(context.Background(), strings.NewReader(in), "in.csv", strings.NewReader(results), &out, true, noProgress{})
+	sum, err := Join(context.Background(), strings.NewReader(in), "in.csv", strings.NewReader(results), &out, true, false, noProgress{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestJoin(t *testing.T) {
 		"rows out of order": dataset.ResultsHeader + "\n1,,0.25,false,low,\n0,,0.25,false,low,\n2,,0.1,false,low,\n",
 		"no risk column":    "row,fraud_probability,is_fraud\n",
 	} {
-		if _, err := Join(context.Background(), strings.NewReader(in), "in.csv", strings.NewReader(bad), &bytes.Buffer{}, true, noProgress{}); err == nil {
+		if _, err := Join(context.Background(), strings.NewReader(in), "in.csv", strings.NewReader(bad), &bytes.Buffer{}, true, false, noProgress{}); err == nil {
 			t.Errorf("%s: got no error, want one", name)
 		}
 	}

@@ -34,7 +34,7 @@ const (
 )
 
 const jobColumns = `id, owner, idempotency_key, status, total_count, processed_count, invalid_count,
-	fraud_count, chunk_count, chunks_done, created_ns, started_ns, finished_ns, error, top`
+	fraud_count, chunk_count, chunks_done, created_ns, started_ns, finished_ns, error, top, reasons`
 
 // CreateJob stores j in status receiving, or returns the owner's job with the same
 // idempotency key and true.
@@ -63,14 +63,14 @@ func (s *Store) CreateJob(ctx context.Context, j fraud.Job) (fraud.Job, bool, er
 			return fraud.Job{}, false, wrap("create job", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO batch_jobs (id, owner, idempotency_key, status, created_ns) VALUES (?, ?, ?, ?, ?)`,
-		j.ID, j.Owner, j.IdempotencyKey, string(fraud.JobReceiving), ns); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batch_jobs (id, owner, idempotency_key, status, created_ns, reasons) VALUES (?, ?, ?, ?, ?, ?)`,
+		j.ID, j.Owner, j.IdempotencyKey, string(fraud.JobReceiving), ns, j.Explain); err != nil {
 		return fraud.Job{}, false, wrap("create job", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fraud.Job{}, false, wrap("create job", err)
 	}
-	return fraud.Job{ID: j.ID, Owner: j.Owner, IdempotencyKey: j.IdempotencyKey, Status: fraud.JobReceiving, CreatedAt: time.Unix(0, ns).UTC()}, false, nil
+	return fraud.Job{ID: j.ID, Owner: j.Owner, IdempotencyKey: j.IdempotencyKey, Status: fraud.JobReceiving, CreatedAt: time.Unix(0, ns).UTC(), Explain: j.Explain}, false, nil
 }
 
 // AddChunk stores one chunk of a receiving job's input.
@@ -311,26 +311,31 @@ func (s *Store) claim(ctx context.Context, holder string, now time.Time, lease t
 		return fraud.ChunkTask{}, false, wrap("claim chunk", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM batch_jobs WHERE status = ? ORDER BY started_ns, created_ns, id`, string(fraud.JobRunning))
+	rows, err := tx.QueryContext(ctx, `SELECT id, reasons FROM batch_jobs WHERE status = ? ORDER BY started_ns, created_ns, id`, string(fraud.JobRunning))
 	if err != nil {
 		return fraud.ChunkTask{}, false, wrap("claim chunk", err)
 	}
-	var jobs []string
+	type running struct {
+		id      string
+		explain bool
+	}
+	var jobs []running
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var j running
+		if err := rows.Scan(&j.id, &j.explain); err != nil {
 			rows.Close()
 			return fraud.ChunkTask{}, false, wrap("claim chunk", err)
 		}
-		jobs = append(jobs, id)
+		jobs = append(jobs, j)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fraud.ChunkTask{}, false, wrap("claim chunk", err)
 	}
 	nowNS := clampNano(now)
-	for _, id := range jobs {
-		t := fraud.ChunkTask{JobID: id, Holder: holder}
+	for _, j := range jobs {
+		id := j.id
+		t := fraud.ChunkTask{JobID: id, Holder: holder, Explain: j.explain}
 		err := tx.QueryRowContext(ctx, `SELECT idx, first_row, row_count, attempts FROM batch_chunks
 			WHERE job_id = ? AND (state = ? OR (state = ? AND lease_until_ns < ?)) ORDER BY idx LIMIT 1`,
 			id, chunkPending, chunkLeased, nowNS).Scan(&t.Index, &t.FirstRow, &t.Rows, &t.Attempt)
@@ -571,7 +576,7 @@ func scanJob(row interface{ Scan(...any) error }) (fraud.Job, error) {
 	var status, top string
 	var created, started, finished int64
 	if err := row.Scan(&j.ID, &j.Owner, &j.IdempotencyKey, &status, &j.Total, &j.Processed, &j.Invalid,
-		&j.Fraud, &j.Chunks, &j.ChunksDone, &created, &started, &finished, &j.Error, &top); err != nil {
+		&j.Fraud, &j.Chunks, &j.ChunksDone, &created, &started, &finished, &j.Error, &top, &j.Explain); err != nil {
 		return fraud.Job{}, err
 	}
 	j.Status = fraud.JobStatus(status)

@@ -173,6 +173,36 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	}
 }
 
+// TestJobsBeforeReasonsStayReadable stores a job in a database made by the migrations before
+// the reasons column, then opens it with them all: the job reads back, without Explain.
+func TestJobsBeforeReasonsStayReadable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fraudguard.db")
+	ms, err := parseMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms[2].name != "0003_batch_jobs_reasons" {
+		t.Fatalf("migration 3 is %s, want 0003_batch_jobs_reasons", ms[2].name)
+	}
+	db := mustRawDB(t, path)
+	if err := migrate(ctx, db, ms[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO batch_jobs (id, owner, status, total_count, processed_count, created_ns, finished_ns) VALUES ('job_old', 'o', 'completed', 5, 5, 1, 2)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := mustOpen(t, path)
+	j, err := s.Job(ctx, "job_old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != fraud.JobCompleted || j.Total != 5 || j.Explain {
+		t.Errorf("got %+v, want the completed job of 5 rows without Explain", j)
+	}
+}
+
 func TestMigrateAppliesNewStepsAndRollsBackFailedOnes(t *testing.T) {
 	ctx := context.Background()
 	db := mustRawDB(t, filepath.Join(t.TempDir(), "m.db"))

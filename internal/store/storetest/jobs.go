@@ -29,6 +29,7 @@ var jobTests = []struct {
 	{"JobDeleteAndNotFound", testJobDeleteAndNotFound},
 	{"JobPurge", testJobPurge},
 	{"JobReopen", testJobReopen},
+	{"JobExplainKept", testJobExplainKept},
 }
 
 // mustJobStore is t's store as a fraud.JobStore, or skips t when the store keeps no jobs.
@@ -545,5 +546,50 @@ func testJobReopen(t *testing.T, open func(t *testing.T) Store) {
 	next, ok := mustClaim(t, s, "w2", now)
 	if !ok || next.Index != 1 || !bytes.Equal(next.Data, blob("job_a", 1)) {
 		t.Fatalf("after reopening: claimed %+v (ok %v), want chunk 1", next, ok)
+	}
+}
+
+// testJobExplainKept checks that a job's Explain is kept with it: read back, on the chunks
+// claimed from it, and after the store is reopened; a job without it claims chunks without it.
+func testJobExplainKept(t *testing.T, open func(t *testing.T) Store) {
+	s := mustJobStore(t, open)
+	ctx := context.Background()
+	now := base().Add(time.Hour)
+	j, _, err := s.CreateJob(ctx, fraud.Job{ID: "job_x", Owner: "o", CreatedAt: base(), Explain: true})
+	if err != nil || !j.Explain {
+		t.Fatalf("create: got %+v (%v), want Explain", j, err)
+	}
+	for i := range 2 {
+		if err := s.AddChunk(ctx, "job_x", fraud.ChunkInput{Index: i, FirstRow: int64(i * 3), Rows: 3, Data: blob("job_x", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SubmitJob(ctx, "job_x", 6, 2); err != nil {
+		t.Fatal(err)
+	}
+	mustQueueJob(t, s, "job_plain", "o", 1, 1, 3)
+	if !mustJob(t, s, "job_x").Explain || mustJob(t, s, "job_plain").Explain {
+		t.Fatalf("got Explain %v and %v, want true for job_x only", mustJob(t, s, "job_x").Explain, mustJob(t, s, "job_plain").Explain)
+	}
+	mustStart(t, s, 2, now)
+	task, ok := mustClaim(t, s, "w", now)
+	if !ok || task.JobID != "job_x" || !task.Explain {
+		t.Fatalf("claimed %+v (ok %v), want a chunk of job_x with Explain", task, ok)
+	}
+	mustComplete(t, s, task, output(task), now)
+	if err := s.(Store).Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustJobStore(t, open)
+	if !mustJob(t, s, "job_x").Explain {
+		t.Fatal("after reopening: got Explain false, want true")
+	}
+	next, ok := mustClaim(t, s, "w2", now)
+	if !ok || next.JobID != "job_x" || next.Index != 1 || !next.Explain {
+		t.Fatalf("after reopening: claimed %+v (ok %v), want chunk 1 of job_x with Explain", next, ok)
+	}
+	plain, ok := mustClaim(t, s, "w2", now)
+	if !ok || plain.JobID != "job_plain" || plain.Explain {
+		t.Fatalf("claimed %+v (ok %v), want a chunk of job_plain without Explain", plain, ok)
 	}
 }
