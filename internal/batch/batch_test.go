@@ -874,3 +874,36 @@ func TestExplainSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecReasons round-trips a result with reasons beside one without (as a chunk written
+// before reasons existed holds), and refuses truncated reasons.
+func TestCodecReasons(t *testing.T) {
+	var c [fraud.NumFeatures]float64
+	c[14], c[4], c[29] = -1.5, 0.25, 1e-9
+	names := fraud.FeatureNames()
+	res := appendResult([]byte{codecVersion}, []byte("a"), 0.5, true, fraud.RiskHigh, []int{14, 29, 4}, &c)
+	res = appendResult(res, nil, 0.01, false, fraud.RiskLow, nil, nil)
+	rd, err := newChunkReader(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []fraud.JobResult{
+		{TransactionID: "a", Probability: 0.5, IsFraud: true, Risk: fraud.RiskHigh,
+			Reasons: []wire.Reason{{Feature: "V14", Contribution: -1.5}, {Feature: "Amount", Contribution: 1e-9}, {Feature: "V4", Contribution: 0.25}}},
+		{Probability: 0.01, Risk: fraud.RiskLow},
+	}
+	for i, w := range want {
+		var r fraud.JobResult
+		if err := rd.nextResult(&r, names); err != nil || !reflect.DeepEqual(r, w) {
+			t.Errorf("result %d: got %+v (%v), want %+v", i, r, err, w)
+		}
+	}
+	whole := appendResult([]byte{codecVersion}, nil, 0.5, true, fraud.RiskHigh, []int{14}, &c)
+	for _, bad := range [][]byte{whole[:len(whole)-1], whole[:len(whole)-9]} {
+		rd, _ := newChunkReader(bad)
+		var r fraud.JobResult
+		if err := rd.nextResult(&r, names); !errors.Is(err, errCorrupt) {
+			t.Errorf("%x: got %v, want errCorrupt", bad, err)
+		}
+	}
+}
