@@ -4,15 +4,18 @@
 # starts `fraudguard serve` on a fresh DATA_DIR and times a CSV job from upload to completed
 # to fully downloaded results, sampling the server's RSS (VmRSS) every 100 ms throughout.
 # Then it measures /predict latency with wrk, first alone and then while a second job of the
-# same size is uploaded and scored, and prints the p50/p99 of both.
+# same size is uploaded and scored, and prints the p50/p99 of both. EXPLAIN=true submits the
+# jobs with ?explain=true, so every result carries its three reasons.
 #
 #   ROWS=1000000 WRK_SECONDS=8 bash scripts/bench-batch.sh
+#   ROWS=100000 EXPLAIN=true bash scripts/bench-batch.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS=${ROWS:-1000000}
 WRK_SECONDS=${WRK_SECONDS:-8}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-8}
+EXPLAIN=${EXPLAIN:-false}
 work=$(mktemp -d)
 server_pid=""
 sampler_pid=""
@@ -71,7 +74,7 @@ echo 0 >"$work/rss.peak"
 sampler_pid=$!
 
 submit() {
-	curl -sS -X POST -H 'Content-Type: text/csv' --data-binary @"$work/tx.csv" "$url/batch" | json_field job_id
+	curl -sS -X POST -H 'Content-Type: text/csv' --data-binary @"$work/tx.csv" "$url/batch?explain=$EXPLAIN" | json_field job_id
 }
 wait_done() {
 	local status
@@ -118,7 +121,7 @@ progress2=$(echo "$status2" | json_field progress_percent)
 wait_done "$id2"
 
 echo
-echo "batch job, $ROWS rows of CSV ($((size / 1048576)) MiB):"
+echo "batch job, $ROWS rows of CSV ($((size / 1048576)) MiB), explain=$EXPLAIN:"
 echo "  upload        $(elapsed "$t0" "$t1") s"
 echo "  scoring       $(elapsed "$t1" "$t2") s  (after the upload)"
 echo "  download      $(elapsed "$t2" "$t3") s  ($lines results as CSV)"
