@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
 // runReportCmd runs "fraudguard report args..." with env as the environment.
@@ -201,3 +202,34 @@ func TestTrainWritesTheReportBesideTheBundle(t *testing.T) {
 
 // fmtFour writes a figure as the report's summary does.
 func fmtFour(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+// An imported bundle carries no figures of its own; its report is computed from --data alone,
+// importance included (XGBoost records node covers).
+func TestReportOnAnImportedBundle(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "models")
+	if _, stderr, err := runImportCmd(t, "--xgboost", sharedtest.Testdata(t, "xgboost", "gbtree-depth4.json"), "--out", out); err != nil {
+		t.Fatalf("import: %v (stderr %q)", err, stderr)
+	}
+	m, err := model.LoadLatest(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.Manifest.Metrics.Validation; v.Rows != 0 {
+		t.Fatalf("got imported validation figures %+v, want none", v)
+	}
+	data := sharedtest.Data(t, "creditcard-head5000.csv")
+	page := filepath.Join(t.TempDir(), "imported.html")
+	stderr, err := runReportCmd(t, nil, "--model", m.Dir, "--data", data, "--out", page)
+	if err != nil {
+		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+	}
+	html := mustReadReport(t, page)
+	for _, want := range []string{"gbtree-depth4 " + m.Version(), "Model kind trees", "5,000 rows, 3 frauds", "Every row weighs 1."} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "Feature importance is unavailable") {
+		t.Errorf("the page says importance is unavailable for a model with covers")
+	}
+}
