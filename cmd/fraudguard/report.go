@@ -58,8 +58,12 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, _
 	}
 	if *out == "" {
 		problems = append(problems, errors.New("--out is required: the HTML file to write"))
-	} else if fi, err := os.Stat(*out); err == nil && fi.IsDir() {
-		problems = append(problems, fmt.Errorf("--out %q is a directory; allowed: a file path", *out))
+	} else if fo, err := os.Stat(*out); err == nil {
+		if fo.IsDir() {
+			problems = append(problems, fmt.Errorf("--out %q is a directory; allowed: a file path", *out))
+		} else if fi, err := os.Stat(*data); err == nil && os.SameFile(fi, fo) {
+			problems = append(problems, fmt.Errorf("--out %q is the --data file; write the report to another file", *out))
+		}
 	}
 	if *modelDir == "" {
 		problems = append(problems, errors.New("--model must not be empty"))

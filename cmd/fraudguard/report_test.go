@@ -96,6 +96,7 @@ func TestReportRejects(t *testing.T) {
 		{"no --data", []string{"--model", root, "--out", "OUT"}, "-", "--data is required", 2},
 		{"no --out", []string{"--model", root, "--data", "DATA"}, "", "--out is required", 2},
 		{"--out a directory", []string{"--model", root, "--data", "DATA", "--out", "DIR"}, "", "is a directory", 2},
+		{"--out the data", []string{"--model", root, "--data", "DATA", "--out", "DATA"}, header + row + "0\n", "is the --data file", 2},
 		{"bad --weight-normal", []string{"--model", root, "--data", "DATA", "--out", "OUT", "--weight-normal", "0"}, "", "--weight-normal 0 must be a positive number", 2},
 		{"two weightings", []string{"--model", root, "--data", "DATA", "--out", "OUT", "--weight-normal", "2", "--weight-column", "w"}, "", "give one of them", 2},
 		{"version of a bundle", []string{"--model", m.Dir, "--model-version", m.Version(), "--data", "DATA", "--out", "OUT"}, "", "is one bundle", 2},
