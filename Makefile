@@ -73,7 +73,7 @@ deps:
 deps-bench:
 	bash scripts/deps.sh bench
 
-## model: rebuild the shipped default model (the ensemble, default flags) in models/ from the real transaction sample
+## model: rebuild the shipped default model (the ensemble, default flags) in models/ from the real transaction sample, and its report models/<version>.report.html beside it
 model: build
 	rm -rf models && mkdir -p models
 	./$(BIN) train --data $(MODEL_DATA) --weight-normal 56.863 --out models/ --seed $(MODEL_SEED) --created-at $(MODEL_CREATED_AT) --name default

@@ -33,6 +33,7 @@ func commands() []command {
 		{"import", "import an XGBoost or LightGBM model as a model bundle", runImport},
 		{"gen", "write synthetic transactions in the creditcard.csv schema", runGen},
 		{"score", "score a CSV file of transactions, here or as a batch job on a server", runScore},
+		{"report", "evaluate a model on a labelled file and write an HTML report", runReport},
 		{"keys", "create and list API keys", runKeys},
 		{"version", "print the version", runVersion},
 	}

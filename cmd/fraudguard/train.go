@@ -29,7 +29,9 @@ member is refitted on every row with those choices kept (--no-refit ships the fi
 the real prevalence; the members learn at the file's own class balance. The bundle is written to
 --out/<version>/, where the version is the creation time and a hash of the content unless
 --version names one; nothing is written when reading or training fails. With the same data, flags and --created-at, the bundle is the same
-byte for byte.`
+byte for byte. Beside the bundle, outside it, --out/<version>.report.html is the evaluation
+report (see fraudguard report --help) of the validation rows that were only measured, scored by
+the model measured on them (before the refit).`
 
 // trainAlgos returns the values --algo accepts.
 func trainAlgos() []string { return train.Algorithms() }
@@ -196,6 +198,11 @@ func runTrain(ctx context.Context, args []string, _ func(string) string, _ io.Re
 		return fmt.Errorf("train: %w", err)
 	}
 	printTrainSummary(stdout, tbl, cfg, res, dir, elapsed)
+	page, err := trainReport(ctx, tbl, cfg, res, dir)
+	if err != nil {
+		return fmt.Errorf("train: bundle %s written, but not its report: %w", dir, err)
+	}
+	fmt.Fprintf(stdout, "report: %s\n", page)
 	return nil
 }
 

@@ -99,26 +99,61 @@ func baseArgs(t testing.TB) []string {
 	}
 }
 
+// DumpDOMConsole is DumpDOM that also returns what the page wrote to the browser's console,
+// one message a line as Chromium logs it: script errors and logs, requests refused by a
+// Content-Security-Policy, resources that failed to load, malformed SVG attributes. A page
+// that needs none of these leaves the list empty.
+func DumpDOMConsole(t testing.TB, url string) (dom string, console []string) {
+	t.Helper()
+	out, log := runLog(t, append(baseArgs(t), "--enable-logging=stderr", "--v=0", "--dump-dom", url))
+	if len(bytes.TrimSpace(out)) == 0 {
+		t.Fatalf("chromium --dump-dom %s printed nothing", url)
+	}
+	return string(out), consoleLines(log)
+}
+
+// consoleLines picks the console messages out of Chromium's log, which tags them
+// ":CONSOLE" ("[pid:tid:time:INFO:CONSOLE:12] \"message\", source: url (12)").
+func consoleLines(log []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(log), "\n") {
+		if _, msg, ok := strings.Cut(line, ":CONSOLE"); ok {
+			if _, after, ok := strings.Cut(msg, "] "); ok {
+				msg = after
+			}
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
 func run(t testing.TB, args []string) []byte {
+	t.Helper()
+	out, _ := runLog(t, args)
+	return out
+}
+
+// runLog runs Chromium with args and returns its standard output and its log (standard error).
+func runLog(t testing.TB, args []string) (stdout, stderr []byte) {
 	t.Helper()
 	bin := Require(t)
 	ctx, cancel := context.WithTimeout(t.Context(), Timeout)
 	defer cancel()
 
 	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &log
 	// Chromium's helper processes inherit its output; do not wait on them
 	// for long once it has gone.
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("chromium %s: timed out after %v\n%s", strings.Join(args, " "), Timeout, tail(stderr.Bytes()))
+		t.Fatalf("chromium %s: timed out after %v\n%s", strings.Join(args, " "), Timeout, tail(log.Bytes()))
 	case err != nil && !errors.Is(err, exec.ErrWaitDelay): // ErrWaitDelay: Chromium itself exited 0
-		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, tail(stderr.Bytes()))
+		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, tail(log.Bytes()))
 	}
-	return stdout.Bytes()
+	return out.Bytes(), log.Bytes()
 }
 
 // tail keeps the end of Chromium's log, where the reason it failed is.

@@ -129,3 +129,26 @@ func TestScreenshot(t *testing.T) {
 		t.Errorf("got file starting %q, want a PNG", data[:min(len(data), 8)])
 	}
 }
+
+func TestDumpDOMConsole(t *testing.T) {
+	Require(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /quiet", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!DOCTYPE html><p>quiet</p>`))
+	})
+	mux.HandleFunc("GET /loud", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!DOCTYPE html><p>loud</p><script>console.error("broken " + (1 + 1))</script>`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	if dom, console := DumpDOMConsole(t, srv.URL+"/quiet"); !strings.Contains(dom, "<p>quiet</p>") || len(console) != 0 {
+		t.Errorf("quiet page: got DOM %q and console %q, want the page and nothing logged", dom, console)
+	}
+	dom, console := DumpDOMConsole(t, srv.URL+"/loud")
+	if !strings.Contains(dom, "<p>loud</p>") || len(console) != 1 || !strings.HasPrefix(console[0], `"broken 2", source: `+srv.URL+"/loud") {
+		t.Errorf("loud page: got DOM %q and console %q, want the page and its one message", dom, console)
+	}
+}

@@ -508,7 +508,7 @@ func ReadFromWith(ctx context.Context, r io.Reader, name string, opts Options) (
 	switch frauds := t.Frauds(); frauds {
 	case 0, t.Rows():
 		return nil, &Error{File: name, Column: ColumnClass,
-			Problem: fmt.Sprintf("only one class (%d) present in %d rows: training needs both normal (0) and fraud (1) rows", t.Labels[0], t.Rows())}
+			Problem: fmt.Sprintf("only one class (%d) present in %d rows: training and evaluation need both normal (0) and fraud (1) rows", t.Labels[0], t.Rows())}
 	}
 	if t.Weights != nil {
 		var sum [2]float64

@@ -4,6 +4,8 @@ package model
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -105,5 +107,38 @@ func (l *Reloader) Reload(ctx context.Context) (*Model, error) {
 		return nil, err
 	}
 	l.Registry.Store(m)
+	return m, nil
+}
+
+// New makes a model of members as man describes them: members[i] is the member named by
+// man.Members[i] and weighs its Weight, and man.Bias is added to the blend. It checks the
+// threshold, the bias and the weights, but not the canaries, whose probabilities are those of
+// the bundle man was written for: New is how a model that is not loaded from a bundle (the
+// members a training run measured before refitting them, say) scores and explains rows the
+// way a loaded one does.
+func New(man Manifest, members []Member) (*Model, error) {
+	if len(members) == 0 {
+		return nil, errors.New("new model: no members")
+	}
+	if len(members) != len(man.Members) {
+		return nil, fmt.Errorf("new model: %d members for %d in the manifest", len(members), len(man.Members))
+	}
+	if !finite(man.Threshold) || man.Threshold < 0 || man.Threshold > 1 {
+		return nil, fmt.Errorf("new model: threshold %v is not between 0 and 1", man.Threshold)
+	}
+	if !finite(man.Bias) {
+		return nil, fmt.Errorf("new model: bias %v is not finite", man.Bias)
+	}
+	m := &Model{Manifest: man, bias: man.Bias}
+	for i, mem := range members {
+		if mem == nil {
+			return nil, fmt.Errorf("new model: member %d is nil", i)
+		}
+		if w := man.Members[i].Weight; !finite(w) {
+			return nil, fmt.Errorf("new model: members[%d]: weight %v is not finite", i, w)
+		}
+		m.members = append(m.members, mem)
+		m.weights = append(m.weights, man.Members[i].Weight)
+	}
 	return m, nil
 }

@@ -188,6 +188,13 @@ func fit(ctx context.Context, tbl *dataset.Table, algo string, cfg Config) (*Res
 	if err := assemble(tbl, final, cfg, res, shipped); err != nil {
 		return nil, err
 	}
+	measured, err := model.New(res.Bundle.Manifest, m.list())
+	if err != nil {
+		return nil, fmt.Errorf("measured model: %w", err)
+	}
+	rows := p.holdout.Report
+	mLabels, mWeights := labelsAndWeights(tbl, p, rows)
+	res.Measured = Measured{Model: measured, Rows: rows, Labels: mLabels, Weights: mWeights}
 	return res, nil
 }
 

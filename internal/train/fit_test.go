@@ -222,3 +222,41 @@ func TestCalibrationWithoutSignalFallsBackToThePrior(t *testing.T) {
 		}
 	}
 }
+
+// Result.Measured is the model and rows behind Result.Validation: scoring its rows with its
+// model gives those figures exactly, with or without the refit, and its members are those of
+// the split, not the shipped ones.
+func TestMeasuredGivesTheValidationFigures(t *testing.T) {
+	tbl := mixedTable(t, 3000, 33)
+	for _, noRefit := range []bool{false, true} {
+		cfg := Config{GBDT: smallGBDT(), Seed: 5, NormalWeight: 7, NoRefit: noRefit}
+		res := mustTrain(t, tbl, AlgoEnsemble, cfg)
+		ms := res.Measured
+		if ms.Model == nil || !slices.Equal(ms.Rows, res.Holdout.Report) || len(ms.Labels) != len(ms.Rows) || len(ms.Weights) != len(ms.Rows) {
+			t.Fatalf("noRefit %v: got measured model %v on %d rows (%d labels, %d weights), want a model on the %d report rows",
+				noRefit, ms.Model, len(ms.Rows), len(ms.Labels), len(ms.Weights), len(res.Holdout.Report))
+		}
+		scores := make([]float64, len(ms.Rows))
+		var x [30]float64
+		for k, i := range ms.Rows {
+			for j := range x {
+				x[j] = tbl.Columns[j][i]
+			}
+			scores[k] = ms.Model.Probability(&x)
+			if ms.Labels[k] != tbl.Labels[i] {
+				t.Fatalf("noRefit %v: row %d: got label %d, want %d", noRefit, i, ms.Labels[k], tbl.Labels[i])
+			}
+			if want := map[uint8]float64{0: 7, 1: 1}[tbl.Labels[i]]; ms.Weights[k] != want {
+				t.Fatalf("noRefit %v: row %d: got weight %v, want %v", noRefit, i, ms.Weights[k], want)
+			}
+		}
+		if got := Evaluate(scores, ms.Labels, ms.Weights, ms.Model.Threshold()); got != res.Validation {
+			t.Errorf("noRefit %v: got figures %+v from Measured, want Validation %+v", noRefit, got, res.Validation)
+		}
+		// The shipped model differs from the measured one exactly when it was refitted.
+		shipped := model.Sigmoid(res.Blend.Bias + res.Blend.WeightTrees*res.Trees.Margin(&x) + res.Blend.WeightLogreg*res.Member.Margin(&x))
+		if same := shipped == ms.Model.Probability(&x); same != noRefit {
+			t.Errorf("noRefit %v: got shipped probability %v and measured %v, want them equal only without a refit", noRefit, shipped, ms.Model.Probability(&x))
+		}
+	}
+}

@@ -180,6 +180,24 @@ type Result struct {
 	// total normal fit weight over their total fraud fit weight; the logistic regression
 	// weights fraud rows by c^LogregFraudWeightPower on top of their fit weights.
 	ClassWeight float64
+	// Measured is the model that gave Validation, and the rows it was measured on; with a
+	// refit its members are those fitted on the training split, not the shipped ones.
+	Measured Measured
+}
+
+// Measured is the model a training run measured on its validation rows, with those rows: the
+// members fitted on the training split (before any refit) under the shipped blend and
+// threshold. Scoring Rows with Model and weighing them by Weights gives Result.Validation.
+type Measured struct {
+	// Model is the measured model. Its manifest is the bundle's (members, bias, threshold),
+	// Version left as Result.Bundle has it; its canaries are the shipped model's, not its own.
+	Model *model.Model
+	// Rows are the table's row indices of the measured validation rows, in time order.
+	Rows []int
+	// Labels and Weights are those rows' labels and metric weights (table weight, times
+	// NormalWeight for a normal row), in the order of Rows.
+	Labels  []uint8
+	Weights []float64
 }
 
 // Logreg fits a logistic regression to tbl and chooses its threshold.
