@@ -60,9 +60,9 @@ type ReferenceInfo struct {
 }
 
 type referenceFile struct {
-	Features []string                      `json:"features"`
+	Features []string                     `json:"features"`
 	Rows     [][fraud.NumFeatures]float64 `json:"rows"`
-	Weights  []float64                     `json:"weights"`
+	Weights  []float64                    `json:"weights"`
 }
 
 // ReferenceSampler draws a reference sample from a stream of rows: a uniform sample of at most
