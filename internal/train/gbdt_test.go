@@ -489,3 +489,60 @@ func TestGBDTBags(t *testing.T) {
 		t.Errorf("got a spread over seeds of %.4f with 4 bags and %.4f with 1, want 4 bags well below", four, one)
 	}
 }
+
+// TestGrownSplitGain grows a one-split tree on six rows whose gain is worked out by hand: the
+// gradients are −½ on the three rows of V3 ≤ 3 and +½ on the others, every hessian ¼, λ = 1.
+// The best split puts the first three rows left: G_L = −1.5, H_L = 0.75, G_R = 1.5, H_R = 0.75,
+// G = 0, so the gain is ½·(2.25/1.75 + 2.25/1.75 − 0/2.5) = 9/7. MinSplitGain is a floor, not
+// subtracted from it.
+func TestGrownSplitGain(t *testing.T) {
+	const n = 6
+	cols := make([][]float64, fraud.NumFeatures) // every other feature constant: no split on it
+	for j := range cols {
+		cols[j] = make([]float64, n)
+	}
+	rows := make([]int, n)
+	weights := make([]float64, n)
+	grad := []float64{-0.5, -0.5, -0.5, 0.5, 0.5, 0.5}
+	hess := make([]float64, n)
+	for i := range n {
+		rows[i], weights[i], hess[i] = i, 1, 0.25
+		cols[3][i] = float64(i + 1)
+	}
+	b := newBinning(cols, rows, weights, MaxBins, 1)
+	binned := b.binColumns(cols, rows, 1)
+	p := DefaultGBDTParams()
+	p.MaxDepth = 1
+	p.Lambda = 1
+	p.MinChildWeight = 0
+	p.MinSplitGain = 0.5
+	g := newGrower(b, binned, make([]bool, len(cols)), p, 1, n)
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	all := make([]int, len(cols))
+	for j := range all {
+		all[j] = j
+	}
+	tree := g.grow(order, all, grad, hess)
+	if len(tree.nodes) != 3 || tree.nodes[0].IsLeaf || tree.nodes[0].Feature != 3 {
+		t.Fatalf("got nodes %+v, want one split on V3 and two leaves", tree.nodes)
+	}
+	if got, want := tree.nodes[0].Gain, 9.0/7; math.Abs(got-want) > 1e-15 {
+		t.Errorf("got split gain %.17g, want 9/7 = %.17g", got, want)
+	}
+	for _, i := range []int32{tree.nodes[0].Left, tree.nodes[0].Right} {
+		if nd := tree.nodes[i]; !nd.IsLeaf || nd.Gain != 0 {
+			t.Errorf("node %d: got %+v, want a leaf of gain 0", i, nd)
+		}
+	}
+	ens, err := model.NewTreeEnsemble([][]model.TreeNode{tree.nodes}, model.TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gain, ok := ens.SplitGain()
+	if !ok || gain[3] != tree.nodes[0].Gain {
+		t.Errorf("got split gain %v (%v) by feature, want %v on V3", gain, ok, tree.nodes[0].Gain)
+	}
+}
