@@ -390,3 +390,21 @@ func TestTreeFileGain(t *testing.T) {
 		t.Errorf("got error %v for a short gain array, want one saying so", err)
 	}
 }
+
+// TestSplitGainMapsFeatures checks that split gains are summed by transaction feature through
+// the ensemble's feature map, over every tree.
+func TestSplitGainMapsFeatures(t *testing.T) {
+	amount := fraud.NumFeatures - 1
+	tree := []TreeNode{
+		{Feature: 0, Threshold: -2, Left: 1, Right: 2, Cover: 10, Gain: 3},
+		{IsLeaf: true, Value: 1.5, Cover: 4},
+		{Feature: 1, Threshold: 100, Left: 3, Right: 4, Cover: 6, Gain: 0.5},
+		{IsLeaf: true, Value: -2, Cover: 1},
+		{IsLeaf: true, Value: 0.25, Cover: 5},
+	}
+	e := mustTreeEnsemble(t, [][]TreeNode{tree, tree}, TreeOptions{FeatureMap: []int{v14, amount}})
+	g, ok := e.SplitGain()
+	if !ok || g[v14] != 6 || g[amount] != 1 || g[0] != 0 || g[1] != 0 {
+		t.Errorf("got split gains V14 %v, Amount %v, Time %v, V1 %v (%v), want 6, 1, 0 and 0", g[v14], g[amount], g[0], g[1], ok)
+	}
+}
