@@ -546,3 +546,63 @@ func TestGrownSplitGain(t *testing.T) {
 		t.Errorf("got split gain %v (%v) by feature, want %v on V3", gain, ok, tree.nodes[0].Gain)
 	}
 }
+
+// TestTrainedReference checks the reference sample a trained bundle carries: 500 of the rows
+// the shipped members were fitted on (every row after the refit, the training split without
+// it), each weighing as in the metrics (NormalWeight for a normal row), and the trees' split
+// gains recorded, so that the saved bundle is of format 2 with mean |SHAP| in its manifest.
+func TestTrainedReference(t *testing.T) {
+	tbl := ruleTable(t, 1500, 3, 0.02, corner)
+	row := map[[fraud.NumFeatures]float64]int{}
+	for i := range tbl.Rows() {
+		var x [fraud.NumFeatures]float64
+		for j := range x {
+			x[j] = tbl.Columns[j][i]
+		}
+		row[x] = i
+	}
+	for _, refit := range []bool{true, false} {
+		cfg := Config{GBDT: smallGBDT(), NormalWeight: 7, Seed: 5, NoRefit: !refit}
+		res := mustTrain(t, tbl, AlgoEnsemble, cfg)
+		ref := res.Bundle.Reference
+		if ref == nil || len(ref.Rows) != model.MaxReferenceRows {
+			t.Fatalf("refit %v: got reference %v, want %d rows", refit, ref, model.MaxReferenceRows)
+		}
+		cut := math.Inf(1)
+		if !refit {
+			cut = res.Split.Cut
+		}
+		for k, x := range ref.Rows {
+			i, ok := row[x]
+			if !ok {
+				t.Fatalf("refit %v: reference row %d is not a row of the table", refit, k)
+			}
+			if !(tbl.Columns[0][i] < cut) {
+				t.Errorf("refit %v: reference row %d has Time %v, past the rows the members were fitted on (< %v)", refit, k, tbl.Columns[0][i], cut)
+			}
+			if want := map[uint8]float64{0: 7, 1: 1}[tbl.Labels[i]]; ref.Weights[k] != want {
+				t.Errorf("refit %v: reference row %d of class %d weighs %v, want %v", refit, k, tbl.Labels[i], ref.Weights[k], want)
+			}
+		}
+		dir, err := model.Save(t.TempDir(), res.Bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := model.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp := m.Importance()
+		if m.Manifest.FormatVersion != 2 || imp.ReferenceRows != model.MaxReferenceRows || imp.SplitGain == nil {
+			t.Fatalf("refit %v: got format %d, importance %+v, want format 2 with mean |SHAP| and split gains", refit, m.Manifest.FormatVersion, imp)
+		}
+		// The rule reads V1 and V2: they lead both measures.
+		for name, v := range map[string][]float64{"mean |SHAP|": imp.MeanAbsSHAP, "split gain": imp.SplitGain} {
+			for j := range fraud.NumFeatures {
+				if j != 1 && j != 2 && !(v[j] < min(v[1], v[2])) {
+					t.Errorf("refit %v: %s of %s is %v, want it below V1's %v and V2's %v", refit, name, fraud.FeatureNames()[j], v[j], v[1], v[2])
+				}
+			}
+		}
+	}
+}
