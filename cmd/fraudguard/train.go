@@ -28,7 +28,9 @@ member is refitted on every row with those choices kept (--no-refit ships the fi
 --weight-normal weighs the calibration, the threshold and the figures, so probabilities are at
 the real prevalence; the members learn at the file's own class balance. The bundle is written to
 --out/<version>/, where the version is the creation time and a hash of the content unless
---version names one; nothing is written when reading or training fails. With the same data, flags and --created-at, the bundle is the same
+--version names one; nothing is written when reading or training fails. The bundle keeps a
+sample of up to 500 of the rows the model was fitted on (reference.json, seeded by --seed) and
+the model's mean |SHAP| per feature over them, which GET /models/info reports. With the same data, flags and --created-at, the bundle is the same
 byte for byte.`
 
 // trainAlgos returns the values --algo accepts.
