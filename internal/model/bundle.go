@@ -29,7 +29,9 @@ import (
 // place, so a reader never sees half of one.
 //
 // manifest.json (see Manifest) says what the model is and how it was made; members lists the
-// parameter files and their kinds. The probability of fraud is
+// parameter files and their kinds. A bundle may also hold a reference sample (ReferenceFile,
+// see reference.go), which its manifest's reference section describes with the importance
+// measured on it. The probability of fraud is
 // sigmoid(bias + Σ weight_i · margin_i(x)), x being the raw features in fraud.FeatureNames
 // order. Preprocessing lives with the member that needs it: a logreg member's file holds the
 // mean and scale it standardises with (see Logreg), a tree member needs none; the manifest's
@@ -193,7 +195,7 @@ func MemberLoaders() map[string]MemberLoader {
 // Bundle is a model ready to be saved: its manifest and its members' files.
 type Bundle struct {
 	// Manifest describes the model. Save fills in FormatVersion, Features when empty, the
-	// canaries' probabilities and, when empty, Version.
+	// canaries' probabilities, the reference section (from Reference) and, when empty, Version.
 	Manifest Manifest
 	// Files holds the members' parameter files (and any other file to ship), by plain name.
 	Files map[string][]byte
