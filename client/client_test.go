@@ -337,6 +337,14 @@ func TestHealthAndAdmin(t *testing.T) {
 	if err != nil || info.Version == "" || len(info.Features) != 30 || info.Metrics.Validation.Rows == 0 {
 		t.Errorf("model info: got %+v, %v", info, err)
 	}
+	// The shipped model carries a reference sample and split gains, and explains its scores.
+	if imp := info.Importance; imp == nil || imp.ReferenceRows != 500 || len(imp.Features) != 30 ||
+		imp.Features[0].MeanAbsSHAP == nil || imp.Features[0].SplitGain == nil || imp.Features[0].SplitGainShare == nil {
+		t.Errorf("model info: got importance %+v, want 500 reference rows and every measure of 30 features", imp)
+	}
+	if !info.Explanations.Available || info.Explanations.Reason != "" {
+		t.Errorf("model info: got explanations %+v, want available", info.Explanations)
+	}
 	rel, err := c.ReloadModel(ctx)
 	if err != nil || rel.Status != "reloaded" || rel.Version != info.Version {
 		t.Errorf("model reload: got %+v, %v, want %s reloaded", rel, err, info.Version)

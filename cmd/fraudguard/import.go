@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/dataset"
+	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/model/lightgbm"
 	"github.com/fraudguard/fraudguard/internal/model/xgboost"
@@ -25,7 +31,12 @@ a model of exactly 30 unnamed features (XGBoost's f0.., LightGBM's Column_0..) m
 only with --positional. The bundle holds one "trees" member and canary rows (synthetic
 transactions with the imported model's probabilities); it is written to --out/<version>/, the
 version being the creation time and a content hash unless --version names one. Nothing is
-written when the model cannot be imported.`
+written when the model cannot be imported.
+
+--reference FILE.csv stores a sample of up to 500 of the file's rows in the bundle (a uniform
+sample seeded by --seed), over which the model's mean |SHAP| per feature is measured once and
+kept for GET /models/info; --weight-normal W weighs its normal rows (Class 0) W each, as train
+does for a downsampled file. It needs a model with node covers, which explanations need.`
 
 func runImport(ctx context.Context, args []string, _ func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import", importSummary, stderr)
@@ -39,7 +50,9 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	version := fs.String("version", "", "bundle version (default: creation time and content hash)")
 	threshold := fs.Float64("threshold", 0.5, "decision threshold: a transaction is flagged when its probability is at least this")
 	createdAt := fs.String("created-at", "", "creation time recorded in the bundle, RFC 3339 (default: now)")
-	seed := fs.Uint64("seed", 1, "seed of the synthetic canary rows")
+	seed := fs.Uint64("seed", 1, "seed of the synthetic canary rows and of the reference sample")
+	reference := fs.String("reference", "", "creditcard.csv-style file whose rows (up to 500, sampled) are kept in the bundle to measure the model's mean |SHAP| on")
+	weightNormal := fs.Float64("weight-normal", 1, "with --reference: weight of each normal row (Class 0) of the file, how many real normal transactions it stands for")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +80,12 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["weight-normal"] && *reference == "" {
+		problems = append(problems, errors.New("--weight-normal weighs the rows of --reference: give --reference too"))
+	}
+	if !(*weightNormal > 0) || math.IsInf(*weightNormal, 0) {
+		problems = append(problems, fmt.Errorf("--weight-normal %v must be a positive number", *weightNormal))
+	}
 	if set["name"] && strings.TrimSpace(*name) == "" {
 		problems = append(problems, errors.New("--name must not be empty"))
 	}
@@ -114,6 +133,14 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 		}
 		return fmt.Errorf("import %s: %w", path, err)
 	}
+	if *reference != "" {
+		if err := imp.Ensemble.Explain(new([fraud.NumFeatures]float64), new(model.Explanation)); err != nil {
+			return fmt.Errorf("import %s: --reference: the model cannot be explained, so mean |SHAP| cannot be measured: %w", path, err)
+		}
+		if imp.Bundle.Reference, err = readReference(ctx, *reference, *weightNormal, *seed); err != nil {
+			return fmt.Errorf("import: --reference: %w", err)
+		}
+	}
 	dir, err := model.Save(*out, imp.Bundle)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -122,6 +149,57 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	fmt.Fprintf(stdout, "imported %s from %s: %d trees, depth up to %d\n", e.Options().Source, path, e.NumTrees(), e.MaxDepth())
 	fmt.Fprintf(stdout, "  features: %s\n", imp.Mapping)
 	fmt.Fprintf(stdout, "  threshold %g; %d canary rows recorded\n", *threshold, len(imp.Bundle.Manifest.Canaries))
+	if r := imp.Bundle.Reference; r != nil {
+		fmt.Fprintf(stdout, "  reference: %s; mean |SHAP| measured on it\n", r.Description)
+	}
 	fmt.Fprintf(stdout, "bundle: %s\n", dir)
 	return nil
+}
+
+// readReference samples up to model.MaxReferenceRows rows of the creditcard.csv-style file at
+// path, normal rows (Class 0) weighing weightNormal, the others 1.
+func readReference(ctx context.Context, path string, weightNormal float64, seed uint64) (*model.Reference, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rd, err := dataset.NewReader(bufio.NewReader(f), filepath.Base(path), dataset.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if weightNormal != 1 && !rd.HasClass() {
+		return nil, fmt.Errorf("%s has no Class column, which --weight-normal needs to tell normal rows", path)
+	}
+	s := model.NewReferenceSampler(seed, model.MaxReferenceRows)
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err // names the file, the line and the column
+		}
+		w := 1.0
+		if rec.Class == 0 {
+			w = weightNormal
+		}
+		s.Add(&rec.Features, w)
+	}
+	if s.Seen() == 0 {
+		return nil, fmt.Errorf("%s has no rows", path)
+	}
+	weighed := "every row weighs 1"
+	if weightNormal != 1 {
+		weighed = fmt.Sprintf("normal rows weigh %g, frauds 1", weightNormal)
+	}
+	r := s.Reference("")
+	r.Description = fmt.Sprintf("a uniform sample of %d of the %d rows of %s (reservoir sampling, seed %d); %s",
+		len(r.Rows), s.Seen(), filepath.Base(path), seed, weighed)
+	return r, nil
 }

@@ -9,12 +9,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/dataset"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/sharedtest"
@@ -260,6 +262,13 @@ func TestImportRejects(t *testing.T) {
 		"objective=binary sigmoid:1", "objective=multiclass num_class:3", 1))
 	lgbRegression := write("regression.txt", strings.Replace(lgbData, "objective=binary sigmoid:1", "objective=regression", 1))
 	lgbVersion := write("v9.txt", strings.Replace(lgbData, "version=v2", "version=v9", 1))
+	noCovers := write("nocovers.json", regexp.MustCompile(`"sum_hessian":\[[^\]]*\]`).ReplaceAllStringFunc(xgbData, func(s string) string {
+		return `"sum_hessian":[0` + strings.Repeat(",0", strings.Count(s, ",")) + `]`
+	}))
+	header := "Time," + strings.Join(fraud.FeatureNames()[1:], ",")
+	row := "0" + strings.Repeat(",0.5", fraud.NumFeatures-1)
+	unlabelled := write("unlabelled.csv", header+"\n"+row+"\n")
+	badRef := write("bad.csv", header+",Class\n"+row+",0\n"+row+",x\n")
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -291,6 +300,12 @@ func TestImportRejects(t *testing.T) {
 		{"LightGBM regression", []string{"--lightgbm", lgbRegression, "--out", "OUT"}, false, `objective "regression" is not supported`},
 		{"LightGBM unknown version", []string{"--lightgbm", lgbVersion, "--out", "OUT"}, false, `text format version "v9" is not supported`},
 		{"LightGBM unnamed features", []string{"--lightgbm", lgb, "--out", "OUT"}, false, `not in the transaction schema (Time, V1..V28, Amount): "X1", "X2"`},
+		{"weight-normal without reference", []string{"--xgboost", xgb, "--out", "OUT", "--weight-normal", "2"}, true, "--weight-normal weighs the rows of --reference: give --reference too"},
+		{"weight-normal 0", []string{"--xgboost", xgb, "--out", "OUT", "--reference", unlabelled, "--weight-normal", "0"}, true, "--weight-normal 0 must be a positive number"},
+		{"missing reference", []string{"--xgboost", xgb, "--out", "OUT", "--reference", filepath.Join(dir, "nope.csv")}, false, "--reference: open"},
+		{"reference without Class", []string{"--xgboost", xgb, "--out", "OUT", "--reference", unlabelled, "--weight-normal", "2"}, false, "has no Class column, which --weight-normal needs"},
+		{"bad reference row", []string{"--xgboost", xgb, "--out", "OUT", "--reference", badRef}, false, `bad.csv:3: column Class: "x" is not a class label`},
+		{"reference for a model without covers", []string{"--xgboost", noCovers, "--out", "OUT", "--reference", unlabelled}, false, "the model cannot be explained, so mean |SHAP| cannot be measured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "models")
@@ -316,5 +331,90 @@ func TestImportRejects(t *testing.T) {
 			}
 			mustBeEmpty(t, out)
 		})
+	}
+}
+
+// TestImportReference imports a model with a reference sample of the real transaction sample,
+// normal rows weighing 56.863: the bundle holds 500 of its rows, the same for the same seed,
+// each weighing 56.863 when the file labels it normal and 1 when fraud, and the manifest the
+// mean |SHAP| measured on them; without --reference the bundle has none, and its importance
+// is the split gain alone.
+func TestImportReference(t *testing.T) {
+	src := sharedtest.Testdata(t, "xgboost", "gbtree-depth4.json")
+	data := sharedtest.Data(t, "creditcard-sample-train.csv")
+	tbl, err := dataset.ReadAll(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := map[[fraud.NumFeatures]float64]uint8{}
+	for i := range tbl.Rows() {
+		var x [fraud.NumFeatures]float64
+		for j := range x {
+			x[j] = tbl.Columns[j][i]
+		}
+		label[x] = tbl.Labels[i]
+	}
+	var refs [2][]byte
+	for k := range refs {
+		out := filepath.Join(t.TempDir(), "models")
+		stdout, stderr, err := runImportCmd(t, "--xgboost", src, "--out", out, "--reference", data, "--weight-normal", "56.863", "--seed", "3")
+		if err != nil {
+			t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+		}
+		m, err := model.LoadLatest(out, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLine := "  reference: a uniform sample of 500 of the 3363 rows of creditcard-sample-train.csv (reservoir sampling, seed 3); normal rows weigh 56.863, frauds 1; mean |SHAP| measured on it\n"
+		if !strings.Contains(stdout, wantLine) {
+			t.Errorf("got output %q, want the line %q", stdout, wantLine)
+		}
+		info := m.Manifest.Reference
+		if info == nil || info.Rows != model.MaxReferenceRows || len(info.MeanAbsSHAP) != fraud.NumFeatures || m.Manifest.FormatVersion != 2 {
+			t.Fatalf("got reference %+v, format %d, want %d rows and mean |SHAP| in format 2", info, m.Manifest.FormatVersion, model.MaxReferenceRows)
+		}
+		if imp := m.Importance(); imp.ReferenceRows != model.MaxReferenceRows || imp.SplitGain == nil {
+			t.Errorf("got importance with %d reference rows and split gains %v", imp.ReferenceRows, imp.SplitGain)
+		}
+		refs[k] = mustReadBytes(t, filepath.Join(m.Dir, model.ReferenceFile))
+		var f struct {
+			Rows    [][fraud.NumFeatures]float64 `json:"rows"`
+			Weights []float64                    `json:"weights"`
+		}
+		if err := json.Unmarshal(refs[k], &f); err != nil {
+			t.Fatal(err)
+		}
+		frauds := 0
+		for i, x := range f.Rows {
+			c, ok := label[x]
+			if !ok {
+				t.Fatalf("reference row %d is not a row of the file", i)
+			}
+			if want := map[uint8]float64{0: 56.863, 1: 1}[c]; f.Weights[i] != want {
+				t.Errorf("reference row %d of class %d weighs %v, want %v", i, c, f.Weights[i], want)
+			}
+			frauds += int(c)
+		}
+		if frauds == 0 || frauds == len(f.Rows) {
+			t.Errorf("got %d frauds among %d reference rows, want both classes", frauds, len(f.Rows))
+		}
+	}
+	if !bytes.Equal(refs[0], refs[1]) {
+		t.Error("two imports with the same seed kept different reference rows")
+	}
+
+	out := filepath.Join(t.TempDir(), "models")
+	if _, stderr, err := runImportCmd(t, "--xgboost", src, "--out", out); err != nil {
+		t.Fatalf("got error %v (stderr %q), want none", err, stderr)
+	}
+	m, err := model.LoadLatest(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir, model.ReferenceFile)); !os.IsNotExist(err) {
+		t.Errorf("got %s in a bundle imported without --reference (%v)", model.ReferenceFile, err)
+	}
+	if imp := m.Importance(); m.Manifest.Reference != nil || imp.ReferenceRows != 0 || imp.MeanAbsSHAP != nil || imp.SplitGain == nil {
+		t.Errorf("got reference %+v and importance %+v, want split gains alone", m.Manifest.Reference, imp)
 	}
 }

@@ -28,10 +28,12 @@ member is refitted on every row with those choices kept (--no-refit ships the fi
 --weight-normal weighs the calibration, the threshold and the figures, so probabilities are at
 the real prevalence; the members learn at the file's own class balance. The bundle is written to
 --out/<version>/, where the version is the creation time and a hash of the content unless
---version names one; nothing is written when reading or training fails. With the same data, flags and --created-at, the bundle is the same
-byte for byte. Beside the bundle, outside it, --out/<version>.report.html is the evaluation
-report (see fraudguard report --help) of the validation rows that were only measured, scored by
-the model measured on them (before the refit).`
+--version names one; nothing is written when reading or training fails. The bundle keeps a
+sample of up to 500 of the rows the model was fitted on (reference.json, seeded by --seed) and
+the model's mean |SHAP| per feature over them, which GET /models/info reports. With the same
+data, flags and --created-at, the bundle is the same byte for byte. Beside the bundle, outside
+it, --out/<version>.report.html is the evaluation report (see fraudguard report --help) of the
+validation rows that were only measured, scored by the model measured on them (before the refit).`
 
 // trainAlgos returns the values --algo accepts.
 func trainAlgos() []string { return train.Algorithms() }

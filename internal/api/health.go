@@ -1,12 +1,15 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/wire"
 )
 
@@ -127,14 +130,67 @@ func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	mf := m.Manifest
 	writeJSON(w, http.StatusOK, wire.ModelInfoResponse{
-		Name:      mf.Name,
-		Version:   mf.Version,
-		Kind:      mf.Kind,
-		Features:  mf.Features,
-		Threshold: mf.Threshold,
-		CreatedAt: mf.CreatedAt,
-		Metrics:   mf.Metrics,
-		SHA256:    m.SHA256,
-		LoadedAt:  m.LoadedAt,
+		Name:         mf.Name,
+		Version:      mf.Version,
+		Kind:         mf.Kind,
+		Features:     mf.Features,
+		Threshold:    mf.Threshold,
+		CreatedAt:    mf.CreatedAt,
+		Metrics:      mf.Metrics,
+		SHA256:       m.SHA256,
+		LoadedAt:     m.LoadedAt,
+		Importance:   modelImportance(mf.Features, m.Importance()),
+		Explanations: explanationsInfo(m.ExplainError()),
 	})
+}
+
+// modelImportance lists every feature's importance, largest mean |SHAP| first (largest split
+// gain without a reference sample), ties in feature order; nil when the model has neither.
+func modelImportance(names []string, imp model.Importance) *wire.ModelImportance {
+	if imp.MeanAbsSHAP == nil && imp.SplitGain == nil {
+		return nil
+	}
+	var total float64
+	for _, g := range imp.SplitGain {
+		total += g
+	}
+	out := &wire.ModelImportance{ReferenceRows: imp.ReferenceRows, Features: make([]wire.FeatureImportance, len(names))}
+	key := make([]float64, len(names))
+	for j, name := range names {
+		f := wire.FeatureImportance{Feature: name}
+		if imp.MeanAbsSHAP != nil {
+			v := imp.MeanAbsSHAP[j]
+			f.MeanAbsSHAP, key[j] = &v, v
+		}
+		if imp.SplitGain != nil {
+			g, share := imp.SplitGain[j], 0.0
+			if total != 0 {
+				share = g / total
+			}
+			f.SplitGain, f.SplitGainShare = &g, &share
+			if imp.MeanAbsSHAP == nil {
+				key[j] = g
+			}
+		}
+		out.Features[j] = f
+	}
+	order := make([]int, len(names))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(key[b], key[a]) })
+	sorted := make([]wire.FeatureImportance, len(order))
+	for k, j := range order {
+		sorted[k] = out.Features[j]
+	}
+	out.Features = sorted
+	return out
+}
+
+// explanationsInfo says whether the live model explains its scores, and why not.
+func explanationsInfo(err error) wire.ExplanationsInfo {
+	if err != nil {
+		return wire.ExplanationsInfo{Available: false, Reason: err.Error()}
+	}
+	return wire.ExplanationsInfo{Available: true}
 }

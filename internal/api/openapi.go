@@ -224,7 +224,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			"/health/ready":          probe("healthReady", "Readiness probe", true),
 			"/v2/health/live":        probe("v2HealthLive", "KServe V2 liveness probe", false),
 			"/v2/health/ready":       probe("v2HealthReady", "KServe V2 readiness probe", true),
-			"/models/info":           secured(get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle.", "ModelInfoResponse", "models", "503"), "any"),
+			"/models/info":           secured(get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle; its global feature importance (importance: each feature's mean |SHAP| over the reference sample stored in the bundle, measured when the bundle was written, and the trees' split gain and its share), and whether it can explain its scores (explanations).", "ModelInfoResponse", "models", "503"), "any"),
 			"/models/reload":         secured(post("reloadModel", "Reload the model", "Loads the newest bundle (or MODEL_VERSION) off to the side and makes it live; the old model stays live if it fails. Also done on SIGHUP. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
 			"/security/blocked":      secured(get("blockedIPs", "Blocked addresses", "Addresses blocked automatically after repeated strikes, with when their block ends.", "BlockedResponse", "security"), "admin"),
 			"/security/blocked/{ip}": secured(unblock, "admin"),
@@ -399,11 +399,15 @@ func (g *schemaGen) object(t reflect.Type) (obj, error) {
 			}
 			s["enum"] = vals
 		}
+		kind := f.Type.Kind()
+		if kind == reflect.Pointer {
+			kind = f.Type.Elem().Kind()
+		}
 		if v := f.Tag.Get("example"); v != "" {
-			s["examples"] = []any{exampleValue(v, f.Type.Kind())}
+			s["examples"] = []any{exampleValue(v, kind)}
 		}
 		if v := f.Tag.Get("default"); v != "" {
-			s["default"] = exampleValue(v, f.Type.Kind())
+			s["default"] = exampleValue(v, kind)
 		}
 		props[name] = s
 		if (explicit && f.Tag.Get("required") == "true") || (!explicit && !strings.Contains(opts, "omitempty")) {

@@ -29,7 +29,9 @@ import (
 // place, so a reader never sees half of one.
 //
 // manifest.json (see Manifest) says what the model is and how it was made; members lists the
-// parameter files and their kinds. The probability of fraud is
+// parameter files and their kinds. A bundle may also hold a reference sample (ReferenceFile,
+// see reference.go), which its manifest's reference section describes with the importance
+// measured on it. The probability of fraud is
 // sigmoid(bias + Σ weight_i · margin_i(x)), x being the raw features in fraud.FeatureNames
 // order. Preprocessing lives with the member that needs it: a logreg member's file holds the
 // mean and scale it standardises with (see Logreg), a tree member needs none; the manifest's
@@ -40,8 +42,16 @@ import (
 // to the same float64, so a loaded bundle scores exactly as the one saved: the canaries check
 // it at every load.
 
-// FormatVersion is the bundle format this build writes and reads.
-const FormatVersion = 1
+// FormatVersion is the newest bundle format this build writes and reads. Format 2 added the
+// split gains of tree members (TreeNode.Gain, the member file's "gain" arrays) and the
+// reference sample (ReferenceFile, the manifest's reference section); a bundle that has
+// neither is written as format 1, byte for byte as before, so that builds that read only
+// format 1 still load it, and refuse a format 2 bundle by its format_version rather than by an
+// unknown field.
+const FormatVersion = 2
+
+// MinFormatVersion is the oldest bundle format this build reads.
+const MinFormatVersion = 1
 
 // ManifestFile is the name of a bundle's manifest.
 const ManifestFile = "manifest.json"
@@ -95,6 +105,9 @@ type Manifest struct {
 	Bias float64 `json:"bias"`
 	// Canaries are inputs with their expected probabilities; Load re-scores them all.
 	Canaries []Canary `json:"canaries"`
+	// Reference describes the bundle's reference sample and the importance measured on it;
+	// nil when the bundle has none. Save writes it from Bundle.Reference (format 2).
+	Reference *ReferenceInfo `json:"reference,omitempty"`
 }
 
 // Preprocessing describes one transformation that a member applies to its inputs.
@@ -182,17 +195,23 @@ func MemberLoaders() map[string]MemberLoader {
 // Bundle is a model ready to be saved: its manifest and its members' files.
 type Bundle struct {
 	// Manifest describes the model. Save fills in FormatVersion, Features when empty, the
-	// canaries' probabilities and, when empty, Version.
+	// canaries' probabilities, the reference section (from Reference) and, when empty, Version.
 	Manifest Manifest
 	// Files holds the members' parameter files (and any other file to ship), by plain name.
 	Files map[string][]byte
+	// Reference, when not nil, is written as ReferenceFile, and Save measures the model's
+	// mean |SHAP| on it into the manifest's reference section; the model must then be
+	// explainable (see Model.ExplainError).
+	Reference *Reference
 }
 
 // Load reads and checks the bundle in dir. It fails, with an error naming dir, when the manifest
-// is missing or not of FormatVersion, when its features are not fraud.FeatureNames, when a
-// member is of an unknown kind or its file is missing or corrupt, and when a canary's
-// probability differs from the manifest's by more than CanaryTolerance. It sets SHA256 to the
-// bundle's digest (see BundleDigest) and LoadedAt to the current time.
+// is missing or its format is not from MinFormatVersion to FormatVersion, when its features are
+// not fraud.FeatureNames, when a member is of an unknown kind or its file is missing or
+// corrupt, when a reference section does not match its file, when the bundle holds what its
+// format version does not have, and when a canary's probability differs from the manifest's
+// by more than CanaryTolerance. It sets SHA256 to the bundle's digest (see BundleDigest) and
+// LoadedAt to the current time. The reference's importance is read, not measured again.
 func Load(dir string) (*Model, error) {
 	m, err := load(dir)
 	if err != nil {
@@ -218,6 +237,9 @@ func load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if need := formatNeeded(man, m.importance); man.FormatVersion < need {
+		return nil, fmt.Errorf("%s: format_version is %d, but the bundle has split gains or a reference sample, which need format_version %d", ManifestFile, man.FormatVersion, need)
+	}
 	for i, c := range man.Canaries {
 		if got := m.Probability(&c.Features); !canaryMatches(got, c.Probability) {
 			return nil, fmt.Errorf("canary %d: model gives probability %.17g, manifest says %.17g (relative tolerance %g)",
@@ -240,10 +262,10 @@ func decodeManifest(data []byte) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("decode: %w", err)
 	}
 	if head.FormatVersion == nil {
-		return Manifest{}, fmt.Errorf("format_version is missing (this build reads format_version %d)", FormatVersion)
+		return Manifest{}, fmt.Errorf("format_version is missing (this build reads format_version %d to %d)", MinFormatVersion, FormatVersion)
 	}
-	if *head.FormatVersion != FormatVersion {
-		return Manifest{}, fmt.Errorf("format_version is %d, this build reads format_version %d", *head.FormatVersion, FormatVersion)
+	if v := *head.FormatVersion; v < MinFormatVersion || v > FormatVersion {
+		return Manifest{}, fmt.Errorf("format_version is %d, this build reads format_version %d to %d", v, MinFormatVersion, FormatVersion)
 	}
 	var man Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -309,7 +331,47 @@ func build(man Manifest, files map[string][]byte) (*Model, error) {
 	if len(man.Canaries) == 0 {
 		return nil, fmt.Errorf("%s: no canaries", ManifestFile)
 	}
+	if err := checkReference(man, files); err != nil {
+		return nil, err
+	}
+	m.prepareImportance()
 	return m, nil
+}
+
+// checkReference checks the manifest's reference section against its file: a plain name, a
+// file that decodes with as many rows as the section says, and a finite mean |SHAP| >= 0 for
+// every feature.
+func checkReference(man Manifest, files map[string][]byte) error {
+	ref := man.Reference
+	if ref == nil {
+		return nil
+	}
+	if err := checkFileName(ref.File); err != nil {
+		return fmt.Errorf("%s: reference: %w", ManifestFile, err)
+	}
+	if slices.ContainsFunc(man.Members, func(s MemberSpec) bool { return s.File == ref.File }) {
+		return fmt.Errorf("%s: reference: file %s is a member's", ManifestFile, ref.File)
+	}
+	data, ok := files[ref.File]
+	if !ok {
+		return fmt.Errorf("reference %s: %w", ref.File, fs.ErrNotExist)
+	}
+	r, err := decodeReference(data)
+	if err != nil {
+		return fmt.Errorf("reference %s: %w", ref.File, err)
+	}
+	if len(r.Rows) != ref.Rows {
+		return fmt.Errorf("%s: reference: rows is %d, %s holds %d", ManifestFile, ref.Rows, ref.File, len(r.Rows))
+	}
+	if len(ref.MeanAbsSHAP) != len(man.Features) {
+		return fmt.Errorf("%s: reference: mean_abs_shap has %d entries for %d features", ManifestFile, len(ref.MeanAbsSHAP), len(man.Features))
+	}
+	for j, v := range ref.MeanAbsSHAP {
+		if !finite(v) || v < 0 {
+			return fmt.Errorf("%s: reference: mean_abs_shap of %s is %v, want a finite number >= 0", ManifestFile, man.Features[j], v)
+		}
+	}
+	return nil
 }
 
 func knownKinds(loaders map[string]MemberLoader, ensemble bool) string {
@@ -401,8 +463,10 @@ const VersionTimeLayout = "20060102-150405"
 
 // Save writes b as a new bundle under root (created if needed) and returns its directory.
 //
-// The manifest is completed first: FormatVersion, Features (when empty) and each canary's
-// probability, re-scored with the members exactly as Load will. The bundle is checked as Load
+// The manifest is completed first: FormatVersion (the oldest format that holds the bundle: 1
+// unless a tree member has split gains or there is a reference sample), Features (when empty),
+// each canary's probability, re-scored with the members exactly as Load will, and, with a
+// reference sample, the reference section with the model's mean |SHAP| on it. The bundle is checked as Load
 // would check it, so Save never writes a bundle that does not load.
 //
 // When Manifest.Version is empty it becomes CreatedAt (UTC, VersionTimeLayout), a dash and the
@@ -444,10 +508,40 @@ func save(root string, b Bundle) (string, error) {
 		}
 		files[name] = data
 	}
+	if man.Reference != nil {
+		return "", errors.New("manifest reference is written by Save from the bundle's reference sample")
+	}
+	if b.Reference != nil {
+		if _, ok := files[ReferenceFile]; ok {
+			return "", fmt.Errorf("file %s is written by Save from the bundle's reference sample", ReferenceFile)
+		}
+		if err := b.Reference.check(); err != nil {
+			return "", err
+		}
+		data, err := b.Reference.marshal()
+		if err != nil {
+			return "", err
+		}
+		files[ReferenceFile] = data
+	}
 	m, err := build(man, files)
 	if err != nil {
 		return "", err
 	}
+	if b.Reference != nil {
+		if err := m.ExplainError(); err != nil {
+			return "", fmt.Errorf("reference sample: mean |SHAP| needs explanations: %w", err)
+		}
+		mean, err := meanAbsSHAP(m, b.Reference)
+		if err != nil {
+			return "", fmt.Errorf("reference sample: %w", err)
+		}
+		man.Reference = &ReferenceInfo{File: ReferenceFile, Rows: len(b.Reference.Rows), Description: b.Reference.Description, MeanAbsSHAP: mean}
+		if err := checkReference(man, files); err != nil {
+			return "", err
+		}
+	}
+	man.FormatVersion = formatNeeded(man, m.importance)
 	for i := range man.Canaries {
 		man.Canaries[i].Probability = m.Probability(&man.Canaries[i].Features)
 	}

@@ -35,6 +35,10 @@ type Model struct {
 	members []Member
 	weights []float64
 	bias    float64
+
+	// Set once the members are built (see importance.go).
+	importance Importance
+	explainErr error
 }
 
 // Version returns the model version.

@@ -82,6 +82,11 @@ type TreeNode struct {
 	// not read it; Explain weighs the paths a row does not take by it (path-dependent
 	// TreeSHAP), and cannot explain a tree with a split node of cover 0.
 	Cover float64
+	// Gain is a split's gain: how much the split lowered the training loss, in the units of
+	// the library that grew the tree (the trainer's ½·[G_L²/(H_L+λ) + G_R²/(H_R+λ) −
+	// G²/(H+λ)], XGBoost's loss_changes, LightGBM's split_gain); 0 when unknown. Leaves
+	// ignore it, and so does scoring; SplitGain sums it by feature.
+	Gain float64
 }
 
 // TreeOptions are the settings of a tree ensemble that are not in its nodes.
@@ -152,6 +157,11 @@ type TreeEnsemble struct {
 	expected   float64
 	explainErr error
 	paths      sync.Pool
+
+	// splitGain is the split nodes' Gain summed by transaction feature; hasGain is set when
+	// a split node has a gain other than 0.
+	splitGain [fraud.NumFeatures]float64
+	hasGain   bool
 }
 
 // groupSize is how many trees are walked together.
@@ -279,6 +289,12 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 		}
 		e.roots[t] = int32(len(e.nodes))
 		e.appendTree(tree, w)
+		for _, nd := range tree {
+			if !nd.IsLeaf && nd.Gain != 0 {
+				e.splitGain[e.transactionFeature(nd.Feature)] += nd.Gain
+				e.hasGain = true
+			}
+		}
 	}
 	for _, n := range e.nodes {
 		if n.flags&flagLeaf != 0 && !finite(n.float()) {
@@ -370,6 +386,9 @@ func checkTree(tree []TreeNode, nfeat int, opts TreeOptions) (int, int, error) {
 		}
 		if nd.Feature < 0 || nd.Feature >= nfeat {
 			return 0, 0, fmt.Errorf("node %d: feature %d out of range 0..%d", i, nd.Feature, nfeat-1)
+		}
+		if !finite(nd.Gain) {
+			return 0, 0, fmt.Errorf("node %d: gain %v is not finite", i, nd.Gain)
 		}
 		if nd.Categories != nil {
 			if len(nd.Categories) == 0 || len(nd.Categories) > 1<<20 {
@@ -705,6 +724,14 @@ func (e *TreeEnsemble) Trees() [][]TreeNode {
 		out[t] = cloneTree(tree)
 	}
 	return out
+}
+
+// SplitGain returns the gain of the ensemble's splits summed by transaction feature, in
+// fraud.FeatureNames order, in the units of the library that grew the trees (see
+// TreeNode.Gain), and whether any split recorded a gain: a tree file written before gains
+// were kept has none, and gives ok false.
+func (e *TreeEnsemble) SplitGain() (gain [fraud.NumFeatures]float64, ok bool) {
+	return e.splitGain, e.hasGain
 }
 
 // Options returns a copy of the ensemble's options.

@@ -38,6 +38,8 @@ import (
 //	                   (NaN reads as 0); absent when all are 0 (see MissingRule)
 //	"value"            the leaf value, before the tree weight (internal nodes: informative)
 //	"cover"            the hessian sum or row count that reached the node (see TreeNode.Cover)
+//	"gain"             the split's gain (see TreeNode.Gain), 0 in a leaf; absent when every
+//	                   node's is 0, so a tree without gains is written as before gains were kept
 //	"cat_nodes"        the categorical splits' node indices, and
 //	"cat_sets"         their category bitsets (see TreeNode.Categories); absent when none
 //
@@ -67,6 +69,7 @@ type treeFile struct {
 	Missing     []int      `json:"missing,omitempty"`
 	Value       []float64  `json:"value"`
 	Cover       []float64  `json:"cover"`
+	Gain        []float64  `json:"gain,omitempty"`
 	CatNodes    []int      `json:"cat_nodes,omitempty"`
 	CatSets     [][]uint32 `json:"cat_sets,omitempty"`
 }
@@ -98,7 +101,8 @@ func (e *TreeEnsemble) MarshalJSON() ([]byte, error) {
 			Cover:       make([]float64, n),
 		}
 		missing := make([]int, n)
-		anyMissing := false
+		gain := make([]float64, n)
+		anyMissing, anyGain := false, false
 		for i, nd := range tree {
 			tf.Value[i], tf.Cover[i] = nd.Value, nd.Cover
 			if nd.IsLeaf {
@@ -107,6 +111,8 @@ func (e *TreeEnsemble) MarshalJSON() ([]byte, error) {
 			}
 			tf.Left[i], tf.Right[i] = nd.Left, nd.Right
 			tf.Feature[i] = nd.Feature
+			gain[i] = nd.Gain
+			anyGain = anyGain || nd.Gain != 0
 			if nd.DefaultLeft {
 				tf.DefaultLeft[i] = 1
 			}
@@ -121,6 +127,9 @@ func (e *TreeEnsemble) MarshalJSON() ([]byte, error) {
 		}
 		if anyMissing {
 			tf.Missing = missing
+		}
+		if anyGain {
+			tf.Gain = gain
 		}
 		f.Trees[t] = tf
 	}
@@ -190,6 +199,9 @@ func (tf *treeFile) nodes() ([]TreeNode, error) {
 	if tf.Missing != nil && len(tf.Missing) != n {
 		return nil, fmt.Errorf("missing has %d entries, left has %d", len(tf.Missing), n)
 	}
+	if tf.Gain != nil && len(tf.Gain) != n {
+		return nil, fmt.Errorf("gain has %d entries, left has %d", len(tf.Gain), n)
+	}
 	if len(tf.CatNodes) != len(tf.CatSets) {
 		return nil, fmt.Errorf("%d cat_nodes but %d cat_sets", len(tf.CatNodes), len(tf.CatSets))
 	}
@@ -204,6 +216,9 @@ func (tf *treeFile) nodes() ([]TreeNode, error) {
 		nd.Left, nd.Right = tf.Left[i], tf.Right[i]
 		nd.Feature = tf.Feature[i]
 		nd.Threshold = tf.Threshold[i]
+		if tf.Gain != nil {
+			nd.Gain = tf.Gain[i]
+		}
 		switch tf.DefaultLeft[i] {
 		case 0:
 		case 1:

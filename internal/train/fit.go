@@ -351,9 +351,32 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 			Bias:      res.Blend.Bias,
 			Canaries:  canaries(tbl, q.split.Train, q.mean, q.scale, rng),
 		},
-		Files: files,
+		Files:     files,
+		Reference: reference(tbl, q, cfg),
 	}
 	return nil
+}
+
+// reference draws the bundle's reference sample: up to model.MaxReferenceRows of the rows the
+// shipped members were fitted on, uniformly (the same rows for the same seed), each weighing as
+// in the metrics, so that the importance measured on it is at the real prevalence.
+func reference(tbl *dataset.Table, q *prepared, cfg Config) *model.Reference {
+	s := model.NewReferenceSampler(uint64(cfg.Seed), model.MaxReferenceRows)
+	var x [fraud.NumFeatures]float64
+	for _, i := range q.split.Train {
+		for j := range x {
+			x[j] = tbl.Columns[j][i]
+		}
+		s.Add(&x, q.weights[i])
+	}
+	weighed := fmt.Sprintf("normal rows weigh weight_normal (%g), frauds 1", cfg.NormalWeight)
+	if tbl.WeightColumn != "" {
+		weighed = fmt.Sprintf("rows weigh their %s, normal ones times weight_normal (%g)", tbl.WeightColumn, cfg.NormalWeight)
+	}
+	r := s.Reference("")
+	r.Description = fmt.Sprintf("a uniform sample of %d of the %d rows of %s the shipped members were fitted on (reservoir sampling, seed %d); %s",
+		len(r.Rows), s.Seen(), tbl.Name, cfg.Seed, weighed)
+	return r
 }
 
 // prepared is what every fit starts from: the split, the row weights and the moments of the

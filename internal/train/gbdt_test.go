@@ -489,3 +489,120 @@ func TestGBDTBags(t *testing.T) {
 		t.Errorf("got a spread over seeds of %.4f with 4 bags and %.4f with 1, want 4 bags well below", four, one)
 	}
 }
+
+// TestGrownSplitGain grows a one-split tree on six rows whose gain is worked out by hand: the
+// gradients are −½ on the three rows of V3 ≤ 3 and +½ on the others, every hessian ¼, λ = 1.
+// The best split puts the first three rows left: G_L = −1.5, H_L = 0.75, G_R = 1.5, H_R = 0.75,
+// G = 0, so the gain is ½·(2.25/1.75 + 2.25/1.75 − 0/2.5) = 9/7. MinSplitGain is a floor, not
+// subtracted from it.
+func TestGrownSplitGain(t *testing.T) {
+	const n = 6
+	cols := make([][]float64, fraud.NumFeatures) // every other feature constant: no split on it
+	for j := range cols {
+		cols[j] = make([]float64, n)
+	}
+	rows := make([]int, n)
+	weights := make([]float64, n)
+	grad := []float64{-0.5, -0.5, -0.5, 0.5, 0.5, 0.5}
+	hess := make([]float64, n)
+	for i := range n {
+		rows[i], weights[i], hess[i] = i, 1, 0.25
+		cols[3][i] = float64(i + 1)
+	}
+	b := newBinning(cols, rows, weights, MaxBins, 1)
+	binned := b.binColumns(cols, rows, 1)
+	p := DefaultGBDTParams()
+	p.MaxDepth = 1
+	p.Lambda = 1
+	p.MinChildWeight = 0
+	p.MinSplitGain = 0.5
+	g := newGrower(b, binned, make([]bool, len(cols)), p, 1, n)
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	all := make([]int, len(cols))
+	for j := range all {
+		all[j] = j
+	}
+	tree := g.grow(order, all, grad, hess)
+	if len(tree.nodes) != 3 || tree.nodes[0].IsLeaf || tree.nodes[0].Feature != 3 {
+		t.Fatalf("got nodes %+v, want one split on V3 and two leaves", tree.nodes)
+	}
+	if got, want := tree.nodes[0].Gain, 9.0/7; math.Abs(got-want) > 1e-15 {
+		t.Errorf("got split gain %.17g, want 9/7 = %.17g", got, want)
+	}
+	for _, i := range []int32{tree.nodes[0].Left, tree.nodes[0].Right} {
+		if nd := tree.nodes[i]; !nd.IsLeaf || nd.Gain != 0 {
+			t.Errorf("node %d: got %+v, want a leaf of gain 0", i, nd)
+		}
+	}
+	ens, err := model.NewTreeEnsemble([][]model.TreeNode{tree.nodes}, model.TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gain, ok := ens.SplitGain()
+	if !ok || gain[3] != tree.nodes[0].Gain {
+		t.Errorf("got split gain %v (%v) by feature, want %v on V3", gain, ok, tree.nodes[0].Gain)
+	}
+}
+
+// TestTrainedReference checks the reference sample a trained bundle carries: 500 of the rows
+// the shipped members were fitted on (every row after the refit, the training split without
+// it), each weighing as in the metrics (NormalWeight for a normal row), and the trees' split
+// gains recorded, so that the saved bundle is of format 2 with mean |SHAP| in its manifest.
+func TestTrainedReference(t *testing.T) {
+	tbl := ruleTable(t, 1500, 3, 0.02, corner)
+	row := map[[fraud.NumFeatures]float64]int{}
+	for i := range tbl.Rows() {
+		var x [fraud.NumFeatures]float64
+		for j := range x {
+			x[j] = tbl.Columns[j][i]
+		}
+		row[x] = i
+	}
+	for _, refit := range []bool{true, false} {
+		cfg := Config{GBDT: smallGBDT(), NormalWeight: 7, Seed: 5, NoRefit: !refit}
+		res := mustTrain(t, tbl, AlgoEnsemble, cfg)
+		ref := res.Bundle.Reference
+		if ref == nil || len(ref.Rows) != model.MaxReferenceRows {
+			t.Fatalf("refit %v: got reference %v, want %d rows", refit, ref, model.MaxReferenceRows)
+		}
+		cut := math.Inf(1)
+		if !refit {
+			cut = res.Split.Cut
+		}
+		for k, x := range ref.Rows {
+			i, ok := row[x]
+			if !ok {
+				t.Fatalf("refit %v: reference row %d is not a row of the table", refit, k)
+			}
+			if !(tbl.Columns[0][i] < cut) {
+				t.Errorf("refit %v: reference row %d has Time %v, past the rows the members were fitted on (< %v)", refit, k, tbl.Columns[0][i], cut)
+			}
+			if want := map[uint8]float64{0: 7, 1: 1}[tbl.Labels[i]]; ref.Weights[k] != want {
+				t.Errorf("refit %v: reference row %d of class %d weighs %v, want %v", refit, k, tbl.Labels[i], ref.Weights[k], want)
+			}
+		}
+		dir, err := model.Save(t.TempDir(), res.Bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := model.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp := m.Importance()
+		if m.Manifest.FormatVersion != 2 || imp.ReferenceRows != model.MaxReferenceRows || imp.SplitGain == nil {
+			t.Fatalf("refit %v: got format %d, importance %+v, want format 2 with mean |SHAP| and split gains", refit, m.Manifest.FormatVersion, imp)
+		}
+		// The rule reads V1 and V2: they lead both measures.
+		for name, v := range map[string][]float64{"mean |SHAP|": imp.MeanAbsSHAP, "split gain": imp.SplitGain} {
+			for j := range fraud.NumFeatures {
+				if j != 1 && j != 2 && !(v[j] < min(v[1], v[2])) {
+					t.Errorf("refit %v: %s of %s is %v, want it below V1's %v and V2's %v", refit, name, fraud.FeatureNames()[j], v[j], v[1], v[2])
+				}
+			}
+		}
+	}
+}

@@ -177,6 +177,9 @@ func (t *grownTree) split(nd, left, right *leaf, bins *binning, value float64) {
 		Missing:     model.MissingNaN,
 		Value:       value,
 		Cover:       nd.h,
+		// The loss reduction the split was chosen for (findSplit); MinSplitGain is a floor,
+		// not subtracted.
+		Gain: nd.best.gain,
 	}
 	t.bin[nd.id] = uint8(nd.best.bin)
 	t.miss[nd.id] = bins.missingBin(f)

@@ -46,7 +46,8 @@ type Model struct {
 	AverageOutput bool
 	// FeatureNames are the model's feature names.
 	FeatureNames []string
-	// Trees are the model's trees over its own features; Cover is LightGBM's data count.
+	// Trees are the model's trees over its own features; Cover is LightGBM's data count and
+	// Gain its split_gain.
 	Trees [][]model.TreeNode
 	// Shrinkage is each tree's recorded shrinkage, informative: it is already in the leaves.
 	Shrinkage []float64
@@ -315,6 +316,10 @@ func (m *Model) parseTree(b map[string]string) ([]model.TreeNode, float64, error
 	if err != nil {
 		return nil, 0, err
 	}
+	splitGain, err := optionalFloats(b, "split_gain", ni)
+	if err != nil {
+		return nil, 0, err
+	}
 	numCat := 0
 	if _, ok := b["num_cat"]; ok {
 		if numCat, err = atoi(b, "num_cat"); err != nil {
@@ -352,6 +357,9 @@ func (m *Model) parseTree(b map[string]string) ([]model.TreeNode, float64, error
 	}
 	for i := range ni {
 		nd := model.TreeNode{Feature: feature[i], Cover: at(internalCount, i), Value: at(internalValue, i)}
+		if splitGain != nil {
+			nd.Gain = splitGain[i]
+		}
 		if nd.Left, err = child(left[i]); err != nil {
 			return nil, 0, fmt.Errorf("node %d: %w", i, err)
 		}

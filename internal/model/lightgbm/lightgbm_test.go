@@ -454,3 +454,49 @@ func TestExplainAddsUpOnLightGBMModels(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitGainIsLightGBMs checks that the split nodes of an imported LightGBM model carry the
+// split_gain lines of the file, node for node, and that the ensemble sums them by feature.
+func TestSplitGainIsLightGBMs(t *testing.T) {
+	path := filepath.Join(sharedtest.Testdata(t, "lightgbm"), "lg_breast_cancer.txt")
+	m, e := mustImportPositional(t, path)
+	var gains, features [][]float64
+	sc := bufio.NewScanner(bytes.NewReader(mustReadFile(t, path)))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		for key, dst := range map[string]*[][]float64{"split_gain=": &gains, "split_feature=": &features} {
+			if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
+				var row []float64
+				for _, f := range strings.Fields(rest) {
+					v, err := strconv.ParseFloat(f, 64)
+					if err != nil {
+						t.Fatal(err)
+					}
+					row = append(row, v)
+				}
+				*dst = append(*dst, row)
+			}
+		}
+	}
+	if len(gains) != len(m.Trees) || len(features) != len(m.Trees) {
+		t.Fatalf("the file has %d split_gain and %d split_feature lines for %d trees", len(gains), len(features), len(m.Trees))
+	}
+	var want [fraud.NumFeatures]float64
+	for k, tree := range m.Trees {
+		for i, g := range gains[k] {
+			if nd := tree[i]; nd.IsLeaf || nd.Gain != g {
+				t.Fatalf("tree %d node %d: got %+v, want a split of gain %v", k, i, nd, g)
+			}
+			want[int(features[k][i])] += g
+		}
+	}
+	got, ok := e.SplitGain()
+	if !ok {
+		t.Fatal("got no split gain")
+	}
+	for j := range got {
+		if math.Abs(got[j]-want[j]) > 1e-12*max(1, want[j]) {
+			t.Errorf("feature %d: got split gain %v, want %v", j, got[j], want[j])
+		}
+	}
+}

@@ -48,8 +48,8 @@ type Model struct {
 	NumFeatures int
 	// FeatureNames are the model's feature names, nil when the file has none.
 	FeatureNames []string
-	// Trees are the model's trees; a node's Feature indexes the model's features and Cover is
-	// XGBoost's sum_hessian.
+	// Trees are the model's trees; a node's Feature indexes the model's features, Cover is
+	// XGBoost's sum_hessian and Gain its loss_changes.
 	Trees [][]model.TreeNode
 	// TreeWeights are DART's weight_drop, one per tree; nil for gbtree.
 	TreeWeights []float64
@@ -521,6 +521,13 @@ func (m *Model) parseTree(obj map[string]any) ([]model.TreeNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	// loss_changes is every split's gain; XGBoost always writes it, hand-made files may not.
+	var lossChg []float32
+	if _, ok := obj["loss_changes"]; ok {
+		if lossChg, err = floats("loss_changes"); err != nil {
+			return nil, err
+		}
+	}
 	var splitType []int64
 	if _, ok := obj["split_type"]; ok {
 		if splitType, err = ints("split_type"); err != nil {
@@ -575,6 +582,9 @@ func (m *Model) parseTree(obj map[string]any) ([]model.TreeNode, error) {
 		}
 		nd.Feature = int(feature[i])
 		nd.Threshold = float64(cond[i])
+		if lossChg != nil {
+			nd.Gain = float64(lossChg[i])
+		}
 		nd.Left, nd.Right = id[left[i]], id[right[i]]
 		nd.DefaultLeft = defaultLeft[i] != 0
 		tree = append(tree, nd)
