@@ -181,6 +181,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Propagator:         tracing.Propagator(),
 		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
 		Jobs:               jobs,
+		Pprof:              cfg.Pprof,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
