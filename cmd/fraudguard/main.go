@@ -34,6 +34,7 @@ func commands() []command {
 		{"gen", "write synthetic transactions in the creditcard.csv schema", runGen},
 		{"score", "score a CSV file of transactions, here or as a batch job on a server", runScore},
 		{"keys", "create and list API keys", runKeys},
+		{"demo", "exercise a live server through the client and print a pass/fail table", runDemo},
 		{"loadtest", "send load to a server and report throughput, latency and errors", runLoadtest},
 		{"version", "print the version", runVersion},
 	}
