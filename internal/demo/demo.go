@@ -172,9 +172,13 @@ func Steps() []Step {
 // ones after it; ctx ending does.
 func (d *Demo) Run(ctx context.Context, steps []Step) []Result {
 	out := make([]Result, 0, len(steps))
+	stop := "" // why the steps left are not run
 	for _, s := range steps {
-		if ctx.Err() != nil {
-			out = append(out, Result{Step: s.Name, Outcome: Fail, Detail: "not run: " + ctx.Err().Error()})
+		if ctx.Err() != nil && stop == "" {
+			stop = ctx.Err().Error()
+		}
+		if stop != "" {
+			out = append(out, Result{Step: s.Name, Outcome: Fail, Detail: "not run: " + stop})
 			continue
 		}
 		fmt.Fprintf(d.cfg.Log, "demo: %s ...\n", s.Name)
@@ -187,6 +191,11 @@ func (d *Demo) Run(ctx context.Context, steps []Step) []Result {
 			r.Outcome, r.Detail = Skip, sk.why
 		case err != nil:
 			r.Outcome, r.Detail = Fail, err.Error()
+			// A key the server refuses would fail every step after it, each a strike against
+			// this address on the way to a block: stop here instead.
+			if client.ErrorCode(err) == "UNAUTHORIZED" {
+				stop = "the server refused a key (401 UNAUTHORIZED): give --api-key (and --admin-key) the server knows"
+			}
 		}
 		out = append(out, r)
 	}

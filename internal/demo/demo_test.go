@@ -89,3 +89,29 @@ func TestRunAndTable(t *testing.T) {
 		t.Errorf("got id %q of run %q, want the run's prefix", d.txID(7), d.RunID)
 	}
 }
+
+// TestRunStopsOnRefusedKey checks that a 401 stops the demo: every step after it would earn
+// a strike against the address.
+func TestRunStopsOnRefusedKey(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error_code":"UNAUTHORIZED","message":"no API key","details":[],"request_id":"r1"}`))
+	}))
+	defer srv.Close()
+	d, err := New(Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	count := func(ctx context.Context, d *Demo) (string, error) { calls++; return "", nil }
+	results := d.Run(context.Background(), []Step{{"model info", stepModelInfo}, {"later", count}, {"last", count}})
+	if calls != 0 {
+		t.Errorf("%d steps ran after the 401, want none", calls)
+	}
+	for _, r := range results[1:] {
+		if r.Outcome != Fail || !strings.Contains(r.Detail, "not run: the server refused a key") {
+			t.Errorf("step %s: got %s %q, want not run", r.Step, r.Outcome, r.Detail)
+		}
+	}
+}
