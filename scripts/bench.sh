@@ -176,7 +176,21 @@ for rate in 1000 5000; do
 done
 
 echo "bench: $CONNECTIONS keep-alive connections for ${CONN_SECONDS}s..."
+rss_rest=$(($(awk '/^VmRSS/ { print $2 }' "/proc/$prod_pid/status") / 1024))
+# Half-way through, the runtime's own account of the memory (heap, stacks) and a heap profile.
+(
+	sleep $((CONN_SECONDS / 2))
+	curl -sf -H "X-API-Key: $ADMIN" "$prod_url/debug/pprof/heap?debug=1" -o "$work/heap.txt" || true
+	curl -sf -H "X-API-Key: $ADMIN" "$prod_url/debug/pprof/heap" -o "$work/heap.pprof" || true
+) &
+heap_pid=$!
 with_rss "$prod_pid" conns loadtest "$prod_url" --max --connections "$CONNECTIONS" --duration "${CONN_SECONDS}s" --timeout 60s >"$work/conns.json" || true
+wait "$heap_pid" || true
+memstat() { awk -v k="# $1 = " 'index($0, k) == 1 { split($0, a, " = "); split(a[2], b, " "); printf "%.0f", b[1] / 1048576 }' "$work/heap.txt" 2>/dev/null; }
+heap_top="(no heap profile taken)"
+if [[ -s $work/heap.pprof ]]; then
+	heap_top=$(go tool pprof -sample_index=inuse_space -top -nodecount=8 "$fg" "$work/heap.pprof" 2>/dev/null | sed -n '/flat%/,$p' || true)
+fi
 
 echo "bench: /predict/batch, ${BATCH_SECONDS}s..."
 with_rss "$prod_pid" batch loadtest "$prod_url" --endpoint batch --batch-size 1000 --max --connections 4 --duration "${BATCH_SECONDS}s" >"$work/batch.json" || true
@@ -256,6 +270,12 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "| zero errors over $(fmt "$CONNECTIONS") keep-alive connections for ${CONN_SECONDS} s | $conns_err errors | $v_conn_err |"
 	echo "| \`/predict/batch\` ≥ 150,000 rows/s | $(fmt "$batch_rows") rows/s | $v_batch |"
 	echo
+	bare_p99=$(lat rate5000.bare .latency.p99_ms)
+	if [[ $v_p99 != met ]] && awk -v b="$bare_p99" 'BEGIN { exit !(b > 2) }'; then
+		echo "The bare handler misses the p99 target as well ($bare_p99 ms at 5,000 req/s): on this run the machine and the"
+		echo "load generator beside the server, not the service, set that figure."
+		echo
+	fi
 	echo "## /predict at saturation"
 	echo
 	echo "\`wrk -t2 -c32 -d${SAT_SECONDS}s\`, $SAT_ROUNDS round(s) taken in turn, the median (each round: $(paste -sd' ' "$work/sat.prod") / $(paste -sd' ' "$work/sat.quiet") / $(paste -sd' ' "$work/sat.bare")):"
@@ -294,6 +314,16 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "\`fraudguard loadtest --max --connections $CONNECTIONS --duration ${CONN_SECONDS}s\` (closed loop: every connection busy):"
 	echo "$(fmt "$(lat conns .requests)") requests, $(fmt "$(lat conns .throughput)") req/s, p50 $(lat conns .latency.p50_ms) ms, p99 $(lat conns .latency.p99_ms) ms, max $(lat conns .latency.max_ms) ms,"
 	echo "$conns_err errors ($(jq -c '.errors' "$work/conns.json")), server peak RSS $conns_rss MB (its high-water mark over the whole run: $rss_now MB)."
+	echo
+	echo "What the memory is, half-way through (the runtime's account, \`/debug/pprof/heap?debug=1\`): RSS at rest before"
+	echo "the run $rss_rest MB; heap in use $(memstat HeapInuse) MB, goroutine stacks $(memstat Stack) MB, all the runtime holds"
+	echo "$(memstat Sys) MB. Each open connection costs net/http a 4 KiB read buffer, a 4 KiB write buffer and a"
+	echo "goroutine (an 8 KiB stack at least): about 16 KiB, some 32 MB for $(fmt "$CONNECTIONS"); the garbage collector lets"
+	echo "the heap grow to twice what is live before it collects (\`GOGC=100\`). The heap in use by allocation site:"
+	echo
+	echo '```'
+	echo "$heap_top"
+	echo '```'
 	echo
 	echo "## /predict/batch"
 	echo
