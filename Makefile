@@ -9,8 +9,10 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 MODEL_DATA       ?= datasets/creditcard-sample-train.csv
 MODEL_SEED       ?= 20261126
 MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
+# make bench QUICK=1 cuts every measurement short.
+QUICK            ?= 0
 
-.PHONY: all build run test lint test-short bench bench-batch fuzz mutate deps deps-bench model synth-params assets fmt vet clean
+.PHONY: all build run test lint test-short bench bench-go bench-batch fuzz mutate deps deps-bench model synth-params assets fmt vet clean
 
 all: build
 
@@ -44,8 +46,12 @@ lint:
 test-short:
 	$(GO) test -count=1 ./...
 
-## bench: Go benchmarks
+## bench: (needs make deps-bench) measure fraudguard over HTTP beside a bare net/http handler and write BENCHMARKS.md; QUICK=1 for a two-minute run
 bench:
+	QUICK=$(QUICK) bash scripts/bench.sh
+
+## bench-go: the Go benchmarks
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 ## bench-batch: (needs make deps-bench) time a 1,000,000-row CSV batch job (upload, scoring, download), its RSS, and /predict latency during it (ROWS=...)

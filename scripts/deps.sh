@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs the Debian packages that fraudguard's tests need; `make deps`
 # runs it, and `.ci/run` before the tests. With the argument `bench` it also
-# installs the load-test tools of `make bench-batch` and the README's figures,
+# installs the load-test tools of `make bench`, `make bench-batch` and the README's figures,
 # which no test uses (`make deps-bench`). Packages already installed are
 # skipped, so on a machine that has them all it returns at once without
 # touching apt.
@@ -21,8 +21,9 @@ packages=(
 case "${1:-}" in
 "") ;;
 bench)
-	# HTTP load and command timing.
-	packages+=(wrk hyperfine)
+	# HTTP load, command timing, and jq to read fraudguard loadtest's JSON
+	# reports in make bench.
+	packages+=(wrk hyperfine jq)
 	;;
 *)
 	echo "deps: unknown argument ${1}: want none, or bench" >&2

@@ -35,6 +35,8 @@ func commands() []command {
 		{"score", "score a CSV file of transactions, here or as a batch job on a server", runScore},
 		{"report", "evaluate a model on a labelled file and write an HTML report", runReport},
 		{"keys", "create and list API keys", runKeys},
+		{"demo", "exercise a live server through the client and print a pass/fail table", runDemo},
+		{"loadtest", "send load to a server and report throughput, latency and errors", runLoadtest},
 		{"version", "print the version", runVersion},
 	}
 }

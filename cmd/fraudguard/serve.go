@@ -118,6 +118,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	metrics.SetModel(m.Version(), m.Manifest.Kind)
 	metrics.LoadedAtStart()
 	metrics.WatchTracing(tracing)
+	metrics.WatchLog(logw)
 
 	detector := detect.New(detect.Options{})
 	var uploadDetector txjson.Inspector // uploads are only inspected in block mode
@@ -180,6 +181,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Propagator:         tracing.Propagator(),
 		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
 		Jobs:               jobs,
+		Pprof:              cfg.Pprof,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)

@@ -71,6 +71,11 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(path, s.authorize(accessAnyKey, s.methodNotAllowed(methods)))
 	}
 	mux.Handle("/", s.authorize(accessAnyKey, http.HandlerFunc(s.notFound)))
+	// The profiler, for the operator only and only when asked for (PPROF=true); otherwise
+	// /debug/pprof/ is an unknown route like any other.
+	if s.opts.Pprof {
+		mux.Handle(pprofPrefix, s.authorize(accessAdmin, pprofHandler()))
+	}
 
 	// The chain, outermost first: every answer, errors included, carries a request id and
 	// security headers and reaches the access log; panics become structured 500s; the guard

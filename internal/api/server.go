@@ -75,6 +75,9 @@ type Options struct {
 	Propagator propagation.TextMapPropagator
 	// Jobs runs background batch jobs (the /batch routes); nil answers 503 there.
 	Jobs JobService
+	// Pprof serves the Go profiler (net/http/pprof) under /debug/pprof/ to the admin key.
+	// Off, the path is an unknown route.
+	Pprof bool
 }
 
 // Metrics records what the API does, for /metrics.

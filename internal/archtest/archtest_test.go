@@ -44,6 +44,8 @@ var layers = map[string]place{
 	// standard-library helper that knows nothing of the domain.
 	"wire":                {rank: 0, only: none},
 	"internal/atomicfile": {rank: 0, only: none},
+	// The bare net/http handler make bench compares the service with: nothing of the module.
+	"tools/bare": {rank: 0, only: none},
 
 	// The domain: its answers and events are the wire types, aliased.
 	"internal/fraud": {rank: 1, only: []string{"wire"}},
@@ -51,6 +53,7 @@ var layers = map[string]place{
 	// Parts that know the domain and nothing else of the module.
 	"internal/config":                 {rank: 2},
 	"internal/progress":               {rank: 2},
+	"internal/loadtest":               {rank: 2},
 	"internal/dataset":                {rank: 2},
 	"internal/telemetry":              {rank: 2},
 	"internal/ratelimit":              {rank: 2},
@@ -85,6 +88,8 @@ var layers = map[string]place{
 
 	// The score command's pipeline: in process through the model, or remote through the client.
 	"internal/scoring": {rank: 9},
+	// The demo command's steps, through the client.
+	"internal/demo": {rank: 9},
 
 	// The only place that wires everything.
 	"cmd/fraudguard": {rank: 10},

@@ -51,9 +51,11 @@ type Config struct {
 	IPAllowlist    []netip.Prefix
 	IPBlocklist    []netip.Prefix
 	MetricsPublic  bool
-	TLSCertFile    string
-	TLSKeyFile     string
-	HTTPSOnly      bool
+	// Pprof serves the Go profiler under /debug/pprof/ to the admin key.
+	Pprof       bool
+	TLSCertFile string
+	TLSKeyFile  string
+	HTTPSOnly   bool
 	// AuditRetentionDays is how many days stored audit events are kept; 0 keeps them forever.
 	AuditRetentionDays int
 
@@ -291,6 +293,7 @@ func settings() []setting {
 		{"IP_ALLOWLIST", "", "CIDRs never blocked", prefixSetter(func(c *Config) *[]netip.Prefix { return &c.IPAllowlist })},
 		{"IP_BLOCKLIST", "", "CIDRs always refused (403 IP_BLOCKED)", prefixSetter(func(c *Config) *[]netip.Prefix { return &c.IPBlocklist })},
 		{"METRICS_PUBLIC", "false", "let /metrics be read without a key when API_KEYS_FILE is set", boolSetter(func(c *Config) *bool { return &c.MetricsPublic })},
+		{"PPROF", "false", "serve the Go profiler at /debug/pprof/ (admin key only)", boolSetter(func(c *Config) *bool { return &c.Pprof })},
 		{"TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (TLS 1.2+) with TLS_KEY_FILE", func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
 		{"TLS_KEY_FILE", "", "PEM private key of TLS_CERT_FILE", func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
 		{"LOG_MAX_SIZE_MB", "100", "rotate LOG_FILE when it reaches this many megabytes", intSetter(1, 100_000, func(c *Config) *int { return &c.LogMaxSizeMB })},
@@ -520,6 +523,7 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Any("ip_allowlist", prefixStrings(c.IPAllowlist)),
 		slog.Any("ip_blocklist", prefixStrings(c.IPBlocklist)),
 		slog.Bool("metrics_public", c.MetricsPublic),
+		slog.Bool("pprof", c.Pprof),
 		slog.String("tls_cert_file", c.TLSCertFile),
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.Bool("https_only", c.HTTPSOnly),

@@ -81,6 +81,14 @@ type Metrics struct {
 	// The sources that the audit and tracing counters read on scrape; nil reads as zero.
 	audit   atomic.Pointer[AuditCounts]
 	tracing atomic.Pointer[Tracing]
+	log     atomic.Pointer[LogCounts]
+}
+
+// LogCounts is what the log writer counts: lines dropped because its buffer was full (the disk
+// too slow), and writes to the destination that failed.
+type LogCounts interface {
+	Dropped() int64
+	Failed() int64
 }
 
 // AuditCounts is what the audit writer counts: events it could not store because its queue was
@@ -241,10 +249,30 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		Help: "Batches of spans that could not be delivered to the OTLP collector.",
 	}, func() float64 { return float64(m.tracing.Load().ExportFailures()) })
 
+	logDropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "log", Name: "lines_dropped_total",
+		Help: "Log lines (access log included) dropped rather than waited for, because the log buffer was full: the disk or pipe was too slow.",
+	}, func() float64 {
+		if l := m.log.Load(); l != nil {
+			return float64((*l).Dropped())
+		}
+		return 0
+	})
+	logFailed := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "log", Name: "write_failures_total",
+		Help: "Writes of buffered log lines to the log destination that failed; each loses the lines it held.",
+	}, func() float64 {
+		if l := m.log.Load(); l != nil {
+			return float64((*l).Failed())
+		}
+		return 0
+	})
+
 	own := []prometheus.Collector{
 		httpRequests, httpDuration, predictions, probability, modelInfo, rateLimited, blocked,
 		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads, modelReloadedAt,
 		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
+		logDropped, logFailed,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {
@@ -391,6 +419,16 @@ func (m *Metrics) WatchAudit(a AuditCounts) {
 		return
 	}
 	m.audit.Store(&a)
+}
+
+// WatchLog makes fraudguard_log_lines_dropped_total and fraudguard_log_write_failures_total
+// read l's counts on every scrape.
+func (m *Metrics) WatchLog(l LogCounts) {
+	if l == nil {
+		m.log.Store(nil)
+		return
+	}
+	m.log.Store(&l)
 }
 
 // WatchTracing makes fraudguard_trace_export_failures_total read t's ExportFailures on every

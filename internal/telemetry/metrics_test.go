@@ -108,6 +108,8 @@ func TestNewMetricsRegisters(t *testing.T) {
 		"fraudguard_audit_events_purged_total":                   dto.MetricType_COUNTER,
 		"fraudguard_audit_purge_failures_total":                  dto.MetricType_COUNTER,
 		"fraudguard_trace_export_failures_total":                 dto.MetricType_COUNTER,
+		"fraudguard_log_lines_dropped_total":                     dto.MetricType_COUNTER,
+		"fraudguard_log_write_failures_total":                    dto.MetricType_COUNTER,
 		"go_goroutines":                                          dto.MetricType_GAUGE,
 		"go_memstats_heap_alloc_bytes":                           dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":                          dto.MetricType_GAUGE,
@@ -246,6 +248,7 @@ fraudguard_trace_export_failures_total 0
 	}
 	m.WatchAudit(auditCounts{dropped: 4, failed: 5, purged: 6, purgeFailures: 7})
 	m.WatchTracing(tr)
+	m.WatchLog(logCounts{dropped: 8, failed: 9})
 
 	const want = `
 # HELP fraudguard_model_reloads_total Model reloads, by outcome: success or failure (the old model stays live).
@@ -277,8 +280,15 @@ fraudguard_audit_purge_failures_total 7
 # HELP fraudguard_trace_export_failures_total Batches of spans that could not be delivered to the OTLP collector.
 # TYPE fraudguard_trace_export_failures_total counter
 fraudguard_trace_export_failures_total 3
+# HELP fraudguard_log_lines_dropped_total Log lines (access log included) dropped rather than waited for, because the log buffer was full: the disk or pipe was too slow.
+# TYPE fraudguard_log_lines_dropped_total counter
+fraudguard_log_lines_dropped_total 8
+# HELP fraudguard_log_write_failures_total Writes of buffered log lines to the log destination that failed; each loses the lines it held.
+# TYPE fraudguard_log_write_failures_total counter
+fraudguard_log_write_failures_total 9
 `
 	names := []string{
+		"fraudguard_log_lines_dropped_total", "fraudguard_log_write_failures_total",
 		"fraudguard_model_reloads_total", "fraudguard_key_reloads_total",
 		"fraudguard_model_reload_last_success_timestamp_seconds", "fraudguard_key_reload_last_success_timestamp_seconds",
 		"fraudguard_audit_events_dropped_total", "fraudguard_audit_events_failed_total",
@@ -617,3 +627,8 @@ func strconvItoa(n int) string {
 	b[0], b[1], b[2] = byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10)
 	return string(b[:])
 }
+
+type logCounts struct{ dropped, failed int64 }
+
+func (l logCounts) Dropped() int64 { return l.dropped }
+func (l logCounts) Failed() int64  { return l.failed }

@@ -30,9 +30,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func TestBufferedWriterFlushesInBackground(t *testing.T) {
+func TestAsyncWriterFlushesInBackground(t *testing.T) {
 	var dst lockedBuffer
-	w := NewBufferedWriter(&dst)
+	w := NewAsyncWriter(&dst, 0)
 	defer w.Close()
 	if _, err := w.Write([]byte("line\n")); err != nil {
 		t.Fatal(err)
@@ -47,6 +47,77 @@ func TestBufferedWriterFlushesInBackground(t *testing.T) {
 	if dst.String() != "line\n" {
 		t.Errorf("got %q after the flush interval, want %q", dst.String(), "line\n")
 	}
+}
+
+// stalledWriter blocks every write until release is closed, like a disk that stopped
+// answering, and keeps what it was given.
+type stalledWriter struct {
+	release chan struct{}
+	lockedBuffer
+}
+
+func (s *stalledWriter) Write(p []byte) (int, error) {
+	<-s.release
+	return s.lockedBuffer.Write(p)
+}
+
+// TestAsyncWriterDropsWhenStalled checks that a stalled destination never makes Write wait:
+// lines that do not fit in the buffer are dropped and counted, and every line is either
+// written whole or counted.
+func TestAsyncWriterDropsWhenStalled(t *testing.T) {
+	dst := &stalledWriter{release: make(chan struct{})}
+	const limit = 256 << 10
+	w := NewAsyncWriter(dst, limit)
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	const lines = 10000 // 1 MB: four times the buffer, and the writer is stuck on its first write
+	start := time.Now()
+	for range lines {
+		if n, err := w.Write(line); n != len(line) || err != nil {
+			t.Fatalf("Write: got %d, %v, want %d, nil", n, err, len(line))
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("writing %d lines to a stalled destination took %v, want no waiting", lines, d)
+	}
+	if w.Dropped() == 0 {
+		t.Error("got no line dropped with the destination stalled, want the overflow dropped")
+	}
+	close(dst.release)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := dst.String()
+	if len(got)%len(line) != 0 || strings.Count(got, "\n") != len(got)/len(line) {
+		t.Fatalf("got %d bytes, not whole lines", len(got))
+	}
+	written := int64(len(got) / len(line))
+	if written+w.Dropped() != lines {
+		t.Errorf("got %d written + %d dropped, want %d", written, w.Dropped(), lines)
+	}
+	// At most the buffer, and what the writer took before it stalled, got through.
+	if written > 2*limit/int64(len(line)) {
+		t.Errorf("got %d lines written, more than two buffers hold", written)
+	}
+	if _, err := w.Write(line); err != nil || w.Dropped() != lines-written+1 {
+		t.Errorf("a write after Close: got %v and %d dropped, want it dropped", err, w.Dropped())
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
+
+func TestAsyncWriterCountsFailedWrites(t *testing.T) {
+	w := NewAsyncWriter(failingWriter{}, 0)
+	w.Write([]byte("line\n"))
+	if err := w.Flush(); err == nil {
+		t.Error("Flush: got no error from a failing destination")
+	}
+	if w.Failed() != 1 {
+		t.Errorf("got %d failed writes, want 1", w.Failed())
+	}
+	w.Close()
 }
 
 func TestLoggerToFile(t *testing.T) {
@@ -98,7 +169,8 @@ func TestSystemSampler(t *testing.T) {
 func TestLogFileRotates(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fraudguard.log")
-	logger, w, err := NewLogger(LogOptions{Level: slog.LevelInfo, Format: "json", File: path, MaxSizeMB: 1, MaxFiles: 2})
+	// A buffer larger than all the output, so that the loop below cannot outrun the writer.
+	logger, w, err := NewLogger(LogOptions{Level: slog.LevelInfo, Format: "json", File: path, MaxSizeMB: 1, MaxFiles: 2, BufferBytes: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
