@@ -74,8 +74,8 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 		}
 	}()
 	registry := model.NewRegistry()
-	reloader := &model.Reloader{Registry: registry, Root: filepath.Join("..", "models")}
-	if _, err := reloader.Reload(ctx); err != nil {
+	reloader := model.NewManager(registry, model.ManagerOptions{Root: filepath.Join("..", "models")})
+	if _, err := reloader.Start(ctx); err != nil {
 		return nil, nil, err
 	}
 	keysFile := filepath.Join(dir, "keys.yaml")

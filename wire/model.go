@@ -13,6 +13,38 @@ type ModelInfoResponse struct {
 	Metrics   Evaluation `json:"metrics" doc:"Training and validation metrics stored in the bundle."`
 	SHA256    string     `json:"sha256" doc:"SHA-256 of the bundle's content." example:"1a2b3c4d..."`
 	LoadedAt  time.Time  `json:"loaded_at" doc:"When this server loaded the bundle."`
+	// Versions lists every bundle under MODEL_PATH.
+	Versions []ModelVersion `json:"versions" doc:"Every bundle under MODEL_PATH, newest first by created_at; the live one has active: true."`
+}
+
+// ModelVersion is one bundle under MODEL_PATH, as GET /models/info lists it.
+type ModelVersion struct {
+	Version   string     `json:"version" doc:"Bundle version (its directory name)." example:"20261126-000000-1a2b3c4d"`
+	Name      string     `json:"name" doc:"Model name."`
+	Kind      string     `json:"kind" doc:"Model kind, such as logreg."`
+	CreatedAt time.Time  `json:"created_at" doc:"When the bundle was made."`
+	SHA256    string     `json:"sha256" doc:"SHA-256 of the bundle's content."`
+	Metrics   Evaluation `json:"metrics" doc:"Training and validation metrics stored in the bundle."`
+	Loaded    bool       `json:"loaded" doc:"Whether the model is held in memory (the live one, the shadow or challenger, and with ENABLE_MODEL_CACHING=true every version loaded since start-up)."`
+	Active    bool       `json:"active" doc:"Whether it is the live model."`
+	LoadedAt  *time.Time `json:"loaded_at" doc:"When it was loaded; null when it is not in memory."`
+	Requests  int64      `json:"requests" doc:"Transactions it answered since it was loaded."`
+	Warnings  []string   `json:"warnings,omitempty" doc:"What its checks let through, such as a bundle without canary rows."`
+	Error     string     `json:"error,omitempty" doc:"Why its manifest cannot be read; such a bundle cannot be activated."`
+}
+
+// ActivateRequest is the body of POST /models/activate.
+type ActivateRequest struct {
+	Version string `json:"version" required:"true" minLength:"1" maxLength:"128" pattern:"^[A-Za-z0-9_][A-Za-z0-9_.-]*$" doc:"The version to make live: a directory under MODEL_PATH." example:"20261126-000000-1a2b3c4d"`
+}
+
+// ModelChangeResponse is the answer of POST /models/activate and POST /models/rollback: the
+// model now live.
+type ModelChangeResponse struct {
+	Status   string            `json:"status" enum:"activated,rolled_back" doc:"What was done."`
+	Previous string            `json:"previous" doc:"The version live before."`
+	Model    ModelInfoResponse `json:"model" doc:"The model now live, as GET /models/info describes it."`
+	Warnings []string          `json:"warnings,omitempty" doc:"What the checks let through, such as a bundle without canary rows."`
 }
 
 // Evaluation holds a model's figures on its training and validation splits. It is also the

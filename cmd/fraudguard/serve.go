@@ -60,9 +60,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	defer logw.Close()
 	log := logger.With(slog.String("component", "serve"))
 	log.LogAttrs(ctx, slog.LevelInfo, "configuration", cfg.LogAttrs()...)
-	if !cfg.EnableModelCaching {
-		log.Warn("ENABLE_MODEL_CACHING=false has no effect: the parsed model is always held in memory")
-	}
 
 	keys, err := apikey.NewRing(cfg.APIKeysFile)
 	if err != nil {
@@ -88,14 +85,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	defer store.Close()
 
 	registry := model.NewRegistry()
-	reloader := &model.Reloader{Registry: registry, Root: cfg.ModelPath, Version: cfg.ModelVersion}
-	m, err := reloader.Reload(ctx)
+	models := model.NewManager(registry, model.ManagerOptions{
+		Root: cfg.ModelPath, Pinned: cfg.ModelVersion, Cache: cfg.EnableModelCaching, History: store,
+	})
+	m, err := models.Start(ctx)
 	if err != nil {
 		log.Error("model load failed", slog.String("error", err.Error()))
 		return fmt.Errorf("load model: %w", err)
 	}
 	log.Info("model loaded", slog.String("version", m.Version()), slog.String("kind", m.Manifest.Kind),
 		slog.String("dir", m.Dir), slog.String("sha256", m.SHA256))
+	for _, w := range m.Warnings {
+		log.Warn("model loaded with a warning", slog.String("version", m.Version()), slog.String("warning", w))
+	}
 
 	sampler := telemetry.NewSystemSampler(logger, cfg.DataDir, systemSampleInterval)
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
@@ -172,7 +174,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		MaxBatchBodyBytes:  cfg.MaxBatchBodyBytes,
 		AllowedHosts:       cfg.AllowedHosts,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
-		Reloader:           reloader,
+		Reloader:           models,
+		Lifecycle:          models,
 		LogLevel:           level,
 		Metrics:            metrics,
 		MetricsHandler:     metrics.Handler(),
@@ -228,6 +231,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 			{Name: "system sampler", Run: sampler.Run},
 			{Name: "health checks", Run: func(ctx context.Context) error { return handler.RunHealthChecks(ctx, cfg.HealthCheckInterval) }},
 			{Name: "SIGHUP reload", Run: func(ctx context.Context) error { return handler.ReloadOnSignal(ctx, hup) }},
+			{Name: "model watch", Run: func(ctx context.Context) error {
+				if !cfg.ModelWatch {
+					return nil
+				}
+				return model.Watch(ctx, cfg.ModelPath, cfg.ModelWatchInterval, func(ctx context.Context) {
+					if _, err := handler.ReloadModel(ctx, api.TriggerWatch); err != nil {
+						log.Warn("reload on a change in MODEL_PATH failed; the old model stays", slog.String("error", err.Error()))
+					} else {
+						log.Info("reloaded on a change in MODEL_PATH")
+					}
+				})
+			}},
 			{Name: "audit retention", Run: func(ctx context.Context) error {
 				return auditor.Retain(ctx, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, audit.PurgeInterval)
 			}},

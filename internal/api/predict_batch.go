@@ -113,6 +113,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
 	s.predictions.Add(int64(sum.Valid))
+	m.CountRequest(int64(sum.Valid))
 }
 
 // decodeBatch decodes {"transactions": [...]} into sc, item by item; an item's field errors

@@ -36,10 +36,20 @@ type SystemSampler interface {
 	System() wire.SystemInfo
 }
 
-// ModelReloader loads the newest model bundle and makes it live (POST /models/reload). It
-// keeps the old model when the new one fails to load.
+// ModelReloader loads the newest model bundle and makes it live (POST /models/reload, SIGHUP,
+// MODEL_WATCH). It keeps the old model when the new one fails to load.
 type ModelReloader interface {
-	Reload(ctx context.Context) (*model.Model, error)
+	Reload(ctx context.Context, by model.Actor) (*model.Model, error)
+}
+
+// ModelLifecycle switches the live model between the versions under MODEL_PATH (POST
+// /models/activate and /models/rollback) and lists them (GET /models/info). Like
+// ModelReloader, it keeps the old model live when a switch fails; a *fraud.Error it returns
+// is answered as is, any other error as a 422.
+type ModelLifecycle interface {
+	Activate(ctx context.Context, version string, by model.Actor) (*model.Model, error)
+	Rollback(ctx context.Context, by model.Actor) (*model.Model, error)
+	Versions() []wire.ModelVersion
 }
 
 // Options are the server's settings.
@@ -60,6 +70,9 @@ type Options struct {
 	Now func() time.Time
 	// Reloader reloads the model; nil turns POST /models/reload off (503).
 	Reloader ModelReloader
+	// Lifecycle switches between model versions; nil turns POST /models/activate and
+	// /models/rollback off (503) and leaves GET /models/info's versions empty.
+	Lifecycle ModelLifecycle
 	// Checks are the dependencies /health checks in the background, besides the model.
 	Checks []Check
 	// LogLevel, when set, is the level GET and PUT /admin/log-level read and change.
@@ -258,6 +271,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
 	s.predictions.Add(1)
+	m.CountRequest(1)
 	s.predictRequests.Add(1)
 	s.predictNanos.Add(int64(elapsed))
 }

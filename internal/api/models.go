@@ -1,0 +1,129 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+	"github.com/fraudguard/fraudguard/wire"
+)
+
+// errNoLifecycle answers a model switch when the server has no ModelLifecycle.
+func errNoLifecycle() error {
+	return &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "switching model versions is not available"}
+}
+
+// modelInfo describes m, with every version under MODEL_PATH.
+func (s *Server) modelInfo(m *model.Model) wire.ModelInfoResponse {
+	mf := m.Manifest
+	info := wire.ModelInfoResponse{
+		Name:      mf.Name,
+		Version:   mf.Version,
+		Kind:      mf.Kind,
+		Features:  mf.Features,
+		Threshold: mf.Threshold,
+		CreatedAt: mf.CreatedAt,
+		Metrics:   mf.Metrics,
+		SHA256:    m.SHA256,
+		LoadedAt:  m.LoadedAt,
+		Versions:  []wire.ModelVersion{},
+	}
+	if s.opts.Lifecycle != nil {
+		info.Versions = s.opts.Lifecycle.Versions()
+	}
+	return info
+}
+
+func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
+	m := s.models.Current()
+	if m == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.modelInfo(m))
+}
+
+// decodeActivate reads POST /models/activate's body: {"version": "..."}, strictly.
+func decodeActivate(r *http.Request) (wire.ActivateRequest, error) {
+	var in wire.ActivateRequest
+	if err := requireJSON(r); err != nil {
+		return in, err
+	}
+	body, err := readBody(r, 4<<10, nil)
+	if err != nil {
+		return in, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return in, &fraud.Error{Code: fraud.CodeMalformedJSON, Message: `the body must be {"version": "<version>"}: ` + err.Error()}
+	}
+	if dec.More() {
+		return in, &fraud.Error{Code: fraud.CodeMalformedJSON, Message: `the body must be one object {"version": "<version>"}`}
+	}
+	if in.Version == "" {
+		return in, invalid([]fraud.Detail{fraud.FieldError("version", "is required", "")})
+	}
+	if err := model.CheckVersion(in.Version); err != nil {
+		return in, invalid([]fraud.Detail{fraud.FieldError("version", "must be 1 to 128 letters, digits, '_', '-' or '.', not starting with '.' or '-'", truncate(in.Version))})
+	}
+	return in, nil
+}
+
+// ActivateModel makes version live, by the same path and with the same counting and audit as
+// ReloadModel. trigger is recorded in the audit event and the activation history.
+func (s *Server) ActivateModel(ctx context.Context, version, trigger string) (*model.Model, error) {
+	return s.activateModel(ctx, version, reloadOrigin{trigger: trigger})
+}
+
+func (s *Server) activateModel(ctx context.Context, version string, o reloadOrigin) (*model.Model, error) {
+	lc := s.opts.Lifecycle
+	if lc == nil {
+		return nil, errNoLifecycle()
+	}
+	return s.changeModel(ctx, fraud.ActionModelActivate, o, "asked="+version, func(ctx context.Context, by model.Actor) (*model.Model, error) {
+		return lc.Activate(ctx, version, by)
+	})
+}
+
+func (s *Server) rollbackModel(ctx context.Context, o reloadOrigin) (*model.Model, error) {
+	lc := s.opts.Lifecycle
+	if lc == nil {
+		return nil, errNoLifecycle()
+	}
+	return s.changeModel(ctx, fraud.ActionModelRollback, o, "", lc.Rollback)
+}
+
+func (s *Server) handleModelActivate(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeActivate(r)
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	s.answerChange(w, r, "activated", func(o reloadOrigin) (*model.Model, error) {
+		return s.activateModel(r.Context(), in.Version, o)
+	})
+}
+
+func (s *Server) handleModelRollback(w http.ResponseWriter, r *http.Request) {
+	s.answerChange(w, r, "rolled_back", func(o reloadOrigin) (*model.Model, error) {
+		return s.rollbackModel(r.Context(), o)
+	})
+}
+
+// answerChange runs a switch and answers the model now live.
+func (s *Server) answerChange(w http.ResponseWriter, r *http.Request, status string, change func(reloadOrigin) (*model.Model, error)) {
+	prev := ""
+	if cur := s.models.Current(); cur != nil {
+		prev = cur.Version()
+	}
+	m, err := change(httpOrigin(r, w))
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.ModelChangeResponse{Status: status, Previous: prev, Model: s.modelInfo(m), Warnings: m.Warnings})
+}
