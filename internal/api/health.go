@@ -117,4 +117,3 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, wire.ProbeResponse{Status: "ok"})
 }
-

@@ -37,17 +37,17 @@ type Config struct {
 	// hash of transaction_id.
 	ChallengerModelVersion string
 	ChallengerShare        int
-	MaxBatchSize       int
-	MaxBodyBytes       int64
-	MaxBatchBodyBytes  int64
-	LogLevel           slog.Level
-	LogFormat          string
-	LogFile            string
-	ShutdownTimeout    time.Duration
-	ReadHeaderTimeout  time.Duration
-	ReadTimeout        time.Duration
-	WriteTimeout       time.Duration
-	IdleTimeout        time.Duration
+	MaxBatchSize           int
+	MaxBodyBytes           int64
+	MaxBatchBodyBytes      int64
+	LogLevel               slog.Level
+	LogFormat              string
+	LogFile                string
+	ShutdownTimeout        time.Duration
+	ReadHeaderTimeout      time.Duration
+	ReadTimeout            time.Duration
+	WriteTimeout           time.Duration
+	IdleTimeout            time.Duration
 	// APIKeysFile is the YAML or JSON file of API keys; empty means none.
 	APIKeysFile    string
 	RateLimitBurst int
