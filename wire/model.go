@@ -94,3 +94,36 @@ type ReloadResponse struct {
 	Status  string `json:"status" enum:"reloaded" doc:"reloaded."`
 	Version string `json:"version,omitempty" doc:"The model version now live (model reload only)."`
 }
+
+// CompareResponse is the answer of GET /models/compare: the live model against the shadow or
+// challenger over the transactions both scored in [since, until).
+type CompareResponse struct {
+	Mode             string         `json:"mode" enum:"shadow,challenger" doc:"shadow: SHADOW_MODEL_VERSION scores every transaction off the hot path; challenger: CHALLENGER_MODEL_VERSION answers CHALLENGER_SHARE percent of them, and each transaction is scored by the other model too."`
+	Since            time.Time      `json:"since" doc:"Start of the window (inclusive)."`
+	Until            time.Time      `json:"until" doc:"End of the window (exclusive)."`
+	RetainedSince    time.Time      `json:"retained_since" doc:"The oldest time still kept in memory: a window before it is cut to it."`
+	LiveVersions     []string       `json:"live_versions" doc:"The live (champion) model versions seen in the window."`
+	OtherVersions    []string       `json:"other_versions" doc:"The shadow or challenger versions seen in the window."`
+	Transactions     int            `json:"transactions" doc:"Transactions scored by both models in the window."`
+	AnsweredByOther  int            `json:"answered_by_other" doc:"Of those, how many the challenger answered (0 in shadow mode)."`
+	LiveFlagRate     float64        `json:"live_flag_rate" doc:"Share of the transactions the live model flags as fraud (0 to 1)."`
+	OtherFlagRate    float64        `json:"other_flag_rate" doc:"Share the shadow or challenger flags."`
+	AgreementRate    float64        `json:"agreement_rate" doc:"Share on which both models take the same decision."`
+	ScoreCorrelation *float64       `json:"score_correlation" doc:"Pearson correlation of the two models' probabilities; null with fewer than two distinct scores."`
+	Dropped          int64          `json:"dropped" doc:"Transactions not scored a second time since start-up because the queue was full (fraudguard_shadow_dropped_total)."`
+	TopDisagreements []Disagreement `json:"top_disagreements" doc:"The transactions on which the probabilities differ most, largest first."`
+}
+
+// Disagreement is one transaction on which the two models differ.
+type Disagreement struct {
+	TransactionID    string    `json:"transaction_id"`
+	Time             time.Time `json:"time" doc:"When it was scored a second time."`
+	AnsweredBy       string    `json:"answered_by" enum:"live,shadow,challenger" doc:"Which model's score the client was given."`
+	LiveVersion      string    `json:"live_version"`
+	LiveProbability  float64   `json:"live_probability"`
+	LiveIsFraud      bool      `json:"live_is_fraud"`
+	OtherVersion     string    `json:"other_version"`
+	OtherProbability float64   `json:"other_probability"`
+	OtherIsFraud     bool      `json:"other_is_fraud"`
+	Difference       float64   `json:"difference" doc:"|live_probability − other_probability|."`
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
@@ -126,4 +128,52 @@ func (s *Server) answerChange(w http.ResponseWriter, r *http.Request, status str
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.ModelChangeResponse{Status: status, Previous: prev, Model: s.modelInfo(m), Warnings: m.Warnings})
+}
+
+// compareTop is how many disagreements GET /models/compare lists unless told.
+const compareTop = 10
+
+func (s *Server) handleModelCompare(w http.ResponseWriter, r *http.Request) {
+	c := s.opts.Compare
+	if c == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeConflict, Message: "there is nothing to compare: set SHADOW_MODEL_VERSION or CHALLENGER_MODEL_VERSION"})
+		return
+	}
+	q := r.URL.Query()
+	now := s.opts.Now()
+	var since time.Time
+	until, top := now, compareTop
+	var details []fraud.Detail
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &since}, {"until", &until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				details = append(details, fraud.FieldError(p.name, "must be an RFC 3339 time such as 2026-11-26T07:00:00Z", truncate(v)))
+				continue
+			}
+			*p.dst = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			details = append(details, fraud.FieldError("limit", "must be a whole number from 0 to 100", truncate(v)))
+		} else {
+			top = n
+		}
+	}
+	if since.IsZero() {
+		since = until.Add(-time.Hour)
+	}
+	if len(details) == 0 && !since.Before(until) {
+		details = append(details, fraud.FieldError("since", "must be before until", since.UTC().Format(time.RFC3339)))
+	}
+	if len(details) > 0 {
+		s.errs.write(w, r, invalid(details))
+		return
+	}
+	writeJSON(w, http.StatusOK, c.Report(since, until, top))
 }

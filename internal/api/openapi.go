@@ -37,6 +37,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		reflect.TypeFor[wire.ReloadResponse](),
 		reflect.TypeFor[wire.ActivateRequest](),
 		reflect.TypeFor[wire.ModelChangeResponse](),
+		reflect.TypeFor[wire.CompareResponse](),
 		reflect.TypeFor[wire.LogLevelBody](),
 		reflect.TypeFor[wire.PredictBatchRequest](),
 		reflect.TypeFor[wire.PredictBatchResponse](),
@@ -200,6 +201,20 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 	setLevel["post"].(obj)["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref("LogLevelBody")}}}
 	logLevel["put"] = setLevel["post"]
 
+	compareOp := get("compareModels", "Compare the live model with the shadow or challenger",
+		"Over the transactions both models scored in the window (kept in memory, for the last hour and at most 100,000 transactions): each model's flag rate, the rate at which they agree, the correlation of their scores and the transactions on which they disagree most. The second score is computed off the hot path from a bounded queue; what the queue could not take is counted in dropped and never slowed an answer.",
+		"CompareResponse", "models", "400")
+	compareOp["get"].(obj)["parameters"] = []any{
+		obj{"name": "since", "in": "query", "description": "Start of the window (RFC 3339, inclusive); default an hour before until.", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "until", "in": "query", "description": "End of the window (RFC 3339, exclusive); default now.", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "limit", "in": "query", "description": "How many disagreements to list.", "schema": obj{"type": "integer", "minimum": 0, "maximum": 100, "default": 10}},
+	}
+	compareOp["get"].(obj)["responses"].(obj)["409"] = obj{
+		"description": "Neither SHADOW_MODEL_VERSION nor CHALLENGER_MODEL_VERSION is set (CONFLICT).",
+		"headers":     obj{"X-Request-ID": obj{"$ref": "#/components/headers/X-Request-ID"}},
+		"content":     obj{"application/json": obj{"schema": ref("ErrorResponse"), "example": errorExample(fraud.CodeConflict, "there is nothing to compare: set SHADOW_MODEL_VERSION or CHALLENGER_MODEL_VERSION")}},
+	}
+
 	modelSwitch422 := func(desc string) obj {
 		r := errorResponses("422")
 		r["422"].(obj)["description"] = desc
@@ -265,6 +280,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			"/models/reload":         secured(post("reloadModel", "Reload the model", "Re-reads MODEL_PATH, loads the newest bundle (or MODEL_VERSION) off to the side, checks it (format, features, canaries) and makes it live; the old model stays live if it fails (422, counted in fraudguard_model_reloads_total{outcome=\"failure\"}). Also done on SIGHUP and, with MODEL_WATCH=true, when MODEL_PATH changes; one reload at a time. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
 			"/models/activate":       secured(activate, "admin"),
 			"/models/rollback":       secured(rollback, "admin"),
+			"/models/compare":        secured(compareOp, "admin"),
 			"/security/blocked":      secured(get("blockedIPs", "Blocked addresses", "Addresses blocked automatically after repeated strikes, with when their block ends.", "BlockedResponse", "security"), "admin"),
 			"/security/blocked/{ip}": secured(unblock, "admin"),
 			"/security/audit":        secured(audit, "admin"),

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
@@ -88,6 +89,17 @@ type Options struct {
 	Propagator propagation.TextMapPropagator
 	// Jobs runs background batch jobs (the /batch routes); nil answers 503 there.
 	Jobs JobService
+	// Compare scores transactions a second time off the hot path and answers GET
+	// /models/compare; nil answers 409 there. With Challenger set, the model that did not
+	// answer scores each /predict transaction; else Shadow scores every one.
+	Compare *compare.Comparer
+	// Shadow is SHADOW_MODEL_VERSION's model.
+	Shadow *model.Model
+	// Challenger answers ChallengerShare percent of /predict transactions (chosen by a hash
+	// of transaction_id); /predict/batch stays on the live model, so a batch is scored by one
+	// version.
+	Challenger      *model.Model
+	ChallengerShare int
 }
 
 // Metrics records what the API does, for /metrics.
@@ -235,6 +247,22 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
 		return
 	}
+	if tx.ID == "" {
+		tx.ID = newTransactionID()
+	}
+	// m answers; other, when set, scores the transaction a second time off the hot path.
+	var other *model.Model
+	byOther := false
+	switch {
+	case s.opts.Compare == nil:
+	case s.opts.Challenger != nil:
+		other = s.opts.Challenger
+		if compare.InShare(tx.ID, s.opts.ChallengerShare) {
+			m, other, byOther = other, m, true
+		}
+	case s.opts.Shadow != nil:
+		other = s.opts.Shadow
+	}
 	var expl *explained
 	if ex := d.Explain(); ex.On {
 		expl = &explained{topK: ex.TopK}
@@ -258,8 +286,8 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if s.metrics != nil {
 		s.metrics.ObservePrediction(score.Probability, score.IsFraud)
 	}
-	if tx.ID == "" {
-		tx.ID = newTransactionID()
+	if other != nil {
+		s.opts.Compare.Offer(&compare.Job{TransactionID: tx.ID, Features: tx.Features, Answer: score, ByOther: byOther, Model: other})
 	}
 	elapsed := time.Since(start)
 	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, requestID(w))
