@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -386,4 +387,48 @@ func TestChallengerShare(t *testing.T) {
 	if rep.Transactions != 2*n+1 || rep.AnsweredByOther != 2*byChallenger {
 		t.Errorf("report: %d transactions, %d by the challenger; want %d and %d", rep.Transactions, rep.AnsweredByOther, 2*n+1, 2*byChallenger)
 	}
+}
+
+// flipModels is a model source whose live model changes at every look: the worst case of a
+// switch during a request.
+type flipModels struct {
+	ms [2]*model.Model
+	n  atomic.Int64
+}
+
+func (f *flipModels) Current() *model.Model { return f.ms[f.n.Add(1)%2] }
+
+// TestBatchScoredByOneVersion scores a batch while the live model changes at every look:
+// every row has the probability of the version the answer names.
+func TestBatchScoredByOneVersion(t *testing.T) {
+	root := t.TempDir()
+	a := mustLoadDir(t, mustSaveVersion(t, root, "v1", 0, -6))
+	b := mustLoadDir(t, mustSaveVersion(t, root, "v2", 1, -2))
+	g := mustGuardedWith(t, false, Options{}, &flipModels{ms: [2]*model.Model{a, b}}, nil)
+	rows := make([]string, 50)
+	for i := range rows {
+		rows[i] = string(txBody(firstRow, nil, ""))
+	}
+	want := map[string]float64{"v1": a.Probability(&firstRow), "v2": b.Probability(&firstRow)}
+	for range 4 {
+		w := send(t, g.srv, "POST", "/predict/batch", []byte(`{"transactions":[`+strings.Join(rows, ",")+`]}`), "")
+		var out wire.PredictBatchResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 {
+			t.Fatalf("batch: %d %s", w.Code, w.Body)
+		}
+		for i, r := range out.Results {
+			if r.FraudProbability != want[out.ModelVersion] {
+				t.Fatalf("row %d: probability %v, want %v of %s, which the answer names", i, r.FraudProbability, want[out.ModelVersion], out.ModelVersion)
+			}
+		}
+	}
+}
+
+func mustLoadDir(t testing.TB, dir string) *model.Model {
+	t.Helper()
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
