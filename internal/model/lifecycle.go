@@ -98,7 +98,7 @@ func (mg *Manager) Start(ctx context.Context) (*Model, error) {
 	if version == "" && hasLast && bundleExists(mg.opts.Root, last.Version) {
 		version = last.Version
 	}
-	m, err := LoadLatest(mg.opts.Root, version)
+	m, err := loadChecked(mg.opts.Root, version)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (mg *Manager) Reload(ctx context.Context, by Actor) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, err := LoadLatest(mg.opts.Root, mg.opts.Pinned)
+	m, err := loadChecked(mg.opts.Root, mg.opts.Pinned)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,20 @@ func (mg *Manager) get(version string) (*Model, error) {
 		}
 		return m, nil
 	}
-	return LoadLatest(mg.opts.Root, version)
+	return loadChecked(mg.opts.Root, version)
+}
+
+// loadChecked is LoadLatest, refusing a bundle whose manifest names another version than its
+// directory: activating one name must not put another live.
+func loadChecked(root, version string) (*Model, error) {
+	m, err := LoadLatest(root, version)
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Base(m.Dir); dir != m.Version() {
+		return nil, fmt.Errorf("load model %s: the manifest says version %q, the directory is %q", m.Dir, m.Version(), dir)
+	}
+	return m, nil
 }
 
 // commit stores the switch to m (when the version changes) and makes m live.

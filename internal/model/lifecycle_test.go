@@ -299,3 +299,15 @@ func TestFingerprintSeesBundleChanges(t *testing.T) {
 		t.Error("a rewritten member file did not change the fingerprint")
 	}
 }
+
+func TestManagerRefusesMisnamedBundle(t *testing.T) {
+	mg := mustManager(t, ManagerOptions{})
+	dir := mustSaveVersion(t, mg.opts.Root, "v3", 2)
+	if err := os.Rename(dir, filepath.Join(mg.opts.Root, "v4")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := mg.Activate(context.Background(), "v4", Actor{})
+	if err == nil || !strings.Contains(err.Error(), `the manifest says version "v3"`) || live(mg) != "v2" {
+		t.Errorf("got %v, live %s; want a refusal naming both versions, v2 live", err, live(mg))
+	}
+}
