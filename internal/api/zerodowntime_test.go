@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/wire"
 )
@@ -289,4 +290,35 @@ func BenchmarkPredictDuringReloads(b *testing.B) {
 	stop()
 	wg.Wait()
 	b.ReportMetric(float64(switches.Load())/b.Elapsed().Seconds(), "switches/s")
+}
+
+// BenchmarkPredictShadow is /predict with a shadow model: the answer hands the transaction to
+// the comparer's queue and does not wait for its second score. Compare with
+// BenchmarkPredictDuringReloads' set-up without a shadow (and with BenchmarkPredict).
+func BenchmarkPredictShadow(b *testing.B) {
+	for _, shadow := range []bool{false, true} {
+		b.Run(fmt.Sprintf("shadow=%v", shadow), func(b *testing.B) {
+			r := mustModelsRig(b, Options{})
+			if shadow {
+				c, err := compare.New(nil, compare.Options{Mode: compare.ModeShadow})
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := r.manager.Hold("v1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, stop := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- c.Run(ctx) }()
+				b.Cleanup(func() {
+					stop()
+					<-done
+					b.ReportMetric(float64(c.Dropped())/float64(b.N), "dropped/op")
+				})
+				r.srv.opts.Compare, r.srv.opts.Shadow = c, m
+			}
+			benchPredictPath(b, r.srv, "/predict", txBody(firstRow, map[string]any{"transaction_id": "txn-bench"}, ""))
+		})
+	}
 }
