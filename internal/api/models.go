@@ -75,12 +75,6 @@ func decodeActivate(r *http.Request) (wire.ActivateRequest, error) {
 	return in, nil
 }
 
-// ActivateModel makes version live, by the same path and with the same counting and audit as
-// ReloadModel. trigger is recorded in the audit event and the activation history.
-func (s *Server) ActivateModel(ctx context.Context, version, trigger string) (*model.Model, error) {
-	return s.activateModel(ctx, version, reloadOrigin{trigger: trigger})
-}
-
 func (s *Server) activateModel(ctx context.Context, version string, o reloadOrigin) (*model.Model, error) {
 	lc := s.opts.Lifecycle
 	if lc == nil {
