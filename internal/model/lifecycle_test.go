@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,4 +311,56 @@ func TestManagerRefusesMisnamedBundle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `the manifest says version "v3"`) || live(mg) != "v2" {
 		t.Errorf("got %v, live %s; want a refusal naming both versions, v2 live", err, live(mg))
 	}
+}
+
+// TestManagerOneChangeAtATime switches from many goroutines at once: the history must read as
+// one chain, each switch starting from the version the one before made live.
+func TestManagerOneChangeAtATime(t *testing.T) {
+	ctx := context.Background()
+	// A slow store widens the window in which two unserialised switches would both start
+	// from the same version.
+	mg := mustManager(t, ManagerOptions{History: slowHistory{&memHistory{}}})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 10 {
+				var err error
+				switch (g + i) % 3 {
+				case 0:
+					_, err = mg.Activate(ctx, "v1", Actor{})
+				case 1:
+					_, err = mg.Reload(ctx, Actor{})
+				default:
+					_, err = mg.Rollback(ctx, Actor{})
+				}
+				if err != nil && fraud.ErrorCode(err) != fraud.CodeConflict {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	h, err := mg.History(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) < 2 {
+		t.Fatalf("history: %d entries, want switches", len(h))
+	}
+	for i := 0; i+1 < len(h); i++ {
+		if h[i].Previous != h[i+1].Version {
+			t.Fatalf("history[%d] %+v does not follow history[%d] %+v", i, h[i], i+1, h[i+1])
+		}
+	}
+	if live(mg) != h[0].Version {
+		t.Errorf("live %s, history says %s", live(mg), h[0].Version)
+	}
+}
+
+// slowHistory is a memHistory whose writes take a millisecond.
+type slowHistory struct{ *memHistory }
+
+func (h slowHistory) RecordActivation(ctx context.Context, a fraud.ModelActivation) error {
+	time.Sleep(time.Millisecond)
+	return h.memHistory.RecordActivation(ctx, a)
 }
