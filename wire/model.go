@@ -41,10 +41,10 @@ type ActivateRequest struct {
 // ModelChangeResponse is the answer of POST /models/activate and POST /models/rollback: the
 // model now live.
 type ModelChangeResponse struct {
-	Status   string            `json:"status" enum:"activated,rolled_back" doc:"What was done."`
-	Previous string            `json:"previous" doc:"The version live before."`
-	Model    ModelInfoResponse `json:"model" doc:"The model now live, as GET /models/info describes it."`
-	Warnings []string          `json:"warnings,omitempty" doc:"What the checks let through, such as a bundle without canary rows."`
+	Status   string       `json:"status" enum:"activated,rolled_back" doc:"What was done."`
+	Previous string       `json:"previous" doc:"The version live before."`
+	Model    ModelVersion `json:"model" doc:"The model now live, as GET /models/info's versions list it."`
+	Warnings []string     `json:"warnings,omitempty" doc:"What the checks let through, such as a bundle without canary rows."`
 }
 
 // Evaluation holds a model's figures on its training and validation splits. It is also the

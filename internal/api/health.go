@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/wire"
 )
 
@@ -116,4 +117,25 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.ProbeResponse{Status: "ok"})
+}
+
+func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
+	m := s.models.Current()
+	if m == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
+		return
+	}
+	mf := m.Manifest
+	writeJSON(w, http.StatusOK, wire.ModelInfoResponse{
+		Name:      mf.Name,
+		Version:   mf.Version,
+		Kind:      mf.Kind,
+		Features:  mf.Features,
+		Threshold: mf.Threshold,
+		CreatedAt: mf.CreatedAt,
+		Metrics:   mf.Metrics,
+		SHA256:    m.SHA256,
+		LoadedAt:  m.LoadedAt,
+		Versions:  s.modelVersions(),
+	})
 }

@@ -18,34 +18,23 @@ func errNoLifecycle() error {
 	return &fraud.Error{Code: fraud.CodeServiceUnavailable, Message: "switching model versions is not available"}
 }
 
-// modelInfo describes m, with every version under MODEL_PATH.
-func (s *Server) modelInfo(m *model.Model) wire.ModelInfoResponse {
-	mf := m.Manifest
-	info := wire.ModelInfoResponse{
-		Name:      mf.Name,
-		Version:   mf.Version,
-		Kind:      mf.Kind,
-		Features:  mf.Features,
-		Threshold: mf.Threshold,
-		CreatedAt: mf.CreatedAt,
-		Metrics:   mf.Metrics,
-		SHA256:    m.SHA256,
-		LoadedAt:  m.LoadedAt,
-		Versions:  []wire.ModelVersion{},
+// modelVersions lists the versions under MODEL_PATH for GET /models/info; empty without a
+// ModelLifecycle.
+func (s *Server) modelVersions() []wire.ModelVersion {
+	if s.opts.Lifecycle == nil {
+		return []wire.ModelVersion{}
 	}
-	if s.opts.Lifecycle != nil {
-		info.Versions = s.opts.Lifecycle.Versions()
-	}
-	return info
+	return s.opts.Lifecycle.Versions()
 }
 
-func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
-	m := s.models.Current()
-	if m == nil {
-		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
-		return
+// versionOf describes m, now live, as GET /models/info's versions list it.
+func versionOf(m *model.Model) wire.ModelVersion {
+	mf := m.Manifest
+	loadedAt := m.LoadedAt
+	return wire.ModelVersion{
+		Version: mf.Version, Name: mf.Name, Kind: mf.Kind, CreatedAt: mf.CreatedAt, SHA256: m.SHA256, Metrics: mf.Metrics,
+		Loaded: true, Active: true, LoadedAt: &loadedAt, Requests: m.Requests(), Warnings: m.Warnings,
 	}
-	writeJSON(w, http.StatusOK, s.modelInfo(m))
 }
 
 // decodeActivate reads POST /models/activate's body: {"version": "..."}, strictly.
@@ -121,7 +110,7 @@ func (s *Server) answerChange(w http.ResponseWriter, r *http.Request, status str
 		s.errs.write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.ModelChangeResponse{Status: status, Previous: prev, Model: s.modelInfo(m), Warnings: m.Warnings})
+	writeJSON(w, http.StatusOK, wire.ModelChangeResponse{Status: status, Previous: prev, Model: versionOf(m), Warnings: m.Warnings})
 }
 
 // compareTop is how many disagreements GET /models/compare lists unless told.

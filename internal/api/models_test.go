@@ -124,7 +124,7 @@ func TestModelActivateAndRollback(t *testing.T) {
 		t.Fatalf("activate: got %d %s", w.Code, w.Body)
 	}
 	ch := decodeChange(t, w.Body.Bytes())
-	if ch.Status != "activated" || ch.Previous != "v2" || ch.Model.Version != "v1" {
+	if ch.Status != "activated" || ch.Previous != "v2" || ch.Model.Version != "v1" || !ch.Model.Active || !ch.Model.Loaded || ch.Model.SHA256 == "" || ch.Model.LoadedAt == nil {
 		t.Errorf("activate: got %+v, want v1 activated after v2", ch)
 	}
 	if got := predictVersion(t, r.srv, row); got != "v1" {
