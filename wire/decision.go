@@ -89,7 +89,7 @@ type VersionPerformance struct {
 	Frauds           int      `json:"frauds" doc:"Of those, how many are labelled fraud." example:"8"`
 	Precision        *float64 `json:"precision" doc:"Labelled fraud among labelled decisions with is_fraud; null when none has is_fraud."`
 	Recall           *float64 `json:"recall" doc:"Decisions with is_fraud among labelled frauds; null when no fraud is labelled."`
-	F1               *float64 `json:"f1" doc:"Harmonic mean of precision and recall; null when either is null or both are 0."`
+	F1               *float64 `json:"f1" doc:"Harmonic mean of precision and recall (0 when both are 0); null when either is null."`
 	ROCAUC           *float64 `json:"roc_auc" doc:"Area under the ROC curve of the stored probabilities, ties counted half; null with one class only."`
 	AveragePrecision *float64 `json:"average_precision" doc:"Average precision as scikit-learn defines it (unweighted, a step at each distinct score); null when no fraud is labelled."`
 	LabelledShare    float64  `json:"labelled_share" doc:"labelled / decisions." example:"0.12"`

@@ -75,9 +75,10 @@ var layers = map[string]place{
 	"internal/train":          {rank: 5},
 	"internal/txjson":         {rank: 5},
 
-	// Jobs, then the HTTP API, then the public client.
-	"internal/batch": {rank: 6},
-	"internal/api":   {rank: 7},
+	// Jobs and the decision log's writer, then the HTTP API, then the public client.
+	"internal/batch":    {rank: 6},
+	"internal/decision": {rank: 6},
+	"internal/api":      {rank: 7},
 	// The public client: its code imports only wire, its tests drive the real server.
 	"client": {rank: 8, only: []string{"wire"}},
 
