@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fraudguard/fraudguard/internal/decision"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
@@ -75,6 +76,17 @@ type Options struct {
 	Propagator propagation.TextMapPropagator
 	// Jobs runs background batch jobs (the /batch routes); nil answers 503 there.
 	Jobs JobService
+	// Decisions queues every answer of /predict and /predict/batch for the decision log; nil
+	// records nothing (DECISION_LOG=false).
+	Decisions DecisionRecorder
+	// DecisionStore serves the decision log's routes (/decisions, /feedback,
+	// /models/performance); nil answers 503 there.
+	DecisionStore fraud.DecisionLog
+}
+
+// DecisionRecorder queues decisions without blocking.
+type DecisionRecorder interface {
+	Record(d fraud.Decision, m decision.Explainer)
 }
 
 // Metrics records what the API does, for /metrics.
@@ -248,8 +260,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if tx.ID == "" {
 		tx.ID = newTransactionID()
 	}
+	reqID := requestID(w)
+	if s.opts.Decisions != nil {
+		s.opts.Decisions.Record(newDecision(&tx, score, reqID, s.opts.Now()), m)
+	}
 	elapsed := time.Since(start)
-	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, requestID(w))
+	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, reqID)
 	if expl != nil {
 		out = appendExplanation(append(out[:len(out)-2], `,"explanation":`...), s.names, &expl.e, &tx.Features, expl.topK)
 		out = append(out, "}\n"...)
@@ -260,6 +276,15 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	s.predictions.Add(1)
 	s.predictRequests.Add(1)
 	s.predictNanos.Add(int64(elapsed))
+}
+
+// newDecision is the decision log's record of an answer.
+func newDecision(tx *fraud.Transaction, sc fraud.Score, reqID string, now time.Time) fraud.Decision {
+	return fraud.Decision{
+		TransactionID: tx.ID, RequestID: reqID, Time: now, ModelVersion: sc.ModelVersion,
+		Probability: sc.Probability, IsFraud: sc.IsFraud, Risk: sc.Risk, Threshold: sc.Threshold,
+		Features: tx.Features,
+	}
 }
 
 func (s *Server) predictionFailed(outcome string) {

@@ -93,15 +93,16 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 	}
 }
 
-// Record queues d, made by model m (nil: no reasons). It never blocks. d's Reasons are set by
-// the writer, off the request's path, for a flagged decision.
-func (l *Log) Record(d *fraud.Decision, m Explainer) {
+// Record queues d, made by model m (nil: no reasons). It never blocks, and takes d by value so
+// that the caller's copy stays on its stack. d's Reasons are set by the writer, off the
+// request's path, for a flagged decision.
+func (l *Log) Record(d fraud.Decision, m Explainer) {
 	if l.closed.Load() {
 		l.dropped.Add(1)
 		return
 	}
 	select {
-	case l.queue <- entry{d: *d, m: m}:
+	case l.queue <- entry{d: d, m: m}:
 	default:
 		l.dropped.Add(1)
 	}

@@ -76,8 +76,8 @@ func run(t *testing.T, l *Log) (stop func()) {
 	return stop
 }
 
-func dec(id string, p float64) *fraud.Decision {
-	d := &fraud.Decision{TransactionID: id, Probability: p, Threshold: 0.5, ModelVersion: "v1", Time: time.Unix(1, 0)}
+func dec(id string, p float64) fraud.Decision {
+	d := fraud.Decision{TransactionID: id, Probability: p, Threshold: 0.5, ModelVersion: "v1", Time: time.Unix(1, 0)}
 	d.IsFraud = p >= 0.5
 	d.Risk = fraud.RiskFor(p, 0.5)
 	for j := range d.Features {

@@ -25,6 +25,7 @@ const (
 	ActionJobDelete      = "job_delete"
 	ActionLogLevel       = "log_level"
 	ActionAuditPurge     = "audit_purge"
+	ActionFeedback       = "feedback"
 )
 
 // Audit outcomes.
