@@ -20,6 +20,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/config"
+	"github.com/fraudguard/fraudguard/internal/decision"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
@@ -143,6 +144,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 
 	auditor := audit.New(store, logger, time.Now, 4096)
 	metrics.WatchAudit(auditor)
+	decisions := decision.New(store, logger, decision.Options{})
+	metrics.WatchDecisions(decisions)
+	var recorder api.DecisionRecorder // DECISION_LOG=false records nothing; what is stored stays readable
+	if cfg.DecisionLog {
+		recorder = decisions
+	}
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
 		Keys:          keys,
@@ -180,6 +187,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Propagator:         tracing.Propagator(),
 		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
 		Jobs:               jobs,
+		Decisions:          recorder,
+		DecisionStore:      store,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -231,9 +240,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 			{Name: "audit retention", Run: func(ctx context.Context) error {
 				return auditor.Retain(ctx, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, audit.PurgeInterval)
 			}},
+			{Name: "decision retention", Run: func(ctx context.Context) error {
+				return decisions.Retain(ctx, time.Duration(cfg.DecisionRetentionDays)*24*time.Hour, decision.PurgeInterval)
+			}},
 		},
 		Workers: []api.Task{{Name: "batch workers", Run: jobs.Run}},
-		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}},
+		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}, {Name: "decision log writer", Run: decisions.Run}},
 		Flush:   []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
 		Close:   []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
 	}
