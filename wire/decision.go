@@ -11,7 +11,7 @@ type Decision struct {
 	// FraudProbability is the very float64 that was answered.
 	FraudProbability float64   `json:"fraud_probability" doc:"The probability answered, exactly (the same float64)." example:"0.0005616704496164728"`
 	IsFraud          bool      `json:"is_fraud" doc:"The decision answered." example:"false"`
-	Risk             RiskLevel `json:"risk_level" enum:"low,medium,high,critical" doc:"The risk level answered." example:"low"`
+	RiskLevel        RiskLevel `json:"risk_level" enum:"low,medium,high,critical" doc:"The risk level answered." example:"low"`
 	Threshold        float64   `json:"threshold" doc:"The model's threshold at the time." example:"0.12739949093274297"`
 	// Inputs are the 30 inputs scored; their transaction_id is left empty.
 	Inputs TransactionRequest `json:"inputs" doc:"The 30 inputs scored (Time, V1..V28, Amount)."`

@@ -225,7 +225,7 @@ func transactionIDRule() *fraud.FieldRule {
 func wireDecision(d *fraud.Decision) wire.Decision {
 	return wire.Decision{
 		TransactionID: d.TransactionID, RequestID: d.RequestID, Time: d.Time, ModelVersion: d.ModelVersion,
-		FraudProbability: d.Probability, IsFraud: d.IsFraud, Risk: d.Risk, Threshold: d.Threshold,
+		FraudProbability: d.Probability, IsFraud: d.IsFraud, RiskLevel: d.Risk, Threshold: d.Threshold,
 		Inputs: fraud.RequestOf("", &d.Features), Reasons: d.Reasons, Label: d.Label,
 	}
 }
