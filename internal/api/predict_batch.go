@@ -99,7 +99,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 			sc.txs[i].ID = newTransactionID()
 		}
 		if s.opts.Decisions != nil {
-			s.opts.Decisions.Record(newDecision(&sc.txs[i], score, reqID, now), m)
+			s.opts.Decisions.Record(newDecision(sc.txs[i].ID, &sc.txs[i].Features, score, reqID, now), m)
 		}
 		sum.Valid++
 		probSum += score.Probability

@@ -262,7 +262,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := requestID(w)
 	if s.opts.Decisions != nil {
-		s.opts.Decisions.Record(newDecision(&tx, score, reqID, s.opts.Now()), m)
+		s.opts.Decisions.Record(newDecision(tx.ID, &tx.Features, score, reqID, s.opts.Now()), m)
 	}
 	elapsed := time.Since(start)
 	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, reqID)
@@ -279,11 +279,11 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 }
 
 // newDecision is the decision log's record of an answer.
-func newDecision(tx *fraud.Transaction, sc fraud.Score, reqID string, now time.Time) fraud.Decision {
+func newDecision(id string, x *[fraud.NumFeatures]float64, sc fraud.Score, reqID string, now time.Time) fraud.Decision {
 	return fraud.Decision{
-		TransactionID: tx.ID, RequestID: reqID, Time: now, ModelVersion: sc.ModelVersion,
+		TransactionID: id, RequestID: reqID, Time: now, ModelVersion: sc.ModelVersion,
 		Probability: sc.Probability, IsFraud: sc.IsFraud, Risk: sc.Risk, Threshold: sc.Threshold,
-		Features: tx.Features,
+		Features: *x,
 	}
 }
 

@@ -148,10 +148,16 @@ func (l *Log) Run(ctx context.Context) error {
 // complete adds the reasons of a flagged decision: the ReasonCount features of largest
 // |contribution|. A model that cannot be explained (no covers) gives none.
 func (l *Log) complete(e entry) fraud.Decision {
-	d := e.d
-	if !d.IsFraud || e.m == nil {
-		return d
+	if !e.d.IsFraud || e.m == nil {
+		return e.d
 	}
+	return l.withReasons(e)
+}
+
+// withReasons is complete for a flagged decision; it is apart so that the others are not
+// moved to the heap for the explainer.
+func (l *Log) withReasons(e entry) fraud.Decision {
+	d := e.d
 	var ex model.Explanation
 	if err := e.m.Explain(&d.Features, &ex); err != nil {
 		return d
