@@ -22,6 +22,23 @@ const decisionColumns = `d.id, d.transaction_id, d.request_id, d.time_ns, d.mode
 // latestLabelJoin joins each decision to its transaction's latest label, if any.
 const latestLabelJoin = ` LEFT JOIN labels l ON l.id = (SELECT MAX(id) FROM labels WHERE transaction_id = d.transaction_id)`
 
+// insertRows is how many decisions one INSERT statement carries: one statement per row spends
+// most of its time in the statement, not in the row.
+const insertRows = 64
+
+// insertDecisions is the INSERT of n decisions.
+func insertDecisions(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO decisions (transaction_id, request_id, time_ns, model_version, probability, is_fraud, risk_level, threshold, inputs, reasons) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
 // RecordDecisions stores ds in one transaction.
 func (s *Store) RecordDecisions(ctx context.Context, ds []fraud.Decision) error {
 	if s.closed.Load() {
@@ -35,31 +52,45 @@ func (s *Store) RecordDecisions(ctx context.Context, ds []fraud.Decision) error 
 		return wrap("record decisions", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO decisions
-		(transaction_id, request_id, time_ns, model_version, probability, is_fraud, risk_level, threshold, inputs, reasons)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return wrap("record decisions", err)
-	}
-	defer stmt.Close()
-	var inputs [fraud.NumFeatures * 8]byte
-	for i := range ds {
-		d := &ds[i]
-		for j, v := range d.Features {
-			binary.LittleEndian.PutUint64(inputs[j*8:], math.Float64bits(v))
-		}
-		var reasons any // NULL
-		if len(d.Reasons) > 0 {
-			b, err := json.Marshal(d.Reasons)
-			if err != nil {
-				return fmt.Errorf("record decisions: %w", err)
+	var full *sql.Stmt
+	inputs := make([]byte, len(ds)*fraud.NumFeatures*8)
+	args := make([]any, 0, 10*min(len(ds), insertRows))
+	for len(ds) > 0 {
+		n := min(len(ds), insertRows)
+		args = args[:0]
+		for i := range n {
+			d := &ds[i]
+			in := inputs[:fraud.NumFeatures*8:fraud.NumFeatures*8]
+			inputs = inputs[fraud.NumFeatures*8:]
+			for j, v := range d.Features {
+				binary.LittleEndian.PutUint64(in[j*8:], math.Float64bits(v))
 			}
-			reasons = string(b)
+			var reasons any // NULL
+			if len(d.Reasons) > 0 {
+				b, err := json.Marshal(d.Reasons)
+				if err != nil {
+					return fmt.Errorf("record decisions: %w", err)
+				}
+				reasons = string(b)
+			}
+			args = append(args, d.TransactionID, d.RequestID, clampNano(d.Time), d.ModelVersion,
+				d.Probability, d.IsFraud, string(d.Risk), d.Threshold, in, reasons)
 		}
-		if _, err := stmt.ExecContext(ctx, d.TransactionID, d.RequestID, clampNano(d.Time), d.ModelVersion,
-			d.Probability, d.IsFraud, string(d.Risk), d.Threshold, inputs[:], reasons); err != nil {
+		if n == insertRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertDecisions(insertRows)); err != nil {
+					return wrap("record decisions", err)
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertDecisions(n), args...)
+		}
+		if err != nil {
 			return wrap("record decisions", err)
 		}
+		ds = ds[n:]
 	}
 	return wrap("record decisions", tx.Commit())
 }
