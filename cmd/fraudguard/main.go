@@ -34,6 +34,7 @@ func commands() []command {
 		{"gen", "write synthetic transactions in the creditcard.csv schema", runGen},
 		{"score", "score a CSV file of transactions, here or as a batch job on a server", runScore},
 		{"keys", "create and list API keys", runKeys},
+		{"export", "write labelled decisions as a creditcard.csv-style file for train", runExport},
 		{"version", "print the version", runVersion},
 	}
 }
