@@ -10,8 +10,10 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,8 +29,9 @@ import (
 //   - paced: 5,000 requests a second for FRAUDGUARD_BENCH_SECONDS (default 3), with the log
 //     off and then on; latency is measured from each request's scheduled start, so a stall
 //     shows; reported: p50 and p99 of each, and the share of the paced requests recorded;
-//   - saturation: 32 connections as fast as they go, off, on, off, on; reported: requests a
-//     second of each (the mean of its two turns), their ratio, and the share recorded.
+//   - saturation: 32 connections as fast as they go, off and on in turns (three of each), so
+//     that a change in the machine's load falls on both; reported: requests a second of each
+//     (over all its turns), their ratio, and the share recorded.
 //
 // Run it alone, once: go test -run '^$' -bench DecisionLog -benchtime 1x ./internal/api/
 func BenchmarkDecisionLog(b *testing.B) {
@@ -104,14 +107,24 @@ func BenchmarkDecisionLog(b *testing.B) {
 			phase, pct(pOff, 0.5), pct(pOff, 0.99), pct(pOn, 0.5), pct(pOn, 0.99), recordedPaced, sent, l.Dropped()-droppedBefore)
 
 		// Saturation, in turns so that a change in the machine's load falls on both.
+		const turns = 3
 		var rateOff, rateOn float64
 		var sentOn, recordedSat, droppedSat int64
-		for range 2 {
-			n := saturate(b, client, off.URL+"/predict", body, 32, phase)
-			rateOff += float64(n) / phase.Seconds() / 2
+		var ratios []string
+		var cpuOff, cpuOn time.Duration
+		var sentOff int64
+		for range turns {
+			c0 := processCPU()
+			nOff := saturate(b, client, off.URL+"/predict", body, 32, phase)
+			cpuOff += processCPU() - c0
+			sentOff += nOff
+			rateOff += float64(nOff) / phase.Seconds() / turns
 			before, droppedBefore := stored(), l.Dropped()
-			n = saturate(b, client, on.URL+"/predict", body, 32, phase)
-			rateOn += float64(n) / phase.Seconds() / 2
+			c0 = processCPU()
+			n := saturate(b, client, on.URL+"/predict", body, 32, phase)
+			cpuOn += processCPU() - c0 // the writer's share of the turn's decisions included, mostly
+			rateOn += float64(n) / phase.Seconds() / turns
+			ratios = append(ratios, strconv.FormatFloat(float64(n)/float64(nOff), 'f', 3, 64))
 			sentOn += n
 			recordedSat += settle(before, n)
 			droppedSat += l.Dropped() - droppedBefore
@@ -120,8 +133,15 @@ func BenchmarkDecisionLog(b *testing.B) {
 		b.ReportMetric(rateOn, "req/s-on")
 		b.ReportMetric(rateOn/rateOff, "on/off")
 		b.ReportMetric(100*float64(recordedSat)/float64(sentOn), "%recorded-saturated")
-		b.Logf("saturation, 32 connections, 2 turns of %v each: off %.0f req/s, on %.0f req/s (%.3f×); %d of %d recorded, %d dropped",
-			phase, rateOff, rateOn, rateOn/rateOff, recordedSat, sentOn, droppedSat)
+		// The process's CPU per request (server, writer and the load generator alike): unlike
+		// the rates, it does not move with other work on the machine.
+		perOff := float64(cpuOff.Microseconds()) / float64(sentOff)
+		perOn := float64(cpuOn.Microseconds()) / float64(sentOn)
+		b.ReportMetric(perOff, "cpu-µs/req-off")
+		b.ReportMetric(perOn, "cpu-µs/req-on")
+		b.Logf("CPU per request at saturation (process, load generator included): off %.1f µs, on %.1f µs: at equal CPU, on/off = %.3f", perOff, perOn, perOff/perOn)
+		b.Logf("saturation, 32 connections, %d turns of %v each: off %.0f req/s, on %.0f req/s (%.3f×; by turn %s); %d of %d recorded, %d dropped",
+			turns, phase, rateOff, rateOn, rateOn/rateOff, strings.Join(ratios, ", "), recordedSat, sentOn, droppedSat)
 	}
 }
 
@@ -217,4 +237,13 @@ func BenchmarkPredictDecisionLog(b *testing.B) {
 	}
 	benchPredict(b, s, nil)
 	b.ReportMetric(float64(l.Dropped()), "dropped")
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
