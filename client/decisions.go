@@ -16,6 +16,13 @@ func (c *Client) Decisions(ctx context.Context, transactionID string) (*wire.Dec
 	return getJSON[wire.DecisionsResponse](ctx, c, nil, "decisions", transactionID)
 }
 
+// EraseDecisions deletes every decision and label of a transaction (DELETE
+// /decisions/{transaction_id}; admin). Nothing recorded is a 404 *Error with NOT_FOUND. It is
+// not retried: a second call would answer 404.
+func (c *Client) EraseDecisions(ctx context.Context, transactionID string) (*wire.EraseResponse, error) {
+	return sendJSON[wire.EraseResponse](ctx, c, http.MethodDelete, false, nil, "decisions", transactionID)
+}
+
 // DecisionQuery selects decisions; zero fields are left to the server (no bounds, any risk
 // level, flagged or not, any version, 100 a page, the first page).
 type DecisionQuery struct {

@@ -72,6 +72,12 @@ func TestDecisionsFeedbackAndPerformance(t *testing.T) {
 	_, err = reader.ListDecisions(ctx, client.DecisionQuery{Cursor: "nonsense"})
 	mustAPIError(t, err, 400, "VALIDATION_ERROR")
 
+	if _, err := reader.EraseDecisions(ctx, "txn-client-1"); err == nil {
+		t.Error("erasure with a read key: got no error, want 403")
+	} else {
+		mustAPIError(t, err, 403, "FORBIDDEN")
+	}
+
 	perf, err := reader.ModelPerformance(ctx, client.PerformanceQuery{ModelVersion: p.ModelVersion})
 	if err != nil {
 		t.Fatal(err)
@@ -79,4 +85,14 @@ func TestDecisionsFeedbackAndPerformance(t *testing.T) {
 	if len(perf.Versions) != 1 || perf.Versions[0].Labelled != 1 || perf.Versions[0].Frauds != 1 || perf.Versions[0].ROCAUC != nil {
 		t.Errorf("performance: got %+v, want one labelled fraud and no roc_auc (one class)", perf.Versions)
 	}
+
+	admin := mustClient(t, srv.URL, keyAdmin)
+	erased, err := admin.EraseDecisions(ctx, "txn-client-1")
+	if err != nil || erased.DecisionsDeleted != 1 || erased.LabelsDeleted != 1 {
+		t.Errorf("erase: got %+v, %v; want 1 decision and 1 label deleted", erased, err)
+	}
+	_, err = reader.Decisions(ctx, "txn-client-1")
+	mustAPIError(t, err, 404, "NOT_FOUND")
+	_, err = admin.EraseDecisions(ctx, "txn-client-1")
+	mustAPIError(t, err, 404, "NOT_FOUND")
 }

@@ -29,6 +29,13 @@ type DecisionsResponse struct {
 	NextCursor string `json:"next_cursor,omitempty" doc:"GET /decisions only: pass as cursor to read the next page; absent on the last page."`
 }
 
+// EraseResponse is the answer of DELETE /decisions/{transaction_id}.
+type EraseResponse struct {
+	TransactionID    string `json:"transaction_id" doc:"The transaction erased." example:"txn-0001"`
+	DecisionsDeleted int64  `json:"decisions_deleted" doc:"Its decisions deleted." example:"1"`
+	LabelsDeleted    int64  `json:"labels_deleted" doc:"Its labels deleted, the history included." example:"2"`
+}
+
 // Label values.
 const (
 	LabelFraud = "fraud"

@@ -211,6 +211,38 @@ func (s *Server) handleDecisionGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (s *Server) handleDecisionErase(w http.ResponseWriter, r *http.Request) {
+	store := s.decisionStoreOr503(w, r)
+	if store == nil {
+		return
+	}
+	id := r.PathValue("transaction_id")
+	if rule := transactionIDRule(); rule.CheckString(id) != "" {
+		s.errs.write(w, r, invalid([]fraud.Detail{fraud.FieldError("transaction_id", rule.CheckString(id), truncate(id))}))
+		return
+	}
+	if details := checkQuery(r.URL.Query()); len(details) > 0 {
+		s.errs.write(w, r, invalid(details))
+		return
+	}
+	ctx, end := s.storeSpan(r.Context(), "store.erase_transaction")
+	decisions, labels, err := store.EraseTransaction(ctx, id)
+	end()
+	if err != nil {
+		s.audit(r, w, fraud.ActionDecisionErase, fraud.OutcomeFailure, "transaction "+id+": "+err.Error())
+		s.errs.write(w, r, err)
+		return
+	}
+	if decisions == 0 && labels == 0 {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeNotFound,
+			Message: "nothing is recorded for transaction " + id + " (never scored, purged, or erased)",
+			Details: []fraud.Detail{{"transaction_id": id}}})
+		return
+	}
+	s.audit(r, w, fraud.ActionDecisionErase, fraud.OutcomeSuccess, fmt.Sprintf("transaction %s: %d decisions and %d labels deleted", id, decisions, labels))
+	writeJSON(w, http.StatusOK, wire.EraseResponse{TransactionID: id, DecisionsDeleted: decisions, LabelsDeleted: labels})
+}
+
 // transactionIDRule is the rule of the transaction_id field.
 func transactionIDRule() *fraud.FieldRule {
 	rules := fraud.TransactionFields()
@@ -407,6 +439,7 @@ func decisionsOpenAPI(g *schemaGen) (obj, error) {
 		reflect.TypeFor[wire.FeedbackRequest](),
 		reflect.TypeFor[wire.FeedbackResponse](),
 		reflect.TypeFor[wire.PerformanceResponse](),
+		reflect.TypeFor[wire.EraseResponse](),
 	} {
 		if _, err := g.ref(t); err != nil {
 			return nil, err
@@ -453,6 +486,15 @@ func decisionsOpenAPI(g *schemaGen) (obj, error) {
 	notFound["content"].(obj)["application/json"].(obj)["example"] = errorExample(fraud.CodeNotFound,
 		"no decision is recorded for transaction txn-0001 (never scored, purged, or not stored yet)", fraud.Detail{"transaction_id": "txn-0001"})
 	get["responses"].(obj)["404"] = notFound
+	erase := op("eraseDecisions", "Erase a transaction",
+		"Deletes every decision and label of the transaction, for a data-protection request; the figures of /models/performance and the export are computed without them from then on. A decision answered after the erasure, or still waiting in the decision log's queue (up to 100 ms), is recorded anew. 404 NOT_FOUND when nothing is recorded. Audited (decision_erase).",
+		"admin", obj{"200": jsonResponse("What was deleted.", "EraseResponse")}, "400")
+	erase["parameters"] = get["parameters"]
+	eraseNotFound := errorResponses()["404"].(obj)
+	eraseNotFound["description"] = "Nothing is recorded for the transaction, or no such route (NOT_FOUND)."
+	eraseNotFound["content"].(obj)["application/json"].(obj)["example"] = errorExample(fraud.CodeNotFound,
+		"nothing is recorded for transaction txn-0001 (never scored, purged, or erased)", fraud.Detail{"transaction_id": "txn-0001"})
+	erase["responses"].(obj)["404"] = eraseNotFound
 	feedback := bad(op("postFeedback", "Label transactions",
 		"Records what was learnt afterwards of transactions: fraud or legit, by whom (source) and when (observed_at, now when absent). Up to MAX_BATCH_SIZE labels in a body of up to MAX_BATCH_BODY_BYTES (more is 413). Each label gets a result: recorded (its first label), updated (the label changed; the history is kept, the latest counts), unchanged (the same label again: nothing is stored) or unknown_transaction (no decision is recorded for it: never scored, or purged). Labels are stored before the answer, so /models/performance counts them at once. Unknown fields and bad labels are 400, every bad label reported. Audited (feedback).",
 		"predict", obj{"200": jsonResponse("One result per label, in order.", "FeedbackResponse")}, "400", "413", "415"),
@@ -468,7 +510,7 @@ func decisionsOpenAPI(g *schemaGen) (obj, error) {
 	perf["parameters"] = window
 	return obj{
 		"/decisions":                  obj{"get": list},
-		"/decisions/{transaction_id}": obj{"get": get},
+		"/decisions/{transaction_id}": obj{"get": get, "delete": erase},
 		"/feedback":                   obj{"post": feedback},
 		"/models/performance":         obj{"get": perf},
 	}, nil

@@ -250,7 +250,9 @@ func TestDecisionQueueFullDoesNotDelay(t *testing.T) {
 		}
 		slowest = max(slowest, time.Since(start))
 	}
-	if slowest > 100*time.Millisecond {
+	// The store never returns while the requests run: an answer that waited on it would not
+	// come at all. The bound leaves room for a loaded machine and the race detector.
+	if slowest > time.Second {
 		t.Errorf("slowest answer with the store stalled: %v, want no wait on the store", slowest)
 	}
 	// At most the queue and the batch the writer holds are kept; the rest is dropped.
@@ -454,6 +456,7 @@ func TestDecisionRoutesWithoutStore(t *testing.T) {
 	for _, rq := range []request{
 		{method: "GET", path: "/decisions"},
 		{method: "GET", path: "/decisions/txn-1"},
+		{method: "DELETE", path: "/decisions/txn-1", header: map[string]string{"X-API-Key": adminEnv}},
 		{method: "GET", path: "/models/performance"},
 		{method: "POST", path: "/feedback", body: []byte(`{"labels": []}`)},
 	} {
@@ -516,8 +519,8 @@ func TestPerformanceRoute(t *testing.T) {
 	}
 }
 
-// TestDecisionAccess: with a keys file, the read scope reads decisions and quality, and
-// feedback needs a key allowed to score.
+// TestDecisionAccess: with a keys file, the read scope reads decisions and quality, feedback
+// needs a key allowed to score, and erasure the admin scope.
 func TestDecisionAccess(t *testing.T) {
 	const keyRead = "fg_read_key_0123456789abcdef0000"
 	path := filepath.Join(t.TempDir(), "keys.yaml")
@@ -549,14 +552,24 @@ func TestDecisionAccess(t *testing.T) {
 		{"GET", "/decisions", nil, adminEnv, 200},
 		{"POST", "/feedback", feedback, keyRead, 403},
 		{"POST", "/feedback", feedback, keyPredict, 200},
+		{"DELETE", "/decisions/txn-1", nil, keyRead, 403},
+		{"DELETE", "/decisions/txn-1", nil, keyPredict, 403},
+		{"DELETE", "/decisions/txn-1", nil, keyAdmin, 200},
+		{"GET", "/decisions/txn-1", nil, keyRead, 404},
+		{"DELETE", "/decisions/txn-1", nil, keyAdmin, 404},
+		{"DELETE", "/decisions/bad%20id", nil, keyAdmin, 400},
 	}
-	for _, tc := range tests {
-		w := send(t, g.srv, tc.method, tc.path, tc.body, tc.key)
+	for i, tc := range tests {
+		// Each from its own address: the refusals are strikes, and enough of them block one.
+		w := send(t, g.srv, tc.method, tc.path, tc.body, tc.key, from(fmt.Sprintf("198.51.100.%d", 20+i)))
 		if w.Code != tc.status {
 			t.Errorf("%s %s with %q: got %d, want %d: %s", tc.method, tc.path, tc.key, w.Code, tc.status, w.Body)
 		}
 	}
 	if evs := g.events(t, fraud.ActionFeedback, 1); len(evs) != 1 || evs[0].KeyName != "scoring-app" || !strings.Contains(evs[0].Detail, "1 recorded") {
 		t.Errorf("feedback audit: got %+v, want one event by scoring-app", evs)
+	}
+	if evs := g.events(t, fraud.ActionDecisionErase, 1); len(evs) != 1 || evs[0].KeyName != "ops" || evs[0].Detail != "transaction txn-1: 1 decisions and 1 labels deleted" {
+		t.Errorf("erasure audit: got %+v, want one event by ops with what was deleted", evs)
 	}
 }

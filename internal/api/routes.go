@@ -32,6 +32,7 @@ func (s *Server) routeTable() []route {
 
 		{"GET", "/decisions", accessRead, http.HandlerFunc(s.handleDecisionList)},
 		{"GET", "/decisions/{transaction_id}", accessRead, http.HandlerFunc(s.handleDecisionGet)},
+		{"DELETE", "/decisions/{transaction_id}", accessAdmin, http.HandlerFunc(s.handleDecisionErase)},
 		{"POST", "/feedback", accessPredict, http.HandlerFunc(s.handleFeedback)},
 		{"GET", "/models/performance", accessRead, http.HandlerFunc(s.handlePerformance)},
 

@@ -26,6 +26,7 @@ const (
 	ActionLogLevel       = "log_level"
 	ActionAuditPurge     = "audit_purge"
 	ActionFeedback       = "feedback"
+	ActionDecisionErase  = "decision_erase"
 )
 
 // Audit outcomes.

@@ -103,6 +103,9 @@ type DecisionLog interface {
 	// DecisionCounts returns how many decisions each model version made in [since, until)
 	// (zero bounds are open), and the labelled ones among them.
 	DecisionCounts(ctx context.Context, since, until time.Time, version string) (map[string]int, []LabelledScore, error)
+	// EraseTransaction deletes every decision and label of a transaction, in one transaction,
+	// and returns how many of each it deleted.
+	EraseTransaction(ctx context.Context, transactionID string) (decisions, labels int64, err error)
 	// PurgeDecisionsBefore deletes the decisions older than t, and the labels of transactions
 	// left without a decision, and returns how many decisions it deleted.
 	PurgeDecisionsBefore(ctx context.Context, t time.Time) (int64, error)

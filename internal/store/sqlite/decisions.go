@@ -60,7 +60,7 @@ func (s *Store) RecordDecisions(ctx context.Context, ds []fraud.Decision) error 
 		args = args[:0]
 		for i := range n {
 			d := &ds[i]
-			in := inputs[:fraud.NumFeatures*8:fraud.NumFeatures*8]
+			in := inputs[: fraud.NumFeatures*8 : fraud.NumFeatures*8]
 			inputs = inputs[fraud.NumFeatures*8:]
 			for j, v := range d.Features {
 				binary.LittleEndian.PutUint64(in[j*8:], math.Float64bits(v))
@@ -318,6 +318,32 @@ func (s *Store) DecisionCounts(ctx context.Context, since, until time.Time, vers
 		return nil, nil, wrap("count decisions", err)
 	}
 	return counts, scores, nil
+}
+
+// EraseTransaction deletes the decisions and labels of transactionID in one transaction.
+func (s *Store) EraseTransaction(ctx context.Context, transactionID string) (int64, int64, error) {
+	if s.closed.Load() {
+		return 0, 0, errClosed("erase transaction")
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, wrap("erase transaction", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n [2]int64
+	for i, table := range []string{"decisions", "labels"} {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE transaction_id = ?`, transactionID)
+		if err != nil {
+			return 0, 0, wrap("erase transaction", err)
+		}
+		if n[i], err = res.RowsAffected(); err != nil {
+			return 0, 0, wrap("erase transaction", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, wrap("erase transaction", err)
+	}
+	return n[0], n[1], nil
 }
 
 // PurgeDecisionsBefore deletes the decisions older than t in batches, each its own

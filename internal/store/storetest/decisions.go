@@ -26,6 +26,7 @@ var decisionTests = []struct {
 	{"DecisionCounts", testDecisionCounts},
 	{"DecisionPurge", testDecisionPurge},
 	{"DecisionReopen", testDecisionReopen},
+	{"DecisionErase", testDecisionErase},
 }
 
 // mustDecisionLog is t's store as a fraud.DecisionLog, or skips t when the store keeps none.
@@ -342,5 +343,31 @@ func testDecisionReopen(t *testing.T, open func(t *testing.T) Store) {
 	got, err := dl.DecisionsOf(context.Background(), "kept")
 	if err != nil || len(got) != 1 || got[0].Probability != 0.75 || got[0].Label == nil || got[0].Label.Label != fraud.LabelLegit {
 		t.Errorf("after reopening: got %+v, %v; want the decision and its label", got, err)
+	}
+}
+
+func testDecisionErase(t *testing.T, open func(t *testing.T) Store) {
+	s := mustDecisionLog(t, open)
+	mustRecordDecisions(t, s, decision("gone", 1, "v1", 0.9), decision("kept", 2, "v1", 0.9), decision("gone", 3, "v1", 0.1))
+	mustLabel(t, s, base(),
+		fraud.LabelInput{TransactionID: "gone", Label: fraud.LabelFraud, Source: "analyst"},
+		fraud.LabelInput{TransactionID: "gone", Label: fraud.LabelLegit, Source: "customer"},
+		fraud.LabelInput{TransactionID: "kept", Label: fraud.LabelFraud, Source: "analyst"})
+	d, l, err := s.EraseTransaction(context.Background(), "gone")
+	if err != nil || d != 2 || l != 2 {
+		t.Fatalf("erase: got %d decisions, %d labels, %v; want 2, 2, nil", d, l, err)
+	}
+	if got := txIDs(mustListDecisions(t, s, fraud.DecisionFilter{Limit: 10})); !slices.Equal(got, []string{"kept"}) {
+		t.Errorf("left: got %v, want [kept]", got)
+	}
+	counts, scores, err := s.DecisionCounts(context.Background(), time.Time{}, time.Time{}, "")
+	if err != nil || counts["v1"] != 1 || len(scores) != 1 {
+		t.Errorf("figures after erasure: got %v and %+v (%v), want kept alone", counts, scores, err)
+	}
+	if got := mustLabel(t, s, base(), fraud.LabelInput{TransactionID: "gone", Label: fraud.LabelFraud, Source: "analyst"}); !slices.Equal(got, []string{fraud.FeedbackUnknownTransaction}) {
+		t.Errorf("label after erasure: got %v, want [unknown_transaction]", got)
+	}
+	if d, l, err := s.EraseTransaction(context.Background(), "gone"); err != nil || d != 0 || l != 0 {
+		t.Errorf("erase again: got %d, %d, %v; want 0, 0, nil", d, l, err)
 	}
 }
