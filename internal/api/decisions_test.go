@@ -573,3 +573,24 @@ func TestDecisionAccess(t *testing.T) {
 		t.Errorf("erasure audit: got %+v, want one event by ops with what was deleted", evs)
 	}
 }
+
+// FuzzDecodeCursor: any text is a cursor or a refusal, never a panic, and every cursor the
+// server gives reads back as the decision it was made from.
+func FuzzDecodeCursor(f *testing.F) {
+	f.Add("ZDE6MTc2NDE1ODQwMDAwMDAwMDAwMDoxMg", int64(1764158400000000000), int64(12))
+	f.Add("nonsense", int64(-1), int64(1))
+	f.Add("", int64(0), int64(1<<62))
+	f.Fuzz(func(t *testing.T, s string, ns, id int64) {
+		if c, ok := decodeCursor(s); ok && (c == nil || c.ID <= 0) {
+			t.Errorf("decodeCursor(%q) = %+v, true: want a positive id", s, c)
+		}
+		if id <= 0 {
+			return
+		}
+		d := fraud.Decision{ID: id, Time: time.Unix(0, ns).UTC()}
+		c, ok := decodeCursor(encodeCursor(d))
+		if !ok || c.ID != id || !c.Time.Equal(d.Time) {
+			t.Errorf("round trip of (%d, %d): got %+v, %v", ns, id, c, ok)
+		}
+	})
+}
