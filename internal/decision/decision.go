@@ -60,6 +60,7 @@ type Log struct {
 	logger *slog.Logger
 	opts   Options
 	queue  chan entry
+	full   chan struct{} // a batch is waiting: wake the writer before its tick
 	names  []string
 
 	closed        atomic.Bool
@@ -89,13 +90,16 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 		logger: logger.With(slog.String("component", "decisions")),
 		opts:   opts,
 		queue:  make(chan entry, opts.QueueSize),
+		full:   make(chan struct{}, 1),
 		names:  fraud.FeatureNames(),
 	}
 }
 
 // Record queues d, made by model m (nil: no reasons). It never blocks, and takes d by value so
 // that the caller's copy stays on its stack. d's Reasons are set by the writer, off the
-// request's path, for a flagged decision.
+// request's path, for a flagged decision. The writer is not woken for each decision (waking a
+// sleeping goroutine costs more than the rest of recording): it comes every FlushInterval, or
+// when a whole batch is waiting.
 func (l *Log) Record(d fraud.Decision, m Explainer) {
 	if l.closed.Load() {
 		l.dropped.Add(1)
@@ -103,14 +107,20 @@ func (l *Log) Record(d fraud.Decision, m Explainer) {
 	}
 	select {
 	case l.queue <- entry{d: d, m: m}:
+		if len(l.queue) >= l.opts.BatchSize {
+			select {
+			case l.full <- struct{}{}:
+			default: // already signalled
+			}
+		}
 	default:
 		l.dropped.Add(1)
 	}
 }
 
-// Run stores queued decisions until ctx is done, in transactions of up to BatchSize, at least
-// every FlushInterval. It then refuses new decisions and stores what is queued (within a few
-// seconds) before it returns.
+// Run stores queued decisions until ctx is done: every FlushInterval, or as soon as a batch
+// is waiting, it stores what is queued in transactions of up to BatchSize. It then refuses new
+// decisions and stores what is queued (within a few seconds) before it returns.
 func (l *Log) Run(ctx context.Context) error {
 	batch := make([]fraud.Decision, 0, l.opts.BatchSize)
 	tick := time.NewTicker(l.opts.FlushInterval)
@@ -118,31 +128,38 @@ func (l *Log) Run(ctx context.Context) error {
 	store := context.WithoutCancel(ctx)
 	for {
 		select {
-		case e := <-l.queue:
-			batch = append(batch, l.complete(e))
-			if len(batch) == cap(batch) {
-				batch = l.flush(store, batch)
-			}
 		case <-tick.C:
-			batch = l.flush(store, batch)
+		case <-l.full:
 		case <-ctx.Done():
 			l.closed.Store(true)
 			drain, cancel := context.WithTimeout(store, drainTimeout)
 			defer cancel()
-			for {
-				select {
-				case e := <-l.queue:
-					batch = append(batch, l.complete(e))
-					if len(batch) == cap(batch) {
-						batch = l.flush(drain, batch)
-					}
-				default:
-					l.flush(drain, batch)
-					return nil
-				}
+			l.take(drain, batch, -1)
+			return nil
+		}
+		l.take(store, batch, len(l.queue))
+	}
+}
+
+// take takes n decisions from the queue (n < 0: until it is empty) and stores them in
+// transactions of up to BatchSize. Taking only what was there when it began lets a writer that
+// cannot keep up leave the rest to the queue, where a full queue drops and counts it.
+func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int) {
+	for n != 0 {
+		select {
+		case e := <-l.queue:
+			batch = append(batch, l.complete(e))
+			if len(batch) == cap(batch) {
+				batch = l.flush(ctx, batch)
 			}
+			if n > 0 {
+				n--
+			}
+		default:
+			n = 0
 		}
 	}
+	l.flush(ctx, batch)
 }
 
 // complete adds the reasons of a flagged decision: the ReasonCount features of largest

@@ -118,15 +118,18 @@ func TestRecordStoresInBatchesWithReasons(t *testing.T) {
 	}
 	l.Record(dec("flagged-unexplained", 0.9), noCovers{})
 	l.Record(dec("flagged-no-model", 0.9), nil)
-	// Two full batches of 4 are stored at once; the rest waits for the hour or for the stop.
-	waitFor(t, func() bool { return len(mem.all()) == 8 })
+	// A full batch wakes the writer at once: at least two batches of 4 are stored without
+	// waiting for the hour.
+	waitFor(t, func() bool { return len(mem.all()) >= 8 })
 	stop()
 	got := mem.all()
 	if len(got) != 11 || l.Recorded() != 11 || l.Dropped() != 0 || l.Failed() != 0 {
 		t.Fatalf("stored %d, recorded %d, dropped %d, failed %d; want 11, 11, 0, 0", len(got), l.Recorded(), l.Dropped(), l.Failed())
 	}
-	if n := len(mem.batches); n != 3 {
-		t.Errorf("batches: got %d, want 3 (4, 4 and the 3 left at stop)", n)
+	for i, b := range mem.batches {
+		if len(b) > 4 {
+			t.Errorf("batch %d holds %d decisions, want at most BatchSize 4", i, len(b))
+		}
 	}
 	for i, d := range got {
 		switch {
