@@ -35,6 +35,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/decisions/{transaction_id}", accessAdmin, http.HandlerFunc(s.handleDecisionErase)},
 		{"POST", "/feedback", accessPredict, http.HandlerFunc(s.handleFeedback)},
 		{"GET", "/models/performance", accessRead, http.HandlerFunc(s.handlePerformance)},
+		{"GET", "/models/drift", accessRead, http.HandlerFunc(s.handleDrift)},
 
 		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},
 		{"GET", "/health/live", accessPublic, http.HandlerFunc(s.handleLive)},
