@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -96,5 +97,51 @@ func TestDriftRouteRefusals(t *testing.T) {
 	w := do(t, old, request{method: "GET", path: "/models/drift"})
 	if body := decodeBody(t, w); w.Code != 409 || body["error_code"] != "CONFLICT" || !strings.Contains(body["message"].(string), "has no training distribution") {
 		t.Errorf("a bundle without bins: got %d %s, want 409 CONFLICT saying it has no training distribution", w.Code, w.Body)
+	}
+}
+
+// TestRunDriftGauges checks that the gauges get the route's figures at once and again on every
+// tick, and nil for a model without a training distribution.
+func TestRunDriftGauges(t *testing.T) {
+	store := mustSQLite(t)
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	m := mustShippedModel(t)
+	var x [fraud.NumFeatures]float64
+	x[fraud.NumFeatures-1] = 5000
+	recordAt(t, store,
+		fraud.Decision{TransactionID: "a", Time: now.Add(-time.Minute), ModelVersion: m.Version(), Probability: 0.5, Risk: fraud.RiskLow, Threshold: 0.5, Features: x},
+		fraud.Decision{TransactionID: "b", Time: now.Add(-2 * time.Hour), ModelVersion: m.Version(), Probability: 0.5, Risk: fraud.RiskLow, Threshold: 0.5, Features: x})
+	for _, tc := range []struct {
+		name  string
+		model staticModels
+		count int // -1: nil
+	}{
+		{"with bins", staticModels{m}, 1},
+		{"without bins", staticModels{mustModel(t)}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustServer(t, Options{DecisionStore: store, Now: func() time.Time { return now }}, tc.model)
+			got := make(chan *wire.DriftResponse, 10)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.RunDriftGauges(ctx, 10*time.Millisecond, time.Hour, func(r *wire.DriftResponse) { got <- r }) }()
+			for range 2 { // the first at once, the second on a tick
+				select {
+				case r := <-got:
+					switch {
+					case tc.count < 0 && r != nil:
+						t.Errorf("got %+v, want nil", r)
+					case tc.count >= 0 && (r == nil || r.Count != tc.count || r.Features[28].PSI == nil || *r.Features[28].PSI < 2):
+						t.Errorf("got %+v, want the hour's %d decision with Amount far off", r, tc.count)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("no measurement within 5 s")
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("got %v, want nil at the end", err)
+			}
+		})
 	}
 }
