@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -143,5 +144,44 @@ func TestRunDriftGauges(t *testing.T) {
 				t.Errorf("got %v, want nil at the end", err)
 			}
 		})
+	}
+}
+
+// TestDashboardPage checks the page's strict Content-Security-Policy and that every file it
+// names is served by a relative URL from this server.
+func TestDashboardPage(t *testing.T) {
+	s := mustServer(t, Options{}, staticModels{mustModel(t)})
+	w := do(t, s, request{method: "GET", path: "/dashboard"})
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("got %d %s, want the HTML page", w.Code, w.Header().Get("Content-Type"))
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self';", "style-src 'self';", "connect-src 'self';", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q allows something unsafe", csp)
+	}
+	body := w.Body.String()
+	srcs := regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(body, -1)
+	if len(srcs) < 3 {
+		t.Fatalf("got %d files named, want the icon, the style and two scripts", len(srcs))
+	}
+	for _, m := range srcs {
+		if m[1] == "data:," {
+			continue
+		}
+		if !strings.HasPrefix(m[1], "/dashboard/assets/") {
+			t.Errorf("%s: not a file of this server's dashboard", m[1])
+			continue
+		}
+		if w := do(t, s, request{method: "GET", path: m[1]}); w.Code != 200 || w.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("%s: got %d, %q, want 200 cached for good", m[1], w.Code, w.Header().Get("Cache-Control"))
+		}
+	}
+	if strings.Contains(body, "<script>") || strings.Contains(body, "style=") {
+		t.Errorf("the page has inline script or style, which its policy refuses")
 	}
 }
