@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -112,5 +113,25 @@ func TestDashboardRendersOffline(t *testing.T) {
 		}) {
 			t.Errorf("the access log has no 200 for GET %s", route)
 		}
+	}
+}
+
+// TestDashboardAsksForAKey runs the service with a keys file: the page loads without a key,
+// reads nothing, and shows the form that asks for one.
+func TestDashboardAsksForAKey(t *testing.T) {
+	browsertest.Require(t)
+	dir := t.TempDir()
+	keysFile := filepath.Join(dir, "keys.yaml")
+	mustCreateKey(t, "--name", "analyst", "--scopes", "read", "--file", keysFile)
+	s := mustServe(t, map[string]string{"API_KEYS_FILE": keysFile, "DATA_DIR": filepath.Join(dir, "data"), "BLOCK_THRESHOLD": "0"})
+	dom, _ := browsertest.DumpDOMConsole(t, s.url+"/dashboard") // the console has the 401s
+	if !regexp.MustCompile(`<form id="key-form">`).MatchString(dom) {
+		t.Errorf("the key form is hidden: %s", regexp.MustCompile(`<form[^>]*>`).FindString(dom))
+	}
+	if !strings.Contains(dom, "an API key is needed") {
+		t.Errorf("the page does not say a key is needed")
+	}
+	if strings.Contains(dom, `data-state="ok"`) {
+		t.Errorf("a panel shows data without a key")
 	}
 }

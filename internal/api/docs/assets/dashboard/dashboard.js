@@ -270,6 +270,7 @@
       if (authProblem) {
         showKeyForm(key() ? "this key cannot read everything: give one with the read scope" : "an API key is needed");
       } else {
+        $("key-form").hidden = true;
         setStatus("updated " + new Date().toLocaleTimeString(), false);
       }
     });
