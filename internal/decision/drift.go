@@ -55,7 +55,8 @@ func NewDriftCounter(profile *model.DriftProfile, version string) *DriftCounter 
 	return c
 }
 
-// Add counts one decision.
+// Add counts one decision. It never fails: its error result lets it be the callback of a
+// store's ScanDecisionInputs.
 func (c *DriftCounter) Add(in *fraud.DecisionInput) error {
 	c.n++
 	for k := range c.profile.Features {
