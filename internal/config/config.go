@@ -352,7 +352,7 @@ func settings() []setting {
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
 		{"AUDIT_RETENTION_DAYS", "90", "days stored audit events are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.AuditRetentionDays })},
 		{"DECISION_LOG", "true", "record every answer of /predict and /predict/batch in the decision log (GET /decisions)", boolSetter(func(c *Config) *bool { return &c.DecisionLog })},
-		{"DRIFT_INTERVAL", "1m", "how often fraudguard_feature_psi and fraudguard_score_psi are computed again from the decision log", durationSetter(func(c *Config) *time.Duration { return &c.DriftInterval })},
+		{"DRIFT_INTERVAL", "5m", "how often fraudguard_feature_psi and fraudguard_score_psi are computed again from the decision log", durationSetter(func(c *Config) *time.Duration { return &c.DriftInterval })},
 		{"DRIFT_WINDOW", "1h", "the recorded decisions, up to now, the drift gauges measure", durationSetter(func(c *Config) *time.Duration { return &c.DriftWindow })},
 		{"DECISION_RETENTION_DAYS", "30", "days recorded decisions and their labels are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.DecisionRetentionDays })},
 		{"BATCH_JOB_MAX_ROWS", "5000000", "most rows in one POST /batch upload", intSetter(1, 100_000_000, func(c *Config) *int { return &c.BatchJobMaxRows })},

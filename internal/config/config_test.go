@@ -44,7 +44,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"audit retention", c.AuditRetentionDays, 90},
 		{"decision log", c.DecisionLog, true},
 		{"decision retention", c.DecisionRetentionDays, 30},
-		{"drift interval", c.DriftInterval, time.Minute},
+		{"drift interval", c.DriftInterval, 5 * time.Minute},
 		{"drift window", c.DriftWindow, time.Hour},
 	}
 	for _, ch := range checks {
