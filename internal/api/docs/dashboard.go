@@ -36,7 +36,7 @@ const dashboardHTML = `<!doctype html>
 <section class="panel" id="panel-jobs"><h2>Background jobs</h2><div id="jobs">…</div></section>
 <section class="panel wide" id="panel-flagged"><h2>Latest flagged decisions</h2><div id="flagged">…</div><pre id="record" hidden></pre></section>
 <section class="panel" id="panel-quality"><h2>Model quality (from feedback)</h2><div id="quality">…</div></section>
-<section class="panel wide" id="panel-drift"><h2>Drift per input (PSI, last 24 h)</h2><p class="figures" id="drift-figures">…</p><div class="chart tall"><canvas id="chart-drift"></canvas></div></section>
+<section class="panel wide" id="panel-drift"><h2>Drift per input (PSI, last hour)</h2><p class="figures" id="drift-figures">…</p><div class="chart tall"><canvas id="chart-drift"></canvas></div></section>
 </main>
 <script src="{{asset "chart.js/chart.umd.min.js"}}"></script>
 <script src="{{asset "dashboard/dashboard.js"}}"></script>

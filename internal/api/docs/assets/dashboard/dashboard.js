@@ -8,6 +8,10 @@
   var POLL_MS = 3000;
   var KEY = "fraudguard.dashboard.key";
   var HISTORY = 60; // points of the traffic chart
+  // Drift scans every decision of its window in the store, so it is read over the last hour
+  // and every tenth poll only.
+  var DRIFT_EVERY = 10;
+  var DRIFT_WINDOW_MS = 3600 * 1000;
   var $ = function (id) { return document.getElementById(id); };
 
   Chart.defaults.animation = false;
@@ -244,7 +248,8 @@
   }
 
   function pollDrift() {
-    return get("/models/drift").then(function (r) {
+    var since = new Date(Date.now() - DRIFT_WINDOW_MS).toISOString();
+    return get("/models/drift?since=" + encodeURIComponent(since)).then(function (r) {
       var names = r.features.map(function (f) { return f.feature; }).concat(["score"]);
       var psi = r.features.map(function (f) { return f.psi; }).concat([r.score.psi]);
       drift.data.labels = names;
@@ -260,12 +265,14 @@
     }).catch(function (e) { failed("panel-drift", e); });
   }
 
-  var running = false;
+  var running = false, polls = 0;
   function poll() {
     if (running) { return; }
     running = true;
     authProblem = false;
-    Promise.all([pollModel(), pollTraffic(), pollDecisions(), pollFlagged(), pollJobs(), pollQuality(), pollDrift()]).then(function () {
+    var reads = [pollModel(), pollTraffic(), pollDecisions(), pollFlagged(), pollJobs(), pollQuality()];
+    if (polls++ % DRIFT_EVERY === 0 || $("panel-drift").dataset.state !== "ok") { reads.push(pollDrift()); }
+    Promise.all(reads).then(function () {
       running = false;
       if (authProblem) {
         showKeyForm(key() ? "this key cannot read everything: give one with the read scope" : "an API key is needed");
