@@ -125,7 +125,14 @@ func TestRunDriftGauges(t *testing.T) {
 			got := make(chan *wire.DriftResponse, 10)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- s.RunDriftGauges(ctx, 10*time.Millisecond, time.Hour, func(r *wire.DriftResponse) { got <- r }) }()
+			go func() {
+				done <- s.RunDriftGauges(ctx, 10*time.Millisecond, time.Hour, func(r *wire.DriftResponse) {
+					select {
+					case got <- r:
+					default: // the test has read enough
+					}
+				})
+			}()
 			for range 2 { // the first at once, the second on a tick
 				select {
 				case r := <-got:
