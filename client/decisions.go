@@ -81,6 +81,22 @@ func (c *Client) ModelPerformance(ctx context.Context, q PerformanceQuery) (*wir
 	return getJSON[wire.PerformanceResponse](ctx, c, v, "models", "performance")
 }
 
+// DriftQuery is the window drift is measured over: a zero Until is now, a zero Since 24 hours
+// before Until.
+type DriftQuery struct {
+	Since time.Time
+	Until time.Time
+}
+
+// ModelDrift returns the population stability index of every input and of the live model's
+// probabilities in the window against the model's training distribution (GET /models/drift;
+// read scope). A model whose bundle has no training distribution is a 409 CONFLICT *Error.
+func (c *Client) ModelDrift(ctx context.Context, q DriftQuery) (*wire.DriftResponse, error) {
+	v := url.Values{}
+	setWindow(v, q.Since, q.Until, "")
+	return getJSON[wire.DriftResponse](ctx, c, v, "models", "drift")
+}
+
 func setWindow(v url.Values, since, until time.Time, version string) {
 	if !since.IsZero() {
 		v.Set("since", since.UTC().Format(time.RFC3339Nano))

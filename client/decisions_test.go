@@ -86,6 +86,16 @@ func TestDecisionsFeedbackAndPerformance(t *testing.T) {
 		t.Errorf("performance: got %+v, want one labelled fraud and no roc_auc (one class)", perf.Versions)
 	}
 
+	drift, err := reader.ModelDrift(ctx, client.DriftQuery{Since: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drift.Count != 1 || drift.Score.Count != 1 || drift.ModelVersion != p.ModelVersion || len(drift.Features) != 29 || drift.Features[0].PSI == nil {
+		t.Errorf("drift: got %+v, want the one decision measured on 29 inputs and the score", drift)
+	}
+	_, err = reader.ModelDrift(ctx, client.DriftQuery{Since: time.Now().Add(time.Hour)})
+	mustAPIError(t, err, 400, "VALIDATION_ERROR")
+
 	admin := mustClient(t, srv.URL, keyAdmin)
 	erased, err := admin.EraseDecisions(ctx, "txn-client-1")
 	if err != nil || erased.DecisionsDeleted != 1 || erased.LabelsDeleted != 1 {

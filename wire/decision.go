@@ -101,3 +101,26 @@ type VersionPerformance struct {
 	AveragePrecision *float64 `json:"average_precision" doc:"Average precision as scikit-learn defines it (unweighted, a step at each distinct score); null when no fraud is labelled."`
 	LabelledShare    float64  `json:"labelled_share" doc:"labelled / decisions." example:"0.12"`
 }
+
+// DriftResponse is the answer of GET /models/drift: how far the inputs and probabilities
+// answered in a window lie from the live model's training distribution.
+type DriftResponse struct {
+	ModelVersion string         `json:"model_version" doc:"The live model, whose training distribution the window is compared with." example:"20261126-000000-a44351dc"`
+	Since        time.Time      `json:"since" doc:"Start of the window (inclusive)." example:"2026-11-26T07:00:00Z"`
+	Until        time.Time      `json:"until" doc:"End of the window (exclusive)." example:"2026-11-27T07:00:00Z"`
+	Count        int            `json:"count" doc:"Decisions in the window, of every model version: the inputs' figures are over them." example:"1000"`
+	Features     []FeatureDrift `json:"features" doc:"One entry per input, V1..V28 then Amount (Time is left out: it always drifts)."`
+	Score        ScoreDrift     `json:"score" doc:"The drift of the probabilities the live model answered."`
+}
+
+// FeatureDrift is one input's population stability index over a window.
+type FeatureDrift struct {
+	Feature string   `json:"feature" doc:"The input." example:"V14"`
+	PSI     *float64 `json:"psi" doc:"Population stability index of the input's values in the window against its training distribution: Σ (a − e)·ln(a/e) over its quantile bins, shares below 0.0001 raised to it. Below 0.1 little change, 0.1 to 0.2 a moderate one, above 0.2 a significant one. Null when the window has no decision." example:"0.031"`
+}
+
+// ScoreDrift is the population stability index of the live model's probabilities over a window.
+type ScoreDrift struct {
+	Count int      `json:"count" doc:"Decisions of the live model version in the window: the probabilities compared." example:"1000"`
+	PSI   *float64 `json:"psi" doc:"Population stability index of those probabilities against the model's own on its training rows; null when count is 0." example:"0.012"`
+}

@@ -36,7 +36,10 @@ written when the model cannot be imported.
 --reference FILE.csv stores a sample of up to 500 of the file's rows in the bundle (a uniform
 sample seeded by --seed), over which the model's mean |SHAP| per feature is measured once and
 kept for GET /models/info; --weight-normal W weighs its normal rows (Class 0) W each, as train
-does for a downsampled file. It needs a model with node covers, which explanations need.`
+does for a downsampled file. It needs a model with node covers, which explanations need. Every
+row of the file, weighed alike, is also binned into the bundle's training distribution
+(deciles of V1..V28, Amount and the model's probability), which GET /models/drift compares
+live traffic with; a bundle imported without --reference has none.`
 
 func runImport(ctx context.Context, args []string, _ func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import", importSummary, stderr)
@@ -137,7 +140,7 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 		if err := imp.Ensemble.Explain(new([fraud.NumFeatures]float64), new(model.Explanation)); err != nil {
 			return fmt.Errorf("import %s: --reference: the model cannot be explained, so mean |SHAP| cannot be measured: %w", path, err)
 		}
-		if imp.Bundle.Reference, err = readReference(ctx, *reference, *weightNormal, *seed); err != nil {
+		if imp.Bundle.Reference, imp.Bundle.Drift, err = readReference(ctx, *reference, *weightNormal, *seed); err != nil {
 			return fmt.Errorf("import: --reference: %w", err)
 		}
 	}
@@ -152,30 +155,35 @@ func runImport(ctx context.Context, args []string, _ func(string) string, _ io.R
 	if r := imp.Bundle.Reference; r != nil {
 		fmt.Fprintf(stdout, "  reference: %s; mean |SHAP| measured on it\n", r.Description)
 	}
+	if d := imp.Bundle.Drift; d != nil {
+		fmt.Fprintf(stdout, "  training distribution for drift: %s\n", d.Description)
+	}
 	fmt.Fprintf(stdout, "bundle: %s\n", dir)
 	return nil
 }
 
 // readReference samples up to model.MaxReferenceRows rows of the creditcard.csv-style file at
-// path, normal rows (Class 0) weighing weightNormal, the others 1.
-func readReference(ctx context.Context, path string, weightNormal float64, seed uint64) (*model.Reference, error) {
+// path, normal rows (Class 0) weighing weightNormal, the others 1, and keeps every row, weighed
+// alike, as the training distribution for drift.
+func readReference(ctx context.Context, path string, weightNormal float64, seed uint64) (*model.Reference, *model.DriftSample, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	rd, err := dataset.NewReader(bufio.NewReader(f), filepath.Base(path), dataset.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if weightNormal != 1 && !rd.HasClass() {
-		return nil, fmt.Errorf("%s has no Class column, which --weight-normal needs to tell normal rows", path)
+		return nil, nil, fmt.Errorf("%s has no Class column, which --weight-normal needs to tell normal rows", path)
 	}
 	s := model.NewReferenceSampler(seed, model.MaxReferenceRows)
+	drift := &model.DriftSample{}
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		rec, err := rd.Next()
@@ -183,16 +191,20 @@ func readReference(ctx context.Context, path string, weightNormal float64, seed 
 			break
 		}
 		if err != nil {
-			return nil, err // names the file, the line and the column
+			return nil, nil, err // names the file, the line and the column
 		}
 		w := 1.0
 		if rec.Class == 0 {
 			w = weightNormal
 		}
 		s.Add(&rec.Features, w)
+		if w != 0 {
+			drift.Rows = append(drift.Rows, rec.Features)
+			drift.Weights = append(drift.Weights, w)
+		}
 	}
 	if s.Seen() == 0 {
-		return nil, fmt.Errorf("%s has no rows", path)
+		return nil, nil, fmt.Errorf("%s has no rows", path)
 	}
 	weighed := "every row weighs 1"
 	if weightNormal != 1 {
@@ -201,5 +213,7 @@ func readReference(ctx context.Context, path string, weightNormal float64, seed 
 	r := s.Reference("")
 	r.Description = fmt.Sprintf("a uniform sample of %d of the %d rows of %s (reservoir sampling, seed %d); %s",
 		len(r.Rows), s.Seen(), filepath.Base(path), seed, weighed)
-	return r, nil
+	drift.Description = fmt.Sprintf("the %d rows of %s, in %d weighted quantile bins; %s",
+		len(drift.Rows), filepath.Base(path), model.DriftBins, weighed)
+	return r, drift, nil
 }

@@ -370,8 +370,12 @@ func TestImportReference(t *testing.T) {
 			t.Errorf("got output %q, want the line %q", stdout, wantLine)
 		}
 		info := m.Manifest.Reference
-		if info == nil || info.Rows != model.MaxReferenceRows || len(info.MeanAbsSHAP) != fraud.NumFeatures || m.Manifest.FormatVersion != 2 {
-			t.Fatalf("got reference %+v, format %d, want %d rows and mean |SHAP| in format 2", info, m.Manifest.FormatVersion, model.MaxReferenceRows)
+		if info == nil || info.Rows != model.MaxReferenceRows || len(info.MeanAbsSHAP) != fraud.NumFeatures || m.Manifest.FormatVersion != 3 {
+			t.Fatalf("got reference %+v, format %d, want %d rows and mean |SHAP| in format 3", info, m.Manifest.FormatVersion, model.MaxReferenceRows)
+		}
+		// Every row of the file, not the sample, is binned for drift.
+		if d := m.Drift(); d == nil || d.Rows != 3363 || len(d.Features) != fraud.NumFeatures-1 {
+			t.Fatalf("got drift %+v, want the 3363 rows binned for %d features", d, fraud.NumFeatures-1)
 		}
 		if imp := m.Importance(); imp.ReferenceRows != model.MaxReferenceRows || imp.SplitGain == nil {
 			t.Errorf("got importance with %d reference rows and split gains %v", imp.ReferenceRows, imp.SplitGain)
@@ -416,5 +420,8 @@ func TestImportReference(t *testing.T) {
 	}
 	if imp := m.Importance(); m.Manifest.Reference != nil || imp.ReferenceRows != 0 || imp.MeanAbsSHAP != nil || imp.SplitGain == nil {
 		t.Errorf("got reference %+v and importance %+v, want split gains alone", m.Manifest.Reference, imp)
+	}
+	if m.Drift() != nil || m.Manifest.FormatVersion != 2 {
+		t.Errorf("got drift %v in format %d, want none in format 2 without --reference", m.Drift() != nil, m.Manifest.FormatVersion)
 	}
 }

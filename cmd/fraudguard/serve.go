@@ -250,6 +250,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		{Name: "audit retention", Run: func(ctx context.Context) error {
 			return auditor.Retain(ctx, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, audit.PurgeInterval)
 		}},
+		{Name: "drift gauges", Run: func(ctx context.Context) error {
+			return handler.RunDriftGauges(ctx, cfg.DriftInterval, cfg.DriftWindow, metrics.SetDrift)
+		}},
 	}
 	if cfg.ModelWatch {
 		// A change in MODEL_PATH reloads by the same path as SIGHUP and POST /models/reload.

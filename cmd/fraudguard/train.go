@@ -30,7 +30,9 @@ the real prevalence; the members learn at the file's own class balance. The bund
 --out/<version>/, where the version is the creation time and a hash of the content unless
 --version names one; nothing is written when reading or training fails. The bundle keeps a
 sample of up to 500 of the rows the model was fitted on (reference.json, seeded by --seed) and
-the model's mean |SHAP| per feature over them, which GET /models/info reports. With the same
+the model's mean |SHAP| per feature over them, which GET /models/info reports, and the
+distribution of every row it was fitted on (weighted deciles of V1..V28, Amount and the
+model's probability), which GET /models/drift compares live traffic with. With the same
 data, flags and --created-at, the bundle is the same byte for byte. Beside the bundle, outside
 it, --out/<version>.report.html is the evaluation report (see fraudguard report --help) of the
 validation rows that were only measured, scored by the model measured on them (before the refit).`

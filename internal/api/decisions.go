@@ -432,6 +432,56 @@ func (s *Server) handlePerformance(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.PerformanceResponse{Versions: decision.Performance(counts, scores)})
 }
 
+// DefaultDriftWindow is the window of GET /models/drift without since: the day before until.
+const DefaultDriftWindow = 24 * time.Hour
+
+// driftWindow reads since and until of GET /models/drift: until defaults to now, since to
+// DefaultDriftWindow before until.
+func driftWindow(q url.Values, now time.Time) (since, until time.Time, details []fraud.Detail) {
+	details = checkQuery(q, "since", "until")
+	details = timeParam(q, "since", &since, details)
+	details = timeParam(q, "until", &until, details)
+	if until.IsZero() {
+		until = now
+	}
+	if since.IsZero() {
+		since = until.Add(-DefaultDriftWindow)
+	}
+	if len(details) == 0 && !since.Before(until) {
+		field, value := "until", q.Get("until")
+		if value == "" {
+			field, value = "since", q.Get("since")
+		}
+		details = append(details, fraud.FieldError(field, "must leave since before until (until defaults to now)", truncate(value)))
+	}
+	return since, until, details
+}
+
+func (s *Server) handleDrift(w http.ResponseWriter, r *http.Request) {
+	store := s.decisionStoreOr503(w, r)
+	if store == nil {
+		return
+	}
+	since, until, details := driftWindow(r.URL.Query(), s.opts.Now())
+	if len(details) > 0 {
+		s.errs.write(w, r, invalid(details))
+		return
+	}
+	m := s.models.Current()
+	if m == nil {
+		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
+		return
+	}
+	ctx, end := s.storeSpan(r.Context(), "store.scan_decision_inputs")
+	report, err := decision.Drift(ctx, store, m, since, until)
+	end()
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
+}
+
 // decisionsOpenAPI describes the decision log's routes.
 func decisionsOpenAPI(g *schemaGen) (obj, error) {
 	for _, t := range []reflect.Type{
@@ -440,6 +490,7 @@ func decisionsOpenAPI(g *schemaGen) (obj, error) {
 		reflect.TypeFor[wire.FeedbackResponse](),
 		reflect.TypeFor[wire.PerformanceResponse](),
 		reflect.TypeFor[wire.EraseResponse](),
+		reflect.TypeFor[wire.DriftResponse](),
 	} {
 		if _, err := g.ref(t); err != nil {
 			return nil, err
@@ -508,7 +559,20 @@ func decisionsOpenAPI(g *schemaGen) (obj, error) {
 		"read", obj{"200": jsonResponse("One entry per model version.", "PerformanceResponse")}, "400"),
 		"1 field is invalid", fraud.FieldError("since", "must be an RFC 3339 time such as 2026-11-26T07:00:00Z", "yesterday"))
 	perf["parameters"] = window
+	drift := bad(op("modelDrift", "Input and score drift",
+		"How far the inputs and probabilities answered in the window lie from the live model's training distribution, computed when asked from the decision log: for each of V1..V28 and Amount (Time always drifts and is left out) over every decision of the window, and for the probability over the live model version's decisions, the population stability index PSI = Σ (a − e)·ln(a/e) over the bundle's quantile bins (training shares e, window shares a, each share below 0.0001 raised to it). Below 0.1 little change, 0.1 to 0.2 moderate, above 0.2 significant. A PSI over no decision is null. Without since and until, the last 24 hours. 409 CONFLICT when the live model's bundle has no training distribution (written before bundles kept one, or imported without --reference).",
+		"read", obj{"200": jsonResponse("The drift of every input and of the score.", "DriftResponse")}, "400", "409"),
+		"1 field is invalid", fraud.FieldError("until", "must leave since before until (until defaults to now)", "2026-11-25T00:00:00Z"))
+	drift["parameters"] = []any{
+		obj{"name": "since", "in": "query", "description": "Only decisions at or after this time (RFC 3339); 24 hours before until when absent.", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "until", "in": "query", "description": "Only decisions before this time (RFC 3339); now when absent; must be after since.", "schema": obj{"type": "string", "format": "date-time"}},
+	}
+	conflict := drift["responses"].(obj)["409"].(obj)
+	conflict["description"] = "The live model's bundle has no training distribution (CONFLICT)."
+	conflict["content"].(obj)["application/json"].(obj)["example"] = errorExample(fraud.CodeConflict,
+		"the live model 20261120-000000-1a2b3c4d has no training distribution to measure drift against: its bundle was written before bundles kept one, or imported without --reference; retrain it, or import it again with --reference")
 	return obj{
+		"/models/drift":               obj{"get": drift},
 		"/decisions":                  obj{"get": list},
 		"/decisions/{transaction_id}": obj{"get": get, "delete": erase},
 		"/feedback":                   obj{"post": feedback},

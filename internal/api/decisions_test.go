@@ -458,6 +458,7 @@ func TestDecisionRoutesWithoutStore(t *testing.T) {
 		{method: "GET", path: "/decisions/txn-1"},
 		{method: "DELETE", path: "/decisions/txn-1", header: map[string]string{"X-API-Key": adminEnv}},
 		{method: "GET", path: "/models/performance"},
+		{method: "GET", path: "/models/drift"},
 		{method: "POST", path: "/feedback", body: []byte(`{"labels": []}`)},
 	} {
 		w := do(t, s, rq)
@@ -548,6 +549,14 @@ func TestDecisionAccess(t *testing.T) {
 		{"GET", "/models/performance", nil, keyRead, 200},
 		{"GET", "/decisions", nil, keyPredict, 403},
 		{"GET", "/models/performance", nil, keyBatch, 403},
+		{"GET", "/models/drift", nil, keyRead, 409}, // read, and then the test model has no bins
+		{"GET", "/models/drift", nil, keyPredict, 403},
+		{"GET", "/models/drift", nil, "", 401},
+		// The dashboard's page and files hold no data: public, so that the page can ask for a key.
+		{"GET", "/dashboard", nil, "", 200},
+		{"GET", "/dashboard/assets/dashboard/dashboard.js", nil, "", 200},
+		{"GET", "/dashboard/assets/chart.js/chart.umd.min.js", nil, "", 200},
+		{"GET", "/dashboard/assets/redoc/redoc.standalone.js", nil, "", 404}, // only the dashboard's own files
 		{"GET", "/decisions/txn-1", nil, "", 401},
 		{"GET", "/decisions", nil, adminEnv, 200},
 		{"POST", "/feedback", feedback, keyRead, 403},

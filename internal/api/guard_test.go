@@ -233,6 +233,8 @@ func TestAuthMatrix(t *testing.T) {
 		{"GET", "/docs", nil, keyPredict, "", false},
 		{"GET", "/redoc", nil, keyBatch, "", false},
 		{"GET", "/docs/assets/docs.css", nil, keyBatch, "", false},
+		{"GET", "/dashboard", nil, "", "", true},
+		{"GET", "/dashboard/assets/dashboard/dashboard.css", nil, "", "", true},
 	}
 	for i, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {

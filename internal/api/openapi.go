@@ -159,6 +159,8 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			}}, errorResponses()),
 		}}
 	}
+	dashboard := html("dashboard", "Dashboard")
+	dashboard["get"].(obj)["description"] = "One page, embedded in the binary and working offline, that polls the API every 3 seconds and draws requests/s and latency percentiles (/metrics), fraud rate, score histogram and risk levels over the last 24 hours of decisions, background jobs with their progress, the latest flagged decisions with their reasons (a click shows the whole record), model quality (/models/performance), drift per input against the 0.1 and 0.2 lines (/models/drift over the last hour, every 30 seconds) and the model version. The page and its files are public and hold no data; with API_KEYS_FILE it asks for a key with the read scope, kept in sessionStorage for the tab only, and sends it as X-API-Key (the jobs panel needs the batch scope too). Its Content-Security-Policy allows this server only and nothing inline."
 	openapi := get("openapi", "This OpenAPI document", "The OpenAPI 3.1 description of the API, generated from the types that validate requests.", "", "documentation")
 	openapi["get"].(obj)["responses"].(obj)["200"] = obj{
 		"description": "The OpenAPI document.",
@@ -295,6 +297,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			"/openapi.json":          secured(openapi, "any"),
 			"/docs":                  secured(html("swaggerUI", "Swagger UI"), "any"),
 			"/redoc":                 secured(html("redoc", "ReDoc"), "any"),
+			"/dashboard":             dashboard,
 		},
 		"components": obj{
 			"schemas": g.schemas,

@@ -35,6 +35,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/decisions/{transaction_id}", accessAdmin, http.HandlerFunc(s.handleDecisionErase)},
 		{"POST", "/feedback", accessPredict, http.HandlerFunc(s.handleFeedback)},
 		{"GET", "/models/performance", accessRead, http.HandlerFunc(s.handlePerformance)},
+		{"GET", "/models/drift", accessRead, http.HandlerFunc(s.handleDrift)},
 
 		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},
 		{"GET", "/health/live", accessPublic, http.HandlerFunc(s.handleLive)},
@@ -61,6 +62,10 @@ func (s *Server) routeTable() []route {
 		{"GET", "/docs", accessAnyKey, docs.SwaggerPage("/openapi.json", "/docs/assets/")},
 		{"GET", "/redoc", accessAnyKey, docs.RedocPage("/openapi.json", "/docs/assets/")},
 		{"GET", "/docs/assets/", accessAnyKey, http.StripPrefix("/docs/assets/", docs.Assets(http.HandlerFunc(s.notFound)))},
+		// The dashboard's page and files hold no data: they are public, so that a browser can
+		// load them and ask for a key; what the page reads needs the read scope.
+		{"GET", "/dashboard", accessPublic, docs.DashboardPage("/dashboard/assets/")},
+		{"GET", "/dashboard/assets/", accessPublic, http.StripPrefix("/dashboard/assets/", docs.DashboardAssets(http.HandlerFunc(s.notFound)))},
 	}
 }
 

@@ -71,6 +71,10 @@ type Config struct {
 	DecisionLog bool
 	// DecisionRetentionDays is how many days recorded decisions are kept; 0 keeps them forever.
 	DecisionRetentionDays int
+	// DriftInterval is how often the drift gauges are computed again.
+	DriftInterval time.Duration
+	// DriftWindow is the stretch of recorded decisions, up to now, the drift gauges measure.
+	DriftWindow time.Duration
 
 	LogMaxSizeMB        int
 	LogMaxFiles         int
@@ -348,6 +352,8 @@ func settings() []setting {
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
 		{"AUDIT_RETENTION_DAYS", "90", "days stored audit events are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.AuditRetentionDays })},
 		{"DECISION_LOG", "true", "record every answer of /predict and /predict/batch in the decision log (GET /decisions)", boolSetter(func(c *Config) *bool { return &c.DecisionLog })},
+		{"DRIFT_INTERVAL", "5m", "how often fraudguard_feature_psi and fraudguard_score_psi are computed again from the decision log", durationSetter(func(c *Config) *time.Duration { return &c.DriftInterval })},
+		{"DRIFT_WINDOW", "1h", "the recorded decisions, up to now, the drift gauges measure", durationSetter(func(c *Config) *time.Duration { return &c.DriftWindow })},
 		{"DECISION_RETENTION_DAYS", "30", "days recorded decisions and their labels are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.DecisionRetentionDays })},
 		{"BATCH_JOB_MAX_ROWS", "5000000", "most rows in one POST /batch upload", intSetter(1, 100_000_000, func(c *Config) *int { return &c.BatchJobMaxRows })},
 		{"BATCH_JOB_MAX_BYTES", "1GiB", "largest POST /batch upload, as sent and decompressed (bytes, or with KiB/MiB/GiB)", func(c *Config, v string) error {
@@ -581,6 +587,8 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Int("audit_retention_days", c.AuditRetentionDays),
 		slog.Bool("decision_log", c.DecisionLog),
 		slog.Int("decision_retention_days", c.DecisionRetentionDays),
+		slog.Duration("drift_interval", c.DriftInterval),
+		slog.Duration("drift_window", c.DriftWindow),
 		slog.Int("log_max_size_mb", c.LogMaxSizeMB),
 		slog.Int("log_max_files", c.LogMaxFiles),
 		slog.String("otel_exporter_otlp_endpoint", c.OTLPEndpoint),

@@ -44,6 +44,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"audit retention", c.AuditRetentionDays, 90},
 		{"decision log", c.DecisionLog, true},
 		{"decision retention", c.DecisionRetentionDays, 30},
+		{"drift interval", c.DriftInterval, 5 * time.Minute},
+		{"drift window", c.DriftWindow, time.Hour},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -96,6 +98,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"audit retention too long", map[string]string{"AUDIT_RETENTION_DAYS": "36501"}, nil, "AUDIT_RETENTION_DAYS"},
 		{"audit retention not days", map[string]string{"AUDIT_RETENTION_DAYS": "90d"}, nil, "AUDIT_RETENTION_DAYS"},
 		{"decision log", map[string]string{"DECISION_LOG": "sometimes"}, nil, "DECISION_LOG"},
+		{"drift interval zero", map[string]string{"DRIFT_INTERVAL": "0s"}, nil, "DRIFT_INTERVAL"},
+		{"drift window not a duration", map[string]string{"DRIFT_WINDOW": "1 day"}, nil, "DRIFT_WINDOW"},
 		{"decision retention negative", map[string]string{"DECISION_RETENTION_DAYS": "-1"}, nil, "DECISION_RETENTION_DAYS"},
 		{"decision retention not days", map[string]string{"DECISION_RETENTION_DAYS": "30d"}, nil, "DECISION_RETENTION_DAYS"},
 	}

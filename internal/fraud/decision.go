@@ -88,6 +88,13 @@ type LabelledScore struct {
 	Fraud bool
 }
 
+// DecisionInput is a decision reduced to what drift is computed from.
+type DecisionInput struct {
+	ModelVersion string
+	Probability  float64
+	Features     [NumFeatures]float64
+}
+
 // DecisionLog stores decisions and their labels durably.
 type DecisionLog interface {
 	// RecordDecisions stores ds in one transaction.
@@ -103,6 +110,11 @@ type DecisionLog interface {
 	// DecisionCounts returns how many decisions each model version made in [since, until)
 	// (zero bounds are open), and the labelled ones among them.
 	DecisionCounts(ctx context.Context, since, until time.Time, version string) (map[string]int, []LabelledScore, error)
+	// ScanDecisionInputs calls fn once for every decision in [since, until) (zero bounds are
+	// open), in no set order, with its model version, probability and inputs, reading them as
+	// a stream rather than all at once; fn's argument is reused between calls. An error of fn
+	// stops the scan and is returned as it is.
+	ScanDecisionInputs(ctx context.Context, since, until time.Time, fn func(*DecisionInput) error) error
 	// EraseTransaction deletes every decision and label of a transaction, in one transaction,
 	// and returns how many of each it deleted.
 	EraseTransaction(ctx context.Context, transactionID string) (decisions, labels int64, err error)

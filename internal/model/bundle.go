@@ -44,11 +44,12 @@ import (
 
 // FormatVersion is the newest bundle format this build writes and reads. Format 2 added the
 // split gains of tree members (TreeNode.Gain, the member file's "gain" arrays) and the
-// reference sample (ReferenceFile, the manifest's reference section); a bundle that has
-// neither is written as format 1, byte for byte as before, so that builds that read only
-// format 1 still load it, and refuse a format 2 bundle by its format_version rather than by an
-// unknown field.
-const FormatVersion = 2
+// reference sample (ReferenceFile, the manifest's reference section); format 3 added the
+// training distribution (the manifest's drift section, see DriftProfile). A bundle is written
+// in the oldest format that holds what it has — one with neither gains, reference nor
+// distribution is format 1, byte for byte as before — so that older builds still load it, and
+// refuse a newer bundle by its format_version rather than by an unknown field.
+const FormatVersion = 3
 
 // MinFormatVersion is the oldest bundle format this build reads.
 const MinFormatVersion = 1
@@ -108,6 +109,9 @@ type Manifest struct {
 	// Reference describes the bundle's reference sample and the importance measured on it;
 	// nil when the bundle has none. Save writes it from Bundle.Reference (format 2).
 	Reference *ReferenceInfo `json:"reference,omitempty"`
+	// Drift is the training distribution of the inputs and of the probability, in quantile
+	// bins; nil when the bundle has none. Save writes it from Bundle.Drift (format 3).
+	Drift *DriftProfile `json:"drift,omitempty"`
 }
 
 // Preprocessing describes one transformation that a member applies to its inputs.
@@ -203,6 +207,9 @@ type Bundle struct {
 	// mean |SHAP| on it into the manifest's reference section; the model must then be
 	// explainable (see Model.ExplainError).
 	Reference *Reference
+	// Drift, when not nil, is binned by Save into the manifest's drift section, the score being
+	// the model's probability of each row.
+	Drift *DriftSample
 }
 
 // Load reads and checks the bundle in dir. It fails, with an error naming dir, when the manifest
@@ -240,7 +247,7 @@ func load(dir string) (*Model, error) {
 		return nil, err
 	}
 	if need := formatNeeded(man, m.importance); man.FormatVersion < need {
-		return nil, fmt.Errorf("%s: format_version is %d, but the bundle has split gains or a reference sample, which need format_version %d", ManifestFile, man.FormatVersion, need)
+		return nil, fmt.Errorf("%s: format_version is %d, but the bundle has %s, which need format_version %d", ManifestFile, man.FormatVersion, formatReason(need), need)
 	}
 	for i, c := range man.Canaries {
 		if got := m.Probability(&c.Features); !canaryMatches(got, c.Probability) {
@@ -334,6 +341,9 @@ func build(man Manifest, files map[string][]byte) (*Model, error) {
 		}
 	}
 	if err := checkReference(man, files); err != nil {
+		return nil, err
+	}
+	if err := checkDrift(man.Drift); err != nil {
 		return nil, err
 	}
 	m.prepareImportance()
@@ -469,10 +479,11 @@ const VersionTimeLayout = "20060102-150405"
 
 // Save writes b as a new bundle under root (created if needed) and returns its directory.
 //
-// The manifest is completed first: FormatVersion (the oldest format that holds the bundle: 1
-// unless a tree member has split gains or there is a reference sample), Features (when empty),
-// each canary's probability, re-scored with the members exactly as Load will, and, with a
-// reference sample, the reference section with the model's mean |SHAP| on it. The bundle is checked as Load
+// The manifest is completed first: FormatVersion (the oldest format that holds the bundle: 3
+// with a drift sample, else 2 when a tree member has split gains or there is a reference
+// sample, else 1), Features (when empty), each canary's probability, re-scored with the
+// members exactly as Load will, with a reference sample the reference section with the
+// model's mean |SHAP| on it, and with a drift sample the drift section binned from it. The bundle is checked as Load
 // would check it, so Save never writes a bundle that does not load.
 //
 // When Manifest.Version is empty it becomes CreatedAt (UTC, VersionTimeLayout), a dash and the
@@ -517,6 +528,9 @@ func save(root string, b Bundle) (string, error) {
 	if man.Reference != nil {
 		return "", errors.New("manifest reference is written by Save from the bundle's reference sample")
 	}
+	if man.Drift != nil {
+		return "", errors.New("manifest drift is written by Save from the bundle's drift sample")
+	}
 	if b.Reference != nil {
 		if _, ok := files[ReferenceFile]; ok {
 			return "", fmt.Errorf("file %s is written by Save from the bundle's reference sample", ReferenceFile)
@@ -549,6 +563,16 @@ func save(root string, b Bundle) (string, error) {
 		if err := checkReference(man, files); err != nil {
 			return "", err
 		}
+	}
+	if b.Drift != nil {
+		p, err := driftProfile(m, b.Drift)
+		if err != nil {
+			return "", err
+		}
+		if err := checkDrift(p); err != nil {
+			return "", err
+		}
+		man.Drift = p
 	}
 	man.FormatVersion = formatNeeded(man, m.importance)
 	for i := range man.Canaries {

@@ -259,11 +259,11 @@ func TestLoadRejects(t *testing.T) {
 		{"missing manifest", func(t *testing.T, dir string) { mustRemove(t, filepath.Join(dir, ManifestFile)) },
 			"manifest.json: file does not exist"},
 		{"newer format", func(t *testing.T, dir string) {
-			editManifest(t, dir, func(m map[string]any) { m["format_version"] = 3; m["trees"] = 1 })
-		}, "format_version is 3, this build reads format_version 1 to 2"},
+			editManifest(t, dir, func(m map[string]any) { m["format_version"] = 4; m["trees"] = 1 })
+		}, "format_version is 4, this build reads format_version 1 to 3"},
 		{"format 0", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["format_version"] = 0 })
-		}, "format_version is 0, this build reads format_version 1 to 2"},
+		}, "format_version is 0, this build reads format_version 1 to 3"},
 		{"no format", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { delete(m, "format_version") })
 		}, "format_version is missing"},

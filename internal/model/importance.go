@@ -62,11 +62,22 @@ func (m *Model) prepareImportance() {
 }
 
 // formatNeeded returns the oldest bundle format that holds a model of manifest man whose
-// importance is imp: 2 when a tree member has split gains or the manifest has a reference
-// section, else 1.
+// importance is imp: 3 when the manifest has a drift section, 2 when a tree member has split
+// gains or the manifest has a reference section, else 1.
 func formatNeeded(man Manifest, imp Importance) int {
+	if man.Drift != nil {
+		return 3
+	}
 	if man.Reference != nil || imp.SplitGain != nil {
 		return 2
 	}
 	return 1
+}
+
+// formatReason says what a bundle holds that needs format version v.
+func formatReason(v int) string {
+	if v == 3 {
+		return "a training distribution (drift section)"
+	}
+	return "split gains or a reference sample"
 }

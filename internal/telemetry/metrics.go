@@ -65,6 +65,8 @@ type Metrics struct {
 	predInvalid, predError       prometheus.Counter
 	probability                  prometheus.Histogram
 	modelInfo                    *prometheus.GaugeVec
+	featurePSI, scorePSI         *prometheus.GaugeVec
+	driftMu                      sync.Mutex
 	modelMu                      sync.Mutex // serialises SetModel's reset and set
 	rateLimited                  prometheus.Counter
 	blocked                      *childCache[string, prometheus.Counter]
@@ -293,7 +295,16 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		return 0
 	})
 
+	featurePSI := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "fraudguard", Name: "feature_psi",
+		Help: "Population stability index of an input over the last DRIFT_WINDOW of recorded decisions against the live model's training distribution, refreshed every DRIFT_INTERVAL; absent when it cannot be measured.",
+	}, []string{"feature"})
+	scorePSI := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "fraudguard", Name: "score_psi",
+		Help: "Population stability index of the live model's probabilities over the last DRIFT_WINDOW of recorded decisions against its training distribution, refreshed every DRIFT_INTERVAL; absent when it cannot be measured.",
+	}, nil)
 	own := []prometheus.Collector{
+		featurePSI, scorePSI,
 		httpRequests, httpDuration, predictions, probability, modelInfo, rateLimited, blocked,
 		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads, modelReloadedAt,
 		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
@@ -328,10 +339,12 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 	}
 
 	*m = Metrics{
-		now:      now,
-		start:    now(),
-		gatherer: gatherer,
-		window:   newLatencyWindow(int(window / time.Second)),
+		now:        now,
+		start:      now(),
+		gatherer:   gatherer,
+		window:     newLatencyWindow(int(window / time.Second)),
+		featurePSI: featurePSI,
+		scorePSI:   scorePSI,
 		requests: newChildCache(func(k requestKey) requestChild {
 			return requestChild{
 				count:    httpRequests.WithLabelValues(k.route, k.method, statusLabel(k.status)),
@@ -464,6 +477,27 @@ func (m *Metrics) WatchDecisions(d DecisionCounts) {
 		return
 	}
 	m.decisions.Store(&d)
+}
+
+// SetDrift makes fraudguard_feature_psi and fraudguard_score_psi show the latest drift: one
+// series per input with a PSI, and the score's when it has one. A nil PSI, or a nil r, removes
+// the series, so that a figure that could not be measured is absent rather than 0.
+func (m *Metrics) SetDrift(r *wire.DriftResponse) {
+	m.driftMu.Lock()
+	defer m.driftMu.Unlock()
+	m.featurePSI.Reset()
+	m.scorePSI.Reset()
+	if r == nil {
+		return
+	}
+	for _, f := range r.Features {
+		if f.PSI != nil {
+			m.featurePSI.WithLabelValues(f.Feature).Set(*f.PSI)
+		}
+	}
+	if r.Score.PSI != nil {
+		m.scorePSI.WithLabelValues().Set(*r.Score.PSI)
+	}
 }
 
 // WatchTracing makes fraudguard_trace_export_failures_total read t's ExportFailures on every

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // fakeClock is a settable clock for MetricsOptions.Now.
@@ -66,6 +68,8 @@ func exercise(m *Metrics) {
 	m.AddBatchRows(10)
 	m.WatchAudit(auditCounts{dropped: 1, failed: 2, purged: 6, purgeFailures: 7})
 	m.WatchTracing(nil)
+	psi := 0.05
+	m.SetDrift(&wire.DriftResponse{Features: []wire.FeatureDrift{{Feature: "V14", PSI: &psi}}, Score: wire.ScoreDrift{PSI: &psi}})
 }
 
 // auditCounts is a fixed AuditCounts.
@@ -94,6 +98,8 @@ func TestNewMetricsRegisters(t *testing.T) {
 		"fraudguard_predictions_total":                           dto.MetricType_COUNTER,
 		"fraudguard_fraud_probability":                           dto.MetricType_HISTOGRAM,
 		"fraudguard_model_info":                                  dto.MetricType_GAUGE,
+		"fraudguard_feature_psi":                                 dto.MetricType_GAUGE,
+		"fraudguard_score_psi":                                   dto.MetricType_GAUGE,
 		"fraudguard_rate_limited_total":                          dto.MetricType_COUNTER,
 		"fraudguard_security_blocked_total":                      dto.MetricType_COUNTER,
 		"fraudguard_batch_jobs":                                  dto.MetricType_GAUGE,

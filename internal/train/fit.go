@@ -353,8 +353,36 @@ func assemble(tbl *dataset.Table, q *prepared, cfg Config, res *Result, m member
 		},
 		Files:     files,
 		Reference: reference(tbl, q, cfg),
+		Drift:     driftSample(tbl, q, cfg),
 	}
 	return nil
+}
+
+// driftSample is every row the shipped members were fitted on, each weighing as in the
+// metrics: the training distribution the bundle records for drift.
+func driftSample(tbl *dataset.Table, q *prepared, cfg Config) *model.DriftSample {
+	s := &model.DriftSample{
+		Rows:    make([][fraud.NumFeatures]float64, 0, len(q.split.Train)),
+		Weights: make([]float64, 0, len(q.split.Train)),
+	}
+	for _, i := range q.split.Train {
+		if q.weights[i] == 0 {
+			continue
+		}
+		var x [fraud.NumFeatures]float64
+		for j := range x {
+			x[j] = tbl.Columns[j][i]
+		}
+		s.Rows = append(s.Rows, x)
+		s.Weights = append(s.Weights, q.weights[i])
+	}
+	weighed := fmt.Sprintf("normal rows weigh weight_normal (%g), frauds 1", cfg.NormalWeight)
+	if tbl.WeightColumn != "" {
+		weighed = fmt.Sprintf("rows weigh their %s, normal ones times weight_normal (%g)", tbl.WeightColumn, cfg.NormalWeight)
+	}
+	s.Description = fmt.Sprintf("the %d rows of %s the shipped members were fitted on, in %d weighted quantile bins; %s",
+		len(s.Rows), tbl.Name, model.DriftBins, weighed)
+	return s
 }
 
 // reference draws the bundle's reference sample: up to model.MaxReferenceRows of the rows the

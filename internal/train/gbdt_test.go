@@ -593,8 +593,8 @@ func TestTrainedReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		imp := m.Importance()
-		if m.Manifest.FormatVersion != 2 || imp.ReferenceRows != model.MaxReferenceRows || imp.SplitGain == nil {
-			t.Fatalf("refit %v: got format %d, importance %+v, want format 2 with mean |SHAP| and split gains", refit, m.Manifest.FormatVersion, imp)
+		if m.Manifest.FormatVersion != 3 || imp.ReferenceRows != model.MaxReferenceRows || imp.SplitGain == nil || m.Drift() == nil {
+			t.Fatalf("refit %v: got format %d, importance %+v, drift %v, want format 3 with mean |SHAP|, split gains and the training distribution", refit, m.Manifest.FormatVersion, imp, m.Drift() != nil)
 		}
 		// The rule reads V1 and V2: they lead both measures.
 		for name, v := range map[string][]float64{"mean |SHAP|": imp.MeanAbsSHAP, "split gain": imp.SplitGain} {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,13 +18,17 @@ import (
 // Content-Type and an ETag, answers If-None-Match and Range, and gzips a file
 // for clients that accept it. A request that names the file's current version
 // (?v=, as the pages do) may be cached for a year; any other must revalidate.
-// An unknown file is answered by notFound.
-func Assets(notFound http.Handler) http.Handler {
+// An unknown file is answered by notFound. With dirs, only the files under those directories
+// of assets/ (named with a trailing slash) are served.
+func Assets(notFound http.Handler, dirs ...string) http.Handler {
 	fsys := files()
 	s := &assetServer{files: make(map[string]*asset), notFound: notFound}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
+		}
+		if len(dirs) > 0 && !slices.ContainsFunc(dirs, func(dir string) bool { return strings.HasPrefix(name, dir) }) {
+			return nil
 		}
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {

@@ -1,10 +1,12 @@
-// Package docs serves the API documentation pages, Swagger UI and ReDoc, and
-// the files they load. Everything is embedded in the binary: the pages work
-// with no network access and their Content-Security-Policy keeps the browser
-// from loading anything from another host.
+// Package docs serves the browser pages of the API — the documentation pages,
+// Swagger UI and ReDoc, and the dashboard — and the files they load.
+// Everything is embedded in the binary: the pages work with no network access
+// and their Content-Security-Policy keeps the browser from loading anything
+// from another host.
 //
-// The third-party files under assets/ come from npm at the versions pinned in
-// scripts/docs-assets.sh, which also writes assets/VERSIONS.
+// The third-party files under assets/ (Swagger UI, ReDoc, Chart.js) come from
+// npm at the versions pinned in scripts/docs-assets.sh, which also writes
+// assets/VERSIONS.
 package docs
 
 import (

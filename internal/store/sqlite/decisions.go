@@ -320,6 +320,44 @@ func (s *Store) DecisionCounts(ctx context.Context, since, until time.Time, vers
 	return counts, scores, nil
 }
 
+// ScanDecisionInputs streams the model version, probability and inputs of the decisions in
+// [since, until) to fn, from one read snapshot, by the time index.
+func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, fn func(*fraud.DecisionInput) error) error {
+	if s.closed.Load() {
+		return errClosed("scan decisions")
+	}
+	where, args := decisionWhere(since, until, "")
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT d.model_version, d.probability, d.inputs FROM decisions d`+cond, args...)
+	if err != nil {
+		return wrap("scan decisions", err)
+	}
+	defer rows.Close()
+	var in fraud.DecisionInput
+	var inputs []byte
+	for rows.Next() {
+		if err := rows.Scan(&in.ModelVersion, &in.Probability, &inputs); err != nil {
+			return wrap("scan decisions", err)
+		}
+		if len(inputs) != fraud.NumFeatures*8 {
+			return fmt.Errorf("scan decisions: a decision has %d bytes of inputs, want %d", len(inputs), fraud.NumFeatures*8)
+		}
+		for j := range in.Features {
+			in.Features[j] = math.Float64frombits(binary.LittleEndian.Uint64(inputs[j*8:]))
+		}
+		if err := fn(&in); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("scan decisions", err)
+	}
+	return nil
+}
+
 // EraseTransaction deletes the decisions and labels of transactionID in one transaction.
 func (s *Store) EraseTransaction(ctx context.Context, transactionID string) (int64, int64, error) {
 	if s.closed.Load() {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -24,6 +25,7 @@ var decisionTests = []struct {
 	{"DecisionPagingOverTies", testDecisionPagingOverTies},
 	{"DecisionLabels", testDecisionLabels},
 	{"DecisionCounts", testDecisionCounts},
+	{"DecisionScanInputs", testDecisionScanInputs},
 	{"DecisionPurge", testDecisionPurge},
 	{"DecisionReopen", testDecisionReopen},
 	{"DecisionErase", testDecisionErase},
@@ -295,6 +297,64 @@ func testDecisionCounts(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if counts["v1"] != 2 || len(counts) != 1 || len(scores) != 1 || scores[0].Probability != 0.9 {
 		t.Errorf("window [2s, 5s) of v1: got %v and %+v, want v1:2 and b alone", counts, scores)
+	}
+}
+
+// testDecisionScanInputs checks that ScanDecisionInputs gives every decision of the window
+// once, with its version, its probability and its inputs bit for bit, and stops on fn's error.
+func testDecisionScanInputs(t *testing.T, open func(t *testing.T) Store) {
+	s := mustDecisionLog(t, open)
+	ds := []fraud.Decision{decision("a", 1, "v1", 0.1), decision("b", 2, "v1", 0.9), decision("c", 3, "v2", 0.2),
+		decision("d", 4, "v2", 0.8), decision("a", 5, "v2", 0.6)}
+	ds[1].Features[7] = math.Nextafter(1, 2) // read back bit for bit
+	ds[2].Probability = math.Nextafter(0.2, 0)
+	mustRecordDecisions(t, s, ds...)
+	scan := func(since, until time.Time) []fraud.DecisionInput {
+		t.Helper()
+		var got []fraud.DecisionInput
+		err := s.ScanDecisionInputs(context.Background(), since, until, func(in *fraud.DecisionInput) error {
+			got = append(got, *in)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(x, y fraud.DecisionInput) int { return cmp.Compare(x.Features[0], y.Features[0]) })
+		return got
+	}
+	input := func(d fraud.Decision) fraud.DecisionInput {
+		return fraud.DecisionInput{ModelVersion: d.ModelVersion, Probability: d.Probability, Features: d.Features}
+	}
+	for _, tc := range []struct {
+		name         string
+		since, until time.Time
+		want         []fraud.Decision
+	}{
+		{"all", time.Time{}, time.Time{}, ds},
+		{"[2s, 5s)", base().Add(2 * time.Second), base().Add(5 * time.Second), ds[1:4]},
+		{"since 4s", base().Add(4 * time.Second), time.Time{}, ds[3:]},
+		{"until 1s", time.Time{}, base().Add(time.Second), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := scan(tc.since, tc.until)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d decisions, want %d", len(got), len(tc.want))
+			}
+			for i, d := range tc.want {
+				if w := input(d); got[i] != w {
+					t.Errorf("decision %d: got %+v, want %+v", i, got[i], w)
+				}
+			}
+		})
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err := s.ScanDecisionInputs(context.Background(), time.Time{}, time.Time{}, func(*fraud.DecisionInput) error {
+		calls++
+		return stop
+	})
+	if err != stop || calls != 1 {
+		t.Errorf("got error %v after %d calls, want fn's own error after 1", err, calls)
 	}
 }
 
