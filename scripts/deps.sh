@@ -16,6 +16,13 @@ packages=(
 	# promtool, to check the metrics and alerting rules in the observability
 	# tests (internal/telemetry).
 	prometheus
+
+	# The scale-out store's tests start a throwaway PostgreSQL server from these
+	# binaries (internal/store/postgres/pgtest); the scale-out test (make
+	# test-scaleout) also runs Redis and nginx in front of three instances.
+	postgresql
+	redis-server
+	nginx
 )
 
 case "${1:-}" in

@@ -20,16 +20,50 @@ import (
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/config"
+	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/security/audit"
 	"github.com/fraudguard/fraudguard/internal/security/block"
 	"github.com/fraudguard/fraudguard/internal/security/detect"
+	"github.com/fraudguard/fraudguard/internal/store/postgres"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/telemetry"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
+
+// serveStore is what serve needs of a store: jobs, the audit log, a health check and Close.
+type serveStore interface {
+	fraud.JobStore
+	fraud.AuditLog
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openStore opens PostgreSQL when DATABASE_URL is set, shared with other instances, and the
+// embedded SQLite file in DATA_DIR otherwise. A URL the driver cannot parse is a usage error.
+func openStore(ctx context.Context, cfg config.Config) (serveStore, bool, error) {
+	url := cfg.DatabaseURL.Reveal()
+	if url == "" {
+		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "fraudguard.db"), sqlite.Options{})
+		if err != nil {
+			return nil, false, fmt.Errorf("open store: %w", err)
+		}
+		return s, false, nil
+	}
+	if err := postgres.ParseURL(url); err != nil {
+		return nil, false, usageError{&config.Error{Setting: "DATABASE_URL", Value: config.RedactURL(url), Allowed: err.Error()}}
+	}
+	s, err := postgres.Open(ctx, url, postgres.Options{
+		MaxConns: int32(cfg.DBMaxConns), MinConns: int32(cfg.DBMinConns),
+		ConnectTimeout: cfg.DBConnectTimeout, StatementTimeout: cfg.DBStatementTimeout,
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("open store: %w", err)
+	}
+	return s, true, nil
+}
 
 // systemSampleInterval is how often /health's system figures are refreshed.
 const systemSampleInterval = 5 * time.Second
@@ -81,9 +115,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		log.Info("admin key read from file", slog.String("path", adminSrc.Path))
 	}
 
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "fraudguard.db"), sqlite.Options{})
+	store, shared, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 
@@ -132,14 +166,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		MaxBytes:          cfg.BatchJobMaxBytes,
 		ChunkRows:         cfg.BatchChunkRows,
 		ResultTTL:         cfg.BatchResultTTL,
+		Lease:             cfg.BatchLease,
 		Metrics:           metrics,
 		Tracer:            tracing.Tracer(),
 		Detector:          uploadDetector,
 	})
 	// This process is the only one working the embedded store's job queue: before it listens,
-	// it takes back the chunks and uploads a previous run left when it died.
-	if err := jobs.Recover(ctx); err != nil {
-		return err
+	// it takes back the chunks and uploads a previous run left when it died. On a shared store
+	// the chunks it held could as well be another instance's: their leases expire instead.
+	if !shared {
+		if err := jobs.Recover(ctx); err != nil {
+			return err
+		}
 	}
 
 	auditor := audit.New(store, logger, time.Now, 4096)

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/store/postgres/pgtest"
+)
+
+// pg is the PostgreSQL server of the tests that need one, started by the first of them.
+var pg struct {
+	once sync.Once
+	srv  *pgtest.Server
+}
+
+func pgServer() *pgtest.Server {
+	pg.once.Do(func() { pg.srv = pgtest.Start() })
+	return pg.srv
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pg.srv != nil {
+		pg.srv.Stop()
+	}
+	os.Exit(code)
+}
+
+// TestServeOnPostgres runs two instances on one PostgreSQL database: a job submitted to one is
+// seen and worked by both, every row scored once, and the audit log is the same from either.
+func TestServeOnPostgres(t *testing.T) {
+	url := pgServer().Schema(t)
+	env := func() map[string]string {
+		return map[string]string{"DATABASE_URL": url, "BATCH_CHUNK_ROWS": "100", "BATCH_WORKERS": "2",
+			"RATE_LIMIT_PER_MINUTE": "0", "ADMIN_API_KEY": "admin-key-0123456789abcdef"}
+	}
+	a := mustServe(t, env())
+	b := mustServe(t, env())
+
+	var body bytes.Buffer
+	body.WriteString("Time,V1,V2,V3,V4,V5,V6,V7,V8,V9,V10,V11,V12,V13,V14,V15,V16,V17,V18,V19,V20,V21,V22,V23,V24,V25,V26,V27,V28,Amount\n")
+	const rows = 20000
+	for i := 0; i < rows; i++ {
+		fmt.Fprintf(&body, "%d,-1.36,-0.07,2.54,1.38,-0.34,0.46,0.24,0.1,0.36,0.09,-0.55,-0.62,-0.99,%g,1.47,-0.47,0.21,0.03,0.4,0.25,-0.02,0.28,-0.11,0.07,0.13,-0.19,0.13,-0.02,%d.5\n",
+			i, -float64(i%40)/4, i%300)
+	}
+	resp, sub := call(t, "POST", a.url+"/batch", "text/csv", body.String(), "Idempotency-Key", "pg-1")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: got %d %v", resp.StatusCode, sub)
+	}
+	id := sub["job_id"].(string)
+	// The same key on the other instance finds the same job.
+	if resp, again := call(t, "POST", b.url+"/batch", "text/csv", body.String(), "Idempotency-Key", "pg-1"); again["job_id"] != id {
+		t.Errorf("resubmit on the other instance: got %d %v, want job %s", resp.StatusCode, again, id)
+	}
+	checkAllRows(t, b.url, id, rows)
+
+	// Both instances' workers took part, and between them scored every row once.
+	var sum float64
+	for _, s := range []*liveServer{a, b} {
+		n := batchRows(t, s.url)
+		if n == 0 {
+			t.Errorf("instance %s scored no rows of the job", s.url)
+		}
+		sum += n
+	}
+	if sum != rows {
+		t.Errorf("rows scored by the two instances: got %v, want %d", sum, rows)
+	}
+
+	// An admin action on one instance is in the audit log read through the other.
+	if resp, _ := call(t, "POST", a.url+"/models/reload", "", "", "X-API-Key", "admin-key-0123456789abcdef"); resp.StatusCode != 200 {
+		t.Fatalf("reload: got %d", resp.StatusCode)
+	}
+	deadline := 50
+	for ; deadline > 0; deadline-- {
+		_, list := call(t, "GET", b.url+"/security/audit?action=model_reload", "", "", "X-API-Key", "admin-key-0123456789abcdef")
+		if list["total"] == 1.0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if deadline == 0 {
+		t.Errorf("the reload audited on one instance never showed on the other")
+	}
+}
+
+// TestServeRejectsBadDatabaseURL: a DATABASE_URL the driver cannot use stops start-up with
+// one line naming the setting (and not the password) and exit status 2; one that points at no
+// server stops it too.
+func TestServeRejectsBadDatabaseURL(t *testing.T) {
+	models := shippedModels(t)
+	for _, tc := range []struct {
+		name, url string
+		code      int
+		want      string
+	}{
+		{"scheme", "mysql://u:hunter22@db/x", 2, "DATABASE_URL"},
+		{"bad option", "postgres://u:hunter22@127.0.0.1:5432/x?sslmode=sometimes", 2, "DATABASE_URL"},
+		{"no server", "postgres://u:hunter22@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", 1, "open store"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"MODEL_PATH": models, "DATA_DIR": t.TempDir(), "DATABASE_URL": tc.url}
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, nil, &stdout, &stderr)
+			code := exitCode(err, &stderr)
+			if code != tc.code {
+				t.Fatalf("got exit %d (%v), want %d", code, err, tc.code)
+			}
+			msg := stderr.String()
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "hunter22") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+				t.Errorf("got stderr %q, want one line naming %s without the password", msg, tc.want)
+			}
+			if strings.Contains(stdout.String(), `"msg":"listening"`) {
+				t.Errorf("server listened despite the bad setting")
+			}
+		})
+	}
+}
+
+// batchRows reads fraudguard_batch_rows_total from the server's /metrics.
+func batchRows(t *testing.T, url string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "fraudguard_batch_rows_total "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("fraudguard_batch_rows_total %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	return 0
+}
