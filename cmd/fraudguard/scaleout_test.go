@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/redistest"
 	"github.com/fraudguard/fraudguard/internal/store/postgres/pgtest"
 )
 
@@ -130,6 +131,120 @@ func TestServeRejectsBadDatabaseURL(t *testing.T) {
 // batchRows reads fraudguard_batch_rows_total from the server's /metrics.
 func batchRows(t *testing.T, url string) float64 {
 	t.Helper()
+	return metricValue(t, url, "fraudguard_batch_rows_total")
+}
+
+// TestServeSharedRateLimit: two instances on one Redis allow between them what one allows.
+func TestServeSharedRateLimit(t *testing.T) {
+	rd := redistest.Start(t)
+	env := func() map[string]string {
+		return map[string]string{"REDIS_URL": rd.URL(), "RATE_LIMIT_PER_MINUTE": "30", "RATE_LIMIT_BURST": "30"}
+	}
+	servers := []*liveServer{mustServe(t, env()), mustServe(t, env())}
+	allowed, limited := 0, 0
+	for i := 0; i < 90; i++ {
+		resp, body := call(t, "POST", servers[i%2].url+"/predict", "application/json", firstTransaction)
+		switch resp.StatusCode {
+		case http.StatusOK:
+			allowed++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("request %d: got %d %v", i, resp.StatusCode, body)
+		}
+	}
+	// 30 at once, and one more for each 2 s the loop took (it takes well under one).
+	if allowed < 30 || allowed > 31 {
+		t.Errorf("allowed by two instances: got %d (limited %d), want 30 (one bucket, not two)", allowed, limited)
+	}
+}
+
+// TestServeDependenciesDown stops Redis, then PostgreSQL, under an instance: /predict never
+// fails, /health says degraded, job submission answers 503 SERVICE_UNAVAILABLE with a
+// retry_after while the database is down, and both recover by themselves within 5 s of
+// coming back.
+func TestServeDependenciesDown(t *testing.T) {
+	rd := redistest.Start(t)
+	db := pgtest.Start() // its own server: this test stops it
+	t.Cleanup(db.Stop)
+	s := mustServe(t, map[string]string{"REDIS_URL": rd.URL(), "DATABASE_URL": db.Schema(t),
+		"RATE_LIMIT_PER_MINUTE": "1000000", "HEALTH_CHECK_INTERVAL": "200ms", "DB_CONNECT_TIMEOUT": "1s"})
+	predict := func(when string) {
+		t.Helper()
+		if resp, body := call(t, "POST", s.url+"/predict", "application/json", firstTransaction); resp.StatusCode != http.StatusOK {
+			t.Fatalf("/predict %s: got %d %v", when, resp.StatusCode, body)
+		}
+	}
+	health := func() string {
+		_, h := call(t, "GET", s.url+"/health", "", "")
+		st, _ := h["status"].(string)
+		return st
+	}
+	waitFor := func(what string, within time.Duration, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for !ok() {
+			predict("while waiting for " + what)
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %s", what, within)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	const csvBody = "Time,V1,V2,V3,V4,V5,V6,V7,V8,V9,V10,V11,V12,V13,V14,V15,V16,V17,V18,V19,V20,V21,V22,V23,V24,V25,V26,V27,V28,Amount\n" +
+		"0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,5\n"
+	submit := func() (int, map[string]any) {
+		resp, body := call(t, "POST", s.url+"/batch", "text/csv", csvBody)
+		return resp.StatusCode, body
+	}
+
+	waitFor("healthy at start", 5*time.Second, func() bool { return health() == "healthy" })
+	predict("with everything up")
+
+	rd.Kill()
+	waitFor("degraded without redis", 5*time.Second, func() bool { return health() == "degraded" })
+	for range 20 {
+		predict("without redis")
+	}
+	if n := metricValue(t, s.url, `fraudguard_dependency_fallbacks_total{dependency="redis"}`); n <= 0 {
+		t.Errorf("fallbacks to the instance's own limiter: got %v, want > 0", n)
+	}
+	rd.Restart(t)
+	back := time.Now()
+	waitFor("healthy with redis back", 5*time.Second, func() bool { return health() == "healthy" })
+	t.Logf("redis: healthy again %s after it came back", time.Since(back).Round(time.Millisecond))
+
+	db.Kill(t)
+	waitFor("degraded without postgres", 5*time.Second, func() bool { return health() == "degraded" })
+	var code int
+	var body map[string]any
+	waitFor("503 on submission without postgres", 5*time.Second, func() bool {
+		code, body = submit()
+		return code == http.StatusServiceUnavailable
+	})
+	if body["error_code"] != "SERVICE_UNAVAILABLE" || body["retry_after"] == nil {
+		t.Errorf("submission without postgres: got %d %v, want SERVICE_UNAVAILABLE with retry_after", code, body)
+	}
+	start := time.Now()
+	for range 20 {
+		predict("without postgres")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("20 predictions without postgres took %s: they must not wait on it", d)
+	}
+	db.Restart(t)
+	back = time.Now()
+	waitFor("submission accepted with postgres back", 5*time.Second, func() bool {
+		code, body = submit()
+		return code == http.StatusAccepted
+	})
+	waitFor("healthy with postgres back", 5*time.Second, func() bool { return health() == "healthy" })
+	t.Logf("postgres: healthy again %s after it came back", time.Since(back).Round(time.Millisecond))
+}
+
+// metricValue reads one sample, by its name and labels as exposed, from /metrics.
+func metricValue(t *testing.T, url, sample string) float64 {
+	t.Helper()
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -137,10 +252,10 @@ func batchRows(t *testing.T, url string) float64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "fraudguard_batch_rows_total "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
 			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				t.Fatalf("fraudguard_batch_rows_total %q: %v", v, err)
+				t.Fatalf("%s %q: %v", sample, v, err)
 			}
 			return n
 		}

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
+	"github.com/fraudguard/fraudguard/internal/breaker"
 	"github.com/fraudguard/fraudguard/internal/config"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
@@ -63,6 +65,56 @@ func openStore(ctx context.Context, cfg config.Config) (serveStore, bool, error)
 		return nil, false, fmt.Errorf("open store: %w", err)
 	}
 	return s, true, nil
+}
+
+// openLimiter returns the rate limiter: the instance's own, or with REDIS_URL the shared one
+// in Redis behind a circuit breaker, falling back to the instance's own while Redis is down
+// (counted by fraudguard_dependency_fallbacks_total). It also returns Redis's health check
+// (nil without Redis) and a function that closes the connections. An instance starts even if
+// Redis does not answer yet: it limits on its own until Redis does.
+func openLimiter(ctx context.Context, cfg config.Config, metrics *telemetry.Metrics, log *slog.Logger) (ratelimit.Limiter, func(context.Context) error, func(), error) {
+	local := ratelimit.NewLocal(time.Now, ratelimit.Memory{})
+	url := cfg.RedisURL.Reveal()
+	if url == "" {
+		return local, nil, func() {}, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, nil, nil, usageError{&config.Error{Setting: "REDIS_URL", Value: config.RedactURL(url), Allowed: "must be a Redis URL: " + err.Error()}}
+	}
+	opts.PoolSize = cfg.RedisPoolSize
+	// A rate limit decision sits in every request's path: a Redis that does not answer fast
+	// is treated as down (the breaker), not waited for.
+	opts.DialTimeout = time.Second
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.MaxRetries = -1
+	client := redis.NewClient(opts)
+	b := breaker.New("redis", breaker.Options{Metrics: metrics, OnChange: breakerLog(log), IsFailure: breaker.AnyError})
+	if err := client.Ping(ctx).Err(); err != nil {
+		log.Warn("redis does not answer; rate limits are this instance's own until it does", slog.String("error", err.Error()))
+	}
+	limiter := &ratelimit.Fallback{
+		Primary:    ratelimit.NewRedis(client, "fraudguard:ratelimit:"),
+		Secondary:  local,
+		Gate:       b,
+		OnFallback: func(error) { metrics.Fallback("redis") },
+	}
+	check := func(ctx context.Context) error {
+		return b.Do(func() error { return client.Ping(ctx).Err() })
+	}
+	return limiter, check, func() { _ = client.Close() }, nil
+}
+
+// breakerLog logs a circuit breaker's changes of state.
+func breakerLog(log *slog.Logger) func(string, bool) {
+	return func(dep string, open bool) {
+		if open {
+			log.Warn("circuit breaker open: calls skip the dependency until it answers again", slog.String("dependency", dep))
+			return
+		}
+		log.Info("circuit breaker closed: the dependency answers again", slog.String("dependency", dep))
+	}
 }
 
 // systemSampleInterval is how often /health's system figures are refreshed.
@@ -154,12 +206,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	metrics.WatchTracing(tracing)
 	metrics.WatchLog(logw)
 
+	// On a shared PostgreSQL every call goes through a circuit breaker: while the database is
+	// down, job routes answer 503 at once with a retry time and /predict never waits on it.
+	var jobStore breaker.Storer = store
+	if shared {
+		jobStore = breaker.NewStore(store, breaker.New("postgres", breaker.Options{
+			Metrics: metrics, OnChange: breakerLog(log),
+		}))
+	}
+	limiter, redisCheck, closeRedis, err := openLimiter(ctx, cfg, metrics, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
 	detector := detect.New(detect.Options{})
 	var uploadDetector txjson.Inspector // uploads are only inspected in block mode
 	if cfg.SecurityMode != "detect" {
 		uploadDetector = detector
 	}
-	jobs := batch.New(store, registry, logger, batch.Options{
+	jobs := batch.New(jobStore, registry, logger, batch.Options{
 		Workers:           cfg.BatchWorkers,
 		MaxConcurrentJobs: cfg.BatchMaxConcurrentJobs,
 		MaxRows:           int64(cfg.BatchJobMaxRows),
@@ -180,14 +246,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		}
 	}
 
-	auditor := audit.New(store, logger, time.Now, 4096)
+	auditor := audit.New(jobStore, logger, time.Now, 4096)
 	metrics.WatchAudit(auditor)
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
 		Keys:          keys,
 		Admin:         admin,
 		ReloadKeys:    keys.Reload,
-		Limiter:       ratelimit.NewLocal(time.Now, ratelimit.Memory{}),
+		Limiter:       limiter,
 		Limit:         ratelimit.Limit{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
 		Detector:      detector,
 		DetectOnly:    cfg.SecurityMode == "detect",
@@ -204,6 +270,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Threshold: cfg.BlockThreshold, Window: cfg.BlockWindow, Duration: blockFor,
 		Allow: cfg.IPAllowlist, Deny: cfg.IPBlocklist,
 	})
+	checks := []api.Check{{Name: "store", Probe: jobStore.Ping}}
+	if redisCheck != nil {
+		checks = append(checks, api.Check{Name: "redis", Probe: redisCheck})
+	}
 	handler, err := api.NewServer(logger, api.Options{
 		Version:            version,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
@@ -217,7 +287,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		MetricsHandler:     metrics.Handler(),
 		Tracer:             tracing.Tracer(),
 		Propagator:         tracing.Propagator(),
-		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
+		Checks:             checks,
 		Jobs:               jobs,
 		Pprof:              cfg.Pprof,
 	}, registry, sampler, guard)

@@ -57,6 +57,7 @@ var layers = map[string]place{
 	"internal/dataset":                {rank: 2},
 	"internal/telemetry":              {rank: 2},
 	"internal/ratelimit":              {rank: 2},
+	"internal/breaker":                {rank: 2, only: []string{"internal/fraud"}},
 	"internal/security/apikey":        {rank: 2},
 	"internal/security/audit":         {rank: 2},
 	"internal/security/block":         {rank: 2},
@@ -101,6 +102,7 @@ var layers = map[string]place{
 	"internal/telemetry/otlptest":    {rank: 2, testOnly: true},
 	"internal/store/storetest":       {rank: 2, testOnly: true, only: []string{"internal/fraud"}},
 	"internal/store/postgres/pgtest": {rank: 2, testOnly: true, only: none},
+	"internal/redistest":             {rank: 2, testOnly: true, only: none},
 	"internal/archtest":              {rank: 11, testOnly: true, only: none},
 }
 

@@ -33,11 +33,12 @@ const EnvURL = "FRAUDGUARD_TEST_POSTGRES_URL"
 // Server is a PostgreSQL server for tests.
 type Server struct {
 	// URL is the server's admin URL (its postgres database).
-	URL string
-	dir string // the data directory of a server this package started; "" otherwise
-	bin string
-	as  string // the user the server runs as when the tests run as root
-	err error  // why there is no server
+	URL  string
+	dir  string // the data directory of a server this package started; "" otherwise
+	bin  string
+	as   string // the user the server runs as when the tests run as root
+	opts string // the server's options (port, socket directory, settings)
+	err  error  // why there is no server
 }
 
 // Start returns the server of EnvURL, or starts one. It never fails: a Server without a
@@ -58,6 +59,26 @@ func (s *Server) Stop() {
 	}
 	_ = s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 	_ = os.RemoveAll(s.dir)
+}
+
+// Kill stops a server Start started at once (pg_ctl's immediate mode), as a crash would; its
+// files stay, for Restart. It is for tests of what happens while the database is down.
+func (s *Server) Kill(t testing.TB) {
+	t.Helper()
+	if s.dir == "" {
+		t.Skipf("the server of %s is not this test's to stop", EnvURL)
+	}
+	if err := s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		t.Fatalf("stop postgres: %v", err)
+	}
+}
+
+// Restart starts a server that Kill stopped, on the same port.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if err := s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-o", s.opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		t.Fatalf("restart postgres: %v", err)
+	}
 }
 
 // Schema returns the URL of a new, empty schema (the URL's search_path) on the server, dropped
@@ -133,8 +154,8 @@ func (s *Server) start() error {
 		s.Stop()
 		return err
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-	if err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
+	s.opts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+	if err := s.run("pg_ctl", "-D", data, "-o", s.opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		s.Stop()
 		return fmt.Errorf("%w\n%s", err, log)
