@@ -157,6 +157,25 @@ func TestServeSharedRateLimit(t *testing.T) {
 	if allowed < 30 || allowed > 31 {
 		t.Errorf("allowed by two instances: got %d (limited %d), want 30 (one bucket, not two)", allowed, limited)
 	}
+
+	// Without Redis each instance still limits, on its own: a fresh bucket of 30 each.
+	rd.Kill()
+	for _, s := range servers {
+		allowed = 0
+		for i := 0; i < 40; i++ {
+			resp, body := call(t, "POST", s.url+"/predict", "application/json", firstTransaction)
+			switch resp.StatusCode {
+			case http.StatusOK:
+				allowed++
+			case http.StatusTooManyRequests:
+			default:
+				t.Fatalf("without redis, request %d: got %d %v", i, resp.StatusCode, body)
+			}
+		}
+		if allowed < 30 || allowed > 31 {
+			t.Errorf("without redis, allowed by %s: got %d of 40, want 30 (its own limiter)", s.url, allowed)
+		}
+	}
 }
 
 // TestServeDependenciesDown stops Redis, then PostgreSQL, under an instance: /predict never
