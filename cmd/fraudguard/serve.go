@@ -67,20 +67,33 @@ func openStore(ctx context.Context, cfg config.Config) (serveStore, bool, error)
 	return s, true, nil
 }
 
-// openLimiter returns the rate limiter: the instance's own, or with REDIS_URL the shared one
-// in Redis behind a circuit breaker, falling back to the instance's own while Redis is down
-// (counted by fraudguard_dependency_fallbacks_total). It also returns Redis's health check
-// (nil without Redis) and a function that closes the connections. An instance starts even if
-// Redis does not answer yet: it limits on its own until Redis does.
-func openLimiter(ctx context.Context, cfg config.Config, metrics *telemetry.Metrics, log *slog.Logger) (ratelimit.Limiter, func(context.Context) error, func(), error) {
+// sharedState is what REDIS_URL brings: the rate limiter, and strikes and blocks shared by
+// every instance.
+type sharedState struct {
+	limiter ratelimit.Limiter
+	// blocks, gate and fallback go into block.Options; blocks is nil without Redis.
+	blocks   block.Shared
+	gate     block.Gate
+	fallback func(error)
+	// check is Redis's health check; nil without Redis.
+	check func(context.Context) error
+	close func()
+}
+
+// openRedis returns the instance's own rate limiter without REDIS_URL. With it, the rate
+// limiter, strikes and blocks live in Redis behind one circuit breaker; while Redis is down
+// the instance limits, counts and blocks on its own (counted by
+// fraudguard_dependency_fallbacks_total). An instance starts even if Redis does not answer
+// yet: it works on its own until Redis does.
+func openRedis(ctx context.Context, cfg config.Config, metrics *telemetry.Metrics, log *slog.Logger) (sharedState, error) {
 	local := ratelimit.NewLocal(time.Now, ratelimit.Memory{})
 	url := cfg.RedisURL.Reveal()
 	if url == "" {
-		return local, nil, func() {}, nil
+		return sharedState{limiter: local, close: func() {}}, nil
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, nil, nil, usageError{&config.Error{Setting: "REDIS_URL", Value: config.RedactURL(url), Allowed: "must be a Redis URL: " + err.Error()}}
+		return sharedState{}, usageError{&config.Error{Setting: "REDIS_URL", Value: config.RedactURL(url), Allowed: "must be a Redis URL: " + err.Error()}}
 	}
 	opts.PoolSize = cfg.RedisPoolSize
 	// A rate limit decision sits in every request's path: a Redis that does not answer fast
@@ -92,18 +105,24 @@ func openLimiter(ctx context.Context, cfg config.Config, metrics *telemetry.Metr
 	client := redis.NewClient(opts)
 	b := breaker.New("redis", breaker.Options{Metrics: metrics, OnChange: breakerLog(log), IsFailure: breaker.AnyError})
 	if err := client.Ping(ctx).Err(); err != nil {
-		log.Warn("redis does not answer; rate limits are this instance's own until it does", slog.String("error", err.Error()))
+		log.Warn("redis does not answer; rate limits and blocks are this instance's own until it does", slog.String("error", err.Error()))
 	}
-	limiter := &ratelimit.Fallback{
-		Primary:    ratelimit.NewRedis(client, "fraudguard:ratelimit:"),
-		Secondary:  local,
-		Gate:       b,
-		OnFallback: func(error) { metrics.Fallback("redis") },
-	}
-	check := func(ctx context.Context) error {
-		return b.Do(func() error { return client.Ping(ctx).Err() })
-	}
-	return limiter, check, func() { _ = client.Close() }, nil
+	fallback := func(error) { metrics.Fallback("redis") }
+	return sharedState{
+		limiter: &ratelimit.Fallback{
+			Primary:    ratelimit.NewRedis(client, "fraudguard:ratelimit:"),
+			Secondary:  local,
+			Gate:       b,
+			OnFallback: fallback,
+		},
+		blocks:   block.NewRedis(client, "fraudguard:block:"),
+		gate:     b,
+		fallback: fallback,
+		check: func(ctx context.Context) error {
+			return b.Do(func() error { return client.Ping(ctx).Err() })
+		},
+		close: func() { _ = client.Close() },
+	}, nil
 }
 
 // breakerLog logs a circuit breaker's changes of state.
@@ -167,7 +186,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		log.Info("admin key read from file", slog.String("path", adminSrc.Path))
 	}
 
-	store, shared, err := openStore(ctx, cfg)
+	store, sharedDB, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -209,16 +228,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	// On a shared PostgreSQL every call goes through a circuit breaker: while the database is
 	// down, job routes answer 503 at once with a retry time and /predict never waits on it.
 	var jobStore breaker.Storer = store
-	if shared {
+	if sharedDB {
 		jobStore = breaker.NewStore(store, breaker.New("postgres", breaker.Options{
 			Metrics: metrics, OnChange: breakerLog(log),
 		}))
 	}
-	limiter, redisCheck, closeRedis, err := openLimiter(ctx, cfg, metrics, log)
+	shared, err := openRedis(ctx, cfg, metrics, log)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
+	defer shared.close()
 
 	detector := detect.New(detect.Options{})
 	var uploadDetector txjson.Inspector // uploads are only inspected in block mode
@@ -240,7 +259,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	// This process is the only one working the embedded store's job queue: before it listens,
 	// it takes back the chunks and uploads a previous run left when it died. On a shared store
 	// the chunks it held could as well be another instance's: their leases expire instead.
-	if !shared {
+	if !sharedDB {
 		if err := jobs.Recover(ctx); err != nil {
 			return err
 		}
@@ -253,7 +272,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Keys:          keys,
 		Admin:         admin,
 		ReloadKeys:    keys.Reload,
-		Limiter:       limiter,
+		Limiter:       shared.limiter,
 		Limit:         ratelimit.Limit{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
 		Detector:      detector,
 		DetectOnly:    cfg.SecurityMode == "detect",
@@ -269,10 +288,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	guard.Blocker = block.New(time.Now, block.Options{
 		Threshold: cfg.BlockThreshold, Window: cfg.BlockWindow, Duration: blockFor,
 		Allow: cfg.IPAllowlist, Deny: cfg.IPBlocklist,
+		Shared: shared.blocks, Gate: shared.gate, OnFallback: shared.fallback,
 	})
 	checks := []api.Check{{Name: "store", Probe: jobStore.Ping}}
-	if redisCheck != nil {
-		checks = append(checks, api.Check{Name: "redis", Probe: redisCheck})
+	if shared.check != nil {
+		checks = append(checks, api.Check{Name: "redis", Probe: shared.check})
 	}
 	handler, err := api.NewServer(logger, api.Options{
 		Version:            version,
