@@ -35,7 +35,7 @@ import (
 // run in order on the same cluster; the figures it measures are logged with -v.
 
 const (
-	limitedKey = "scaleout-limited-key-0000000001" // predict, with its own limit of limitPerMinute
+	limitedKey = "scaleout-limited-key-0000000001"  // predict, with its own limit of limitPerMinute
 	loadKey    = "scaleout-load-key-00000000000001" // predict and batch, no limit
 	adminKey   = "scaleout-admin-key-0000000000001"
 	// limitPerMinute is the limited key's limit: bursts of as many, then one every 100 ms.
