@@ -48,6 +48,45 @@ func (c *Client) ReloadModel(ctx context.Context) (*wire.ReloadResponse, error) 
 	return sendJSON[wire.ReloadResponse](ctx, c, http.MethodPost, false, nil, "models", "reload")
 }
 
+// ActivateModel makes version, a bundle under the server's MODEL_PATH, the live model and
+// returns it (POST /models/activate; admin). An unknown version is a 404 *Error, a bundle that
+// fails its checks a 422 *Error, and the old model stays live. Activating twice is harmless,
+// so it is retried.
+func (c *Client) ActivateModel(ctx context.Context, version string) (*wire.ModelChangeResponse, error) {
+	return sendJSON[wire.ModelChangeResponse](ctx, c, http.MethodPost, true, wire.ActivateRequest{Version: version}, "models", "activate")
+}
+
+// RollbackModel makes live again the version that was live before the last switch (POST
+// /models/rollback; admin). With no earlier version it is a 409 *Error. It is not retried: a
+// second rollback would undo the first.
+func (c *Client) RollbackModel(ctx context.Context) (*wire.ModelChangeResponse, error) {
+	return sendJSON[wire.ModelChangeResponse](ctx, c, http.MethodPost, false, nil, "models", "rollback")
+}
+
+// CompareQuery selects the window of CompareModels; zero fields are left to the server (the
+// hour before until, until now, 10 disagreements).
+type CompareQuery struct {
+	Since time.Time
+	Until time.Time
+	Limit int
+}
+
+// CompareModels compares the live model with the shadow or challenger over a window (GET
+// /models/compare; admin). A server with neither is a 409 *Error.
+func (c *Client) CompareModels(ctx context.Context, q CompareQuery) (*wire.CompareResponse, error) {
+	v := url.Values{}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return getJSON[wire.CompareResponse](ctx, c, v, "models", "compare")
+}
+
 // ReloadKeys makes the server re-read its keys file (POST /security/keys/reload; admin). It is
 // not retried.
 func (c *Client) ReloadKeys(ctx context.Context) (*wire.ReloadResponse, error) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/fraudguard/fraudguard/client"
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
+	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
@@ -73,9 +75,21 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 			store.Close()
 		}
 	}()
+	root, prev, err := twoVersions(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	registry := model.NewRegistry()
-	reloader := &model.Reloader{Registry: registry, Root: filepath.Join("..", "models")}
-	if _, err := reloader.Reload(ctx); err != nil {
+	reloader := model.NewManager(registry, model.ManagerOptions{Root: root, History: store})
+	if _, err := reloader.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	shadow, err := reloader.Hold(prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	comparer, err := compare.New(nil, compare.Options{Mode: compare.ModeShadow})
+	if err != nil {
 		return nil, nil, err
 	}
 	keysFile := filepath.Join(dir, "keys.yaml")
@@ -106,6 +120,9 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 	h, err := api.NewServer(logger, api.Options{
 		Version:        "client-test",
 		Reloader:       reloader,
+		Lifecycle:      reloader,
+		Compare:        comparer,
+		Shadow:         shadow,
 		LogLevel:       level,
 		Metrics:        metrics,
 		MetricsHandler: metrics.Handler(),
@@ -124,17 +141,49 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { jobs.Run(ctx); done <- struct{}{} }()
 	go func() { auditor.Run(ctx); done <- struct{}{} }()
+	go func() { comparer.Run(ctx); done <- struct{}{} }()
 	srv := httptest.NewServer(h)
 	return &server{Server: srv, blocker: blocker}, func() {
 		srv.Close()
 		cancel()
 		<-done
 		<-done
+		<-done
 		store.Close()
 	}, nil
+}
+
+// twoVersions copies the shipped model into dir/models, beside a copy of it named
+// <version>-prev and made a day earlier, and returns the root and that older version.
+func twoVersions(dir string) (root, prev string, err error) {
+	bundles := model.ScanBundles(filepath.Join("..", "models"))
+	if len(bundles) == 0 {
+		return "", "", errors.New("no shipped model under ../models")
+	}
+	b := bundles[0]
+	root, prev = filepath.Join(dir, "models"), b.Version+"-prev"
+	for _, v := range []string{b.Version, prev} {
+		if err := os.CopyFS(filepath.Join(root, v), os.DirFS(b.Dir)); err != nil {
+			return "", "", err
+		}
+	}
+	path := filepath.Join(root, prev, model.ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", "", err
+	}
+	m["version"], m["created_at"] = prev, b.CreatedAt.Add(-24*time.Hour).Format(time.RFC3339)
+	if data, err = json.Marshal(m); err != nil {
+		return "", "", err
+	}
+	return root, prev, os.WriteFile(path, data, 0o644)
 }
 
 // mustClient is a client of srv with key and fast retries.
@@ -348,6 +397,24 @@ func TestHealthAndAdmin(t *testing.T) {
 	rel, err := c.ReloadModel(ctx)
 	if err != nil || rel.Status != "reloaded" || rel.Version != info.Version {
 		t.Errorf("model reload: got %+v, %v, want %s reloaded", rel, err, info.Version)
+	}
+	if len(info.Versions) != 2 || !info.Versions[0].Active || info.Versions[1].Version != info.Version+"-prev" {
+		t.Errorf("model info versions: got %+v, want %s active and %[2]s-prev", info.Versions, info.Version)
+	}
+	_, err = c.RollbackModel(ctx)
+	mustAPIError(t, err, 409, "CONFLICT")
+	ch, err := c.ActivateModel(ctx, info.Version+"-prev")
+	if err != nil || ch.Status != "activated" || ch.Model.Version != info.Version+"-prev" || ch.Previous != info.Version {
+		t.Errorf("activate: got %+v, %v", ch, err)
+	}
+	_, err = c.ActivateModel(ctx, "no-such-version")
+	mustAPIError(t, err, 404, "NOT_FOUND")
+	if ch, err := c.RollbackModel(ctx); err != nil || ch.Status != "rolled_back" || ch.Model.Version != info.Version {
+		t.Errorf("rollback: got %+v, %v, want %s", ch, err, info.Version)
+	}
+	cmp, err := c.CompareModels(ctx, client.CompareQuery{Since: time.Now().Add(-time.Minute), Limit: 3})
+	if err != nil || cmp.Mode != "shadow" || cmp.TopDisagreements == nil {
+		t.Errorf("compare: got %+v, %v", cmp, err)
 	}
 	if rel, err := c.ReloadKeys(ctx); err != nil || rel.Status != "reloaded" {
 		t.Errorf("keys reload: got %+v, %v", rel, err)

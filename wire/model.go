@@ -16,6 +16,38 @@ type ModelInfoResponse struct {
 	// Importance is absent when the bundle holds neither a reference sample nor split gains.
 	Importance   *ModelImportance `json:"importance,omitempty" doc:"Global feature importance: mean |SHAP| over the bundle's reference sample and the trees' split gain. Absent when the bundle has neither (a logistic regression without a reference sample, or a bundle written before they were kept)."`
 	Explanations ExplanationsInfo `json:"explanations" doc:"Whether the model can explain its scores (explain: true on /predict and /predict/batch, explain=true on POST /batch)."`
+	// Versions lists every bundle under MODEL_PATH.
+	Versions []ModelVersion `json:"versions" doc:"Every bundle under MODEL_PATH, newest first by created_at; the live one has active: true."`
+}
+
+// ModelVersion is one bundle under MODEL_PATH, as GET /models/info lists it.
+type ModelVersion struct {
+	Version   string     `json:"version" doc:"Bundle version (its directory name)." example:"20261126-000000-1a2b3c4d"`
+	Name      string     `json:"name" doc:"Model name."`
+	Kind      string     `json:"kind" doc:"Model kind, such as logreg."`
+	CreatedAt time.Time  `json:"created_at" doc:"When the bundle was made."`
+	SHA256    string     `json:"sha256" doc:"SHA-256 of the bundle's content."`
+	Metrics   Evaluation `json:"metrics" doc:"Training and validation metrics stored in the bundle."`
+	Loaded    bool       `json:"loaded" doc:"Whether the model is held in memory (the live one, the shadow or challenger, and with ENABLE_MODEL_CACHING=true every version loaded since start-up)."`
+	Active    bool       `json:"active" doc:"Whether it is the live model."`
+	LoadedAt  *time.Time `json:"loaded_at" doc:"When it was loaded; null when it is not in memory."`
+	Requests  int64      `json:"requests" doc:"Transactions it answered since it was loaded."`
+	Warnings  []string   `json:"warnings,omitempty" doc:"What its checks let through, such as a bundle without canary rows."`
+	Error     string     `json:"error,omitempty" doc:"Why its manifest cannot be read; such a bundle cannot be activated."`
+}
+
+// ActivateRequest is the body of POST /models/activate.
+type ActivateRequest struct {
+	Version string `json:"version" required:"true" minLength:"1" maxLength:"128" pattern:"^[A-Za-z0-9_][A-Za-z0-9_.-]*$" doc:"The version to make live: a directory under MODEL_PATH." example:"20261126-000000-1a2b3c4d"`
+}
+
+// ModelChangeResponse is the answer of POST /models/activate and POST /models/rollback: the
+// model now live.
+type ModelChangeResponse struct {
+	Status   string       `json:"status" enum:"activated,rolled_back" doc:"What was done."`
+	Previous string       `json:"previous" doc:"The version live before."`
+	Model    ModelVersion `json:"model" doc:"The model now live, as GET /models/info's versions list it."`
+	Warnings []string     `json:"warnings,omitempty" doc:"What the checks let through, such as a bundle without canary rows."`
 }
 
 // ModelImportance is a model's global feature importance.
@@ -85,4 +117,37 @@ type Confusion struct {
 type ReloadResponse struct {
 	Status  string `json:"status" enum:"reloaded" doc:"reloaded."`
 	Version string `json:"version,omitempty" doc:"The model version now live (model reload only)."`
+}
+
+// CompareResponse is the answer of GET /models/compare: the live model against the shadow or
+// challenger over the transactions both scored in [since, until).
+type CompareResponse struct {
+	Mode             string         `json:"mode" enum:"shadow,challenger" doc:"shadow: SHADOW_MODEL_VERSION scores every transaction off the hot path; challenger: CHALLENGER_MODEL_VERSION answers CHALLENGER_SHARE percent of them, and each transaction is scored by the other model too."`
+	Since            time.Time      `json:"since" doc:"Start of the window (inclusive)."`
+	Until            time.Time      `json:"until" doc:"End of the window (exclusive)."`
+	RetainedSince    time.Time      `json:"retained_since" doc:"The oldest time still kept in memory: a window before it is cut to it."`
+	LiveVersions     []string       `json:"live_versions" doc:"The live (champion) model versions seen in the window."`
+	OtherVersions    []string       `json:"other_versions" doc:"The shadow or challenger versions seen in the window."`
+	Transactions     int            `json:"transactions" doc:"Transactions scored by both models in the window."`
+	AnsweredByOther  int            `json:"answered_by_other" doc:"Of those, how many the challenger answered (0 in shadow mode)."`
+	LiveFlagRate     float64        `json:"live_flag_rate" doc:"Share of the transactions the live model flags as fraud (0 to 1)."`
+	OtherFlagRate    float64        `json:"other_flag_rate" doc:"Share the shadow or challenger flags."`
+	AgreementRate    float64        `json:"agreement_rate" doc:"Share on which both models take the same decision."`
+	ScoreCorrelation *float64       `json:"score_correlation" doc:"Pearson correlation of the two models' probabilities; null with fewer than two distinct scores."`
+	Dropped          int64          `json:"dropped" doc:"Transactions not scored a second time since start-up because the queue was full (fraudguard_shadow_dropped_total)."`
+	TopDisagreements []Disagreement `json:"top_disagreements" doc:"The transactions on which the probabilities differ most, largest first."`
+}
+
+// Disagreement is one transaction on which the two models differ.
+type Disagreement struct {
+	TransactionID    string    `json:"transaction_id"`
+	Time             time.Time `json:"time" doc:"When it was scored a second time."`
+	AnsweredBy       string    `json:"answered_by" enum:"live,shadow,challenger" doc:"Which model's score the client was given."`
+	LiveVersion      string    `json:"live_version"`
+	LiveProbability  float64   `json:"live_probability"`
+	LiveIsFraud      bool      `json:"live_is_fraud"`
+	OtherVersion     string    `json:"other_version"`
+	OtherProbability float64   `json:"other_probability"`
+	OtherIsFraud     bool      `json:"other_is_fraud"`
+	Difference       float64   `json:"difference" doc:"|live_probability − other_probability|."`
 }

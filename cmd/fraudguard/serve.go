@@ -21,6 +21,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/breaker"
+	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/config"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
@@ -39,6 +40,7 @@ import (
 type serveStore interface {
 	fraud.JobStore
 	fraud.AuditLog
+	fraud.ModelHistory
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -165,9 +167,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	defer logw.Close()
 	log := logger.With(slog.String("component", "serve"))
 	log.LogAttrs(ctx, slog.LevelInfo, "configuration", cfg.LogAttrs()...)
-	if !cfg.EnableModelCaching {
-		log.Warn("ENABLE_MODEL_CACHING=false has no effect: the parsed model is always held in memory")
-	}
 
 	keys, err := apikey.NewRing(cfg.APIKeysFile)
 	if err != nil {
@@ -193,14 +192,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	defer store.Close()
 
 	registry := model.NewRegistry()
-	reloader := &model.Reloader{Registry: registry, Root: cfg.ModelPath, Version: cfg.ModelVersion}
-	m, err := reloader.Reload(ctx)
+	models := model.NewManager(registry, model.ManagerOptions{
+		Root: cfg.ModelPath, Pinned: cfg.ModelVersion, Cache: cfg.EnableModelCaching, History: store,
+	})
+	m, err := models.Start(ctx)
 	if err != nil {
 		log.Error("model load failed", slog.String("error", err.Error()))
 		return fmt.Errorf("load model: %w", err)
 	}
 	log.Info("model loaded", slog.String("version", m.Version()), slog.String("kind", m.Manifest.Kind),
 		slog.String("dir", m.Dir), slog.String("sha256", m.SHA256))
+	for _, w := range m.Warnings {
+		log.Warn("model loaded with a warning", slog.String("version", m.Version()), slog.String("warning", w))
+	}
 
 	sampler := telemetry.NewSystemSampler(logger, cfg.DataDir, systemSampleInterval)
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
@@ -216,9 +220,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		_ = tracing.Shutdown(sctx)
 	}()
 
-	metrics, err := telemetry.NewMetrics(prometheus.NewRegistry(), telemetry.MetricsOptions{})
+	promReg := prometheus.NewRegistry()
+	metrics, err := telemetry.NewMetrics(promReg, telemetry.MetricsOptions{})
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
+	}
+	second, err := secondModel(cfg, models, promReg)
+	if err != nil {
+		return err
 	}
 	metrics.SetModel(m.Version(), m.Manifest.Kind)
 	metrics.LoadedAtStart()
@@ -301,7 +310,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		MaxBatchBodyBytes:  cfg.MaxBatchBodyBytes,
 		AllowedHosts:       cfg.AllowedHosts,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
-		Reloader:           reloader,
+		Reloader:           models,
+		Lifecycle:          models,
 		LogLevel:           level,
 		Metrics:            metrics,
 		MetricsHandler:     metrics.Handler(),
@@ -310,6 +320,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Checks:             checks,
 		Jobs:               jobs,
 		Pprof:              cfg.Pprof,
+		Compare:            second.compare,
+		Shadow:             second.shadow,
+		Challenger:         second.challenger,
+		ChallengerShare:    cfg.ChallengerShare,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -349,23 +363,71 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("version", version))
 
+	background := []api.Task{
+		{Name: "system sampler", Run: sampler.Run},
+		{Name: "health checks", Run: func(ctx context.Context) error { return handler.RunHealthChecks(ctx, cfg.HealthCheckInterval) }},
+		{Name: "SIGHUP reload", Run: func(ctx context.Context) error { return handler.ReloadOnSignal(ctx, hup) }},
+		{Name: "audit retention", Run: func(ctx context.Context) error {
+			return auditor.Retain(ctx, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, audit.PurgeInterval)
+		}},
+	}
+	if cfg.ModelWatch {
+		// A change in MODEL_PATH reloads by the same path as SIGHUP and POST /models/reload.
+		background = append(background, api.Task{Name: "model watch", Run: func(ctx context.Context) error {
+			return model.Watch(ctx, cfg.ModelPath, cfg.ModelWatchInterval, func(ctx context.Context) {
+				if _, err := handler.ReloadModel(ctx, api.TriggerWatch); err != nil {
+					log.Warn("reload on a change in MODEL_PATH failed; the old model stays", slog.String("error", err.Error()))
+				} else {
+					log.Info("reloaded on a change in MODEL_PATH")
+				}
+			})
+		}})
+	}
+	if second.compare != nil {
+		background = append(background, api.Task{Name: "second scoring", Run: second.compare.Run})
+	}
 	lc := &api.Lifecycle{
 		Server:       srv,
 		Listener:     ln,
 		DrainTimeout: cfg.ShutdownTimeout,
 		Logger:       log,
-		Background: []api.Task{
-			{Name: "system sampler", Run: sampler.Run},
-			{Name: "health checks", Run: func(ctx context.Context) error { return handler.RunHealthChecks(ctx, cfg.HealthCheckInterval) }},
-			{Name: "SIGHUP reload", Run: func(ctx context.Context) error { return handler.ReloadOnSignal(ctx, hup) }},
-			{Name: "audit retention", Run: func(ctx context.Context) error {
-				return auditor.Retain(ctx, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, audit.PurgeInterval)
-			}},
-		},
-		Workers: []api.Task{{Name: "batch workers", Run: jobs.Run}},
-		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}},
-		Flush:   []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
-		Close:   []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
+		Background:   background,
+		Workers:      []api.Task{{Name: "batch workers", Run: jobs.Run}},
+		Writers:      []api.Task{{Name: "audit writer", Run: auditor.Run}},
+		Flush:        []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
+		Close:        []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
 	}
 	return lc.Run(ctx)
+}
+
+// second is the model that scores transactions a second time, and its comparer.
+type second struct {
+	compare            *compare.Comparer
+	shadow, challenger *model.Model
+}
+
+// secondModel loads SHADOW_MODEL_VERSION or CHALLENGER_MODEL_VERSION, held in memory beside
+// the live model; with neither, there is nothing to compare.
+func secondModel(cfg config.Config, models *model.Manager, reg prometheus.Registerer) (second, error) {
+	var out second
+	version, mode, setting := cfg.ShadowModelVersion, compare.ModeShadow, "SHADOW_MODEL_VERSION"
+	if cfg.ChallengerModelVersion != "" {
+		version, mode, setting = cfg.ChallengerModelVersion, compare.ModeChallenger, "CHALLENGER_MODEL_VERSION"
+	}
+	if version == "" {
+		return out, nil
+	}
+	m, err := models.Hold(version)
+	if err != nil {
+		return out, usageError{&config.Error{Setting: setting, Value: version, Allowed: "must be a model version under MODEL_PATH that loads: " + err.Error()}}
+	}
+	if out.compare, err = compare.New(reg, compare.Options{Mode: mode}); err != nil {
+		return out, fmt.Errorf("comparer: %w", err)
+	}
+	if mode == compare.ModeChallenger {
+		out.challenger = m
+	} else {
+		out.shadow = m
+	}
+	return out, nil
 }

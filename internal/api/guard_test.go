@@ -551,7 +551,9 @@ func (discardLog) Write(p []byte) (int, error) { return len(p), nil }
 // reloaderFunc is a ModelReloader made of a function, for faults.
 type reloaderFunc func(ctx context.Context) (*model.Model, error)
 
-func (f reloaderFunc) Reload(ctx context.Context) (*model.Model, error) { return f(ctx) }
+func (f reloaderFunc) Reload(ctx context.Context, _ model.Actor) (*model.Model, error) {
+	return f(ctx)
+}
 
 // TestGuardRefusesMissingPart checks that NewServer refuses a guard with a part missing, naming
 // it, unless Guard.Off switches that part off, and refuses a part both set and switched off.

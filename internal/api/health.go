@@ -141,6 +141,7 @@ func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
 		LoadedAt:     m.LoadedAt,
 		Importance:   modelImportance(mf.Features, m.Importance()),
 		Explanations: explanationsInfo(m.ExplainError()),
+		Versions:     s.modelVersions(),
 	})
 }
 

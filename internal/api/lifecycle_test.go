@@ -208,7 +208,7 @@ func TestLifecycleStoresAuditEventsRecordedDuringDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].Outcome != fraud.OutcomeSuccess || evs[0].Detail != "trigger=http version="+m.Version() {
+	if len(evs) != 1 || evs[0].Outcome != fraud.OutcomeSuccess || evs[0].Detail != "trigger=http version="+m.Version()+" previous="+m.Version() {
 		t.Errorf("stored reload events: got %+v, want the one recorded during the drain", evs)
 	}
 }

@@ -35,6 +35,9 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		reflect.TypeFor[wire.UnblockResponse](),
 		reflect.TypeFor[wire.AuditResponse](),
 		reflect.TypeFor[wire.ReloadResponse](),
+		reflect.TypeFor[wire.ActivateRequest](),
+		reflect.TypeFor[wire.ModelChangeResponse](),
+		reflect.TypeFor[wire.CompareResponse](),
 		reflect.TypeFor[wire.LogLevelBody](),
 		reflect.TypeFor[wire.PredictBatchRequest](),
 		reflect.TypeFor[wire.PredictBatchResponse](),
@@ -198,6 +201,55 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 	setLevel["post"].(obj)["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref("LogLevelBody")}}}
 	logLevel["put"] = setLevel["post"]
 
+	compareOp := get("compareModels", "Compare the live model with the shadow or challenger",
+		"Over the transactions both models scored in the window (kept in memory, for the last hour and at most 100,000 transactions): each model's flag rate, the rate at which they agree, the correlation of their scores and the transactions on which they disagree most. The second score is computed off the hot path from a bounded queue; what the queue could not take is counted in dropped and never slowed an answer.",
+		"CompareResponse", "models", "400")
+	compareOp["get"].(obj)["parameters"] = []any{
+		obj{"name": "since", "in": "query", "description": "Start of the window (RFC 3339, inclusive); default an hour before until.", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "until", "in": "query", "description": "End of the window (RFC 3339, exclusive); default now.", "schema": obj{"type": "string", "format": "date-time"}},
+		obj{"name": "limit", "in": "query", "description": "How many disagreements to list.", "schema": obj{"type": "integer", "minimum": 0, "maximum": 100, "default": 10}},
+	}
+	compareOp["get"].(obj)["responses"].(obj)["409"] = obj{
+		"description": "Neither SHADOW_MODEL_VERSION nor CHALLENGER_MODEL_VERSION is set (CONFLICT).",
+		"headers":     obj{"X-Request-ID": obj{"$ref": "#/components/headers/X-Request-ID"}},
+		"content":     obj{"application/json": obj{"schema": ref("ErrorResponse"), "example": errorExample(fraud.CodeConflict, "there is nothing to compare: set SHADOW_MODEL_VERSION or CHALLENGER_MODEL_VERSION")}},
+	}
+
+	modelSwitch422 := func(desc string) obj {
+		r := errorResponses("422")
+		r["422"].(obj)["description"] = desc
+		r["422"].(obj)["content"].(obj)["application/json"].(obj)["example"] = errorExample(fraud.CodeUnprocessableEntity,
+			"the model could not be loaded; the old model stays live: load model models/v2: canary 3: model gives probability 0.91, manifest says 0.42 (relative tolerance 1e-09)")
+		return r
+	}
+	activate := post("activateModel", "Make a model version live",
+		"Loads the named bundle under MODEL_PATH (or takes it from memory with ENABLE_MODEL_CACHING=true), checks it off to the side — format, feature list, and its canary rows scored against their expected outputs — and swaps it in atomically: requests in flight finish on the model they started with. The switch is stored in the activation history (a restart keeps it unless MODEL_VERSION is set) and audited (model_activate), and counted in fraudguard_model_reloads_total. On any failure the old model stays live.",
+		"ModelChangeResponse", "models", "400", "413", "415", "503")
+	activate["post"].(obj)["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{
+		"schema": ref("ActivateRequest"), "example": obj{"version": "20261126-000000-1a2b3c4d"}}}}
+	activateResponses := activate["post"].(obj)["responses"].(obj)
+	activateResponses["404"] = obj{
+		"description": "No bundle of that version under MODEL_PATH (NOT_FOUND); details list the versions there are.",
+		"headers":     obj{"X-Request-ID": obj{"$ref": "#/components/headers/X-Request-ID"}},
+		"content": obj{"application/json": obj{"schema": ref("ErrorResponse"), "example": errorExample(fraud.CodeNotFound,
+			"no model version v9 under MODEL_PATH", fraud.Detail{"version": "v9", "available": []string{"v2", "v1"}})}},
+	}
+	for k, v := range modelSwitch422("The bundle fails its checks; the old model stays live (UNPROCESSABLE_ENTITY), and the message says why.") {
+		activateResponses[k] = v
+	}
+	rollback := post("rollbackModel", "Go back to the previous model version",
+		"Makes live again the version that was live before the last switch, as the stored activation history says, by the same checks and atomic swap as activateModel. A second rollback undoes the first. Audited (model_rollback).",
+		"ModelChangeResponse", "models", "503")
+	rollbackResponses := rollback["post"].(obj)["responses"].(obj)
+	rollbackResponses["409"] = obj{
+		"description": "No earlier version to go back to (CONFLICT).",
+		"headers":     obj{"X-Request-ID": obj{"$ref": "#/components/headers/X-Request-ID"}},
+		"content":     obj{"application/json": obj{"schema": ref("ErrorResponse"), "example": errorExample(fraud.CodeConflict, "there is no earlier model version to roll back to")}},
+	}
+	for k, v := range modelSwitch422("The earlier version's bundle is gone or fails its checks; the live model stays (UNPROCESSABLE_ENTITY).") {
+		rollbackResponses[k] = v
+	}
+
 	doc := obj{
 		"openapi":           "3.1.0",
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -211,7 +263,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			obj{"name": "scoring", "description": "Fraud scores for transactions."},
 			obj{"name": "batch", "description": "Background batch jobs: upload, progress, results."},
 			obj{"name": "health", "description": "Health and probes."},
-			obj{"name": "models", "description": "The live model."},
+			obj{"name": "models", "description": "The live model, the versions under MODEL_PATH, switching between them, and the comparison of two models."},
 			obj{"name": "admin", "description": "Run-time settings (admin scope)."},
 			obj{"name": "security", "description": "Blocked addresses, the audit log and key rotation (admin scope)."},
 			obj{"name": "documentation", "description": "This document and its viewers."},
@@ -224,8 +276,11 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			"/health/ready":          probe("healthReady", "Readiness probe", true),
 			"/v2/health/live":        probe("v2HealthLive", "KServe V2 liveness probe", false),
 			"/v2/health/ready":       probe("v2HealthReady", "KServe V2 readiness probe", true),
-			"/models/info":           secured(get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle; its global feature importance (importance: each feature's mean |SHAP| over the reference sample stored in the bundle, measured when the bundle was written, and the trees' split gain and its share), and whether it can explain its scores (explanations).", "ModelInfoResponse", "models", "503"), "any"),
-			"/models/reload":         secured(post("reloadModel", "Reload the model", "Loads the newest bundle (or MODEL_VERSION) off to the side and makes it live; the old model stays live if it fails. Also done on SIGHUP. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
+			"/models/info":           secured(get("modelInfo", "The live model", "Name, version, kind, features in order, threshold, metrics and digest of the live model bundle; its global feature importance (importance: each feature's mean |SHAP| over the reference sample stored in the bundle, measured when the bundle was written, and the trees' split gain and its share), whether it can explain its scores (explanations); and versions: every bundle under MODEL_PATH.", "ModelInfoResponse", "models", "503"), "any"),
+			"/models/reload":         secured(post("reloadModel", "Reload the model", "Re-reads MODEL_PATH, loads the newest bundle (or MODEL_VERSION) off to the side, checks it (format, features, canaries) and makes it live; the old model stays live if it fails (422, counted in fraudguard_model_reloads_total{outcome=\"failure\"}). Also done on SIGHUP and, with MODEL_WATCH=true, when MODEL_PATH changes; one reload at a time. Audited.", "ReloadResponse", "models", "422", "503"), "admin"),
+			"/models/activate":       secured(activate, "admin"),
+			"/models/rollback":       secured(rollback, "admin"),
+			"/models/compare":        secured(compareOp, "admin"),
 			"/security/blocked":      secured(get("blockedIPs", "Blocked addresses", "Addresses blocked automatically after repeated strikes, with when their block ends.", "BlockedResponse", "security"), "admin"),
 			"/security/blocked/{ip}": secured(unblock, "admin"),
 			"/security/audit":        secured(audit, "admin"),

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"github.com/fraudguard/fraudguard/internal/compare"
 	"net/http"
 	"strconv"
 	"time"
@@ -79,6 +80,15 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ex.TopK = 0
 	}
+	// A batch is answered by one version, the live model; the shadow or challenger scores its
+	// rows a second time.
+	var other *model.Model
+	if s.opts.Compare != nil {
+		other = s.opts.Challenger
+		if other == nil {
+			other = s.opts.Shadow
+		}
+	}
 	sum := wire.BatchSummary{TotalProcessed: n}
 	var probSum float64
 	sc.scores = sc.scores[:0]
@@ -93,6 +103,12 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		score := m.Score(&sc.txs[i].Features)
 		sc.scores = append(sc.scores, score)
+		if other != nil {
+			if sc.txs[i].ID == "" {
+				sc.txs[i].ID = newTransactionID()
+			}
+			s.opts.Compare.Offer(&compare.Job{TransactionID: sc.txs[i].ID, Features: sc.txs[i].Features, Answer: score, Model: other})
+		}
 		sum.Valid++
 		probSum += score.Probability
 		if score.IsFraud {
@@ -113,6 +129,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
 	s.predictions.Add(int64(sum.Valid))
+	m.CountRequest(int64(sum.Valid))
 }
 
 // decodeBatch decodes {"transactions": [...]} into sc, item by item; an item's field errors

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
@@ -17,6 +18,8 @@ const (
 	TriggerHTTP = "http"
 	// TriggerSignal is SIGHUP, which reloads the keys and the model.
 	TriggerSignal = "SIGHUP"
+	// TriggerWatch is a change in MODEL_PATH seen with MODEL_WATCH=true.
+	TriggerWatch = "watch"
 )
 
 // There is one reload per kind of thing, whatever asks for it: ReloadKeys and ReloadModel are
@@ -112,19 +115,38 @@ func (s *Server) reloadModel(ctx context.Context, o reloadOrigin) (*model.Model,
 	if s.reloader == nil {
 		return nil, errNoModelReload()
 	}
-	m, err := s.reloader.Reload(ctx)
+	return s.changeModel(ctx, fraud.ActionModelReload, o, "", func(ctx context.Context, by model.Actor) (*model.Model, error) {
+		return s.reloader.Reload(ctx, by)
+	})
+}
+
+// changeModel is the one path of every change of the live model (reload, activate,
+// rollback), whatever asked for it: the change itself, then the count in
+// fraudguard_model_reloads_total, the live-model gauge and the audit event. A failure that is
+// not already a *fraud.Error (a bundle that fails its checks) becomes a 422 saying why; the
+// old model stays live in every case.
+func (s *Server) changeModel(ctx context.Context, action string, o reloadOrigin, asked string, change func(context.Context, model.Actor) (*model.Model, error)) (*model.Model, error) {
+	prev := ""
+	if cur := s.models.Current(); cur != nil {
+		prev = cur.Version()
+	}
+	m, err := change(ctx, model.Actor{Trigger: o.trigger, KeyName: o.keyName, RequestID: o.requestID})
 	if s.metrics != nil {
 		s.metrics.ModelReloaded(err == nil)
 		if err == nil {
 			s.metrics.SetModel(m.Version(), m.Manifest.Kind)
 		}
 	}
-	version := ""
+	result := asked
 	if err == nil {
-		version = "version=" + m.Version()
+		result = strings.TrimSpace(asked + " version=" + m.Version() + " previous=" + prev)
 	}
-	s.auditReload(ctx, fraud.ActionModelReload, o, version, err)
+	s.auditReload(ctx, action, o, result, err)
 	if err != nil {
+		var fe *fraud.Error
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
 		return nil, &fraud.Error{Code: fraud.CodeUnprocessableEntity, Message: "the model could not be loaded; the old model stays live: " + err.Error()}
 	}
 	return m, nil
@@ -144,7 +166,7 @@ func (s *Server) auditReload(ctx context.Context, action string, o reloadOrigin,
 		Detail:    "trigger=" + o.trigger,
 	}
 	if err != nil {
-		e.Outcome, result = fraud.OutcomeFailure, "error="+err.Error()
+		e.Outcome, result = fraud.OutcomeFailure, strings.TrimSpace(result+" error="+err.Error())
 	}
 	if result != "" {
 		e.Detail += " " + result

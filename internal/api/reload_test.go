@@ -71,7 +71,7 @@ func mustReloadRig(t *testing.T) *reloadRig {
 	}
 	metrics.LoadedAtStart()
 	g := mustGuardedWith(t, true, Options{
-		Reloader: &model.Reloader{Registry: registry, Root: filepath.Dir(m.Dir)},
+		Reloader: model.NewManager(registry, model.ManagerOptions{Root: filepath.Dir(m.Dir)}),
 		Metrics:  metrics,
 	}, registry, nil)
 	return &reloadRig{guarded: g, registry: registry, live: m, metrics: reg, clock: clock}
@@ -146,8 +146,8 @@ func TestReloadOneWayForEveryTrigger(t *testing.T) {
 			t.Errorf("%s over HTTP: got %+v, want the admin key, a request id and the client", action, viaHTTP)
 		}
 	}
-	if _, rest := splitTrigger(t, models[TriggerSignal]); rest != "version="+r.live.Version() {
-		t.Errorf("model reload detail: got %q, want version=%s", rest, r.live.Version())
+	if _, rest := splitTrigger(t, models[TriggerSignal]); rest != "version="+r.live.Version()+" previous="+r.live.Version() {
+		t.Errorf("model reload detail: got %q, want version=%s previous=%[2]s", rest, r.live.Version())
 	}
 
 	for _, name := range []string{"fraudguard_key_reloads_total", "fraudguard_model_reloads_total"} {
@@ -234,7 +234,7 @@ func TestReloadOnSignalWithoutKeysFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := mustGuardedWith(t, false, Options{Reloader: &model.Reloader{Registry: registry, Root: filepath.Dir(m.Dir)}, Metrics: metrics}, registry, nil)
+	g := mustGuardedWith(t, false, Options{Reloader: model.NewManager(registry, model.ManagerOptions{Root: filepath.Dir(m.Dir)}), Metrics: metrics}, registry, nil)
 	if err := g.srv.Reload(context.Background(), TriggerSignal); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}

@@ -38,6 +38,9 @@ func (s *Server) routeTable() []route {
 
 		{"GET", "/models/info", accessAnyKey, http.HandlerFunc(s.handleModelInfo)},
 		{"POST", "/models/reload", accessAdmin, http.HandlerFunc(s.handleModelReload)},
+		{"POST", "/models/activate", accessAdmin, http.HandlerFunc(s.handleModelActivate)},
+		{"POST", "/models/rollback", accessAdmin, http.HandlerFunc(s.handleModelRollback)},
+		{"GET", "/models/compare", accessAdmin, http.HandlerFunc(s.handleModelCompare)},
 
 		{"GET", "/security/blocked", accessAdmin, http.HandlerFunc(s.handleBlockedList)},
 		{"DELETE", "/security/blocked/{ip}", accessAdmin, http.HandlerFunc(s.handleUnblock)},

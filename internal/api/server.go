@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
@@ -36,10 +37,20 @@ type SystemSampler interface {
 	System() wire.SystemInfo
 }
 
-// ModelReloader loads the newest model bundle and makes it live (POST /models/reload). It
-// keeps the old model when the new one fails to load.
+// ModelReloader loads the newest model bundle and makes it live (POST /models/reload, SIGHUP,
+// MODEL_WATCH). It keeps the old model when the new one fails to load.
 type ModelReloader interface {
-	Reload(ctx context.Context) (*model.Model, error)
+	Reload(ctx context.Context, by model.Actor) (*model.Model, error)
+}
+
+// ModelLifecycle switches the live model between the versions under MODEL_PATH (POST
+// /models/activate and /models/rollback) and lists them (GET /models/info). Like
+// ModelReloader, it keeps the old model live when a switch fails; a *fraud.Error it returns
+// is answered as is, any other error as a 422.
+type ModelLifecycle interface {
+	Activate(ctx context.Context, version string, by model.Actor) (*model.Model, error)
+	Rollback(ctx context.Context, by model.Actor) (*model.Model, error)
+	Versions() []wire.ModelVersion
 }
 
 // Options are the server's settings.
@@ -60,6 +71,9 @@ type Options struct {
 	Now func() time.Time
 	// Reloader reloads the model; nil turns POST /models/reload off (503).
 	Reloader ModelReloader
+	// Lifecycle switches between model versions; nil turns POST /models/activate and
+	// /models/rollback off (503) and leaves GET /models/info's versions empty.
+	Lifecycle ModelLifecycle
 	// Checks are the dependencies /health checks in the background, besides the model.
 	Checks []Check
 	// LogLevel, when set, is the level GET and PUT /admin/log-level read and change.
@@ -78,6 +92,17 @@ type Options struct {
 	// Pprof serves the Go profiler (net/http/pprof) under /debug/pprof/ to the admin key.
 	// Off, the path is an unknown route.
 	Pprof bool
+	// Compare scores transactions a second time off the hot path and answers GET
+	// /models/compare; nil answers 409 there. With Challenger set, the model that did not
+	// answer scores each /predict transaction; else Shadow scores every one.
+	Compare *compare.Comparer
+	// Shadow is SHADOW_MODEL_VERSION's model.
+	Shadow *model.Model
+	// Challenger answers ChallengerShare percent of /predict transactions (chosen by a hash
+	// of transaction_id); /predict/batch stays on the live model, so a batch is scored by one
+	// version.
+	Challenger      *model.Model
+	ChallengerShare int
 }
 
 // Metrics records what the API does, for /metrics.
@@ -225,6 +250,22 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeModelNotLoaded, Message: "no model is loaded yet", RetryAfter: 5})
 		return
 	}
+	if tx.ID == "" {
+		tx.ID = newTransactionID()
+	}
+	// m answers; other, when set, scores the transaction a second time off the hot path.
+	var other *model.Model
+	byOther := false
+	switch {
+	case s.opts.Compare == nil:
+	case s.opts.Challenger != nil:
+		other = s.opts.Challenger
+		if compare.InShare(tx.ID, s.opts.ChallengerShare) {
+			m, other, byOther = other, m, true
+		}
+	case s.opts.Shadow != nil:
+		other = s.opts.Shadow
+	}
 	var expl *explained
 	if ex := d.Explain(); ex.On {
 		expl = &explained{topK: ex.TopK}
@@ -248,8 +289,8 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if s.metrics != nil {
 		s.metrics.ObservePrediction(score.Probability, score.IsFraud)
 	}
-	if tx.ID == "" {
-		tx.ID = newTransactionID()
+	if other != nil {
+		s.opts.Compare.Offer(&compare.Job{TransactionID: tx.ID, Features: tx.Features, Answer: score, ByOther: byOther, Model: other})
 	}
 	elapsed := time.Since(start)
 	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, requestID(w))
@@ -261,6 +302,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
 	s.predictions.Add(1)
+	m.CountRequest(1)
 	s.predictRequests.Add(1)
 	s.predictNanos.Add(int64(elapsed))
 }

@@ -78,6 +78,7 @@ var layers = map[string]place{
 	"internal/model/lightgbm": {rank: 5},
 	"internal/train":          {rank: 5},
 	"internal/txjson":         {rank: 5},
+	"internal/compare":        {rank: 5},
 
 	// Jobs, then the HTTP API, then the public client; the evaluation report, which computes its
 	// figures as training does.

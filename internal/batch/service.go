@@ -108,6 +108,10 @@ type Service struct {
 
 	mu       sync.Mutex
 	inFlight map[string]map[*context.CancelFunc]struct{} // job id → cancels of chunks being scored
+	// pins is the model each running job is scored by: the live model when this process
+	// claimed the job's first chunk, so that a switch of the live model does not split a job
+	// between two versions. A job resumed after a restart takes the live model then.
+	pins map[string]*model.Model
 }
 
 // New returns a Service over store that scores with the models' live model. Run runs its
@@ -157,6 +161,7 @@ func New(store fraud.JobStore, models ModelSource, logger *slog.Logger, opts Opt
 		work:     make(chan struct{}, opts.Workers),
 		admit:    make(chan struct{}, 1),
 		inFlight: make(map[string]map[*context.CancelFunc]struct{}),
+		pins:     make(map[string]*model.Model),
 	}
 }
 
@@ -315,7 +320,7 @@ func (s *Service) worker(ctx context.Context) {
 			}
 			continue
 		}
-		buf = s.process(ctx, m, task, buf)
+		buf = s.process(ctx, s.pin(task.JobID, m), task, buf)
 	}
 }
 
@@ -376,6 +381,7 @@ func (s *Service) process(ctx context.Context, m *model.Model, task fraud.ChunkT
 			s.opts.Metrics.AddBatchRows(int(out.Processed - out.Invalid))
 		}
 		if completed {
+			s.unpin(task.JobID)
 			s.logger.Info("job completed", slog.String("job_id", task.JobID))
 			s.wakeDispatcher()
 		}
@@ -412,7 +418,26 @@ func (s *Service) fail(ctx context.Context, jobID, why string) {
 		s.logger.Error("job failed", slog.String("job_id", jobID), slog.String("reason", why))
 	}
 	s.cancelInFlight(jobID)
+	s.unpin(jobID)
 	s.wakeDispatcher()
+}
+
+// pin returns the model jobID is scored by, pinning live to it at its first chunk.
+func (s *Service) pin(jobID string, live *model.Model) *model.Model {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.pins[jobID]; ok {
+		return m
+	}
+	s.pins[jobID] = live
+	return live
+}
+
+// unpin forgets the model of a job that has ended.
+func (s *Service) unpin(jobID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pins, jobID)
 }
 
 func (s *Service) track(jobID string, cancel *context.CancelFunc) {
@@ -735,6 +760,7 @@ func (s *Service) Cancel(ctx context.Context, jobID string) (fraud.Job, error) {
 		return fraud.Job{}, err
 	}
 	s.cancelInFlight(jobID)
+	s.unpin(jobID)
 	s.wakeDispatcher()
 	if !before.Status.Finished() && j.Status == fraud.JobCancelled {
 		s.logger.Info("job cancelled", slog.String("job_id", jobID))

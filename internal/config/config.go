@@ -29,17 +29,26 @@ type Config struct {
 	AllowedHosts       []string
 	CORSAllowedOrigins []string
 	EnableModelCaching bool
-	MaxBatchSize       int
-	MaxBodyBytes       int64
-	MaxBatchBodyBytes  int64
-	LogLevel           slog.Level
-	LogFormat          string
-	LogFile            string
-	ShutdownTimeout    time.Duration
-	ReadHeaderTimeout  time.Duration
-	ReadTimeout        time.Duration
-	WriteTimeout       time.Duration
-	IdleTimeout        time.Duration
+	// ModelWatch polls MODEL_PATH every ModelWatchInterval and reloads when it changes.
+	ModelWatch         bool
+	ModelWatchInterval time.Duration
+	// ShadowModelVersion scores every transaction a second time, off the hot path.
+	ShadowModelVersion string
+	// ChallengerModelVersion answers ChallengerShare percent of transactions, chosen by a
+	// hash of transaction_id.
+	ChallengerModelVersion string
+	ChallengerShare        int
+	MaxBatchSize           int
+	MaxBodyBytes           int64
+	MaxBatchBodyBytes      int64
+	LogLevel               slog.Level
+	LogFormat              string
+	LogFile                string
+	ShutdownTimeout        time.Duration
+	ReadHeaderTimeout      time.Duration
+	ReadTimeout            time.Duration
+	WriteTimeout           time.Duration
+	IdleTimeout            time.Duration
 	// APIKeysFile is the YAML or JSON file of API keys; empty means none.
 	APIKeysFile    string
 	RateLimitBurst int
@@ -261,12 +270,37 @@ func settings() []setting {
 			c.CORSAllowedOrigins = origins
 			return nil
 		}},
-		{"ENABLE_MODEL_CACHING", "true", "kept for compatibility: the parsed model is always held in memory; false only logs a warning", func(c *Config, v string) error {
+		{"ENABLE_MODEL_CACHING", "true", "keep every model version once loaded in memory, for instant switching (false: only the live one, and the shadow or challenger)", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return errors.New("must be true or false")
 			}
 			c.EnableModelCaching = b
+			return nil
+		}},
+		{"MODEL_WATCH", "false", "reload the model when MODEL_PATH changes (polled every MODEL_WATCH_INTERVAL)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.ModelWatch = b
+			return nil
+		}},
+		{"MODEL_WATCH_INTERVAL", "5s", "how often MODEL_WATCH polls MODEL_PATH", durationSetter(func(c *Config) *time.Duration { return &c.ModelWatchInterval })},
+		{"SHADOW_MODEL_VERSION", "", "a model version that scores every transaction too, off the hot path, for GET /models/compare (empty: none)", func(c *Config, v string) error {
+			c.ShadowModelVersion = v
+			return nil
+		}},
+		{"CHALLENGER_MODEL_VERSION", "", "a model version that answers CHALLENGER_SHARE percent of /predict transactions (empty: none)", func(c *Config, v string) error {
+			c.ChallengerModelVersion = v
+			return nil
+		}},
+		{"CHALLENGER_SHARE", "0", "percentage (0-100) of /predict transactions the challenger answers, chosen by a hash of transaction_id", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100 {
+				return errors.New("must be a whole number from 0 to 100")
+			}
+			c.ChallengerShare = n
 			return nil
 		}},
 		{"MAX_BATCH_SIZE", "1000", "most transactions in one /predict/batch request", func(c *Config, v string) error {
@@ -549,6 +583,12 @@ func (c *Config) validate() error {
 	if err != nil || !st.IsDir() {
 		return &Error{Setting: "MODEL_PATH", Value: c.ModelPath, Allowed: "must be an existing directory holding model bundles"}
 	}
+	if c.ShadowModelVersion != "" && c.ChallengerModelVersion != "" {
+		return &Error{Setting: "SHADOW_MODEL_VERSION", Value: c.ShadowModelVersion, Allowed: "SHADOW_MODEL_VERSION and CHALLENGER_MODEL_VERSION cannot both be set: /models/compare compares the live model with one other"}
+	}
+	if c.ChallengerShare > 0 && c.ChallengerModelVersion == "" {
+		return &Error{Setting: "CHALLENGER_SHARE", Value: strconv.Itoa(c.ChallengerShare), Allowed: "needs CHALLENGER_MODEL_VERSION"}
+	}
 	// The keys file's content is checked by serve, which loads it before binding the port;
 	// here only that it is there.
 	if c.APIKeysFile != "" {
@@ -593,6 +633,11 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Any("allowed_hosts", c.AllowedHosts),
 		slog.Any("cors_allowed_origins", c.CORSAllowedOrigins),
 		slog.Bool("enable_model_caching", c.EnableModelCaching),
+		slog.Bool("model_watch", c.ModelWatch),
+		slog.Duration("model_watch_interval", c.ModelWatchInterval),
+		slog.String("shadow_model_version", c.ShadowModelVersion),
+		slog.String("challenger_model_version", c.ChallengerModelVersion),
+		slog.Int("challenger_share", c.ChallengerShare),
 		slog.Int("max_batch_size", c.MaxBatchSize),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_batch_body_bytes", c.MaxBatchBodyBytes),

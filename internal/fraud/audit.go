@@ -21,6 +21,8 @@ const (
 	ActionIPUnblocked    = "ip_unblocked"
 	ActionAdminAccess    = "admin_access"
 	ActionModelReload    = "model_reload"
+	ActionModelActivate  = "model_activate"
+	ActionModelRollback  = "model_rollback"
 	ActionKeysReload     = "keys_reload"
 	ActionJobDelete      = "job_delete"
 	ActionLogLevel       = "log_level"

@@ -210,8 +210,10 @@ type Bundle struct {
 // not fraud.FeatureNames, when a member is of an unknown kind or its file is missing or
 // corrupt, when a reference section does not match its file, when the bundle holds what its
 // format version does not have, and when a canary's probability differs from the manifest's
-// by more than CanaryTolerance. It sets SHA256 to the bundle's digest (see BundleDigest) and
-// LoadedAt to the current time. The reference's importance is read, not measured again.
+// by more than CanaryTolerance. A bundle without canaries (written before bundles carried
+// them) loads with NoCanariesWarning in Warnings. It sets SHA256 to the bundle's digest (see
+// BundleDigest) and LoadedAt to the current time. The reference's importance is read, not
+// measured again.
 func Load(dir string) (*Model, error) {
 	m, err := load(dir)
 	if err != nil {
@@ -245,6 +247,9 @@ func load(dir string) (*Model, error) {
 			return nil, fmt.Errorf("canary %d: model gives probability %.17g, manifest says %.17g (relative tolerance %g)",
 				i, got, c.Probability, CanaryTolerance)
 		}
+	}
+	if len(man.Canaries) == 0 {
+		m.Warnings = append(m.Warnings, NoCanariesWarning)
 	}
 	m.Dir = dir
 	m.SHA256 = digestFiles(files)
@@ -328,9 +333,6 @@ func build(man Manifest, files map[string][]byte) (*Model, error) {
 			return nil, fmt.Errorf("%s: preprocessing[%d] names member %q, which is not in members", ManifestFile, i, p.Member)
 		}
 	}
-	if len(man.Canaries) == 0 {
-		return nil, fmt.Errorf("%s: no canaries", ManifestFile)
-	}
 	if err := checkReference(man, files); err != nil {
 		return nil, err
 	}
@@ -373,6 +375,10 @@ func checkReference(man Manifest, files map[string][]byte) error {
 	}
 	return nil
 }
+
+// NoCanariesWarning is the warning of a model loaded from a bundle without canary rows: one
+// written before bundles carried them. It loads, but its scores were not checked.
+const NoCanariesWarning = "the bundle has no canary rows (written before bundles carried them): its format and features were checked, its scores were not"
 
 func knownKinds(loaders map[string]MemberLoader, ensemble bool) string {
 	kinds := make([]string, 0, len(loaders)+1)
@@ -527,6 +533,9 @@ func save(root string, b Bundle) (string, error) {
 	m, err := build(man, files)
 	if err != nil {
 		return "", err
+	}
+	if len(man.Canaries) == 0 {
+		return "", fmt.Errorf("%s: no canaries", ManifestFile)
 	}
 	if b.Reference != nil {
 		if err := m.ExplainError(); err != nil {

@@ -133,6 +133,9 @@ func BundleImported(t ImportedTrees, s ImportSettings) (*Imported, error) {
 	if _, err := build(b.Manifest, b.Files); err != nil {
 		return nil, err
 	}
+	if len(canaries) == 0 {
+		return nil, errors.New("no canary rows were made")
+	}
 	return &Imported{Bundle: b, Ensemble: t.Ensemble, Mapping: mapping}, nil
 }
 

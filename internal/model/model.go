@@ -3,11 +3,9 @@
 package model
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +29,13 @@ type Model struct {
 	SHA256 string
 	// LoadedAt is when the bundle was loaded.
 	LoadedAt time.Time
+	// Warnings are what the checks at load time let through but a reader should know, such
+	// as NoCanariesWarning.
+	Warnings []string
+
+	// requests counts the transactions this Model answered (CountRequest): the one field
+	// that changes after loading.
+	requests atomic.Int64
 
 	members []Member
 	weights []float64
@@ -40,6 +45,12 @@ type Model struct {
 	importance Importance
 	explainErr error
 }
+
+// CountRequest counts n transactions answered by the model.
+func (m *Model) CountRequest(n int64) { m.requests.Add(n) }
+
+// Requests returns how many transactions the model answered since it was loaded.
+func (m *Model) Requests() int64 { return m.requests.Load() }
 
 // Version returns the model version.
 func (m *Model) Version() string { return m.Manifest.Version }
@@ -89,30 +100,6 @@ func (r *Registry) Current() *Model { return r.current.Load() }
 
 // Store makes m the live model.
 func (r *Registry) Store(m *Model) { r.current.Store(m) }
-
-// Reloader loads the newest bundle under Root (or Version) off to the side and makes it live;
-// when loading fails, the live model stays. One reload runs at a time.
-type Reloader struct {
-	Registry *Registry
-	Root     string
-	Version  string
-	mu       sync.Mutex
-}
-
-// Reload loads and swaps in the model, returning it.
-func (l *Reloader) Reload(ctx context.Context) (*Model, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m, err := LoadLatest(l.Root, l.Version)
-	if err != nil {
-		return nil, err
-	}
-	l.Registry.Store(m)
-	return m, nil
-}
 
 // New makes a model of members as man describes them: members[i] is the member named by
 // man.Members[i] and weighs its Weight, and man.Bias is added to the blend. It checks the

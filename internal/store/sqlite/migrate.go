@@ -25,8 +25,10 @@ type migration struct {
 	sql     string
 }
 
-// parseMigrations reads the NNNN_name.sql files of dir, sorted by version. Versions must start
-// at 1 and have no gaps or repeats, so a mistake in a new file fails every test at once.
+// parseMigrations reads the NNNN_name.sql files of dir, sorted by version. Versions must be
+// positive and not repeat, so a mistake in a new file fails every test at once. A gap is
+// allowed: changes made side by side take the numbers they will have once merged, and migrate
+// applies a lower number that arrives later (see migrate).
 func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
@@ -50,15 +52,16 @@ func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
 		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite migrations: %s: want version %d (versions start at 1, no gaps or repeats)", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlite migrations: %s and %s have the same version %d", ms[i-1].name, ms[i].name, ms[i].version)
 		}
 	}
 	return ms, nil
 }
 
-// migrate applies the migrations that db has not had yet, each in its own transaction together
+// migrate applies the migrations that db has not had yet (by version, so a lower version that
+// was added after a higher one had been applied still runs), each in its own transaction together
 // with its row in schema_migrations, so a failed step leaves the schema at the step before. The
 // transactions take the write lock at BEGIN, so two processes opening the same new file apply
 // each step once. A database newer than this binary is refused rather than used blind.
@@ -92,14 +95,14 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration, latest int) (e
 			_ = tx.Rollback()
 		}
 	}()
-	var current int
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+	var current, applied int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0), COALESCE(SUM(version = ?), 0) FROM schema_migrations", m.version).Scan(&current, &applied); err != nil {
 		return fmt.Errorf("read schema version: %w", storeError(err))
 	}
 	if current > latest {
 		return fmt.Errorf("the database's schema is version %d, newer than this fraudguard knows (%d): run a newer fraudguard", current, latest)
 	}
-	if current >= m.version {
+	if applied > 0 {
 		return tx.Rollback()
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {

@@ -38,7 +38,8 @@ const (
 // called with a given t, and the same database again when it is called with that t after the
 // store was closed (that is how durability is tested). Tests run in parallel, each with its own
 // t. Run closes every store it opens. Stores must keep event times to at least the microsecond.
-// A store that keeps batch jobs (fraud.JobStore) must pass the job tests too; others skip them.
+// A store that keeps batch jobs (fraud.JobStore) must pass the job tests too, and one that keeps
+// the model activation history (fraud.ModelHistory) the model history tests; others skip them.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	tests := []struct {
 		name string
@@ -59,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Purge", testPurge},
 	}
 	tests = append(tests, jobTests...)
+	tests = append(tests, modelTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
