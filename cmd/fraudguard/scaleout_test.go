@@ -281,3 +281,40 @@ func metricValue(t *testing.T, url, sample string) float64 {
 	}
 	return 0
 }
+
+// TestServeFollowsActivationOnPostgres: a version activated through one instance is live on
+// the other within 5 s (it polls the activation history every MODEL_SYNC_INTERVAL).
+func TestServeFollowsActivationOnPostgres(t *testing.T) {
+	root := t.TempDir()
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	copyVersion(t, root, "v1", day)
+	copyVersion(t, root, "v2", day.Add(24*time.Hour))
+	const admin = "admin-key-for-the-follow-test"
+	url := pgServer().Schema(t)
+	env := func() map[string]string {
+		return map[string]string{"MODEL_PATH": root, "DATABASE_URL": url, "ADMIN_API_KEY": admin, "RATE_LIMIT_PER_MINUTE": "0", "MODEL_SYNC_INTERVAL": "200ms"}
+	}
+	a := mustServe(t, env())
+	b := mustServe(t, env())
+	if va, vb := liveVersion(t, a), liveVersion(t, b); va != "v2" || vb != "v2" {
+		t.Fatalf("at start: %s and %s live, want v2 on both", va, vb)
+	}
+	for _, tc := range []struct{ on, other *liveServer }{{a, b}, {b, a}} {
+		want := "v1"
+		if liveVersion(t, tc.on) == "v1" {
+			want = "v2"
+		}
+		resp, body := call(t, "POST", tc.on.url+"/models/activate", "application/json", `{"version":"`+want+`"}`, "X-API-Key", admin)
+		if resp.StatusCode != 200 {
+			t.Fatalf("activate %s: %d %v", want, resp.StatusCode, body)
+		}
+		start := time.Now()
+		for liveVersion(t, tc.other) != want {
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("%s activated on one instance, not live on the other after 5s", want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("%s live on the other instance %s after its activation", want, time.Since(start).Round(time.Millisecond))
+	}
+}

@@ -127,6 +127,37 @@ func openRedis(ctx context.Context, cfg config.Config, metrics *telemetry.Metric
 	}, nil
 }
 
+// followModels makes live, every interval, the version another instance activated, until ctx
+// ends. A failure is logged when it starts and when it ends, not at every poll.
+func followModels(ctx context.Context, models *model.Manager, interval time.Duration, metrics *telemetry.Metrics, log *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		m, err := models.Follow(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if err.Error() != failing {
+				log.Warn("cannot follow the active model version", slog.String("error", err.Error()))
+			}
+			failing = err.Error()
+			continue
+		case err == nil && failing != "":
+			log.Info("following the active model version again")
+		}
+		failing = ""
+		if m != nil {
+			metrics.SetModel(m.Version(), m.Manifest.Kind)
+			log.Info("model switched by another instance", slog.String("version", m.Version()))
+		}
+	}
+}
+
 // breakerLog logs a circuit breaker's changes of state.
 func breakerLog(log *slog.Logger) func(string, bool) {
 	return func(dep string, open bool) {
@@ -381,6 +412,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 					log.Info("reloaded on a change in MODEL_PATH")
 				}
 			})
+		}})
+	}
+	if sharedDB {
+		// Instances sharing PostgreSQL follow each other's switches by polling the
+		// activation history (MODEL_SYNC_INTERVAL).
+		background = append(background, api.Task{Name: "model follow", Run: func(ctx context.Context) error {
+			return followModels(ctx, models, cfg.ModelSyncInterval, metrics, log)
 		}})
 	}
 	if second.compare != nil {

@@ -98,6 +98,9 @@ type Config struct {
 	DBStatementTimeout time.Duration
 	RedisURL           Secret
 	RedisPoolSize      int
+	// ModelSyncInterval is how often an instance on PostgreSQL polls the activation history
+	// and makes live the version another instance activated.
+	ModelSyncInterval time.Duration
 }
 
 // Secret is a setting that must never be logged or printed: fmt and slog show only whether it
@@ -452,6 +455,7 @@ func settings() []setting {
 			c.RedisURL = Secret(v)
 			return nil
 		}},
+		{"MODEL_SYNC_INTERVAL", "1s", "with DATABASE_URL, how often an instance polls the activation history and makes live a version another instance activated (a switch reaches every instance within this and a load)", durationSetter(func(c *Config) *time.Duration { return &c.ModelSyncInterval })},
 		{"REDIS_POOL_SIZE", "10", "most Redis connections this instance opens", intSetter(1, 10_000, func(c *Config) *int { return &c.RedisPoolSize })},
 	}
 }
@@ -685,6 +689,7 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Duration("db_statement_timeout", c.DBStatementTimeout),
 		slog.String("redis_url", RedactURL(c.RedisURL.Reveal())),
 		slog.Int("redis_pool_size", c.RedisPoolSize),
+		slog.Duration("model_sync_interval", c.ModelSyncInterval),
 	}
 }
 
