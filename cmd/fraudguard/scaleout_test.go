@@ -64,6 +64,9 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Errorf("resubmit on the other instance: got %d %v, want job %s", resp.StatusCode, again, id)
 	}
 	checkAllRows(t, b.url, id, rows)
+	if st := getStatus(t, b.url, id); st.ModelVersion == "" || st.ModelVersion != liveVersion(t, a) {
+		t.Errorf("job's model: got %q, want the live version %s", st.ModelVersion, liveVersion(t, a))
+	}
 
 	// Both instances' workers took part, and between them scored every row once.
 	var sum float64

@@ -292,6 +292,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		ChunkRows:         cfg.BatchChunkRows,
 		ResultTTL:         cfg.BatchResultTTL,
 		Lease:             cfg.BatchLease,
+		Versions:          models,
 		Metrics:           metrics,
 		Tracer:            tracing.Tracer(),
 		Detector:          uploadDetector,

@@ -119,6 +119,12 @@ func (g *Store) Results(ctx context.Context, jobID string, from, to int64, fn fu
 	return err
 }
 
+// PinModel is the store's PinModel, through the breaker.
+func (g *Store) PinModel(ctx context.Context, jobID, version string) (v string, err error) {
+	err = g.b.Do(func() error { v, err = g.s.PinModel(ctx, jobID, version); return err })
+	return v, err
+}
+
 // PurgeJobs is the store's PurgeJobs, through the breaker.
 func (g *Store) PurgeJobs(ctx context.Context, cutoff time.Time) (n int, err error) {
 	err = g.b.Do(func() error { n, err = g.s.PurgeJobs(ctx, cutoff); return err })

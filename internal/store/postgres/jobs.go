@@ -38,7 +38,7 @@ const (
 )
 
 const jobColumns = `id, owner, idempotency_key, status, total_count, processed_count, invalid_count,
-	fraud_count, chunk_count, chunks_done, created_ns, started_ns, finished_ns, error, top, reasons`
+	fraud_count, chunk_count, chunks_done, created_ns, started_ns, finished_ns, error, top, reasons, model_version`
 
 // CreateJob stores j in status receiving, or returns the owner's job with the same
 // idempotency key and true. Two instances creating the same key at once get one job: the
@@ -419,6 +419,32 @@ func (s *Store) FinishJob(ctx context.Context, jobID string, status fraud.JobSta
 	return s.Job(ctx, jobID)
 }
 
+// PinModel records version as the job's model unless one is recorded, and returns the one
+// recorded: of instances pinning at once, the first to update the row wins, and the others,
+// whose update then finds a version there, read it.
+func (s *Store) PinModel(ctx context.Context, jobID, version string) (string, error) {
+	if s.closed.Load() {
+		return "", errClosed("pin model")
+	}
+	if version == "" {
+		return "", fmt.Errorf("pin model: %w", fraud.Errorf(fraud.CodeValidation, "a model version is required"))
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE batch_jobs SET model_version = $1 WHERE id = $2 AND model_version = ''`, version, jobID); err != nil {
+		return "", wrap("pin model", err)
+	}
+	// A statement of its own: it reads what committed after the update, another instance's
+	// pin included.
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT model_version FROM batch_jobs WHERE id = $1`, jobID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", jobNotFound(jobID)
+	}
+	if err != nil {
+		return "", wrap("pin model", err)
+	}
+	return v, nil
+}
+
 // Results calls fn with the stored result chunks holding rows from..to-1, in input order, each
 // chunk read on its own so that a long download holds no transaction open.
 func (s *Store) Results(ctx context.Context, jobID string, from, to int64, fn func(fraud.ResultChunk) error) error {
@@ -501,7 +527,7 @@ func scanJob(row pgx.Row) (fraud.Job, error) {
 	var status, top string
 	var created, started, finished int64
 	if err := row.Scan(&j.ID, &j.Owner, &j.IdempotencyKey, &status, &j.Total, &j.Processed, &j.Invalid,
-		&j.Fraud, &j.Chunks, &j.ChunksDone, &created, &started, &finished, &j.Error, &top, &j.Explain); err != nil {
+		&j.Fraud, &j.Chunks, &j.ChunksDone, &created, &started, &finished, &j.Error, &top, &j.Explain, &j.ModelVersion); err != nil {
 		return fraud.Job{}, err
 	}
 	j.Status = fraud.JobStatus(status)
