@@ -118,6 +118,8 @@ type Service struct {
 	// claimed the job's first chunk, so that a switch of the live model does not split a job
 	// between two versions. A job resumed after a restart takes the live model then.
 	pins map[string]*model.Model
+	// pinMu is held while a job's model is looked up and recorded (pin).
+	pinMu sync.Mutex
 }
 
 // New returns a Service over store that scores with the models' live model. Run runs its
@@ -448,6 +450,10 @@ func (s *Service) fail(ctx context.Context, jobID, why string) {
 // the store. This server's choice is kept in pins, so that a switch of the live model does not
 // split a job between two versions.
 func (s *Service) pin(ctx context.Context, jobID string, live *model.Model) (*model.Model, error) {
+	// One pin at a time in this process: a second worker on the same job waits for the first
+	// and takes its model, rather than ask the store with a live model that switched meanwhile.
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
 	s.mu.Lock()
 	m, ok := s.pins[jobID]
 	s.mu.Unlock()
@@ -469,9 +475,6 @@ func (s *Service) pin(ctx context.Context, jobID string, live *model.Model) (*mo
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.pins[jobID]; ok {
-		return old, nil
-	}
 	s.pins[jobID] = m
 	return m, nil
 }
