@@ -321,3 +321,23 @@ func TestServeFollowsActivationOnPostgres(t *testing.T) {
 		t.Logf("%s live on the other instance %s after its activation", want, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// TestProbe: the container health check exits 0 on a ready server, 1 on a route that is not
+// 200 or a server that is not there.
+func TestProbe(t *testing.T) {
+	s := mustServe(t, nil)
+	for _, tc := range []struct {
+		url  string
+		code int
+	}{
+		{s.url + "/health/ready", 0},
+		{s.url + "/nowhere", 1},
+		{"http://127.0.0.1:1/health/ready", 1},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), []string{"probe", "--url", tc.url, "--timeout", "2s"}, func(string) string { return "" }, nil, &stdout, &stderr)
+		if code := exitCode(err, &stderr); code != tc.code {
+			t.Errorf("probe %s: got exit %d (%v), want %d", tc.url, code, err, tc.code)
+		}
+	}
+}
