@@ -25,6 +25,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
 	"github.com/fraudguard/fraudguard/internal/compare"
+	"github.com/fraudguard/fraudguard/internal/decision"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
@@ -40,6 +41,7 @@ const (
 	keyPredict = "fg_client_predict_0123456789abcdef"
 	keyBatch   = "fg_client_batch_0123456789abcdef00"
 	keyAdmin   = "client-test-admin-key-0123456789"
+	keyRead    = "fg_client_read_0123456789abcdef000"
 )
 
 // server is the real API, wired as serve wires it, on an httptest server.
@@ -48,8 +50,9 @@ type server struct {
 	blocker *block.Blocker
 }
 
-// mustServer runs the real API with the shipped model, a SQLite store in t.TempDir() for jobs
-// and the audit log, a keys file with a predict and a batch key, and running batch workers.
+// mustServer runs the real API with the shipped model, a SQLite store in t.TempDir() for jobs,
+// the audit log and the decision log, a keys file with a predict, a batch and a read key,
+// and running batch workers and decision log writer.
 func mustServer(t testing.TB) *server {
 	t.Helper()
 	srv, stop, err := startServer(t.TempDir())
@@ -96,6 +99,7 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 	for _, e := range []apikey.Entry{
 		{Name: "scoring-app", SHA256: apikey.Hash(keyPredict), Scopes: []string{"predict"}},
 		{Name: "risk-team", SHA256: apikey.Hash(keyBatch), Scopes: []string{"batch"}},
+		{Name: "analyst", SHA256: apikey.Hash(keyRead), Scopes: []string{"read"}},
 	} {
 		if err := apikey.Append(keysFile, e); err != nil {
 			return nil, nil, err
@@ -115,6 +119,7 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 	}
 	jobs := batch.New(store, registry, logger, batch.Options{Workers: 2, PollInterval: 5 * time.Millisecond})
 	auditor := audit.New(store, logger, time.Now, 1024)
+	decisions := decision.New(store, logger, decision.Options{FlushInterval: 10 * time.Millisecond})
 	blocker := block.New(time.Now, block.Options{Threshold: 3, Window: time.Minute, Duration: time.Minute})
 	level := new(slog.LevelVar)
 	h, err := api.NewServer(logger, api.Options{
@@ -127,6 +132,8 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 		Metrics:        metrics,
 		MetricsHandler: metrics.Handler(),
 		Jobs:           jobs,
+		Decisions:      decisions,
+		DecisionStore:  store,
 	}, registry, telemetry.NewSystemSampler(logger, dir, time.Hour), api.Guard{
 		HasKeysFile: true,
 		Keys:        keys,
@@ -145,6 +152,7 @@ func startServer(dir string) (_ *server, stop func(), err error) {
 	go func() { jobs.Run(ctx); done <- struct{}{} }()
 	go func() { auditor.Run(ctx); done <- struct{}{} }()
 	go func() { comparer.Run(ctx); done <- struct{}{} }()
+	go func() { decisions.Run(ctx); done <- struct{}{} }()
 	srv := httptest.NewServer(h)
 	return &server{Server: srv, blocker: blocker}, func() {
 		srv.Close()

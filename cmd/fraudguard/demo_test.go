@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,13 @@ func TestDemoAgainstServe(t *testing.T) {
 			t.Errorf("the table has no step %q:\n%s", step, out)
 		}
 	}
+	// Under the defaults every key-free route is exercised, not skipped.
+	for _, step := range []string{"model info", "docs pages: /docs, /redoc and their assets", "decisions: look-up by transaction id",
+		"decisions: listed (GET /decisions)", "feedback: labels for its own transactions", "model performance on labelled decisions"} {
+		if line := lineOf(out, step); !strings.Contains(line, " pass ") {
+			t.Errorf("step %q: got %q, want a pass", step, line)
+		}
+	}
 	if !strings.Contains(out, "429 after") {
 		t.Errorf("the rate-limit step did not reach a 429:\n%s", out)
 	}
@@ -46,6 +54,68 @@ func TestDemoAgainstServe(t *testing.T) {
 		t.Errorf("the demo took %v, over its %v budget", took, demoBudget)
 	}
 	t.Logf("demo took %v\n%s", took, out)
+}
+
+// TestDemoWithAdminKey runs the demo with the admin key, --reload and --rollback against a
+// serve with the default limits over two model versions, v1 made live by hand: the admin
+// steps pass rather than skip, activating the live version records no switch (else the
+// rollbacks would not go v2 → v1 → v2), and the demo leaves the newest version live, as
+// --reload asked, its labelled transaction erased and its job deleted.
+func TestDemoWithAdminKey(t *testing.T) {
+	root := t.TempDir()
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	copyVersion(t, root, "v1", day)
+	copyVersion(t, root, "v2", day.Add(24*time.Hour))
+	const admin = "admin-key-for-the-demo-test-0123456789"
+	s := mustServe(t, map[string]string{"MODEL_PATH": root, "ADMIN_API_KEY": admin})
+	if resp, body := call(t, "POST", s.url+"/models/activate", "application/json", `{"version":"v1"}`, "X-API-Key", admin); resp.StatusCode != 200 {
+		t.Fatalf("activate v1: %d %v", resp.StatusCode, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), demoBudget)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"demo", "--url", s.url, "--quiet", "--admin-key", admin, "--reload", "--rollback"},
+		func(string) string { return "" }, nil, &stdout, &stderr)
+	out := stdout.String()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s%s", err, out, stderr.String())
+	}
+	for step, want := range map[string]string{
+		"admin routes with the admin key":                "pass",
+		"model reload (admin)":                           "live: v2",
+		"model activate: the live version again (admin)": "v2 activated while live",
+		"model rollback and back (admin)":                "v2 → v1 → v2",
+		"model compare (admin)":                          "409 CONFLICT, as expected",
+		"decisions: its labelled ones erased (admin)":    "no longer found (404)",
+		"background job: deleted":                        "deleted with its results",
+		"admin routes refuse a missing key (401)":        "skip",
+	} {
+		if line := lineOf(out, step); !strings.Contains(line, want) {
+			t.Errorf("step %q: got %q, want %q in it\n%s", step, line, want, out)
+		}
+	}
+	// The demo spent the address's budget: the checks below go with the admin key's.
+	if _, info := call(t, "GET", s.url+"/models/info", "", "", "X-API-Key", admin); info["version"] != "v2" {
+		t.Errorf("after the demo %v is live, want v2 (reloaded, then rolled back and back)", info["version"])
+	}
+	run := regexp.MustCompile(`\(run (demo-[0-9a-f]+),`).FindStringSubmatch(out)
+	if run == nil {
+		t.Fatalf("no run id in the output:\n%s", out)
+	}
+	if resp, body := call(t, "GET", s.url+"/decisions/"+run[1]+"-1", "", "", "X-API-Key", admin); resp.StatusCode != 404 {
+		t.Errorf("the labelled transaction after the demo: got %d %v, want 404", resp.StatusCode, body)
+	}
+	_, perf := call(t, "GET", s.url+"/models/performance", "", "", "X-API-Key", admin)
+	versions, _ := perf["versions"].([]any)
+	for _, v := range versions {
+		if v := v.(map[string]any); v["labelled"] != 0.0 {
+			t.Errorf("after the demo %v has labelled decisions, want its label erased", v)
+		}
+	}
+	if len(versions) == 0 {
+		t.Errorf("GET /models/performance: got %v, want the demo's decisions", perf)
+	}
+	t.Logf("\n%s", out)
 }
 
 // TestDemoFailsOnBadServer runs the demo against a server that answers 200 with an empty
@@ -84,6 +154,7 @@ func TestDemoBadFlags(t *testing.T) {
 		{"--url", "localhost:8000"},
 		{"--job-rows", "0"},
 		{"--reload"},
+		{"--rollback"},
 		{"--timeout", "-1s"},
 	} {
 		var stderr bytes.Buffer

@@ -18,7 +18,7 @@ limit and SHA-256; never a key itself. YAML for .yaml/.yml, JSON for .json.
   fraudguard keys list [--file keys.yaml]
 
 create prints the new key once, on standard output; it cannot be shown again.
-Scopes: predict, batch, admin.`
+Scopes: predict, batch, admin, read.`
 
 // runKeys implements "fraudguard keys": its create and list subcommands.
 func runKeys(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -52,7 +52,7 @@ func defaultKeysFile(getenv func(string) string) string {
 func runKeysCreate(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys create", "Generate an API key, add its hash to the keys file and print the key once.\n\n"+keysSummary, stderr)
 	name := fs.String("name", "", "name of the key, unique in the file: letters, digits, '.', '_', '-' (required)")
-	scopes := fs.String("scopes", "", "comma-separated scopes: predict, batch, admin (required)")
+	scopes := fs.String("scopes", "", "comma-separated scopes: predict, batch, admin, read (required)")
 	rateLimit := fs.Int("rate-limit", 0, "the key's requests per minute; 0 uses the global RATE_LIMIT_PER_MINUTE")
 	file := fs.String("file", defaultKeysFile(getenv), "keys file to add the key to (created if missing; env API_KEYS_FILE)")
 	if err := parseFlags(fs, args); err != nil {

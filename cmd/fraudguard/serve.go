@@ -23,6 +23,7 @@ import (
 	"github.com/fraudguard/fraudguard/internal/breaker"
 	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/config"
+	"github.com/fraudguard/fraudguard/internal/decision"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
@@ -41,6 +42,7 @@ type serveStore interface {
 	fraud.JobStore
 	fraud.AuditLog
 	fraud.ModelHistory
+	fraud.DecisionLog
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -308,6 +310,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 
 	auditor := audit.New(jobStore, logger, time.Now, 4096)
 	metrics.WatchAudit(auditor)
+	decisions := decision.New(jobStore, logger, decision.Options{})
+	metrics.WatchDecisions(decisions)
+	var recorder api.DecisionRecorder // DECISION_LOG=false records nothing; what is stored stays readable
+	if cfg.DecisionLog {
+		recorder = decisions
+	}
 	guard := api.Guard{
 		HasKeysFile:   cfg.APIKeysFile != "",
 		Keys:          keys,
@@ -356,6 +364,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Shadow:             second.shadow,
 		Challenger:         second.challenger,
 		ChallengerShare:    cfg.ChallengerShare,
+		Decisions:          recorder,
+		DecisionStore:      jobStore,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -430,11 +440,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Listener:     ln,
 		DrainTimeout: cfg.ShutdownTimeout,
 		Logger:       log,
-		Background:   background,
-		Workers:      []api.Task{{Name: "batch workers", Run: jobs.Run}},
-		Writers:      []api.Task{{Name: "audit writer", Run: auditor.Run}},
-		Flush:        []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
-		Close:        []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
+		Background: append(background, api.Task{Name: "decision retention", Run: func(ctx context.Context) error {
+			return decisions.Retain(ctx, time.Duration(cfg.DecisionRetentionDays)*24*time.Hour, decision.PurgeInterval)
+		}}),
+		Workers: []api.Task{{Name: "batch workers", Run: jobs.Run}},
+		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}, {Name: "decision log writer", Run: decisions.Run}},
+		Flush:   []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
+		Close:   []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
 	}
 	return lc.Run(ctx)
 }

@@ -136,6 +136,7 @@ const (
 	accessBatch                   // the batch scope
 	accessAdmin                   // the admin scope, always required
 	accessJobDelete               // the batch scope (owner or admin) with a keys file; the admin key without
+	accessRead                    // the read scope (decisions, model quality)
 )
 
 func (a access) scope() apikey.Scope {
@@ -146,6 +147,8 @@ func (a access) scope() apikey.Scope {
 		return apikey.ScopeBatch
 	case accessAdmin:
 		return apikey.ScopeAdmin
+	case accessRead:
+		return apikey.ScopeRead
 	}
 	return ""
 }

@@ -24,8 +24,8 @@ const DefaultFlushTimeout = 5 * time.Second
 //     closed;
 //  3. stop the Workers (batch workers commit the chunk they are scoring; the rest of a job
 //     stays queued in the store and resumes at the next start);
-//  4. stop the Writers (the audit writer stores what is queued, events recorded during the
-//     drain included), then run the Flush steps (the trace exporter sends its last spans),
+//  4. stop the Writers (the audit writer and the decision log's writer store what is queued,
+//     events and decisions recorded during the drain included), then run the Flush steps (the trace exporter sends its last spans),
 //     each within FlushTimeout;
 //  5. run the Close steps (the stores), in order.
 //

@@ -51,6 +51,10 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	decisionPaths, err := decisionsOpenAPI(g)
+	if err != nil {
+		return nil, err
+	}
 	codes := make([]any, 0, len(fraud.Codes()))
 	for _, c := range fraud.Codes() {
 		codes = append(codes, string(c))
@@ -264,6 +268,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			obj{"name": "batch", "description": "Background batch jobs: upload, progress, results."},
 			obj{"name": "health", "description": "Health and probes."},
 			obj{"name": "models", "description": "The live model, the versions under MODEL_PATH, switching between them, and the comparison of two models."},
+			obj{"name": "decisions", "description": "The decision log, feedback labels and the live model's quality."},
 			obj{"name": "admin", "description": "Run-time settings (admin scope)."},
 			obj{"name": "security", "description": "Blocked addresses, the audit log and key rotation (admin scope)."},
 			obj{"name": "documentation", "description": "This document and its viewers."},
@@ -294,7 +299,7 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 		"components": obj{
 			"schemas": g.schemas,
 			"securitySchemes": obj{
-				"apiKey": obj{"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key. With API_KEYS_FILE set, every route but the probes needs one with the route's scope (x-required-scope: any, predict, batch or admin); without it, only admin routes do."},
+				"apiKey": obj{"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key. With API_KEYS_FILE set, every route but the probes needs one with the route's scope (x-required-scope: any, predict, batch, admin or read); without it, only admin routes do."},
 				"bearer": obj{"type": "http", "scheme": "bearer", "description": "The same key as Authorization: Bearer."},
 			},
 			"headers": obj{
@@ -302,8 +307,10 @@ func OpenAPIDocument(version string) (map[string]any, error) {
 			},
 		},
 	}
-	for path, item := range batchPaths {
-		doc["paths"].(obj)[path] = item
+	for _, paths := range []obj{batchPaths, decisionPaths} {
+		for path, item := range paths {
+			doc["paths"].(obj)[path] = item
+		}
 	}
 	return doc, nil
 }

@@ -90,6 +90,8 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sum := wire.BatchSummary{TotalProcessed: n}
+	reqID := requestID(w)
+	now := s.opts.Now()
 	var probSum float64
 	sc.scores = sc.scores[:0]
 	for i := range n {
@@ -103,11 +105,14 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		score := m.Score(&sc.txs[i].Features)
 		sc.scores = append(sc.scores, score)
+		if sc.txs[i].ID == "" {
+			sc.txs[i].ID = newTransactionID()
+		}
 		if other != nil {
-			if sc.txs[i].ID == "" {
-				sc.txs[i].ID = newTransactionID()
-			}
 			s.opts.Compare.Offer(&compare.Job{TransactionID: sc.txs[i].ID, Features: sc.txs[i].Features, Answer: score, Model: other})
+		}
+		if s.opts.Decisions != nil {
+			s.opts.Decisions.Record(newDecision(sc.txs[i].ID, &sc.txs[i].Features, score, reqID, now), m)
 		}
 		sum.Valid++
 		probSum += score.Probability
@@ -124,7 +129,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	elapsed := time.Since(start)
 	sum.ProcessingTimeMS = float64(elapsed.Microseconds()) / 1000
-	out := s.appendBatchResponse(body[:0], sc, n, ex.TopK, sum, m.Threshold(), m.Version(), requestID(w))
+	out := s.appendBatchResponse(body[:0], sc, n, ex.TopK, sum, m.Threshold(), m.Version(), reqID)
 	sc.body = out[:0]
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
@@ -173,10 +178,7 @@ func (s *Server) appendBatchResponse(b []byte, sc *batchScratch, n, topK int, su
 			b = append(b, "}}"...)
 			continue
 		}
-		id := sc.txs[i].ID
-		if id == "" {
-			id = newTransactionID()
-		}
+		id := sc.txs[i].ID // given, or generated when scored
 		score := &sc.scores[i]
 		b = append(b, `,"transaction_id":`...)
 		b = appendString(b, id)

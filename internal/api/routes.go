@@ -30,6 +30,12 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/batch/{job_id}", accessJobDelete, http.HandlerFunc(s.handleBatchDelete)},
 		{"POST", "/predict/batch", accessPredict, http.HandlerFunc(s.handlePredictBatch)},
 
+		{"GET", "/decisions", accessRead, http.HandlerFunc(s.handleDecisionList)},
+		{"GET", "/decisions/{transaction_id}", accessRead, http.HandlerFunc(s.handleDecisionGet)},
+		{"DELETE", "/decisions/{transaction_id}", accessAdmin, http.HandlerFunc(s.handleDecisionErase)},
+		{"POST", "/feedback", accessPredict, http.HandlerFunc(s.handleFeedback)},
+		{"GET", "/models/performance", accessRead, http.HandlerFunc(s.handlePerformance)},
+
 		{"GET", "/health", accessPublic, http.HandlerFunc(s.handleHealth)},
 		{"GET", "/health/live", accessPublic, http.HandlerFunc(s.handleLive)},
 		{"GET", "/health/ready", accessPublic, http.HandlerFunc(s.handleReady)},

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fraudguard/fraudguard/internal/compare"
+	"github.com/fraudguard/fraudguard/internal/decision"
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/txjson"
@@ -103,6 +104,17 @@ type Options struct {
 	// version.
 	Challenger      *model.Model
 	ChallengerShare int
+	// Decisions queues every answer of /predict and /predict/batch for the decision log; nil
+	// records nothing (DECISION_LOG=false).
+	Decisions DecisionRecorder
+	// DecisionStore serves the decision log's routes (/decisions, /feedback,
+	// /models/performance); nil answers 503 there.
+	DecisionStore fraud.DecisionLog
+}
+
+// DecisionRecorder queues decisions without blocking.
+type DecisionRecorder interface {
+	Record(d fraud.Decision, m decision.Explainer)
 }
 
 // Metrics records what the API does, for /metrics.
@@ -292,8 +304,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if other != nil {
 		s.opts.Compare.Offer(&compare.Job{TransactionID: tx.ID, Features: tx.Features, Answer: score, ByOther: byOther, Model: other})
 	}
+	reqID := requestID(w)
+	if s.opts.Decisions != nil {
+		s.opts.Decisions.Record(newDecision(tx.ID, &tx.Features, score, reqID, s.opts.Now()), m)
+	}
 	elapsed := time.Since(start)
-	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, requestID(w))
+	out := appendPredictResponse(body[:0], tx.ID, score, elapsed, reqID)
 	if expl != nil {
 		out = appendExplanation(append(out[:len(out)-2], `,"explanation":`...), s.names, &expl.e, &tx.Features, expl.topK)
 		out = append(out, "}\n"...)
@@ -305,6 +321,15 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	m.CountRequest(1)
 	s.predictRequests.Add(1)
 	s.predictNanos.Add(int64(elapsed))
+}
+
+// newDecision is the decision log's record of an answer.
+func newDecision(id string, x *[fraud.NumFeatures]float64, sc fraud.Score, reqID string, now time.Time) fraud.Decision {
+	return fraud.Decision{
+		TransactionID: id, RequestID: reqID, Time: now, ModelVersion: sc.ModelVersion,
+		Probability: sc.Probability, IsFraud: sc.IsFraud, Risk: sc.Risk, Threshold: sc.Threshold,
+		Features: *x,
+	}
 }
 
 func (s *Server) predictionFailed(outcome string) {

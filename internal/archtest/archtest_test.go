@@ -80,11 +80,12 @@ var layers = map[string]place{
 	"internal/txjson":         {rank: 5},
 	"internal/compare":        {rank: 5},
 
-	// Jobs, then the HTTP API, then the public client; the evaluation report, which computes its
-	// figures as training does.
-	"internal/batch":  {rank: 6},
-	"internal/report": {rank: 6},
-	"internal/api":    {rank: 7},
+	// Jobs, the decision log's writer and the evaluation report (which computes its figures as
+	// training does), then the HTTP API, then the public client.
+	"internal/batch":    {rank: 6},
+	"internal/decision": {rank: 6},
+	"internal/report":   {rank: 6},
+	"internal/api":      {rank: 7},
 	// The public client: its code imports only wire, its tests drive the real server.
 	"client": {rank: 8, only: []string{"wire"}},
 

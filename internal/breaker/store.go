@@ -7,10 +7,11 @@ import (
 	"github.com/fraudguard/fraudguard/internal/fraud"
 )
 
-// Storer is a shared store: jobs, the audit log and a health check.
+// Storer is a shared store: jobs, the audit log, the decision log and a health check.
 type Storer interface {
 	fraud.JobStore
 	fraud.AuditLog
+	fraud.DecisionLog
 	Ping(ctx context.Context) error
 }
 
@@ -23,8 +24,9 @@ type Store struct {
 }
 
 var (
-	_ fraud.JobStore = (*Store)(nil)
-	_ fraud.AuditLog = (*Store)(nil)
+	_ fraud.JobStore    = (*Store)(nil)
+	_ fraud.AuditLog    = (*Store)(nil)
+	_ fraud.DecisionLog = (*Store)(nil)
 )
 
 // NewStore returns s behind b.
@@ -145,5 +147,46 @@ func (g *Store) ListAudit(ctx context.Context, f fraud.AuditFilter) (es []fraud.
 // PurgeAuditBefore is the store's PurgeAuditBefore, through the breaker.
 func (g *Store) PurgeAuditBefore(ctx context.Context, t time.Time) (n int64, err error) {
 	err = g.b.Do(func() error { n, err = g.s.PurgeAuditBefore(ctx, t); return err })
+	return n, err
+}
+
+// RecordDecisions is the store's RecordDecisions, through the breaker.
+func (g *Store) RecordDecisions(ctx context.Context, ds []fraud.Decision) error {
+	return g.b.Do(func() error { return g.s.RecordDecisions(ctx, ds) })
+}
+
+// DecisionsOf is the store's DecisionsOf, through the breaker.
+func (g *Store) DecisionsOf(ctx context.Context, transactionID string) (ds []fraud.Decision, err error) {
+	err = g.b.Do(func() error { ds, err = g.s.DecisionsOf(ctx, transactionID); return err })
+	return ds, err
+}
+
+// ListDecisions is the store's ListDecisions, through the breaker.
+func (g *Store) ListDecisions(ctx context.Context, f fraud.DecisionFilter) (ds []fraud.Decision, err error) {
+	err = g.b.Do(func() error { ds, err = g.s.ListDecisions(ctx, f); return err })
+	return ds, err
+}
+
+// RecordLabels is the store's RecordLabels, through the breaker.
+func (g *Store) RecordLabels(ctx context.Context, labels []fraud.LabelInput, now time.Time) (out []string, err error) {
+	err = g.b.Do(func() error { out, err = g.s.RecordLabels(ctx, labels, now); return err })
+	return out, err
+}
+
+// DecisionCounts is the store's DecisionCounts, through the breaker.
+func (g *Store) DecisionCounts(ctx context.Context, since, until time.Time, version string) (counts map[string]int, scores []fraud.LabelledScore, err error) {
+	err = g.b.Do(func() error { counts, scores, err = g.s.DecisionCounts(ctx, since, until, version); return err })
+	return counts, scores, err
+}
+
+// EraseTransaction is the store's EraseTransaction, through the breaker.
+func (g *Store) EraseTransaction(ctx context.Context, transactionID string) (decisions, labels int64, err error) {
+	err = g.b.Do(func() error { decisions, labels, err = g.s.EraseTransaction(ctx, transactionID); return err })
+	return decisions, labels, err
+}
+
+// PurgeDecisionsBefore is the store's PurgeDecisionsBefore, through the breaker.
+func (g *Store) PurgeDecisionsBefore(ctx context.Context, t time.Time) (n int64, err error) {
+	err = g.b.Do(func() error { n, err = g.s.PurgeDecisionsBefore(ctx, t); return err })
 	return n, err
 }

@@ -68,6 +68,10 @@ type Config struct {
 	HTTPSOnly   bool
 	// AuditRetentionDays is how many days stored audit events are kept; 0 keeps them forever.
 	AuditRetentionDays int
+	// DecisionLog records every answer of /predict and /predict/batch.
+	DecisionLog bool
+	// DecisionRetentionDays is how many days recorded decisions are kept; 0 keeps them forever.
+	DecisionRetentionDays int
 
 	LogMaxSizeMB        int
 	LogMaxFiles         int
@@ -405,6 +409,8 @@ func settings() []setting {
 		{"HEALTH_CHECK_INTERVAL", "2s", "how often /health's dependency checks run in the background", durationSetter(func(c *Config) *time.Duration { return &c.HealthCheckInterval })},
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
 		{"AUDIT_RETENTION_DAYS", "90", "days stored audit events are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.AuditRetentionDays })},
+		{"DECISION_LOG", "true", "record every answer of /predict and /predict/batch in the decision log (GET /decisions)", boolSetter(func(c *Config) *bool { return &c.DecisionLog })},
+		{"DECISION_RETENTION_DAYS", "30", "days recorded decisions and their labels are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.DecisionRetentionDays })},
 		{"BATCH_JOB_MAX_ROWS", "5000000", "most rows in one POST /batch upload", intSetter(1, 100_000_000, func(c *Config) *int { return &c.BatchJobMaxRows })},
 		{"BATCH_JOB_MAX_BYTES", "1GiB", "largest POST /batch upload, as sent and decompressed (bytes, or with KiB/MiB/GiB)", func(c *Config, v string) error {
 			n, err := ParseBytes(v)
@@ -670,6 +676,8 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.Bool("https_only", c.HTTPSOnly),
 		slog.Int("audit_retention_days", c.AuditRetentionDays),
+		slog.Bool("decision_log", c.DecisionLog),
+		slog.Int("decision_retention_days", c.DecisionRetentionDays),
 		slog.Int("log_max_size_mb", c.LogMaxSizeMB),
 		slog.Int("log_max_files", c.LogMaxFiles),
 		slog.String("otel_exporter_otlp_endpoint", c.OTLPEndpoint),

@@ -42,6 +42,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"file", c.LogFile, ""},
 		{"shutdown", c.ShutdownTimeout, 15 * time.Second},
 		{"audit retention", c.AuditRetentionDays, 90},
+		{"decision log", c.DecisionLog, true},
+		{"decision retention", c.DecisionRetentionDays, 30},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -93,6 +95,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"audit retention negative", map[string]string{"AUDIT_RETENTION_DAYS": "-1"}, nil, "AUDIT_RETENTION_DAYS"},
 		{"audit retention too long", map[string]string{"AUDIT_RETENTION_DAYS": "36501"}, nil, "AUDIT_RETENTION_DAYS"},
 		{"audit retention not days", map[string]string{"AUDIT_RETENTION_DAYS": "90d"}, nil, "AUDIT_RETENTION_DAYS"},
+		{"decision log", map[string]string{"DECISION_LOG": "sometimes"}, nil, "DECISION_LOG"},
+		{"decision retention negative", map[string]string{"DECISION_RETENTION_DAYS": "-1"}, nil, "DECISION_RETENTION_DAYS"},
+		{"decision retention not days", map[string]string{"DECISION_RETENTION_DAYS": "30d"}, nil, "DECISION_RETENTION_DAYS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

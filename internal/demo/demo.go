@@ -1,8 +1,10 @@
 // Package demo exercises a live fraudguard server as a careful new user would, through the
-// public client: every route with valid input, a batch and a background job, the error cases,
-// a short performance run, and last (since they spend the rate-limit budget and earn strikes)
-// the refusals of routes without a key, attacks and going past the rate limit. It touches only
-// what it creates: transactions with its own ids and its own job.
+// public client: every route with valid input, a batch and a background job, the decision log
+// and feedback on its own transactions, the error cases, a short performance run, and last
+// (since they spend the rate-limit budget and earn strikes) the refusals of routes without a
+// key, attacks and going past the rate limit. It touches only what it creates: transactions
+// with its own ids, their labels and its own job. The routes that change what serves (reload,
+// rollback) are called only when asked for.
 //
 // The demo is a list of steps, each a name and a function; a new route is one more entry in
 // Steps.
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/client"
+	"github.com/fraudguard/fraudguard/wire"
 )
 
 // Config is what a demo run needs.
@@ -36,6 +39,9 @@ type Config struct {
 	AdminKey string
 	// Reload also calls POST /models/reload, which makes the newest bundle on the server live.
 	Reload bool
+	// Rollback also calls POST /models/rollback twice: the version live before the last switch
+	// serves between the two calls, and the second puts back the version that was live.
+	Rollback bool
 	// JobRows is the size of the background job (2,000 when 0); PerfRequests the most
 	// requests of the performance run (200 when 0), fewer when the rate limit leaves less.
 	JobRows      int
@@ -93,8 +99,15 @@ type Demo struct {
 	// budget follows the RateLimit headers of C's answers.
 	budget *pacer
 
-	mu    sync.Mutex
-	jobID string // the job this run created, to delete at the end
+	mu          sync.Mutex
+	jobID       string                // the job this run created, to delete at the end
+	scored      *wire.PredictResponse // the predict step's answer, looked up in the decision log
+	scoredAt    time.Time             // when that answer came, on this machine's clock
+	batchAt     time.Time             // when the predict/batch step's answer came
+	firstTime   time.Time             // the server's time of the first decision, once read back
+	labelled    []string              // the transactions this run labelled, to erase at the end
+	noRead      bool                  // the key lacks the read scope (a 403 seen once)
+	explainable *bool                 // what GET /models/info says of explanations
 }
 
 // New prepares a demo of the server cfg names.
@@ -144,13 +157,17 @@ func Steps() []Step {
 		{"probes: /health/live, /health/ready, /v2", stepProbes},
 		{"model info", stepModelInfo},
 		{"OpenAPI document", stepOpenAPI},
-		{"docs pages: /docs, /redoc", stepDocs},
+		{"docs pages: /docs, /redoc and their assets", stepDocs},
 		{"metrics: text and JSON summary", stepMetrics},
 		{"predict", stepPredict},
 		{"predict with explanation", stepPredictExplain},
 		{"predict/batch, one row invalid", stepPredictBatch},
 		{"background job: submit, follow, results", stepJob},
 		{"background job: listed", stepJobListed},
+		{"decisions: look-up by transaction id", stepDecisionLookup},
+		{"decisions: listed (GET /decisions)", stepDecisionList},
+		{"feedback: labels for its own transactions", stepFeedback},
+		{"model performance on labelled decisions", stepPerformanceQuality},
 		{"error: bad fields (400 VALIDATION_ERROR)", stepBadFields},
 		{"error: malformed JSON (400)", stepMalformed},
 		{"error: body too large (413)", stepTooLarge},
@@ -159,6 +176,10 @@ func Steps() []Step {
 		{"error: wrong method (405)", stepWrongMethod},
 		{"admin routes with the admin key", stepAdmin},
 		{"model reload (admin)", stepReload},
+		{"model activate: the live version again (admin)", stepActivateLive},
+		{"model rollback and back (admin)", stepRollback},
+		{"model compare (admin)", stepCompare},
+		{"decisions: its labelled ones erased (admin)", stepDecisionErase},
 		{"background job: deleted", stepJobDelete},
 		{"performance: sequential /predict", stepPerformance},
 		{"admin routes refuse a missing key (401)", stepAdminRefused},

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,7 +96,28 @@ func stepModelInfo(ctx context.Context, d *Demo) (string, error) {
 	if len(m.Features) != 30 || m.Threshold <= 0 || m.Threshold >= 1 {
 		return "", fmt.Errorf("%d features, threshold %v: want 30 and a threshold in (0, 1)", len(m.Features), m.Threshold)
 	}
-	return fmt.Sprintf("%s %s (%s), threshold %.4f", m.Name, m.Version, m.Kind, m.Threshold), nil
+	versions, err := checkVersions(m)
+	if err != nil {
+		return "", err
+	}
+	importance, err := checkImportance(m)
+	if err != nil {
+		return "", err
+	}
+	explanations := "explanations available"
+	switch {
+	case m.Explanations.Available && m.Explanations.Reason != "":
+		return "", fmt.Errorf("explanations available with a reason %q, want none", m.Explanations.Reason)
+	case !m.Explanations.Available && m.Explanations.Reason == "":
+		return "", errors.New("explanations unavailable without a reason")
+	case !m.Explanations.Available:
+		explanations = "explanations unavailable: " + m.Explanations.Reason
+	}
+	avail := m.Explanations.Available
+	d.mu.Lock()
+	d.explainable = &avail
+	d.mu.Unlock()
+	return fmt.Sprintf("%s %s (%s), threshold %.4f; %s; %s; %s", m.Name, m.Version, m.Kind, m.Threshold, versions, importance, explanations), nil
 }
 
 func stepOpenAPI(ctx context.Context, d *Demo) (string, error) {
@@ -115,7 +138,14 @@ func stepOpenAPI(ctx context.Context, d *Demo) (string, error) {
 	return fmt.Sprintf("OpenAPI %s, %d paths", doc.OpenAPI, len(doc.Paths)), nil
 }
 
+// assetRef finds the files a docs page loads from the server's /docs/assets/.
+var assetRef = regexp.MustCompile(`(?:src|href)="(/docs/assets/[^"?]+)(?:\?([^"]*))?"`)
+
+// stepDocs reads both pages and every file they load (GET /docs/assets/...), as a browser
+// would: the pages work with no internet access only if the server serves all of them.
 func stepDocs(ctx context.Context, d *Demo) (string, error) {
+	var assets []string
+	query := map[string]string{}
 	for _, path := range []string{"/docs", "/redoc"} {
 		resp, err := d.C.Do(ctx, client.Request{Path: path, Header: http.Header{"Accept": {"text/html"}}})
 		if err != nil {
@@ -124,8 +154,30 @@ func stepDocs(ctx context.Context, d *Demo) (string, error) {
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			return "", fmt.Errorf("%s: got %d %s, want 200 text/html", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
+		refs := assetRef.FindAllStringSubmatch(string(resp.Body), -1)
+		if len(refs) == 0 {
+			return "", fmt.Errorf("%s loads nothing from /docs/assets/", path)
+		}
+		for _, m := range refs {
+			if !slices.Contains(assets, m[1]) {
+				assets = append(assets, m[1])
+				query[m[1]] = html.UnescapeString(m[2])
+			}
+		}
 	}
-	return "both pages served", nil
+	var size int
+	for _, a := range assets {
+		q, _ := url.ParseQuery(query[a])
+		resp, err := d.C.Do(ctx, client.Request{Path: a, Query: q, Header: http.Header{"Accept": {"*/*"}}})
+		if err != nil {
+			return "", err
+		}
+		if resp.StatusCode != http.StatusOK || len(resp.Body) == 0 {
+			return "", fmt.Errorf("%s: got %d with %d bytes, want 200 and the file", a, resp.StatusCode, len(resp.Body))
+		}
+		size += len(resp.Body)
+	}
+	return fmt.Sprintf("both pages served, and the %d files they load (%d KB)", len(assets), size>>10), nil
 }
 
 func stepMetrics(ctx context.Context, d *Demo) (string, error) {
@@ -158,16 +210,28 @@ func stepPredict(ctx context.Context, d *Demo) (string, error) {
 	if p.IsFraud != (p.FraudProbability >= p.Threshold) {
 		return "", fmt.Errorf("is_fraud %v disagrees with probability %v and threshold %v", p.IsFraud, p.FraudProbability, p.Threshold)
 	}
+	d.mu.Lock()
+	d.scored, d.scoredAt = p, time.Now()
+	d.mu.Unlock()
 	return fmt.Sprintf("%s: probability %.6f, %s, in %.3f ms", id, p.FraudProbability, p.RiskLevel, p.ProcessingTimeMS), nil
 }
 
 func stepPredictExplain(ctx context.Context, d *Demo) (string, error) {
+	d.mu.Lock()
+	said := d.explainable // what GET /models/info said beforehand
+	d.mu.Unlock()
 	p, err := d.C.Predict(ctx, loadtest.SampleTransaction(d.txID(2)), client.WithExplanation(3))
 	if err != nil {
 		if client.ErrorCode(err) == "EXPLANATION_UNAVAILABLE" {
-			return "", skipped("the live model cannot be explained (EXPLANATION_UNAVAILABLE)")
+			if said != nil && *said {
+				return "", fmt.Errorf("GET /models/info says explanations are available, but: %w", err)
+			}
+			return "", skipped("the live model cannot be explained (EXPLANATION_UNAVAILABLE, as GET /models/info said)")
 		}
 		return "", err
+	}
+	if said != nil && !*said {
+		return "", errors.New("GET /models/info says the model cannot explain its scores, but it answered an explanation")
 	}
 	if p.Explanation == nil || len(p.Explanation.Features) != 3 {
 		return "", fmt.Errorf("got explanation %+v, want 3 features", p.Explanation)
@@ -180,21 +244,24 @@ func stepPredictExplain(ctx context.Context, d *Demo) (string, error) {
 }
 
 func stepPredictBatch(ctx context.Context, d *Demo) (string, error) {
-	txs := make([]wire.TransactionRequest, 50)
+	txs := make([]wire.TransactionRequest, batchRows)
 	for i := range txs {
-		txs[i] = loadtest.SampleTransaction(d.txID(100 + i))
+		txs[i] = loadtest.SampleTransaction(d.txID(batchFirst + i))
 		txs[i].Amount = float64(i) * 7.5
 	}
-	txs[10].Amount = -1 // invalid: the others are still scored
+	txs[batchInvalid].Amount = -1 // invalid: the others are still scored
 	b, err := d.C.PredictBatch(ctx, txs)
 	if err != nil {
 		return "", err
 	}
 	s := b.Summary
-	if s.TotalProcessed != 50 || s.Valid != 49 || s.Invalid != 1 || len(b.Results) != 50 || b.Results[10].Error == nil {
+	if s.TotalProcessed != 50 || s.Valid != 49 || s.Invalid != 1 || len(b.Results) != 50 || b.Results[batchInvalid].Error == nil {
 		return "", fmt.Errorf("got summary %+v, want 50 processed, 49 valid, row 10 invalid", s)
 	}
-	return fmt.Sprintf("50 rows: 49 scored, row 10 refused (%s), %.2f ms", b.Results[10].Error.ErrorCode, s.ProcessingTimeMS), nil
+	d.mu.Lock()
+	d.batchAt = time.Now()
+	d.mu.Unlock()
+	return fmt.Sprintf("50 rows: 49 scored, row 10 refused (%s), %.2f ms", b.Results[batchInvalid].Error.ErrorCode, s.ProcessingTimeMS), nil
 }
 
 // jobCSV is the demo's job: rows of the sample transaction with amounts that vary, each
@@ -501,13 +568,14 @@ func stepPerformance(ctx context.Context, d *Demo) (string, error) {
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
 
-// refusedAdmin are the admin routes the demo calls without a key: one of each kind, since
-// each refusal is a strike against the address (see Steps).
-func refusedAdmin(c *client.Client) map[string]func(ctx context.Context) error {
+// refusedAdmin are the admin routes the demo calls without a key: one of each kind (a read,
+// an erasure of one of its own transactions, id, and a change of the live model), since each
+// refusal is a strike against the address (see Steps).
+func refusedAdmin(c *client.Client, id string) map[string]func(ctx context.Context) error {
 	return map[string]func(ctx context.Context) error{
-		"GET /admin/log-level": func(ctx context.Context) error { _, err := c.LogLevel(ctx); return err },
-		"GET /security/audit":  func(ctx context.Context) error { _, err := c.Audit(ctx, client.AuditQuery{Limit: 1}); return err },
-		"POST /models/reload":  func(ctx context.Context) error { _, err := c.ReloadModel(ctx); return err },
+		"GET /admin/log-level":               func(ctx context.Context) error { _, err := c.LogLevel(ctx); return err },
+		"DELETE /decisions/{transaction_id}": func(ctx context.Context) error { _, err := c.EraseDecisions(ctx, id); return err },
+		"POST /models/reload":                func(ctx context.Context) error { _, err := c.ReloadModel(ctx); return err },
 	}
 }
 
@@ -515,7 +583,7 @@ func stepAdminRefused(ctx context.Context, d *Demo) (string, error) {
 	if d.Admin != nil {
 		return "", skipped("run with --admin-key: the routes were called with it")
 	}
-	calls := refusedAdmin(d.C)
+	calls := refusedAdmin(d.C, d.txID(1))
 	names := slices.Sorted(maps.Keys(calls))
 	for _, name := range names {
 		if err := wantError(calls[name](ctx), 401, "UNAUTHORIZED"); err != nil {

@@ -27,6 +27,8 @@ const (
 	ActionJobDelete      = "job_delete"
 	ActionLogLevel       = "log_level"
 	ActionAuditPurge     = "audit_purge"
+	ActionFeedback       = "feedback"
+	ActionDecisionErase  = "decision_erase"
 )
 
 // Audit outcomes.

@@ -81,9 +81,10 @@ type Metrics struct {
 	keysReloadedAt               prometheus.Gauge
 
 	// The sources that the audit and tracing counters read on scrape; nil reads as zero.
-	audit   atomic.Pointer[AuditCounts]
-	tracing atomic.Pointer[Tracing]
-	log     atomic.Pointer[LogCounts]
+	audit     atomic.Pointer[AuditCounts]
+	decisions atomic.Pointer[DecisionCounts]
+	tracing   atomic.Pointer[Tracing]
+	log       atomic.Pointer[LogCounts]
 }
 
 // LogCounts is what the log writer counts: lines dropped because its buffer was full (the disk
@@ -101,6 +102,16 @@ type AuditCounts interface {
 	Failed() int64
 	Purged() int64
 	PurgeFailures() int64
+}
+
+// DecisionCounts is what the decision log's writer counts: decisions stored (Recorded), not
+// queued because the queue was full (Dropped), refused by the store (Failed), and deleted by
+// retention (Purged).
+type DecisionCounts interface {
+	Recorded() int64
+	Dropped() int64
+	Failed() int64
+	Purged() int64
 }
 
 // requestKey identifies one series of fraudguard_http_requests_total.
@@ -254,6 +265,20 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		}
 		return 0
 	})
+	decisionCounter := func(name, help string, read func(DecisionCounts) int64) prometheus.CounterFunc {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "fraudguard", Subsystem: "decisions", Name: name, Help: help,
+		}, func() float64 {
+			if d := m.decisions.Load(); d != nil {
+				return float64(read(*d))
+			}
+			return 0
+		})
+	}
+	decisionsRecorded := decisionCounter("recorded_total", "Decisions stored in the decision log.", DecisionCounts.Recorded)
+	decisionsDropped := decisionCounter("dropped_total", "Decisions not recorded because the decision log's queue was full; the answers were not delayed.", DecisionCounts.Dropped)
+	decisionsFailed := decisionCounter("failed_total", "Decisions not recorded because the store refused them.", DecisionCounts.Failed)
+	decisionsPurged := decisionCounter("purged_total", "Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.", DecisionCounts.Purged)
 	traceFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "fraudguard", Subsystem: "trace", Name: "export_failures_total",
 		Help: "Batches of spans that could not be delivered to the OTLP collector.",
@@ -283,6 +308,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		blockBypassed, batchJobs, batchRows, dependencyErrors, breakerOpen, fallbacks, reloads, modelReloadedAt,
 		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
 		logDropped, logFailed,
+		decisionsRecorded, decisionsDropped, decisionsFailed, decisionsPurged,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {
@@ -454,6 +480,15 @@ func (m *Metrics) WatchLog(l LogCounts) {
 		return
 	}
 	m.log.Store(&l)
+}
+
+// WatchDecisions makes the fraudguard_decisions_* counters read d's counts on every scrape.
+func (m *Metrics) WatchDecisions(d DecisionCounts) {
+	if d == nil {
+		m.decisions.Store(nil)
+		return
+	}
+	m.decisions.Store(&d)
 }
 
 // WatchTracing makes fraudguard_trace_export_failures_total read t's ExportFailures on every

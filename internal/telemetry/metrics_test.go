@@ -112,6 +112,10 @@ func TestNewMetricsRegisters(t *testing.T) {
 		"fraudguard_trace_export_failures_total":                 dto.MetricType_COUNTER,
 		"fraudguard_log_lines_dropped_total":                     dto.MetricType_COUNTER,
 		"fraudguard_log_write_failures_total":                    dto.MetricType_COUNTER,
+		"fraudguard_decisions_recorded_total":                    dto.MetricType_COUNTER,
+		"fraudguard_decisions_dropped_total":                     dto.MetricType_COUNTER,
+		"fraudguard_decisions_failed_total":                      dto.MetricType_COUNTER,
+		"fraudguard_decisions_purged_total":                      dto.MetricType_COUNTER,
 		"go_goroutines":                                          dto.MetricType_GAUGE,
 		"go_memstats_heap_alloc_bytes":                           dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":                          dto.MetricType_GAUGE,
@@ -251,6 +255,7 @@ fraudguard_trace_export_failures_total 0
 	m.WatchAudit(auditCounts{dropped: 4, failed: 5, purged: 6, purgeFailures: 7})
 	m.WatchTracing(tr)
 	m.WatchLog(logCounts{dropped: 8, failed: 9})
+	m.WatchDecisions(decisionCounts{recorded: 8, dropped: 9, failed: 10, purged: 11})
 
 	const want = `
 # HELP fraudguard_model_reloads_total Model reloads, by outcome: success or failure (the old model stays live).
@@ -288,8 +293,21 @@ fraudguard_log_lines_dropped_total 8
 # HELP fraudguard_log_write_failures_total Writes of buffered log lines to the log destination that failed; each loses the lines it held.
 # TYPE fraudguard_log_write_failures_total counter
 fraudguard_log_write_failures_total 9
+# HELP fraudguard_decisions_recorded_total Decisions stored in the decision log.
+# TYPE fraudguard_decisions_recorded_total counter
+fraudguard_decisions_recorded_total 8
+# HELP fraudguard_decisions_dropped_total Decisions not recorded because the decision log's queue was full; the answers were not delayed.
+# TYPE fraudguard_decisions_dropped_total counter
+fraudguard_decisions_dropped_total 9
+# HELP fraudguard_decisions_failed_total Decisions not recorded because the store refused them.
+# TYPE fraudguard_decisions_failed_total counter
+fraudguard_decisions_failed_total 10
+# HELP fraudguard_decisions_purged_total Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.
+# TYPE fraudguard_decisions_purged_total counter
+fraudguard_decisions_purged_total 11
 `
 	names := []string{
+		"fraudguard_decisions_recorded_total", "fraudguard_decisions_dropped_total", "fraudguard_decisions_failed_total", "fraudguard_decisions_purged_total",
 		"fraudguard_log_lines_dropped_total", "fraudguard_log_write_failures_total",
 		"fraudguard_model_reloads_total", "fraudguard_key_reloads_total",
 		"fraudguard_model_reload_last_success_timestamp_seconds", "fraudguard_key_reload_last_success_timestamp_seconds",
@@ -634,3 +652,10 @@ type logCounts struct{ dropped, failed int64 }
 
 func (l logCounts) Dropped() int64 { return l.dropped }
 func (l logCounts) Failed() int64  { return l.failed }
+
+type decisionCounts struct{ recorded, dropped, failed, purged int64 }
+
+func (d decisionCounts) Recorded() int64 { return d.recorded }
+func (d decisionCounts) Dropped() int64  { return d.dropped }
+func (d decisionCounts) Failed() int64   { return d.failed }
+func (d decisionCounts) Purged() int64   { return d.purged }

@@ -20,17 +20,18 @@ const (
 	ScopePredict Scope = "predict" // score transactions (/predict, /predict/batch)
 	ScopeBatch   Scope = "batch"   // submit and read batch jobs
 	ScopeAdmin   Scope = "admin"   // admin endpoints: reloads, IP blocks, the audit log
+	ScopeRead    Scope = "read"    // read the decision log and the live model's quality
 )
 
 // allScopes lists every scope; its order is the bit order of ScopeSet and the order names are
 // printed in.
-func allScopes() []Scope { return []Scope{ScopePredict, ScopeBatch, ScopeAdmin} }
+func allScopes() []Scope { return []Scope{ScopePredict, ScopeBatch, ScopeAdmin, ScopeRead} }
 
 // ScopeSet is a set of scopes. The zero value is empty.
 type ScopeSet uint8
 
 // AllScopes is the set of every scope, which the admin key has.
-const AllScopes ScopeSet = 1<<3 - 1
+const AllScopes ScopeSet = 1<<4 - 1
 
 func scopeBit(s Scope) ScopeSet {
 	for i, known := range allScopes() {
@@ -48,7 +49,7 @@ func ParseScopes(names []string) (ScopeSet, error) {
 	for _, n := range names {
 		b := scopeBit(Scope(strings.ToLower(strings.TrimSpace(n))))
 		if b == 0 {
-			return 0, fmt.Errorf("unknown scope %q (known: predict, batch, admin)", n)
+			return 0, fmt.Errorf("unknown scope %q (known: predict, batch, admin, read)", n)
 		}
 		set |= b
 	}
@@ -61,7 +62,7 @@ func (s ScopeSet) Has(scope Scope) bool {
 	return b != 0 && s&b != 0
 }
 
-// List returns the scopes in the set, in the order predict, batch, admin.
+// List returns the scopes in the set, in the order predict, batch, admin, read.
 func (s ScopeSet) List() []Scope {
 	var out []Scope
 	for _, sc := range allScopes() {
@@ -74,7 +75,7 @@ func (s ScopeSet) List() []Scope {
 
 // String returns the scopes comma-separated, such as "predict,batch".
 func (s ScopeSet) String() string {
-	names := make([]string, 0, 3)
+	names := make([]string, 0, 4)
 	for _, sc := range s.List() {
 		names = append(names, string(sc))
 	}
@@ -234,7 +235,7 @@ func (e Entry) parse() (Key, [sha256.Size]byte, error) {
 		return Key{}, sum, errors.New("sha256 must be 64 hex digits (0-9, a-f)")
 	}
 	if len(e.Scopes) == 0 {
-		return Key{}, sum, errors.New("needs at least one scope (predict, batch, admin)")
+		return Key{}, sum, errors.New("needs at least one scope (predict, batch, admin, read)")
 	}
 	scopes, err := ParseScopes(e.Scopes)
 	if err != nil {

@@ -220,7 +220,7 @@ func Append(path string, e Entry) error {
 
 // newKeysFileYAML starts a keys file that does not exist yet.
 const newKeysFileYAML = `# fraudguard API keys. Only each key's SHA-256 is kept here; a key itself is shown once, when
-# 'fraudguard keys create' makes it. Scopes: predict, batch, admin. rate_limit_per_minute is
+# 'fraudguard keys create' makes it. Scopes: predict, batch, admin, read. rate_limit_per_minute is
 # optional (0 or absent: the global RATE_LIMIT_PER_MINUTE).
 keys: []
 `

@@ -79,8 +79,8 @@ func TestParseScopes(t *testing.T) {
 			t.Errorf("Has(%q): got %v, want %v", c.scope, got, c.want)
 		}
 	}
-	if got := AllScopes.String(); got != "predict,batch,admin" {
-		t.Errorf("AllScopes: got %q, want predict,batch,admin", got)
+	if got := AllScopes.String(); got != "predict,batch,admin,read" {
+		t.Errorf("AllScopes: got %q, want predict,batch,admin,read", got)
 	}
 }
 

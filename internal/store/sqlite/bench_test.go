@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,4 +84,42 @@ func BenchmarkListAudit(b *testing.B) {
 			b.Fatalf("got %d events (total %d, %v), want 50 (total 3334)", len(got), total, err)
 		}
 	}
+}
+
+// BenchmarkRecordDecisions stores decisions in transactions of 1,000, as the decision log's
+// writer does under load; one op is one decision.
+func BenchmarkRecordDecisions(b *testing.B) {
+	s := mustOpen(b, filepath.Join(b.TempDir(), "fraudguard.db"))
+	ctx := context.Background()
+	batch := make([]fraud.Decision, 1000)
+	for i := range batch {
+		d := &batch[i]
+		d.TransactionID, d.RequestID, d.ModelVersion = "txn-"+strconv.Itoa(i), "2a121993921a4f12292a3ab2cb0a0706", "20261126-000000-573a24c8"
+		d.Time = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
+		d.Probability, d.Threshold, d.Risk = 0.0005616704496164728, 0.12739949093274297, fraud.RiskLow
+		for j := range d.Features {
+			d.Features[j] = float64(i*31+j) / 7
+		}
+	}
+	n := 0
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if n%len(batch) == 0 && n > 0 {
+			if err := s.RecordDecisions(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/decision")
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -39,7 +39,8 @@ const (
 // store was closed (that is how durability is tested). Tests run in parallel, each with its own
 // t. Run closes every store it opens. Stores must keep event times to at least the microsecond.
 // A store that keeps batch jobs (fraud.JobStore) must pass the job tests too, and one that keeps
-// the model activation history (fraud.ModelHistory) the model history tests; others skip them.
+// the model activation history (fraud.ModelHistory) the model history tests, and those that hold
+// decisions (fraud.DecisionLog) the decision tests; others skip them.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	tests := []struct {
 		name string
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	}
 	tests = append(tests, jobTests...)
 	tests = append(tests, modelTests...)
+	tests = append(tests, decisionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

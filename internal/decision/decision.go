@@ -1,0 +1,259 @@
+// Package decision is the decision log's writer: every answer of /predict and /predict/batch
+// is queued without making the request wait, and one goroutine stores the queue in batched
+// transactions. It also holds the log's retention and the model quality figures computed from
+// labelled decisions.
+package decision
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/model"
+)
+
+// Defaults of Options.
+const (
+	DefaultQueueSize     = 16384
+	DefaultBatchSize     = 1000
+	DefaultFlushInterval = 100 * time.Millisecond
+	// ReasonCount is how many reasons a flagged decision keeps.
+	ReasonCount = 3
+)
+
+// drainTimeout bounds how long Run goes on storing queued decisions once its context is done.
+const drainTimeout = 10 * time.Second
+
+// Explainer explains a score: the live model.
+type Explainer interface {
+	Explain(x *[fraud.NumFeatures]float64, dst *model.Explanation) error
+}
+
+// Options are the optional settings of New.
+type Options struct {
+	// QueueSize is how many decisions wait for the writer at most; more are dropped.
+	QueueSize int
+	// BatchSize is the most decisions stored in one transaction.
+	BatchSize int
+	// FlushInterval is how long a decision waits at most before its batch is stored.
+	FlushInterval time.Duration
+	// Now is the clock of retention; time.Now when nil.
+	Now func() time.Time
+}
+
+// entry is a queued decision and the model that made it, for its reasons.
+type entry struct {
+	d fraud.Decision
+	m Explainer
+}
+
+// Log queues decisions for the store. Record never blocks: when the queue is full the
+// decision is dropped and counted, so the log can never slow an answer down.
+//
+// Run is the writer. At shutdown it must be stopped after the HTTP server has drained: it
+// stores what is queued before it returns.
+type Log struct {
+	store  fraud.DecisionLog
+	logger *slog.Logger
+	opts   Options
+	queue  chan entry
+	full   chan struct{} // a batch is waiting: wake the writer before its tick
+	names  []string
+
+	closed        atomic.Bool
+	recorded      atomic.Int64
+	dropped       atomic.Int64
+	failed        atomic.Int64
+	purged        atomic.Int64
+	purgeFailures atomic.Int64
+}
+
+// New returns a Log that stores decisions in store.
+func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = DefaultQueueSize
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = DefaultFlushInterval
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Log{
+		store:  store,
+		logger: logger.With(slog.String("component", "decisions")),
+		opts:   opts,
+		queue:  make(chan entry, opts.QueueSize),
+		full:   make(chan struct{}, 1),
+		names:  fraud.FeatureNames(),
+	}
+}
+
+// Record queues d, made by model m (nil: no reasons). It never blocks, and takes d by value so
+// that the caller's copy stays on its stack. d's Reasons are set by the writer, off the
+// request's path, for a flagged decision. The writer is not woken for each decision (waking a
+// sleeping goroutine costs more than the rest of recording): it comes every FlushInterval, or
+// when a whole batch is waiting.
+func (l *Log) Record(d fraud.Decision, m Explainer) {
+	if l.closed.Load() {
+		l.dropped.Add(1)
+		return
+	}
+	select {
+	case l.queue <- entry{d: d, m: m}:
+		if len(l.queue) >= l.opts.BatchSize {
+			select {
+			case l.full <- struct{}{}:
+			default: // already signalled
+			}
+		}
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Run stores queued decisions until ctx is done: every FlushInterval, or as soon as a batch
+// is waiting, it stores what is queued in transactions of up to BatchSize. It then refuses new
+// decisions and stores what is queued (within a few seconds) before it returns.
+func (l *Log) Run(ctx context.Context) error {
+	batch := make([]fraud.Decision, 0, l.opts.BatchSize)
+	tick := time.NewTicker(l.opts.FlushInterval)
+	defer tick.Stop()
+	store := context.WithoutCancel(ctx)
+	for {
+		select {
+		case <-tick.C:
+		case <-l.full:
+		case <-ctx.Done():
+			l.closed.Store(true)
+			drain, cancel := context.WithTimeout(store, drainTimeout)
+			defer cancel()
+			l.take(drain, batch, -1)
+			return nil
+		}
+		l.take(store, batch, len(l.queue))
+	}
+}
+
+// take takes n decisions from the queue (n < 0: until it is empty) and stores them in
+// transactions of up to BatchSize. Taking only what was there when it began lets a writer that
+// cannot keep up leave the rest to the queue, where a full queue drops and counts it.
+func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int) {
+	for n != 0 {
+		select {
+		case e := <-l.queue:
+			batch = append(batch, l.complete(e))
+			if len(batch) == cap(batch) {
+				batch = l.flush(ctx, batch)
+			}
+			if n > 0 {
+				n--
+			}
+		default:
+			n = 0
+		}
+	}
+	l.flush(ctx, batch)
+}
+
+// complete adds the reasons of a flagged decision: the ReasonCount features of largest
+// |contribution|. A model that cannot be explained (no covers) gives none.
+func (l *Log) complete(e entry) fraud.Decision {
+	if !e.d.IsFraud || e.m == nil {
+		return e.d
+	}
+	return l.withReasons(e)
+}
+
+// withReasons is complete for a flagged decision; it is apart so that the others are not
+// moved to the heap for the explainer.
+func (l *Log) withReasons(e entry) fraud.Decision {
+	d := e.d
+	var ex model.Explanation
+	if err := e.m.Explain(&d.Features, &ex); err != nil {
+		return d
+	}
+	var idx [fraud.NumFeatures]int
+	top := model.TopFeatures(&ex.Contributions, ReasonCount, &idx)
+	d.Reasons = make([]fraud.Reason, len(top))
+	for i, j := range top {
+		d.Reasons[i] = fraud.Reason{Feature: l.names[j], Contribution: ex.Contributions[j]}
+	}
+	return d
+}
+
+func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decision {
+	if len(batch) == 0 {
+		return batch
+	}
+	if err := l.store.RecordDecisions(ctx, batch); err != nil {
+		l.failed.Add(int64(len(batch)))
+		l.logger.Error("decisions not stored", slog.Int("count", len(batch)), slog.String("error", err.Error()))
+	} else {
+		l.recorded.Add(int64(len(batch)))
+	}
+	clear(batch) // let go of the reasons
+	return batch[:0]
+}
+
+// Recorded returns how many decisions were stored.
+func (l *Log) Recorded() int64 { return l.recorded.Load() }
+
+// Dropped returns how many decisions were not queued because the queue was full or closed.
+func (l *Log) Dropped() int64 { return l.dropped.Load() }
+
+// Failed returns how many decisions the store refused.
+func (l *Log) Failed() int64 { return l.failed.Load() }
+
+// Purged returns how many stored decisions retention has deleted.
+func (l *Log) Purged() int64 { return l.purged.Load() }
+
+// PurgeFailures returns how many purges the store failed.
+func (l *Log) PurgeFailures() int64 { return l.purgeFailures.Load() }
+
+// PurgeInterval is how often Retain purges after its first purge at start.
+const PurgeInterval = time.Hour
+
+// Retain keeps the decisions of the last keep and deletes older ones (and the labels of
+// transactions left without a decision): once at once, then every interval until ctx is done.
+// keep 0 keeps every decision. A failed purge is logged and counted, and tried again at the
+// next interval.
+func (l *Log) Retain(ctx context.Context, keep, interval time.Duration) error {
+	if keep <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	_, _ = l.Purge(ctx, keep)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			_, _ = l.Purge(ctx, keep)
+		}
+	}
+}
+
+// Purge deletes the decisions older than keep and returns how many it deleted.
+func (l *Log) Purge(ctx context.Context, keep time.Duration) (int64, error) {
+	cutoff := l.opts.Now().Add(-keep).UTC()
+	n, err := l.store.PurgeDecisionsBefore(ctx, cutoff)
+	l.purged.Add(n)
+	if err != nil {
+		l.purgeFailures.Add(1)
+		l.logger.Error("decisions not purged", slog.Int64("deleted", n), slog.Time("before", cutoff), slog.String("error", err.Error()))
+		return n, fmt.Errorf("purge decisions before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	if n > 0 {
+		l.logger.Info("decisions purged", slog.Int64("deleted", n), slog.Time("before", cutoff))
+	}
+	return n, nil
+}
