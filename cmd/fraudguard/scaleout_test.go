@@ -81,6 +81,31 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Errorf("rows scored by the two instances: got %v, want %d", sum, rows)
 	}
 
+	// A transaction scored on one instance is labelled through the other, and its decision,
+	// with the label, is read back through the first.
+	tx := strings.Replace(firstTransaction, `"Amount":149.62}`, `"Amount":149.62,"transaction_id":"pg-shared-1"}`, 1)
+	if resp, body := call(t, "POST", a.url+"/predict", "application/json", tx); resp.StatusCode != 200 {
+		t.Fatalf("predict: got %d %v", resp.StatusCode, body)
+	}
+	feedback := `{"labels":[{"transaction_id":"pg-shared-1","label":"fraud","source":"chargeback"}]}`
+	result := ""
+	for range 100 { // the decision is written by the first instance's writer, in the background
+		_, fb := call(t, "POST", b.url+"/feedback", "application/json", feedback, "X-API-Key", "admin-key-0123456789abcdef")
+		if rs, _ := fb["results"].([]any); len(rs) == 1 {
+			result, _ = rs[0].(map[string]any)["result"].(string)
+		}
+		if result == "recorded" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if result != "recorded" {
+		t.Fatalf("feedback through the other instance: got %q, want recorded", result)
+	}
+	if _, d := call(t, "GET", a.url+"/decisions/pg-shared-1", "", "", "X-API-Key", "admin-key-0123456789abcdef"); !strings.Contains(fmt.Sprint(d), "chargeback") {
+		t.Errorf("decision read back through the first instance: got %v, want it labelled by the chargeback", d)
+	}
+
 	// An admin action on one instance is in the audit log read through the other.
 	if resp, _ := call(t, "POST", a.url+"/models/reload", "", "", "X-API-Key", "admin-key-0123456789abcdef"); resp.StatusCode != 200 {
 		t.Fatalf("reload: got %d", resp.StatusCode)
