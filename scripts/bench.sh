@@ -62,11 +62,11 @@ KEY=$(grep -o 'fg_[A-Za-z0-9_-]*' "$work/key.out" | head -1)
 [[ -n $KEY ]] || { echo "bench: no key created:" >&2; cat "$work/key.out" >&2; exit 1; }
 ADMIN=bench-admin-key-0123456789abcdef
 
-# start_fraudguard NAME LOG_LEVEL: starts a fraudguard and sets NAME_url and NAME_pid.
+# start_fraudguard NAME LOG_LEVEL [DECISION_LOG]: starts a fraudguard and sets NAME_url and NAME_pid.
 start_fraudguard() {
-	local name=$1 level=$2 port
+	local name=$1 level=$2 decisions=${3:-true} port
 	mkdir -p "$work/$name"
-	MODEL_PATH=models DATA_DIR="$work/$name" API_HOST=127.0.0.1 API_PORT=0 API_KEYS_FILE="$work/keys.yaml" \
+	DECISION_LOG=$decisions MODEL_PATH=models DATA_DIR="$work/$name" API_HOST=127.0.0.1 API_PORT=0 API_KEYS_FILE="$work/keys.yaml" \
 		ADMIN_API_KEY=$ADMIN LOG_LEVEL=$level LOG_FILE="$work/$name/fraudguard.log" PPROF=true \
 		"$fg" serve >"$work/$name/stdout" 2>&1 &
 	local pid=$!
@@ -87,6 +87,7 @@ start_fraudguard() {
 
 start_fraudguard prod INFO
 start_fraudguard quiet WARN
+start_fraudguard nodec INFO false
 "$work/bare" -addr 127.0.0.1:0 >"$work/bare.out" 2>&1 &
 bare_pid=$!
 pids+=("$bare_pid")
@@ -137,17 +138,21 @@ wrk_rps() {
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo "bench: /predict at saturation, $SAT_ROUNDS round(s) of ${SAT_SECONDS}s per server..."
-: >"$work/sat.prod" >"$work/sat.quiet" >"$work/sat.bare"
+: >"$work/sat.prod" >"$work/sat.quiet" >"$work/sat.nodec" >"$work/sat.bare"
 for _ in $(seq 1 "$SAT_ROUNDS"); do
 	wrk_rps "$prod_url" >>"$work/sat.prod"
 	wrk_rps "$quiet_url" >>"$work/sat.quiet"
+	wrk_rps "$nodec_url" >>"$work/sat.nodec"
 	wrk_rps "$bare_url" >>"$work/sat.bare"
 done
 sat_prod=$(median <"$work/sat.prod")
 sat_quiet=$(median <"$work/sat.quiet")
+sat_nodec=$(median <"$work/sat.nodec")
 sat_bare=$(median <"$work/sat.bare")
 ratio=$(awk -v a="$sat_prod" -v b="$sat_bare" 'BEGIN { printf "%.2f", a / b }')
 ratio_quiet=$(awk -v a="$sat_quiet" -v b="$sat_bare" 'BEGIN { printf "%.2f", a / b }')
+ratio_nodec=$(awk -v a="$sat_nodec" -v b="$sat_bare" 'BEGIN { printf "%.2f", a / b }')
+dec_ratio=$(awk -v a="$sat_prod" -v b="$sat_nodec" 'BEGIN { printf "%.2f", a / b }')
 log_cost=$(awk -v a="$sat_prod" -v b="$sat_quiet" 'BEGIN { printf "%.1f", (1 - a / b) * 100 }')
 
 echo "bench: CPU profile of fraudguard at saturation (${PROFILE_SECONDS}s)..."
@@ -257,8 +262,8 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "metrics recorded, the whole security chain (keys file, key check, rate limit, blocker, attack detection"
 	echo "on headers and body), \`PPROF=true\` (used only for the profile below); the load's key has a limit of"
 	echo "10,000,000 requests a minute (the most a key may have). Beside it the same with \`LOG_LEVEL=WARN\` (no access log) and the bare"
-	echo "handler (\`tools/bare\`: encoding/json into a struct, a constant answer, nothing else). No decision log"
-	echo "exists in this build, so none is measured."
+	echo "handler (\`tools/bare\`: encoding/json into a struct, a constant answer, nothing else). The decision log"
+	echo "is on in both (its default); a third server, production settings with \`DECISION_LOG=false\`, gives its cost."
 	echo
 	echo "## Targets"
 	echo
@@ -278,12 +283,13 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	fi
 	echo "## /predict at saturation"
 	echo
-	echo "\`wrk -t2 -c32 -d${SAT_SECONDS}s\`, $SAT_ROUNDS round(s) taken in turn, the median (each round: $(paste -sd' ' "$work/sat.prod") / $(paste -sd' ' "$work/sat.quiet") / $(paste -sd' ' "$work/sat.bare")):"
+	echo "\`wrk -t2 -c32 -d${SAT_SECONDS}s\`, $SAT_ROUNDS round(s) taken in turn, the median (each round: $(paste -sd' ' "$work/sat.prod") / $(paste -sd' ' "$work/sat.quiet") / $(paste -sd' ' "$work/sat.nodec") / $(paste -sd' ' "$work/sat.bare")):"
 	echo
 	echo "| server | req/s | ÷ bare |"
 	echo "| --- | ---: | ---: |"
 	echo "| fraudguard, production settings (access log on) | $(fmt "$sat_prod") | $ratio |"
 	echo "| fraudguard, \`LOG_LEVEL=WARN\` (access log off) | $(fmt "$sat_quiet") | $ratio_quiet |"
+	echo "| fraudguard, production settings with \`DECISION_LOG=false\` | $(fmt "$sat_nodec") | $ratio_nodec |"
 	echo "| bare net/http + encoding/json | $(fmt "$sat_bare") | 1.00 |"
 	echo
 	if awk -v c="$log_cost" 'BEGIN { exit !(c < 0) }'; then
@@ -292,6 +298,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	else
 		echo "The access log costs $log_cost% of saturation throughput here (production settings against \`LOG_LEVEL=WARN\`)."
 	fi
+	echo "With the decision log on, production settings answered $dec_ratio × what they answered with it off."
 	echo "It wrote $(fmt "$log_lines") lines over the whole run and dropped ${dropped:-?} (\`fraudguard_log_lines_dropped_total\`)."
 	echo
 	echo "## /predict at fixed rates (open loop)"
