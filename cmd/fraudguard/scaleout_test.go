@@ -170,6 +170,7 @@ func TestServeSharedRateLimit(t *testing.T) {
 	}
 	servers := []*liveServer{mustServe(t, env()), mustServe(t, env())}
 	allowed, limited := 0, 0
+	start := time.Now()
 	for i := 0; i < 90; i++ {
 		resp, body := call(t, "POST", servers[i%2].url+"/predict", "application/json", firstTransaction)
 		switch resp.StatusCode {
@@ -181,15 +182,17 @@ func TestServeSharedRateLimit(t *testing.T) {
 			t.Fatalf("request %d: got %d %v", i, resp.StatusCode, body)
 		}
 	}
-	// 30 at once, and one more for each 2 s the loop took (it takes well under one).
-	if allowed < 30 || allowed > 31 {
-		t.Errorf("allowed by two instances: got %d (limited %d), want 30 (one bucket, not two)", allowed, limited)
+	// 30 at once, and one more for each 2 s the loop took (well under one, unless the machine
+	// is very busy).
+	if most := 31 + int(time.Since(start)/(2*time.Second)); allowed < 30 || allowed > most {
+		t.Errorf("allowed by two instances: got %d (limited %d), want 30 to %d (one bucket, not two)", allowed, limited, most)
 	}
 
 	// Without Redis each instance still limits, on its own: a fresh bucket of 30 each.
 	rd.Kill()
 	for _, s := range servers {
 		allowed = 0
+		start := time.Now()
 		for i := 0; i < 40; i++ {
 			resp, body := call(t, "POST", s.url+"/predict", "application/json", firstTransaction)
 			switch resp.StatusCode {
@@ -200,8 +203,8 @@ func TestServeSharedRateLimit(t *testing.T) {
 				t.Fatalf("without redis, request %d: got %d %v", i, resp.StatusCode, body)
 			}
 		}
-		if allowed < 30 || allowed > 31 {
-			t.Errorf("without redis, allowed by %s: got %d of 40, want 30 (its own limiter)", s.url, allowed)
+		if most := 31 + int(time.Since(start)/(2*time.Second)); allowed < 30 || allowed > most {
+			t.Errorf("without redis, allowed by %s: got %d of 40, want 30 to %d (its own limiter)", s.url, allowed, most)
 		}
 	}
 }
@@ -276,7 +279,7 @@ func TestServeDependenciesDown(t *testing.T) {
 	for range 20 {
 		predict("without postgres")
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("20 predictions without postgres took %s: they must not wait on it", d)
 	}
 	db.Restart(t)
