@@ -12,7 +12,7 @@ MODEL_CREATED_AT ?= 2026-11-26T00:00:00Z
 # make bench QUICK=1 cuts every measurement short.
 QUICK            ?= 0
 
-.PHONY: all build run test lint test-short bench bench-go bench-batch fuzz mutate deps deps-bench model synth-params assets fmt vet clean
+.PHONY: all build run test test-scaleout lint test-short bench bench-go bench-batch fuzz mutate deps deps-bench model synth-params assets fmt vet clean
 
 all: build
 
@@ -29,6 +29,11 @@ test:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) test-scaleout
+
+## test-scaleout: (needs make deps) three instances on PostgreSQL and Redis behind nginx: a shared rate limit, a job surviving kill -9 of an instance, a rolling restart and dependencies stopped under load, without -race, in under 5 minutes
+test-scaleout:
+	GO=$(GO) bash scripts/scaleout.sh
 
 ## lint: staticcheck at a pinned version, and a check that go.mod and go.sum are tidy, in every module of the repository
 STATICCHECK_VERSION := v0.8.2

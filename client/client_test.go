@@ -430,7 +430,7 @@ func TestHealthAndAdmin(t *testing.T) {
 
 	addr := netip.MustParseAddr("203.0.113.7")
 	for range 3 {
-		srv.blocker.Strike(addr, "test")
+		srv.blocker.Strike(context.Background(), addr, "test")
 	}
 	bl, err := c.BlockedIPs(ctx)
 	if err != nil || len(bl.Blocked) != 1 || bl.Blocked[0].IP != "203.0.113.7" {

@@ -16,6 +16,15 @@ packages=(
 	# promtool, to check the metrics and alerting rules in the observability
 	# tests (internal/telemetry).
 	prometheus
+	# amtool, to check deploy/alertmanager/alertmanager.yml and where each alert lands.
+	prometheus-alertmanager
+
+	# The scale-out store's tests start a throwaway PostgreSQL server from these
+	# binaries (internal/store/postgres/pgtest); the scale-out test (make
+	# test-scaleout) also runs Redis and nginx in front of three instances.
+	postgresql
+	redis-server
+	nginx
 )
 
 case "${1:-}" in

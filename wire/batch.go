@@ -43,6 +43,7 @@ type BatchStatusResponse struct {
 	EstimatedCompletion *time.Time  `json:"estimated_completion" doc:"When a running job should finish at its pace so far; null otherwise."`
 	Error               *string     `json:"error" doc:"Why a failed job failed; null otherwise." example:"storing the results of rows 0 to 9999 failed: the disk holding the database is full"`
 	PartialResults      []JobResult `json:"partial_results,omitempty" doc:"The highest-risk rows scored so far, most risky first, at most 20. Left out of listings."`
+	ModelVersion        string      `json:"model_version,omitempty" doc:"The model version the job is scored by, on whichever instance works a chunk: the one live where its first chunk was taken. Left out until then." example:"20261126-000000-439a6fec"`
 }
 
 // BatchListResponse is the answer of GET /batch.

@@ -38,6 +38,7 @@ func commands() []command {
 		{"demo", "exercise a live server through the client and print a pass/fail table", runDemo},
 		{"loadtest", "send load to a server and report throughput, latency and errors", runLoadtest},
 		{"export", "write labelled decisions as a creditcard.csv-style file for train", runExport},
+		{"probe", "check a server's probe route, for a container health check", runProbe},
 		{"version", "print the version", runVersion},
 	}
 }

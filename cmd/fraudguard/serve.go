@@ -16,22 +16,160 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fraudguard/fraudguard/internal/api"
 	"github.com/fraudguard/fraudguard/internal/batch"
+	"github.com/fraudguard/fraudguard/internal/breaker"
 	"github.com/fraudguard/fraudguard/internal/compare"
 	"github.com/fraudguard/fraudguard/internal/config"
 	"github.com/fraudguard/fraudguard/internal/decision"
+	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
 	"github.com/fraudguard/fraudguard/internal/ratelimit"
 	"github.com/fraudguard/fraudguard/internal/security/apikey"
 	"github.com/fraudguard/fraudguard/internal/security/audit"
 	"github.com/fraudguard/fraudguard/internal/security/block"
 	"github.com/fraudguard/fraudguard/internal/security/detect"
+	"github.com/fraudguard/fraudguard/internal/store/postgres"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 	"github.com/fraudguard/fraudguard/internal/telemetry"
 	"github.com/fraudguard/fraudguard/internal/txjson"
 )
+
+// serveStore is what serve needs of a store: jobs, the audit log, a health check and Close.
+type serveStore interface {
+	fraud.JobStore
+	fraud.AuditLog
+	fraud.ModelHistory
+	fraud.DecisionLog
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openStore opens PostgreSQL when DATABASE_URL is set, shared with other instances, and the
+// embedded SQLite file in DATA_DIR otherwise. A URL the driver cannot parse is a usage error.
+func openStore(ctx context.Context, cfg config.Config) (serveStore, bool, error) {
+	url := cfg.DatabaseURL.Reveal()
+	if url == "" {
+		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "fraudguard.db"), sqlite.Options{})
+		if err != nil {
+			return nil, false, fmt.Errorf("open store: %w", err)
+		}
+		return s, false, nil
+	}
+	if err := postgres.ParseURL(url); err != nil {
+		return nil, false, usageError{&config.Error{Setting: "DATABASE_URL", Value: config.RedactURL(url), Allowed: err.Error()}}
+	}
+	s, err := postgres.Open(ctx, url, postgres.Options{
+		MaxConns: int32(cfg.DBMaxConns), MinConns: int32(cfg.DBMinConns),
+		ConnectTimeout: cfg.DBConnectTimeout, StatementTimeout: cfg.DBStatementTimeout,
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("open store: %w", err)
+	}
+	return s, true, nil
+}
+
+// sharedState is what REDIS_URL brings: the rate limiter, and strikes and blocks shared by
+// every instance.
+type sharedState struct {
+	limiter ratelimit.Limiter
+	// blocks, gate and fallback go into block.Options; blocks is nil without Redis.
+	blocks   block.Shared
+	gate     block.Gate
+	fallback func(error)
+	// check is Redis's health check; nil without Redis.
+	check func(context.Context) error
+	close func()
+}
+
+// openRedis returns the instance's own rate limiter without REDIS_URL. With it, the rate
+// limiter, strikes and blocks live in Redis behind one circuit breaker; while Redis is down
+// the instance limits, counts and blocks on its own (counted by
+// fraudguard_dependency_fallbacks_total). An instance starts even if Redis does not answer
+// yet: it works on its own until Redis does.
+func openRedis(ctx context.Context, cfg config.Config, metrics *telemetry.Metrics, log *slog.Logger) (sharedState, error) {
+	local := ratelimit.NewLocal(time.Now, ratelimit.Memory{})
+	url := cfg.RedisURL.Reveal()
+	if url == "" {
+		return sharedState{limiter: local, close: func() {}}, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return sharedState{}, usageError{&config.Error{Setting: "REDIS_URL", Value: config.RedactURL(url), Allowed: "must be a Redis URL: " + err.Error()}}
+	}
+	opts.PoolSize = cfg.RedisPoolSize
+	// A rate limit decision sits in every request's path: a Redis that does not answer fast
+	// is treated as down (the breaker), not waited for.
+	opts.DialTimeout = time.Second
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.MaxRetries = -1
+	client := redis.NewClient(opts)
+	b := breaker.New("redis", breaker.Options{Metrics: metrics, OnChange: breakerLog(log), IsFailure: breaker.AnyError})
+	if err := client.Ping(ctx).Err(); err != nil {
+		log.Warn("redis does not answer; rate limits and blocks are this instance's own until it does", slog.String("error", err.Error()))
+	}
+	fallback := func(error) { metrics.Fallback("redis") }
+	return sharedState{
+		limiter: &ratelimit.Fallback{
+			Primary:    ratelimit.NewRedis(client, "fraudguard:ratelimit:"),
+			Secondary:  local,
+			Gate:       b,
+			OnFallback: fallback,
+		},
+		blocks:   block.NewRedis(client, "fraudguard:block:"),
+		gate:     b,
+		fallback: fallback,
+		check: func(ctx context.Context) error {
+			return b.Do(func() error { return client.Ping(ctx).Err() })
+		},
+		close: func() { _ = client.Close() },
+	}, nil
+}
+
+// followModels makes live, every interval, the version another instance activated, until ctx
+// ends. A failure is logged when it starts and when it ends, not at every poll.
+func followModels(ctx context.Context, models *model.Manager, interval time.Duration, metrics *telemetry.Metrics, log *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		m, err := models.Follow(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if err.Error() != failing {
+				log.Warn("cannot follow the active model version", slog.String("error", err.Error()))
+			}
+			failing = err.Error()
+			continue
+		case err == nil && failing != "":
+			log.Info("following the active model version again")
+		}
+		failing = ""
+		if m != nil {
+			metrics.SetModel(m.Version(), m.Manifest.Kind)
+			log.Info("model switched by another instance", slog.String("version", m.Version()))
+		}
+	}
+}
+
+// breakerLog logs a circuit breaker's changes of state.
+func breakerLog(log *slog.Logger) func(string, bool) {
+	return func(dep string, open bool) {
+		if open {
+			log.Warn("circuit breaker open: calls skip the dependency until it answers again", slog.String("dependency", dep))
+			return
+		}
+		log.Info("circuit breaker closed: the dependency answers again", slog.String("dependency", dep))
+	}
+}
 
 // systemSampleInterval is how often /health's system figures are refreshed.
 const systemSampleInterval = 5 * time.Second
@@ -80,9 +218,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		log.Info("admin key read from file", slog.String("path", adminSrc.Path))
 	}
 
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "fraudguard.db"), sqlite.Options{})
+	store, sharedDB, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 
@@ -129,31 +267,50 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	metrics.WatchTracing(tracing)
 	metrics.WatchLog(logw)
 
+	// On a shared PostgreSQL every call goes through a circuit breaker: while the database is
+	// down, job routes answer 503 at once with a retry time and /predict never waits on it.
+	var jobStore breaker.Storer = store
+	if sharedDB {
+		jobStore = breaker.NewStore(store, breaker.New("postgres", breaker.Options{
+			Metrics: metrics, OnChange: breakerLog(log),
+		}))
+	}
+	shared, err := openRedis(ctx, cfg, metrics, log)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
+
 	detector := detect.New(detect.Options{})
 	var uploadDetector txjson.Inspector // uploads are only inspected in block mode
 	if cfg.SecurityMode != "detect" {
 		uploadDetector = detector
 	}
-	jobs := batch.New(store, registry, logger, batch.Options{
+	jobs := batch.New(jobStore, registry, logger, batch.Options{
 		Workers:           cfg.BatchWorkers,
 		MaxConcurrentJobs: cfg.BatchMaxConcurrentJobs,
 		MaxRows:           int64(cfg.BatchJobMaxRows),
 		MaxBytes:          cfg.BatchJobMaxBytes,
 		ChunkRows:         cfg.BatchChunkRows,
 		ResultTTL:         cfg.BatchResultTTL,
+		Lease:             cfg.BatchLease,
+		Versions:          models,
 		Metrics:           metrics,
 		Tracer:            tracing.Tracer(),
 		Detector:          uploadDetector,
 	})
 	// This process is the only one working the embedded store's job queue: before it listens,
-	// it takes back the chunks and uploads a previous run left when it died.
-	if err := jobs.Recover(ctx); err != nil {
-		return err
+	// it takes back the chunks and uploads a previous run left when it died. On a shared store
+	// the chunks it held could as well be another instance's: their leases expire instead.
+	if !sharedDB {
+		if err := jobs.Recover(ctx); err != nil {
+			return err
+		}
 	}
 
-	auditor := audit.New(store, logger, time.Now, 4096)
+	auditor := audit.New(jobStore, logger, time.Now, 4096)
 	metrics.WatchAudit(auditor)
-	decisions := decision.New(store, logger, decision.Options{})
+	decisions := decision.New(jobStore, logger, decision.Options{})
 	metrics.WatchDecisions(decisions)
 	var recorder api.DecisionRecorder // DECISION_LOG=false records nothing; what is stored stays readable
 	if cfg.DecisionLog {
@@ -164,7 +321,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Keys:          keys,
 		Admin:         admin,
 		ReloadKeys:    keys.Reload,
-		Limiter:       ratelimit.NewLocal(time.Now, ratelimit.Memory{}),
+		Limiter:       shared.limiter,
 		Limit:         ratelimit.Limit{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
 		Detector:      detector,
 		DetectOnly:    cfg.SecurityMode == "detect",
@@ -180,7 +337,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	guard.Blocker = block.New(time.Now, block.Options{
 		Threshold: cfg.BlockThreshold, Window: cfg.BlockWindow, Duration: blockFor,
 		Allow: cfg.IPAllowlist, Deny: cfg.IPBlocklist,
+		Shared: shared.blocks, Gate: shared.gate, OnFallback: shared.fallback,
 	})
+	checks := []api.Check{{Name: "store", Probe: jobStore.Ping}}
+	if shared.check != nil {
+		checks = append(checks, api.Check{Name: "redis", Probe: shared.check})
+	}
 	handler, err := api.NewServer(logger, api.Options{
 		Version:            version,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
@@ -195,7 +357,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		MetricsHandler:     metrics.Handler(),
 		Tracer:             tracing.Tracer(),
 		Propagator:         tracing.Propagator(),
-		Checks:             []api.Check{{Name: "store", Probe: store.Ping}},
+		Checks:             checks,
 		Jobs:               jobs,
 		Pprof:              cfg.Pprof,
 		Compare:            second.compare,
@@ -203,7 +365,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Challenger:         second.challenger,
 		ChallengerShare:    cfg.ChallengerShare,
 		Decisions:          recorder,
-		DecisionStore:      store,
+		DecisionStore:      jobStore,
 	}, registry, sampler, guard)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -264,6 +426,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 					log.Info("reloaded on a change in MODEL_PATH")
 				}
 			})
+		}})
+	}
+	if sharedDB {
+		// Instances sharing PostgreSQL follow each other's switches by polling the
+		// activation history (MODEL_SYNC_INTERVAL).
+		background = append(background, api.Task{Name: "model follow", Run: func(ctx context.Context) error {
+			return followModels(ctx, models, cfg.ModelSyncInterval, metrics, log)
 		}})
 	}
 	if second.compare != nil {

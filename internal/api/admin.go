@@ -20,7 +20,7 @@ import (
 func (s *Server) handleBlockedList(w http.ResponseWriter, r *http.Request) {
 	out := wire.BlockedResponse{Blocked: []wire.Blocked{}}
 	if s.guardCfg.Blocker != nil {
-		if l := s.guardCfg.Blocker.List(); l != nil {
+		if l := s.guardCfg.Blocker.List(r.Context()); l != nil {
 			out.Blocked = l
 		}
 	}
@@ -37,7 +37,7 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
 	}
 	was := false
 	if s.guardCfg.Blocker != nil {
-		was = s.guardCfg.Blocker.Unblock(a.Unmap())
+		was = s.guardCfg.Blocker.Unblock(r.Context(), a.Unmap())
 	}
 	if !was {
 		s.errs.write(w, r, &fraud.Error{Code: fraud.CodeNotFound, Message: "the address is not blocked", Details: []fraud.Detail{{"ip": a.String()}}})

@@ -161,6 +161,7 @@ func statusOf(j fraud.Job, now time.Time, withTop bool) wire.BatchStatusResponse
 		InvalidCount:    j.Invalid,
 		FraudCount:      j.Fraud,
 		CreatedAt:       j.CreatedAt,
+		ModelVersion:    j.ModelVersion,
 	}
 	opt := func(t time.Time) *time.Time {
 		if t.IsZero() {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -70,7 +71,7 @@ func TestRateLimitIsNotAStrike(t *testing.T) {
 	if fmt.Sprint(counts) != "map[200:100 429:400]" {
 		t.Errorf("burst of 500: got %v, want map[200:100 429:400]", counts)
 	}
-	if bl := g.srv.guardCfg.Blocker.List(); len(bl) != 0 {
+	if bl := g.srv.guardCfg.Blocker.List(context.Background()); len(bl) != 0 {
 		t.Errorf("got blocked %+v, want no block for going over the rate limit", bl)
 	}
 	// Once the budget is back, the client is served again at once.

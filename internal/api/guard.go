@@ -191,7 +191,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		bypassed := ""
 		if g.Blocker != nil && st.clientIP.IsValid() {
-			if blocked, retry := g.Blocker.Check(st.clientIP); blocked {
+			if blocked, retry := g.Blocker.Check(r.Context(), st.clientIP); blocked {
 				// A block must not take the service down: the orchestrator's probes still get
 				// their answer, and an operator with the admin key can still reach the
 				// service from that address, to lift the block among other things.
@@ -322,7 +322,7 @@ func (s *Server) strike(r *http.Request, w http.ResponseWriter, reason string) {
 	if g.Blocker == nil || !st.clientIP.IsValid() {
 		return
 	}
-	if g.Blocker.Strike(st.clientIP, reason) {
+	if g.Blocker.Strike(r.Context(), st.clientIP, reason) {
 		s.audit(r, w, fraud.ActionIPBlocked, fraud.OutcomeSuccess, "blocked after repeated strikes; last: "+reason)
 	}
 }

@@ -57,6 +57,7 @@ var layers = map[string]place{
 	"internal/dataset":                {rank: 2},
 	"internal/telemetry":              {rank: 2},
 	"internal/ratelimit":              {rank: 2},
+	"internal/breaker":                {rank: 2, only: []string{"internal/fraud"}},
 	"internal/security/apikey":        {rank: 2},
 	"internal/security/audit":         {rank: 2},
 	"internal/security/block":         {rank: 2},
@@ -97,12 +98,14 @@ var layers = map[string]place{
 	"cmd/fraudguard": {rank: 10},
 
 	// Test support: imported by test files only.
-	"internal/sharedtest":         {rank: 2, testOnly: true},
-	"internal/clocktest":          {rank: 2, testOnly: true},
-	"internal/browsertest":        {rank: 2, testOnly: true},
-	"internal/telemetry/otlptest": {rank: 2, testOnly: true},
-	"internal/store/storetest":    {rank: 2, testOnly: true, only: []string{"internal/fraud"}},
-	"internal/archtest":           {rank: 11, testOnly: true, only: none},
+	"internal/sharedtest":            {rank: 2, testOnly: true},
+	"internal/clocktest":             {rank: 2, testOnly: true},
+	"internal/browsertest":           {rank: 2, testOnly: true},
+	"internal/telemetry/otlptest":    {rank: 2, testOnly: true},
+	"internal/store/storetest":       {rank: 2, testOnly: true, only: []string{"internal/fraud"}},
+	"internal/store/postgres/pgtest": {rank: 2, testOnly: true, only: none},
+	"internal/redistest":             {rank: 2, testOnly: true, only: none},
+	"internal/archtest":              {rank: 11, testOnly: true, only: none},
 }
 
 // pkg is what `go list -json` says of one package.

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -97,5 +98,64 @@ func TestJobScoredByOneVersion(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.pins) != 0 {
 		t.Errorf("%d pins left after the jobs ended, want none", len(s.pins))
+	}
+}
+
+// versions is a Versions of fixed models.
+type versions map[string]*model.Model
+
+func (v versions) Model(version string) (*model.Model, error) {
+	if m, ok := v[version]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("no model %s", version)
+}
+
+// A job whose model another server recorded (its first chunk taken there) is scored by that
+// version here, whatever is live here; a server that cannot have that version fails the job
+// rather than score it with another.
+func TestJobScoredByTheVersionItStartedWith(t *testing.T) {
+	old, live := mustLogreg(t, "v1", -6), mustLogreg(t, "v2", -2)
+	const n = 20
+	var body strings.Builder
+	body.WriteString(csvHeader(true))
+	for i := range n {
+		body.WriteString(csvLine(i, true))
+	}
+	for _, tc := range []struct {
+		name     string
+		versions versions
+		want     fraud.JobStatus
+	}{
+		{"the version is here", versions{"v1": old}, fraud.JobCompleted},
+		{"the version is not here", nil, fraud.JobFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := mustStore(t)
+			// Intake only: no workers yet, so the test can pin the job as another server would.
+			intake := New(store, fixedModel{live}, slog.New(slog.DiscardHandler), Options{ChunkRows: 5})
+			j := mustSubmit(t, intake, []byte(body.String()), "text/csv")
+			if v, err := store.PinModel(context.Background(), j.ID, "v1"); err != nil || v != "v1" {
+				t.Fatalf("pin: %q, %v", v, err)
+			}
+			opts := Options{ChunkRows: 5}
+			if tc.versions != nil {
+				opts.Versions = tc.versions
+			}
+			s := mustService(t, store, live, opts)
+			got := mustFinish(t, s, j.ID)
+			if got.Status != tc.want || got.ModelVersion != "v1" {
+				t.Fatalf("job: got %s with model %q (%s), want %s with v1", got.Status, got.ModelVersion, got.Error, tc.want)
+			}
+			if tc.want != fraud.JobCompleted {
+				return
+			}
+			for _, r := range mustResults(t, s, j.ID) {
+				x := testRow(int(r.Row))
+				if r.Probability != old.Probability(&x) {
+					t.Fatalf("row %d: probability %v, want v1's %v (v2 would give %v)", r.Row, r.Probability, old.Probability(&x), live.Probability(&x))
+				}
+			}
+		})
 	}
 }

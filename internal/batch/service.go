@@ -88,6 +88,12 @@ type Options struct {
 	// Detector, when set, inspects every string of an upload for attacks; a hit refuses the
 	// upload with a *txjson.AttackError and nothing of it is kept.
 	Detector txjson.Inspector
+	// Versions, when set, gives a model version that is not live here: a job recorded as
+	// scored by another version (its first chunk taken before a switch, or on another
+	// instance) is scored by that version. Without it such a job fails.
+	Versions interface {
+		Model(version string) (*model.Model, error)
+	}
 	// Tracer, when set, records a span for each chunk scored, with child spans for its
 	// scoring and its store commit; nil traces nothing.
 	Tracer trace.Tracer
@@ -112,6 +118,8 @@ type Service struct {
 	// claimed the job's first chunk, so that a switch of the live model does not split a job
 	// between two versions. A job resumed after a restart takes the live model then.
 	pins map[string]*model.Model
+	// pinMu is held while a job's model is looked up and recorded (pin).
+	pinMu sync.Mutex
 }
 
 // New returns a Service over store that scores with the models' live model. Run runs its
@@ -320,7 +328,22 @@ func (s *Service) worker(ctx context.Context) {
 			}
 			continue
 		}
-		buf = s.process(ctx, s.pin(task.JobID, m), task, buf)
+		pinned, err := s.pin(ctx, task.JobID, m)
+		if err != nil {
+			if errors.Is(err, errPinned) {
+				s.fail(ctx, task.JobID, err.Error())
+				continue
+			}
+			// The store did not answer: the chunk's lease expires and it is taken again.
+			if ctx.Err() == nil {
+				s.logger.Error("pin the job's model", slog.String("job_id", task.JobID), slog.String("error", err.Error()))
+			}
+			if !wait(time.Second) {
+				return
+			}
+			continue
+		}
+		buf = s.process(ctx, pinned, task, buf)
 	}
 }
 
@@ -422,16 +445,42 @@ func (s *Service) fail(ctx context.Context, jobID, why string) {
 	s.wakeDispatcher()
 }
 
-// pin returns the model jobID is scored by, pinning live to it at its first chunk.
-func (s *Service) pin(jobID string, live *model.Model) *model.Model {
+// pin returns the model jobID is scored by: the version recorded with the job (PinModel), which
+// is the live model where the job's first chunk was taken, on this server or another sharing
+// the store. This server's choice is kept in pins, so that a switch of the live model does not
+// split a job between two versions.
+func (s *Service) pin(ctx context.Context, jobID string, live *model.Model) (*model.Model, error) {
+	// One pin at a time in this process: a second worker on the same job waits for the first
+	// and takes its model, rather than ask the store with a live model that switched meanwhile.
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	s.mu.Lock()
+	m, ok := s.pins[jobID]
+	s.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	v, err := s.store.PinModel(ctx, jobID, live.Version())
+	if err != nil {
+		return nil, err
+	}
+	m = live
+	if v != live.Version() {
+		if s.opts.Versions == nil {
+			return nil, fmt.Errorf("%w: the job is scored by model %s, and this server has only %s live", errPinned, v, live.Version())
+		}
+		if m, err = s.opts.Versions.Model(v); err != nil {
+			return nil, fmt.Errorf("%w: the job is scored by model %s: %w", errPinned, v, err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if m, ok := s.pins[jobID]; ok {
-		return m
-	}
-	s.pins[jobID] = live
-	return live
+	s.pins[jobID] = m
+	return m, nil
 }
+
+// errPinned is wrapped by pin's error when the job's model cannot be had here.
+var errPinned = errors.New("the job's model is not available")
 
 // unpin forgets the model of a job that has ended.
 func (s *Service) unpin(jobID string) {

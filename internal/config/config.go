@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,6 +93,22 @@ type Config struct {
 	BatchMaxConcurrentJobs int
 	BatchResultTTL         time.Duration
 	BatchChunkRows         int
+	// BatchLease is how long a worker holds a chunk before another (on any instance) may take
+	// it over: how soon the chunks of an instance that died are worked again.
+	BatchLease time.Duration
+
+	// Scale-out: PostgreSQL for jobs and the audit log instead of the embedded SQLite file, and
+	// Redis for rate limits, strikes and blocks. Empty URLs keep everything in this process.
+	DatabaseURL        Secret
+	DBMaxConns         int
+	DBMinConns         int
+	DBConnectTimeout   time.Duration
+	DBStatementTimeout time.Duration
+	RedisURL           Secret
+	RedisPoolSize      int
+	// ModelSyncInterval is how often an instance on PostgreSQL polls the activation history
+	// and makes live the version another instance activated.
+	ModelSyncInterval time.Duration
 }
 
 // Secret is a setting that must never be logged or printed: fmt and slog show only whether it
@@ -140,14 +157,59 @@ type setting struct {
 
 // secret reports whether the setting must never be shown: it is read from the environment
 // only, and errors and logs mask its value.
-func (s setting) secret() bool { return s.env == "ADMIN_API_KEY" }
+func (s setting) secret() bool {
+	return s.env == "ADMIN_API_KEY" || s.env == "DATABASE_URL" || s.env == "REDIS_URL"
+}
 
-// shown is v as an error may quote it.
+// shown is v as an error may quote it: a URL without its password, other secrets not at all.
 func (s setting) shown(v string) string {
+	switch s.env {
+	case "DATABASE_URL", "REDIS_URL":
+		return RedactURL(v)
+	}
 	if s.secret() {
 		return "(hidden)"
 	}
 	return v
+}
+
+// RedactURL returns a URL with its password replaced by xxxxx, for logs and errors; a value
+// that does not parse as a URL is hidden whole.
+func RedactURL(v string) string {
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(hidden: not a URL)"
+	}
+	return u.Redacted()
+}
+
+// serviceURL checks a DATABASE_URL or REDIS_URL: one of schemes, a host, and a numeric port
+// if one is given. The driver parses the rest when serve starts, and a mistake it finds stops
+// start-up too.
+func serviceURL(v string, schemes []string, example string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("must be a URL such as %s", example)
+	}
+	ok := false
+	for _, sc := range schemes {
+		ok = ok || u.Scheme == sc
+	}
+	if !ok {
+		return fmt.Errorf("must be a %s:// URL such as %s", strings.Join(schemes, ":// or "), example)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("must name a host, such as %s", example)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %q must be a number from 1 to 65535", p)
+		}
+	}
+	return nil
 }
 
 // flagName turns an environment name into its flag: API_PORT → api-port.
@@ -375,6 +437,38 @@ func settings() []setting {
 			return nil
 		}},
 		{"BATCH_CHUNK_ROWS", "10000", "rows stored and scored as one chunk of a batch job", intSetter(100, 1_000_000, func(c *Config) *int { return &c.BatchChunkRows })},
+		{"BATCH_LEASE", "2m", "how long a worker holds a batch chunk before another worker, on any instance, may take it over", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second || d > time.Hour {
+				return errors.New("must be a duration from 1s to 1h, such as 2m")
+			}
+			c.BatchLease = d
+			return nil
+		}},
+		{"DATABASE_URL", "", "PostgreSQL for jobs and the audit log, shared by every instance, such as postgres://fraudguard:secret@db:5432/fraudguard (empty: the embedded SQLite file in DATA_DIR)", func(c *Config, v string) error {
+			if v != "" {
+				if err := serviceURL(v, []string{"postgres", "postgresql"}, "postgres://user:password@host:5432/db"); err != nil {
+					return err
+				}
+			}
+			c.DatabaseURL = Secret(v)
+			return nil
+		}},
+		{"DB_MAX_CONNS", "10", "most PostgreSQL connections this instance opens", intSetter(1, 1000, func(c *Config) *int { return &c.DBMaxConns })},
+		{"DB_MIN_CONNS", "1", "PostgreSQL connections kept open while idle (at most DB_MAX_CONNS)", intSetter(0, 1000, func(c *Config) *int { return &c.DBMinConns })},
+		{"DB_CONNECT_TIMEOUT", "5s", "how long one PostgreSQL connection attempt may take", durationSetter(func(c *Config) *time.Duration { return &c.DBConnectTimeout })},
+		{"DB_STATEMENT_TIMEOUT", "30s", "PostgreSQL's statement_timeout for this instance's statements", durationSetter(func(c *Config) *time.Duration { return &c.DBStatementTimeout })},
+		{"REDIS_URL", "", "Redis for rate limits, strikes and IP blocks shared by every instance, such as redis://:secret@cache:6379/0 (empty: kept in this process)", func(c *Config, v string) error {
+			if v != "" {
+				if err := serviceURL(v, []string{"redis", "rediss"}, "redis://:password@host:6379/0"); err != nil {
+					return err
+				}
+			}
+			c.RedisURL = Secret(v)
+			return nil
+		}},
+		{"MODEL_SYNC_INTERVAL", "1s", "with DATABASE_URL, how often an instance polls the activation history and makes live a version another instance activated (a switch reaches every instance within this and a load)", durationSetter(func(c *Config) *time.Duration { return &c.ModelSyncInterval })},
+		{"REDIS_POOL_SIZE", "10", "most Redis connections this instance opens", intSetter(1, 10_000, func(c *Config) *int { return &c.RedisPoolSize })},
 	}
 }
 
@@ -522,6 +616,9 @@ func (c *Config) validate() error {
 			return &Error{Setting: "API_KEYS_FILE", Value: c.APIKeysFile, Allowed: "must be an existing keys file (no such file)"}
 		}
 	}
+	if c.DBMinConns > c.DBMaxConns {
+		return &Error{Setting: "DB_MIN_CONNS", Value: strconv.Itoa(c.DBMinConns), Allowed: fmt.Sprintf("must not be more than DB_MAX_CONNS (%d)", c.DBMaxConns)}
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return &Error{Setting: "TLS_CERT_FILE", Value: c.TLSCertFile, Allowed: "TLS_CERT_FILE and TLS_KEY_FILE must be set together"}
 	}
@@ -600,6 +697,15 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Int("batch_max_concurrent_jobs", c.BatchMaxConcurrentJobs),
 		slog.Duration("batch_result_ttl", c.BatchResultTTL),
 		slog.Int("batch_chunk_rows", c.BatchChunkRows),
+		slog.Duration("batch_lease", c.BatchLease),
+		slog.String("database_url", RedactURL(c.DatabaseURL.Reveal())),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Int("db_min_conns", c.DBMinConns),
+		slog.Duration("db_connect_timeout", c.DBConnectTimeout),
+		slog.Duration("db_statement_timeout", c.DBStatementTimeout),
+		slog.String("redis_url", RedactURL(c.RedisURL.Reveal())),
+		slog.Int("redis_pool_size", c.RedisPoolSize),
+		slog.Duration("model_sync_interval", c.ModelSyncInterval),
 	}
 }
 

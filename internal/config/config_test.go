@@ -329,3 +329,60 @@ func TestAuditRetention(t *testing.T) {
 		t.Errorf("got %v, want an error saying %q", err, want)
 	}
 }
+
+func TestScaleOutSettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"MODEL_PATH": dir}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "" || c.RedisURL != "" || c.DBMaxConns != 10 || c.DBMinConns != 1 || c.RedisPoolSize != 10 ||
+		c.DBConnectTimeout != 5*time.Second || c.DBStatementTimeout != 30*time.Second || c.BatchLease != 2*time.Minute {
+		t.Errorf("defaults: got %+v", c)
+	}
+	const pw = "pg-pass-word-1234"
+	c, err = Load(nil, env(map[string]string{"MODEL_PATH": dir,
+		"DATABASE_URL": "postgres://fg:" + pw + "@127.0.0.1:5432/fg?sslmode=disable", "DB_MAX_CONNS": "20", "DB_MIN_CONNS": "4",
+		"REDIS_URL": "redis://:" + pw + "@127.0.0.1:6379/0", "REDIS_POOL_SIZE": "30", "BATCH_LEASE": "5s"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DBMaxConns != 20 || c.DBMinConns != 4 || c.RedisPoolSize != 30 || c.BatchLease != 5*time.Second ||
+		!strings.HasPrefix(c.DatabaseURL.Reveal(), "postgres://fg:") || !strings.HasPrefix(c.RedisURL.Reveal(), "redis://") {
+		t.Errorf("set: got %+v", c)
+	}
+	var logs strings.Builder
+	slog.New(slog.NewJSONHandler(&logs, nil)).LogAttrs(context.Background(), slog.LevelInfo, "configuration", c.LogAttrs()...)
+	if strings.Contains(logs.String(), pw) || !strings.Contains(logs.String(), "127.0.0.1:5432") {
+		t.Errorf("log: want the URLs without their password:\n%s", logs.String())
+	}
+
+	for _, tc := range []struct {
+		name, setting, value, want string
+	}{
+		{"database scheme", "DATABASE_URL", "mysql://u:" + pw + "@db/x", "postgres:// or postgresql://"},
+		{"database host", "DATABASE_URL", "postgres:///x", "must name a host"},
+		{"database port", "DATABASE_URL", "postgres://u:" + pw + "@db:99999/x", "from 1 to 65535"},
+		{"database garbage", "DATABASE_URL", "postgres://u:" + pw + "@db:5432/x%zz", "must be a URL"},
+		{"redis scheme", "REDIS_URL", "http://cache:6379", "redis:// or rediss://"},
+		{"redis port", "REDIS_URL", "redis://cache:port", "must be a URL"},
+		{"pool", "REDIS_POOL_SIZE", "0", "from 1 to 10000"},
+		{"min above max", "DB_MIN_CONNS", "50", "must not be more than DB_MAX_CONNS"},
+		{"lease", "BATCH_LEASE", "100ms", "from 1s to 1h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(nil, env(map[string]string{"MODEL_PATH": dir, tc.setting: tc.value}), io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Setting != tc.setting {
+				t.Fatalf("got %v, want a *config.Error for %s", err, tc.setting)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, pw) {
+				t.Errorf("got %q, want %q in it and no password", msg, tc.want)
+			}
+		})
+	}
+	// URLs hold passwords: they are not flags.
+	if _, err := Load([]string{"--database-url", "postgres://db/x"}, env(map[string]string{"MODEL_PATH": dir}), io.Discard); err == nil {
+		t.Errorf("--database-url: got nil, want an unknown-flag error")
+	}
+}

@@ -55,6 +55,10 @@ type Job struct {
 	// Explain is whether the job's results carry reasons (JobResult.Reasons): asked for at
 	// submission and kept with the job, so that a job resumed after a restart still explains.
 	Explain bool
+	// ModelVersion is the model the job is scored by: the version live where its first chunk
+	// was taken, recorded by PinModel, so that every chunk is scored by it on whichever
+	// instance works it. "" until then.
+	ModelVersion string
 }
 
 // ProgressPercent is the share of rows processed, 0..100.
@@ -215,6 +219,10 @@ type JobStore interface {
 	// JobCancelled) at now and drops its unscored input; results so far stay. It returns the
 	// job as it is afterwards; a job that had already finished is returned unchanged.
 	FinishJob(ctx context.Context, jobID string, status JobStatus, reason string, now time.Time) (Job, error)
+
+	// PinModel records version as the model the job is scored by, unless one is recorded
+	// already, and returns the version recorded: the first caller's, on any instance.
+	PinModel(ctx context.Context, jobID, version string) (string, error)
 
 	// Results calls fn with the job's stored result chunks that hold rows from..to-1, in
 	// input order. Chunks not scored yet are skipped.

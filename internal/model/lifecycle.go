@@ -176,6 +176,49 @@ func (mg *Manager) Rollback(ctx context.Context, by Actor) (*Model, error) {
 	return m, mg.commit(ctx, m, fraud.ActivationRollback, by)
 }
 
+// Follow makes live the version that the activation history names as active, when another
+// server sharing the history (PostgreSQL) switched to it, and records nothing: the switch is
+// already stored. It returns the model made live, or nil when the live version is already the
+// active one. A version whose bundle is not under this server's root is an error, and the live
+// model stays.
+func (mg *Manager) Follow(ctx context.Context) (*Model, error) {
+	mg.change.Lock()
+	defer mg.change.Unlock()
+	// Read under the change lock: a switch this server makes is stored before the lock is
+	// released, so what is read here is never older than the live model.
+	last, ok, err := mg.history.LastActivation(ctx)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if cur := mg.reg.Current(); cur != nil && cur.Version() == last.Version {
+		return nil, nil
+	}
+	if !bundleExists(mg.opts.Root, last.Version) {
+		return nil, fmt.Errorf("version %s, made active by another server, is not under MODEL_PATH here", last.Version)
+	}
+	m, err := mg.get(last.Version)
+	if err != nil {
+		return nil, err
+	}
+	mg.swap(m)
+	return m, nil
+}
+
+// Model returns version, from memory or loaded, without making it live or holding it: the
+// model a batch job started with, to score the job's chunks that this server works.
+func (mg *Manager) Model(version string) (*Model, error) {
+	if err := CheckVersion(version); err != nil {
+		return nil, err
+	}
+	if cur := mg.reg.Current(); cur != nil && cur.Version() == version {
+		return cur, nil
+	}
+	if !bundleExists(mg.opts.Root, version) {
+		return nil, fmt.Errorf("model version %s is not under MODEL_PATH", version)
+	}
+	return mg.get(version)
+}
+
 // Hold loads version (or finds it in memory) and keeps it there whatever Cache says: the
 // shadow and challenger models. It does not make it live.
 func (mg *Manager) Hold(version string) (*Model, error) {

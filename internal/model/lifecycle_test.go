@@ -364,3 +364,42 @@ func (h slowHistory) RecordActivation(ctx context.Context, a fraud.ModelActivati
 	time.Sleep(time.Millisecond)
 	return h.memHistory.RecordActivation(ctx, a)
 }
+
+// Two servers sharing one history: a switch on one is followed by the other, which records
+// nothing of its own; Model gives a version without making it live.
+func TestManagerFollowsSharedHistory(t *testing.T) {
+	ctx := context.Background()
+	h := &memHistory{}
+	a := mustManager(t, ManagerOptions{History: h})
+	b := mustManager(t, ManagerOptions{Root: a.opts.Root, History: h})
+	if m, err := b.Follow(ctx); m != nil || err != nil {
+		t.Fatalf("follow with nothing to follow: got %v, %v; want nil, nil", m, err)
+	}
+	if _, err := a.Activate(ctx, "v1", Actor{Trigger: "http"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.ListActivations(ctx, 0)
+	m, err := b.Follow(ctx)
+	if err != nil || m == nil || m.Version() != "v1" || live(b) != "v1" {
+		t.Fatalf("follow: got %v, %v (live %s); want v1 made live", m, err, live(b))
+	}
+	if after, _ := h.ListActivations(ctx, 0); len(after) != len(before) {
+		t.Errorf("follow recorded an activation: %d before, %d after", len(before), len(after))
+	}
+	if m, err := b.Follow(ctx); m != nil || err != nil {
+		t.Errorf("follow again: got %v, %v; want nothing to do", m, err)
+	}
+	if m, err := b.Model("v2"); err != nil || m.Version() != "v2" || live(b) != "v1" {
+		t.Errorf("Model(v2): got %v, %v with %s live; want v2, v1 still live", m, err, live(b))
+	}
+	if _, err := b.Model("v9"); err == nil {
+		t.Errorf("Model of a missing version: got nil error")
+	}
+	// A version this server does not have stays an error, and its live model stays.
+	if err := h.RecordActivation(ctx, fraud.ModelActivation{Version: "v9", Kind: fraud.ActivationActivate}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Follow(ctx); err == nil || live(b) != "v1" {
+		t.Errorf("follow to a missing version: got %v with %s live; want an error, v1 live", err, live(b))
+	}
+}

@@ -64,6 +64,7 @@ func TestPromtool(t *testing.T) {
 		{"check rules", []string{"check", "rules", "deploy/prometheus/alerts.yml"}},
 		{"test rules", []string{"test", "rules", "deploy/prometheus/alerts_test.yml"}},
 		{"check config", []string{"check", "config", "deploy/prometheus/prometheus.yml"}},
+		{"check compose config", []string{"check", "config", "deploy/prometheus/prometheus.compose.yml"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

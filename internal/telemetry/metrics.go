@@ -74,6 +74,8 @@ type Metrics struct {
 	batchJobs                    *prometheus.GaugeVec
 	batchRows                    prometheus.Counter
 	dependencyErrors             *childCache[string, prometheus.Counter]
+	breakerOpen                  *prometheus.GaugeVec
+	fallbacks                    *childCache[string, prometheus.Counter]
 	reloadSuccess, reloadFailure prometheus.Counter
 	modelReloadedAt              prometheus.Gauge
 	keyReloadSuccess             prometheus.Counter
@@ -203,6 +205,14 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		Namespace: "fraudguard", Name: "dependency_errors_total",
 		Help: "Failed calls to a dependency (database, rate limit store, ...), by dependency.",
 	}, []string{"dependency"})
+	breakerOpen := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "fraudguard", Name: "circuit_breaker_open",
+		Help: "1 while the circuit breaker around a shared dependency (postgres, redis) is open or half-open, and calls skip it; 0 while closed.",
+	}, []string{"dependency"})
+	fallbacks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "fraudguard", Name: "dependency_fallbacks_total",
+		Help: "Calls answered without a shared dependency that is down (the instance's own rate limiter instead of Redis's, say), by dependency.",
+	}, []string{"dependency"})
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "fraudguard", Name: "model_reloads_total",
 		Help: "Model reloads, by outcome: success or failure (the old model stays live).",
@@ -306,7 +316,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 	own := []prometheus.Collector{
 		featurePSI, scorePSI,
 		httpRequests, httpDuration, predictions, probability, modelInfo, rateLimited, blocked,
-		blockBypassed, batchJobs, batchRows, dependencyErrors, reloads, modelReloadedAt,
+		blockBypassed, batchJobs, batchRows, dependencyErrors, breakerOpen, fallbacks, reloads, modelReloadedAt,
 		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
 		logDropped, logFailed,
 		decisionsRecorded, decisionsDropped, decisionsFailed, decisionsPurged,
@@ -365,6 +375,8 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		batchJobs:        batchJobs,
 		batchRows:        batchRows,
 		dependencyErrors: newChildCache(func(dep string) prometheus.Counter { return dependencyErrors.WithLabelValues(dep) }),
+		breakerOpen:      breakerOpen,
+		fallbacks:        newChildCache(func(dep string) prometheus.Counter { return fallbacks.WithLabelValues(dep) }),
 		reloadSuccess:    reloads.WithLabelValues(ReloadSuccess),
 		reloadFailure:    reloads.WithLabelValues(ReloadFailure),
 		modelReloadedAt:  modelReloadedAt,
@@ -419,6 +431,19 @@ func (m *Metrics) SecurityBlockBypassed(reason string) { m.blockBypassed.get(rea
 // DependencyError counts one failed check of dependency dep (the name of its health check,
 // such as "store").
 func (m *Metrics) DependencyError(dep string) { m.dependencyErrors.get(dep).Inc() }
+
+// SetBreakerOpen records whether the circuit breaker around dependency dep lets calls
+// through (closed) or not (open or half-open).
+func (m *Metrics) SetBreakerOpen(dep string, open bool) {
+	v := 0.0
+	if open {
+		v = 1
+	}
+	m.breakerOpen.WithLabelValues(dep).Set(v)
+}
+
+// Fallback counts one call answered without dependency dep, which is down.
+func (m *Metrics) Fallback(dep string) { m.fallbacks.get(dep).Inc() }
 
 // ModelReloaded counts one model reload, successful or not; a successful one also sets
 // fraudguard_model_reload_last_success_timestamp_seconds to now.

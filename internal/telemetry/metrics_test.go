@@ -60,6 +60,8 @@ func exercise(m *Metrics) {
 	m.SecurityBlocked("attack")
 	m.SecurityBlockBypassed("probe")
 	m.DependencyError("database")
+	m.SetBreakerOpen("redis", true)
+	m.Fallback("redis")
 	m.ModelReloaded(true)
 	m.KeysReloaded(true)
 	m.LoadedAtStart()

@@ -1,14 +1,20 @@
 package block
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/fraudguard/fraudguard/internal/clocktest"
+	"github.com/fraudguard/fraudguard/internal/redistest"
 )
+
+var ctx = context.Background()
 
 func TestBlockerStrikesWithinWindow(t *testing.T) {
 	clock := clocktest.New(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
@@ -16,45 +22,45 @@ func TestBlockerStrikesWithinWindow(t *testing.T) {
 	a := netip.MustParseAddr("203.0.113.9")
 	// Strikes spread wider than the window never block.
 	for range 10 {
-		if b.Strike(a, "auth") {
+		if b.Strike(ctx, a, "auth") {
 			t.Fatal("blocked by strikes spread over more than the window")
 		}
 		clock.Advance(31 * time.Second)
 	}
-	if blocked, _ := b.Check(a); blocked {
+	if blocked, _ := b.Check(ctx, a); blocked {
 		t.Fatal("blocked, want not")
 	}
 	clock.Advance(time.Minute) // the earlier strikes leave the window
-	b.Strike(a, "auth")
+	b.Strike(ctx, a, "auth")
 	clock.Advance(10 * time.Second)
-	b.Strike(a, "auth")
+	b.Strike(ctx, a, "auth")
 	clock.Advance(10 * time.Second)
-	if !b.Strike(a, "attack:sqli") {
+	if !b.Strike(ctx, a, "attack:sqli") {
 		t.Fatal("third strike within the window did not block")
 	}
-	blocked, retry := b.Check(a)
+	blocked, retry := b.Check(ctx, a)
 	if !blocked || retry != 10*time.Minute {
 		t.Fatalf("got blocked %v retry %v, want true 10m", blocked, retry)
 	}
-	if b.Strike(a, "auth") {
+	if b.Strike(ctx, a, "auth") {
 		t.Error("a strike while blocked reported a new block")
 	}
-	list := b.List()
+	list := b.List(ctx)
 	if len(list) != 1 || list[0].IP != "203.0.113.9" || list[0].Reason != "attack:sqli" || list[0].RetryAfterS != 600 {
 		t.Errorf("got list %+v", list)
 	}
 	clock.Advance(10*time.Minute + time.Nanosecond)
-	if blocked, _ := b.Check(a); blocked {
+	if blocked, _ := b.Check(ctx, a); blocked {
 		t.Error("still blocked after the block's duration")
 	}
 	// Unblock lifts a block at once.
 	for range 3 {
-		b.Strike(a, "auth")
+		b.Strike(ctx, a, "auth")
 	}
-	if !b.Unblock(a) {
+	if !b.Unblock(ctx, a) {
 		t.Error("Unblock of a blocked address reported false")
 	}
-	if blocked, _ := b.Check(a); blocked {
+	if blocked, _ := b.Check(ctx, a); blocked {
 		t.Error("still blocked after Unblock")
 	}
 }
@@ -63,11 +69,11 @@ func TestBlockerStaticLists(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	b := New(clock.Now, Options{Threshold: 1, Window: time.Minute, Duration: time.Hour,
 		Allow: mustPrefixes(t, "10.0.0.0/8"), Deny: mustPrefixes(t, "198.51.100.0/24, 2001:db8::1")})
-	if b.Strike(netip.MustParseAddr("10.1.2.3"), "auth") {
+	if b.Strike(ctx, netip.MustParseAddr("10.1.2.3"), "auth") {
 		t.Error("an allow-listed address was blocked")
 	}
 	for _, s := range []string{"198.51.100.77", "2001:db8::1"} {
-		if blocked, retry := b.Check(netip.MustParseAddr(s)); !blocked || retry != 0 {
+		if blocked, retry := b.Check(ctx, netip.MustParseAddr(s)); !blocked || retry != 0 {
 			t.Errorf("%s: got blocked %v retry %v, want a static block", s, blocked, retry)
 		}
 	}
@@ -77,7 +83,7 @@ func TestBlockerMemoryBounded(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	b := New(clock.Now, Options{Threshold: 5, Window: time.Second, Duration: time.Minute, MaxAddrs: 6400})
 	for i := range 200_000 {
-		b.Strike(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), "rate")
+		b.Strike(ctx, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), "rate")
 		if i%1000 == 0 {
 			clock.Advance(2 * time.Second)
 		}
@@ -140,5 +146,66 @@ func TestParsePrefixesRejects(t *testing.T) {
 	}
 	if p, err := ParsePrefixes(" 10.0.0.0/8 , ::1 "); err != nil || fmt.Sprint(p) != "[10.0.0.0/8 ::1/128]" {
 		t.Errorf("got %v, %v", p, err)
+	}
+}
+
+// Instances sharing one Redis share blocks: strikes counted on two instances block the
+// address on a third, and an unblock through any lifts it for all. With Redis gone, an
+// instance counts and blocks on its own.
+func TestBlockerSharedInRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	newInstance := func(fell *int) *Blocker {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 300 * time.Millisecond})
+		t.Cleanup(func() { c.Close() })
+		return New(time.Now, Options{Threshold: 3, Window: time.Minute, Duration: time.Hour,
+			Shared: NewRedis(c, "fg:block:"), OnFallback: func(error) { *fell++ }})
+	}
+	var fell int
+	a, b, c := newInstance(&fell), newInstance(&fell), newInstance(&fell)
+	addr := netip.MustParseAddr("203.0.113.50")
+	if a.Strike(ctx, addr, "auth") || b.Strike(ctx, addr, "auth") {
+		t.Fatal("blocked before the third strike")
+	}
+	if blocked, _ := c.Check(ctx, addr); blocked {
+		t.Fatal("blocked after two strikes")
+	}
+	if !c.Strike(ctx, addr, "attack:xss") {
+		t.Fatal("the third strike, on a third instance, did not block")
+	}
+	for i, inst := range []*Blocker{a, b, c} {
+		blocked, retry := inst.Check(ctx, addr)
+		if !blocked || retry <= 59*time.Minute || retry > time.Hour {
+			t.Errorf("instance %d: got blocked %v retry %v, want blocked for about 1h", i, blocked, retry)
+		}
+	}
+	if l := a.List(ctx); len(l) != 1 || l[0].IP != addr.String() || l[0].Reason != "attack:xss" || l[0].StrikesTotal != 3 {
+		t.Errorf("list on another instance: got %+v", l)
+	}
+	if !b.Unblock(ctx, addr) {
+		t.Error("unblock: got false, want true")
+	}
+	if blocked, _ := a.Check(ctx, addr); blocked {
+		t.Error("still blocked on another instance after the unblock")
+	}
+	if b.Unblock(ctx, addr) {
+		t.Error("second unblock: got true, want false")
+	}
+	if fell != 0 {
+		t.Errorf("fallbacks with redis up: got %d", fell)
+	}
+
+	srv.Kill()
+	other := netip.MustParseAddr("203.0.113.51")
+	for i := 0; i < 2; i++ {
+		a.Strike(ctx, other, "auth")
+	}
+	if !a.Strike(ctx, other, "auth") {
+		t.Fatal("without redis: three strikes on one instance did not block it there")
+	}
+	if blocked, _ := a.Check(ctx, other); !blocked {
+		t.Error("without redis: not blocked on the instance that blocked it")
+	}
+	if fell == 0 {
+		t.Error("without redis: no fallback reported")
 	}
 }

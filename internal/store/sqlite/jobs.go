@@ -34,7 +34,7 @@ const (
 )
 
 const jobColumns = `id, owner, idempotency_key, status, total_count, processed_count, invalid_count,
-	fraud_count, chunk_count, chunks_done, created_ns, started_ns, finished_ns, error, top, reasons`
+	fraud_count, chunk_count, chunks_done, created_ns, started_ns, finished_ns, error, top, reasons, model_version`
 
 // CreateJob stores j in status receiving, or returns the owner's job with the same
 // idempotency key and true.
@@ -484,6 +484,26 @@ func (s *Store) jobForWrite(ctx context.Context, jobID string) (fraud.Job, error
 	return j, nil
 }
 
+// PinModel records version as the job's model unless one is recorded, and returns the one
+// recorded.
+func (s *Store) PinModel(ctx context.Context, jobID, version string) (string, error) {
+	if s.closed.Load() {
+		return "", errClosed("pin model")
+	}
+	if version == "" {
+		return "", fmt.Errorf("pin model: %w", fraud.Errorf(fraud.CodeValidation, "a model version is required"))
+	}
+	if _, err := s.write.ExecContext(ctx, `UPDATE batch_jobs SET model_version = ? WHERE id = ? AND model_version = ''`, version, jobID); err != nil {
+		return "", wrap("pin model", err)
+	}
+	var v string
+	err := s.write.QueryRowContext(ctx, `SELECT model_version FROM batch_jobs WHERE id = ?`, jobID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", jobNotFound(jobID)
+	}
+	return v, wrap("pin model", err)
+}
+
 // Results calls fn with the stored result chunks holding rows from..to-1, in input order. Each
 // chunk is read on its own, so a long download holds no snapshot that would keep the
 // write-ahead log from being checkpointed.
@@ -576,7 +596,7 @@ func scanJob(row interface{ Scan(...any) error }) (fraud.Job, error) {
 	var status, top string
 	var created, started, finished int64
 	if err := row.Scan(&j.ID, &j.Owner, &j.IdempotencyKey, &status, &j.Total, &j.Processed, &j.Invalid,
-		&j.Fraud, &j.Chunks, &j.ChunksDone, &created, &started, &finished, &j.Error, &top, &j.Explain); err != nil {
+		&j.Fraud, &j.Chunks, &j.ChunksDone, &created, &started, &finished, &j.Error, &top, &j.Explain, &j.ModelVersion); err != nil {
 		return fraud.Job{}, err
 	}
 	j.Status = fraud.JobStatus(status)

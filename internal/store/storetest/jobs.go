@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ var jobTests = []struct {
 	{"JobPurge", testJobPurge},
 	{"JobReopen", testJobReopen},
 	{"JobExplainKept", testJobExplainKept},
+	{"JobModelPinned", testJobModelPinned},
 }
 
 // mustJobStore is t's store as a fraud.JobStore, or skips t when the store keeps no jobs.
@@ -591,5 +593,57 @@ func testJobExplainKept(t *testing.T, open func(t *testing.T) Store) {
 	plain, ok := mustClaim(t, s, "w2", now)
 	if !ok || plain.JobID != "job_plain" || plain.Explain {
 		t.Fatalf("claimed %+v (ok %v), want a chunk of job_plain without Explain", plain, ok)
+	}
+}
+
+// The first pin of a job's model wins, against pins at the same moment too; the version is
+// kept with the job across a reopen.
+func testJobModelPinned(t *testing.T, open func(t *testing.T) Store) {
+	s := mustJobStore(t, open)
+	ctx := context.Background()
+	mustQueueJob(t, s, "job_m", "", 1, 2, 3)
+	if v := mustJob(t, s, "job_m").ModelVersion; v != "" {
+		t.Fatalf("before any pin: got model %q, want none", v)
+	}
+	const pinners = 8
+	got := make(chan string, pinners)
+	var wg sync.WaitGroup
+	for i := range pinners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.PinModel(ctx, "job_m", fmt.Sprintf("v%d", i))
+			if err != nil {
+				t.Errorf("pin %d: %v", i, err)
+			}
+			got <- v
+		}()
+	}
+	wg.Wait()
+	close(got)
+	first := ""
+	for v := range got {
+		if first == "" {
+			first = v
+		}
+		if v == "" || v != first {
+			t.Errorf("pins at once: got %q and %q, want one version for all", first, v)
+		}
+	}
+	if v, err := s.PinModel(ctx, "job_m", "later"); err != nil || v != first {
+		t.Errorf("a later pin: got %q, %v; want %q", v, err, first)
+	}
+	if err := s.(Store).Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustJobStore(t, open)
+	if v := mustJob(t, s, "job_m").ModelVersion; v != first {
+		t.Errorf("after reopening: got model %q, want %q", v, first)
+	}
+	if _, err := s.PinModel(ctx, "job_none", "v1"); fraud.ErrorCode(err) != fraud.CodeJobNotFound {
+		t.Errorf("pin of an unknown job: got %v, want %s", err, fraud.CodeJobNotFound)
+	}
+	if _, err := s.PinModel(ctx, "job_m", ""); fraud.ErrorCode(err) != fraud.CodeValidation {
+		t.Errorf("pin of no version: got %v, want %s", err, fraud.CodeValidation)
 	}
 }
