@@ -58,6 +58,15 @@ func TestOpenCreatesPrivateFileInWALMode(t *testing.T) {
 	if fk != 1 {
 		t.Errorf("foreign_keys: got %d, want 1", fk)
 	}
+	// The decision log rewrites its index pages often; checkpoints every 10,000 pages copy each
+	// once per checkpoint instead of once per 1,000 pages written.
+	var checkpoint int
+	if err := s.write.QueryRow("PRAGMA wal_autocheckpoint").Scan(&checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	if checkpoint != 10000 {
+		t.Errorf("wal_autocheckpoint: got %d, want 10000", checkpoint)
+	}
 	ms, err := parseMigrations(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatal(err)
