@@ -180,7 +180,13 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			if rw.traceID == "" {
 				n--
 			}
-			s.logger.LogAttrs(r.Context(), level, "request", attrs[:n]...)
+			// Straight to the handler: Logger.LogAttrs would first find the caller's source
+			// line, which no line here carries, for a fifth of the line's cost.
+			if h := s.logger.Handler(); h.Enabled(r.Context(), level) {
+				rec := slog.NewRecord(time.Now(), level, "request", 0)
+				rec.AddAttrs(attrs[:n]...)
+				_ = h.Handle(r.Context(), rec)
+			}
 			*rw = responseWriter{}
 			responseWriters.Put(rw)
 		}()

@@ -171,8 +171,8 @@ func TestPredict(t *testing.T) {
 	if got["is_fraud"] != true || got["risk_level"] != "critical" {
 		t.Errorf("fraud-like row: got is_fraud %v risk %v, want true critical", got["is_fraud"], got["risk_level"])
 	}
-	if id, _ := got["transaction_id"].(string); !strings.HasPrefix(id, "txn_") || len(id) != 20 {
-		t.Errorf("got generated transaction_id %q, want txn_ and 16 hex digits", id)
+	if id, _ := got["transaction_id"].(string); !strings.HasPrefix(id, "txn_") || len(id) != 32 {
+		t.Errorf("got generated transaction_id %q, want txn_ and 28 hex digits", id)
 	}
 	if rid := w.Header().Get("X-Request-ID"); len(rid) != 32 || got["request_id"] != rid {
 		t.Errorf("got request id header %q body %v, want one generated 32-hex id in both", rid, got["request_id"])
