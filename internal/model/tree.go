@@ -149,7 +149,10 @@ type TreeEnsemble struct {
 	// special is set when a node is categorical or MissingZero.
 	special    bool
 	float32Sum bool
-	maxDepth   int
+	// three is the trees laid out for depth 3 (tree_packed.go); nil unless every tree is that
+	// shallow and has only numerical splits.
+	three    []tree3
+	maxDepth int
 
 	// For Explain (see tree_shap.go): each node's cover, the expected margin, why the trees
 	// cannot be explained (nil when they can), and the path buffers of TreeSHAP.
@@ -310,6 +313,7 @@ func NewTreeEnsemble(trees [][]TreeNode, opts TreeOptions) (*TreeEnsemble, error
 		}
 		e.groups = append(e.groups, g)
 	}
+	e.three = e.pack3()
 	e.prepareExplain()
 	return e, nil
 }
@@ -548,6 +552,9 @@ func margin[F float32 | float64](e *TreeEnsemble, s F, x *[fraud.NumFeatures]flo
 		}
 		return s
 	}
+	if e.three != nil {
+		return add3(e.three, s, r)
+	}
 	for gi := range e.groups {
 		s = addGroup(e.nodes, s, &e.groups[gi], r)
 	}
@@ -697,6 +704,19 @@ func (e *TreeEnsemble) marginRows(xs [][fraud.NumFeatures]float64, out []float64
 		for i := range block {
 			block[i].set(&xs[lo+i])
 			sums[i] = e.base // a float32 when float32Sum
+		}
+		if e.three != nil {
+			for lo := 0; lo < len(e.three); lo += groupSize {
+				g := e.three[lo:min(lo+groupSize, len(e.three))]
+				for i := range block {
+					if e.float32Sum {
+						sums[i] = float64(add3(g, float32(sums[i]), &block[i]))
+					} else {
+						sums[i] = add3(g, sums[i], &block[i])
+					}
+				}
+			}
+			continue
 		}
 		for gi := range e.groups {
 			g := &e.groups[gi]

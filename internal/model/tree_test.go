@@ -240,16 +240,17 @@ func numericTree(rng *rand.Rand, depth, nfeat int) []TreeNode {
 	return tree
 }
 
-// TestTreeFastPathMatchesDefinition compares the fast path (eight walks in step through
-// addGroup and step, one row with Margin and blocks of rows with MarginBatch) with refMargin,
+// TestTreeFastPathMatchesDefinition compares the fast paths (eight walks in step through
+// addGroup and step, or four through add3 for trees of depth 3 at most; one row with Margin
+// and blocks of rows with MarginBatch) with refMargin,
 // bit for bit, on ensembles of plain numerical splits that take no general step: NaN sent left
 // and right, missing type none, leaves at uneven depths, rows on the thresholds, next to them,
 // NaN, ±0 and ±Inf. Every count of trees from 1 to 17 fills the last group of eight with 1 to
 // 8 trees; 64 trees make eight full groups.
 func TestTreeFastPathMatchesDefinition(t *testing.T) {
-	counts := []int{64}
+	counts := []int{64, 1064} // a count from 1000 on: trees of depth 3 at most (tree3)
 	for n := 1; n <= 17; n++ {
-		counts = append(counts, n)
+		counts = append(counts, n, 1000+n)
 	}
 	for _, tc := range []struct {
 		name string
@@ -268,11 +269,16 @@ func TestTreeFastPathMatchesDefinition(t *testing.T) {
 			if tc.opts.FeatureMap != nil {
 				nfeat = len(tc.opts.FeatureMap)
 			}
-			for _, ntrees := range counts {
+			for _, c := range counts {
+				// Depths up to 8 take the nodes' walk; up to 3, the complete trees of tree3.
+				ntrees, depth := c%1000, 8
+				if c >= 1000 {
+					depth = 3
+				}
 				opts := tc.opts
 				trees := make([][]TreeNode, ntrees)
 				for i := range trees {
-					trees[i] = numericTree(rng, 1+rng.IntN(8), nfeat)
+					trees[i] = numericTree(rng, 1+rng.IntN(depth), nfeat)
 				}
 				if opts.BaseMargin != 0 {
 					opts.TreeWeights = make([]float64, ntrees)
@@ -286,6 +292,9 @@ func TestTreeFastPathMatchesDefinition(t *testing.T) {
 				e := mustTreeEnsemble(t, trees, opts)
 				if e.special {
 					t.Fatalf("%d trees: the ensemble takes the general step, want the fast path", ntrees)
+				}
+				if (e.three != nil) != (e.maxDepth <= 3) {
+					t.Fatalf("%d trees of depth %d at most: laid out as complete trees of depth 3 is %v", ntrees, e.maxDepth, e.three != nil)
 				}
 				// Enough rows for two MarginBatch workers and a last, partial block.
 				xs := make([][fraud.NumFeatures]float64, 2*minRowsPerWorker+batchBlock/4)
