@@ -140,7 +140,22 @@ wrk_rps() {
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
+# decisions NAME: the decision log's counters of the production server, into $work/NAME.dec.
+decisions() {
+	curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" |
+		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } END { printf "%d %d\n", r, d }' >"$work/$1.dec"
+}
+# recorded FROM TO: "R of N (P%)", the decisions recorded and all decisions made (recorded or
+# dropped) between two counter readings.
+recorded() {
+	local r0 d0 r1 d1
+	read -r r0 d0 <"$work/$1.dec"
+	read -r r1 d1 <"$work/$2.dec"
+	awk -v r=$((r1 - r0)) -v d=$((d1 - d0)) 'BEGIN { printf "%\047d of %\047d (%.1f%%)", r, r + d, (r + d > 0 ? 100 * r / (r + d) : 0) }'
+}
+
 echo "bench: /predict at saturation, $SAT_ROUNDS round(s) of ${SAT_SECONDS}s per server..."
+decisions before-sat
 : >"$work/sat.prod" >"$work/sat.quiet" >"$work/sat.nodec" >"$work/sat.bare"
 for _ in $(seq 1 "$SAT_ROUNDS"); do
 	wrk_rps "$prod_url" >>"$work/sat.prod"
@@ -148,6 +163,8 @@ for _ in $(seq 1 "$SAT_ROUNDS"); do
 	wrk_rps "$nodec_url" >>"$work/sat.nodec"
 	wrk_rps "$bare_url" >>"$work/sat.bare"
 done
+sleep 1 # the writer stores what is queued
+decisions after-sat
 sat_prod=$(median <"$work/sat.prod")
 sat_quiet=$(median <"$work/sat.quiet")
 sat_nodec=$(median <"$work/sat.nodec")
@@ -179,7 +196,10 @@ lat() { jq -r "$2" "$work/$1.json"; }
 
 echo "bench: /predict at 1,000 and 5,000 req/s, ${RATE_SECONDS}s each per server..."
 for rate in 1000 5000; do
+	decisions "before-$rate"
 	loadtest "$prod_url" --rate $rate --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate$rate.prod.json" || true
+	sleep 1
+	decisions "after-$rate"
 	loadtest "$bare_url" --rate $rate --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate$rate.bare.json" || true
 done
 # The decision log's cost on latency: 5,000 req/s once more, with it off.
@@ -194,7 +214,10 @@ rss_rest=$(($(awk '/^VmRSS/ { print $2 }' "/proc/$prod_pid/status") / 1024))
 	curl -sf -H "X-API-Key: $ADMIN" "$prod_url/debug/pprof/heap" -o "$work/heap.pprof" || true
 ) &
 heap_pid=$!
+decisions before-conns
 with_rss "$prod_pid" conns loadtest "$prod_url" --max --connections "$CONNECTIONS" --duration "${CONN_SECONDS}s" --timeout 60s >"$work/conns.json" || true
+sleep 1
+decisions after-conns
 wait "$heap_pid" || true
 memstat() { awk -v k="# $1 = " 'index($0, k) == 1 { split($0, a, " = "); split(a[2], b, " "); printf "%.0f", b[1] / 1048576 }' "$work/heap.txt" 2>/dev/null; }
 heap_top="(no heap profile taken)"
@@ -203,11 +226,6 @@ if [[ -s $work/heap.pprof ]]; then
 fi
 
 echo "bench: /predict/batch, ${BATCH_SECONDS}s..."
-# decisions NAME: the decision log's counters of the production server, into $work/NAME.dec.
-decisions() {
-	curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" |
-		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } END { printf "%d %d\n", r, d }' >"$work/$1.dec"
-}
 decisions before-batch
 with_rss "$prod_pid" batch loadtest "$prod_url" --endpoint batch --batch-size 1000 --max --connections 4 --duration "${BATCH_SECONDS}s" >"$work/batch.json" || true
 sleep 1 # the writer stores what is queued
@@ -326,7 +344,8 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	else
 		echo "The access log costs $log_cost% of saturation throughput here (production settings against \`LOG_LEVEL=WARN\`)."
 	fi
-	echo "With the decision log on, production settings answered $dec_ratio × what they answered with it off."
+	echo "With the decision log on, production settings answered $dec_ratio × what they answered with it off, and recorded"
+	echo "$(recorded before-sat after-sat) of their decisions over the rounds (the rest dropped and counted)."
 	echo "Over the whole run the decision log recorded $(fmt "$all_rec") decisions and dropped $(fmt "$all_drop") ($all_share% recorded; \`fraudguard_decisions_recorded_total\`, \`fraudguard_decisions_dropped_total\`)."
 	echo "It wrote $(fmt "$log_lines") lines over the whole run and dropped ${dropped:-?} (\`fraudguard_log_lines_dropped_total\`)."
 	echo
@@ -349,11 +368,14 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 		done
 	done
 	echo
+	echo "The decision log recorded $(recorded before-1000 after-1000) of the decisions at 1,000 req/s and $(recorded before-5000 after-5000) at 5,000."
+	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo
 	echo "\`fraudguard loadtest --max --connections $CONNECTIONS --duration ${CONN_SECONDS}s\` (closed loop: every connection busy):"
 	echo "$(fmt "$(lat conns .requests)") requests, $(fmt "$(lat conns .throughput)") req/s, p50 $(lat conns .latency.p50_ms) ms, p99 $(lat conns .latency.p99_ms) ms, max $(lat conns .latency.max_ms) ms,"
-	echo "$conns_err errors ($(jq -c '.errors' "$work/conns.json")), server peak RSS $conns_rss MB (its high-water mark over the whole run: $rss_now MB)."
+	echo "$conns_err errors ($(jq -c '.errors' "$work/conns.json")), server peak RSS $conns_rss MB (its high-water mark over the whole run: $rss_now MB);"
+	echo "the decision log recorded $(recorded before-conns after-conns) of their decisions."
 	echo
 	echo "What the memory is, half-way through (the runtime's account, \`/debug/pprof/heap?debug=1\`): RSS at rest before"
 	echo "the run $rss_rest MB; heap in use $(memstat HeapInuse) MB, goroutine stacks $(memstat Stack) MB, all the runtime holds"
