@@ -17,7 +17,7 @@ func TestJSONHandlerWritesWhatSlogWrites(t *testing.T) {
 	at := time.Date(2026, 12, 6, 4, 36, 0, 123456000, time.UTC)
 	strs := []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rcr", "\x00\x01\x1f\x7f", "<script>&amp;</script>",
 		"é ü 日本", "\u2028\u2029", "bad \xff\xfe utf8", "trailing \xe2\x82"}
-	floats := []float64{0, -0.0, 1, 0.001, 1.5, 123.456, 1e-6, 9.99e-7, 1e-9, 1.234e-12, 1e20, 1e21, 1.5e300, -2.5e-8, math.MaxFloat64, math.SmallestNonzeroFloat64}
+	floats := []float64{0, math.Copysign(0, -1), 1, 0.001, 1.5, 123.456, 1e-6, 9.99e-7, 1e-9, 1.234e-12, 1e20, 1e21, 1.5e300, -2.5e-8, math.MaxFloat64, math.SmallestNonzeroFloat64}
 	var records [][]slog.Attr
 	for _, s := range strs {
 		records = append(records, []slog.Attr{slog.String("s", s), slog.String(s+"k", "v")})
