@@ -108,7 +108,7 @@ type DriftResponse struct {
 	ModelVersion string         `json:"model_version" doc:"The live model, whose training distribution the window is compared with." example:"20261126-000000-a44351dc"`
 	Since        time.Time      `json:"since" doc:"Start of the window (inclusive)." example:"2026-11-26T07:00:00Z"`
 	Until        time.Time      `json:"until" doc:"End of the window (exclusive)." example:"2026-11-27T07:00:00Z"`
-	Count        int            `json:"count" doc:"Decisions in the window, of every model version: the inputs' figures are over them." example:"1000"`
+	Count        int            `json:"count" doc:"Decisions the inputs' figures are over, of every model version: every decision in the window, or an even sample of about 100,000 of them (every k-th stored) when it holds more." example:"1000"`
 	Features     []FeatureDrift `json:"features" doc:"One entry per input, V1..V28 then Amount (Time is left out: it always drifts)."`
 	Score        ScoreDrift     `json:"score" doc:"The drift of the probabilities the live model answered."`
 }

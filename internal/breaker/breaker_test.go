@@ -138,7 +138,7 @@ func TestStoreBehindBreaker(t *testing.T) {
 	}
 }
 
-func (f *flaky) ScanDecisionInputs(_ context.Context, _, _ time.Time, fn func(*fraud.DecisionInput) error) error {
+func (f *flaky) ScanDecisionInputs(_ context.Context, _, _ time.Time, _ int, fn func(*fraud.DecisionInput) error) error {
 	f.mu.Lock()
 	f.hits++
 	isDown := f.down
@@ -157,7 +157,7 @@ func TestScanThroughBreaker(t *testing.T) {
 	// The caller's own error (a timeout of its own, say) stops the scan and comes back as it
 	// is; it says nothing about the store, so the breaker stays closed.
 	for i := 0; i < 3; i++ {
-		err := s.ScanDecisionInputs(ctx, time.Time{}, time.Time{}, func(*fraud.DecisionInput) error { return context.DeadlineExceeded })
+		err := s.ScanDecisionInputs(ctx, time.Time{}, time.Time{}, 0, func(*fraud.DecisionInput) error { return context.DeadlineExceeded })
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("scan %d: got %v, want the callback's error", i, err)
 		}
@@ -166,7 +166,7 @@ func TestScanThroughBreaker(t *testing.T) {
 		t.Fatal("opened on the callback's errors")
 	}
 	var seen int
-	if err := s.ScanDecisionInputs(ctx, time.Time{}, time.Time{}, func(in *fraud.DecisionInput) error {
+	if err := s.ScanDecisionInputs(ctx, time.Time{}, time.Time{}, 0, func(in *fraud.DecisionInput) error {
 		if in.ModelVersion == "v1" {
 			seen++
 		}
@@ -178,7 +178,7 @@ func TestScanThroughBreaker(t *testing.T) {
 	f.down = true
 	f.mu.Unlock()
 	for i := 0; i < 2; i++ {
-		if err := s.ScanDecisionInputs(ctx, time.Time{}, time.Time{}, func(*fraud.DecisionInput) error { return nil }); err == nil {
+		if err := s.ScanDecisionInputs(ctx, time.Time{}, time.Time{}, 0, func(*fraud.DecisionInput) error { return nil }); err == nil {
 			t.Fatal("scan of a store that is down: got nil")
 		}
 	}

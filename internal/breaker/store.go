@@ -181,10 +181,10 @@ func (g *Store) DecisionCounts(ctx context.Context, since, until time.Time, vers
 
 // ScanDecisionInputs is the store's ScanDecisionInputs, through the breaker. An error of fn
 // stops the scan and is returned as it is, without counting against the store.
-func (g *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, fn func(*fraud.DecisionInput) error) error {
+func (g *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, limit int, fn func(*fraud.DecisionInput) error) error {
 	var fnErr error
 	err := g.b.Do(func() error {
-		err := g.s.ScanDecisionInputs(ctx, since, until, func(in *fraud.DecisionInput) error {
+		err := g.s.ScanDecisionInputs(ctx, since, until, limit, func(in *fraud.DecisionInput) error {
 			fnErr = fn(in)
 			return fnErr
 		})

@@ -1,8 +1,11 @@
 package decision
 
 import (
+	"context"
 	"math"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
 	"github.com/fraudguard/fraudguard/internal/model"
@@ -80,5 +83,41 @@ func TestDriftCounter(t *testing.T) {
 	}
 	if *r.Features[0].PSI != 0 || *r.Features[1].PSI <= 0.1 {
 		t.Errorf("got PSIs %v and %v, want 0 for V1 and a large one for Amount", *r.Features[0].PSI, *r.Features[1].PSI)
+	}
+}
+
+// limitScanner is a store that gives n decisions and records the limit it was asked for.
+type limitScanner struct {
+	n     int
+	limit int
+}
+
+func (s *limitScanner) ScanDecisionInputs(_ context.Context, _, _ time.Time, limit int, fn func(*fraud.DecisionInput) error) error {
+	s.limit = limit
+	for range s.n {
+		if err := fn(&fraud.DecisionInput{ModelVersion: "other", Probability: 0.5}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestDriftAsksForASample checks that drift is measured on a sample of DriftSample decisions
+// at most (the stores' suite checks that the sample is even), and reports what it was given.
+func TestDriftAsksForASample(t *testing.T) {
+	m, err := model.LoadLatest(filepath.Join("..", "..", "models"), "")
+	if err != nil {
+		t.Fatalf("load the shipped model: %v", err)
+	}
+	s := &limitScanner{n: 7}
+	r, err := Drift(context.Background(), s, m, time.Now().Add(-time.Hour), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.limit != DriftSample || DriftSample != 100_000 {
+		t.Errorf("asked the store for %d decisions at most (DriftSample %d), want 100,000", s.limit, DriftSample)
+	}
+	if r.Count != 7 {
+		t.Errorf("count %d, want the 7 decisions the store gave", r.Count)
 	}
 }

@@ -112,9 +112,12 @@ type DecisionLog interface {
 	DecisionCounts(ctx context.Context, since, until time.Time, version string) (map[string]int, []LabelledScore, error)
 	// ScanDecisionInputs calls fn once for every decision in [since, until) (zero bounds are
 	// open), in no set order, with its model version, probability and inputs, reading them as
-	// a stream rather than all at once; fn's argument is reused between calls. An error of fn
-	// stops the scan and is returned as it is.
-	ScanDecisionInputs(ctx context.Context, since, until time.Time, fn func(*DecisionInput) error) error
+	// a stream rather than all at once; fn's argument is reused between calls. With limit > 0
+	// and more decisions than that in the window, it calls fn for an even sample of about
+	// limit of them instead: every k-th decision in the order they were stored, from the
+	// window's first to its last, so that a long window costs no more than limit reads. An
+	// error of fn stops the scan and is returned as it is.
+	ScanDecisionInputs(ctx context.Context, since, until time.Time, limit int, fn func(*DecisionInput) error) error
 	// EraseTransaction deletes every decision and label of a transaction, in one transaction,
 	// and returns how many of each it deleted.
 	EraseTransaction(ctx context.Context, transactionID string) (decisions, labels int64, err error)

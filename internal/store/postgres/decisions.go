@@ -121,7 +121,7 @@ func (s *Store) ListDecisions(ctx context.Context, f fraud.DecisionFilter) ([]fr
 
 // ScanDecisionInputs calls fn for every decision in [since, until) with its model version,
 // probability and inputs, row by row as pgx reads them.
-func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, fn func(*fraud.DecisionInput) error) error {
+func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, limit int, fn func(*fraud.DecisionInput) error) error {
 	if s.closed.Load() {
 		return errClosed("scan decisions")
 	}
@@ -131,7 +131,30 @@ func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, 
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT d.model_version, d.probability, d.inputs FROM decisions d`+cond, a...)
+	// One snapshot for the bounds and the rows.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return wrap("scan decisions", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	query := `SELECT d.model_version, d.probability, d.inputs FROM decisions d` + cond
+	if limit > 0 {
+		// The IDs of the window's first and last decisions, by the time index; when more
+		// than limit IDs lie between them, every k-th ID of that range by the primary key.
+		var first, last *int64 // nil when the window is empty
+		if err := tx.QueryRow(ctx, `SELECT (SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns, d.id LIMIT 1),
+			(SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns DESC, d.id DESC LIMIT 1)`, a...).Scan(&first, &last); err != nil {
+			return wrap("scan decisions", err)
+		}
+		if first != nil && last != nil && *last-*first+1 > int64(limit) {
+			n := *last - *first + 1
+			step := (n + int64(limit) - 1) / int64(limit)
+			lo, hi, by := a.add(*first), a.add(*last), a.add(step)
+			query = `SELECT d.model_version, d.probability, d.inputs FROM generate_series(` + lo + `::bigint, ` + hi + `::bigint, ` + by +
+				`::bigint) AS s(i) JOIN decisions d ON d.id = s.i` + cond
+		}
+	}
+	rows, err := tx.Query(ctx, query, a...)
 	if err != nil {
 		return wrap("scan decisions", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -326,8 +327,10 @@ func (s *Store) DecisionCounts(ctx context.Context, since, until time.Time, vers
 }
 
 // ScanDecisionInputs streams the model version, probability and inputs of the decisions in
-// [since, until) to fn, from one read snapshot, by the time index.
-func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, fn func(*fraud.DecisionInput) error) error {
+// [since, until) to fn, from one read snapshot, by the time index. With limit > 0 it finds the
+// IDs of the window's first and last decisions by the time index and, when more than limit
+// IDs lie between them, reads every k-th ID of that range by the primary key instead.
+func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, limit int, fn func(*fraud.DecisionInput) error) error {
 	if s.closed.Load() {
 		return errClosed("scan decisions")
 	}
@@ -336,7 +339,30 @@ func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, 
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT d.model_version, d.probability, d.inputs FROM decisions d`+cond, args...)
+	tx, err := s.read.BeginTx(ctx, nil) // one snapshot for the bounds and the rows
+	if err != nil {
+		return wrap("scan decisions", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	query := `SELECT d.model_version, d.probability, d.inputs FROM decisions d` + cond
+	if limit > 0 {
+		var first, last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns, d.id LIMIT 1`, args...).Scan(&first); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return wrap("scan decisions", err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns DESC, d.id DESC LIMIT 1`, args...).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return wrap("scan decisions", err)
+		}
+		if n := last.Int64 - first.Int64 + 1; first.Valid && last.Valid && n > int64(limit) {
+			step := (n + int64(limit) - 1) / int64(limit)
+			// The IDs first, first+step, ... up to last, each looked up by the primary key
+			// and kept when it is in the window.
+			cte := `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + ? FROM s WHERE i + ? <= ?) `
+			query = cte + `SELECT d.model_version, d.probability, d.inputs FROM s JOIN decisions d ON d.id = s.i` + cond
+			args = append([]any{first.Int64, step, step, last.Int64}, args...)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return wrap("scan decisions", err)
 	}

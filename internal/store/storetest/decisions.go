@@ -26,6 +26,7 @@ var decisionTests = []struct {
 	{"DecisionLabels", testDecisionLabels},
 	{"DecisionCounts", testDecisionCounts},
 	{"DecisionScanInputs", testDecisionScanInputs},
+	{"DecisionScanSample", testDecisionScanSample},
 	{"DecisionPurge", testDecisionPurge},
 	{"DecisionReopen", testDecisionReopen},
 	{"DecisionErase", testDecisionErase},
@@ -312,7 +313,7 @@ func testDecisionScanInputs(t *testing.T, open func(t *testing.T) Store) {
 	scan := func(since, until time.Time) []fraud.DecisionInput {
 		t.Helper()
 		var got []fraud.DecisionInput
-		err := s.ScanDecisionInputs(context.Background(), since, until, func(in *fraud.DecisionInput) error {
+		err := s.ScanDecisionInputs(context.Background(), since, until, 0, func(in *fraud.DecisionInput) error {
 			got = append(got, *in)
 			return nil
 		})
@@ -349,12 +350,66 @@ func testDecisionScanInputs(t *testing.T, open func(t *testing.T) Store) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err := s.ScanDecisionInputs(context.Background(), time.Time{}, time.Time{}, func(*fraud.DecisionInput) error {
+	err := s.ScanDecisionInputs(context.Background(), time.Time{}, time.Time{}, 0, func(*fraud.DecisionInput) error {
 		calls++
 		return stop
 	})
 	if err != stop || calls != 1 {
 		t.Errorf("got error %v after %d calls, want fn's own error after 1", err, calls)
+	}
+}
+
+// testDecisionScanSample checks that ScanDecisionInputs with a limit reads an even sample of
+// the window, every k-th decision stored, and every decision when the window holds no more
+// than the limit.
+func testDecisionScanSample(t *testing.T, open func(t *testing.T) Store) {
+	s := mustDecisionLog(t, open)
+	ds := make([]fraud.Decision, 1000)
+	for i := range ds {
+		ds[i] = decision(fmt.Sprintf("t%04d", i), i, "v1", 0.5)
+		ds[i].Features[0] = float64(i)
+	}
+	mustRecordDecisions(t, s, ds...)
+	sample := func(since, until time.Time, limit int) []int {
+		t.Helper()
+		var got []int
+		err := s.ScanDecisionInputs(context.Background(), since, until, limit, func(in *fraud.DecisionInput) error {
+			got = append(got, int(in.Features[0]))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	every := func(from, to, step int) []int {
+		var out []int
+		for i := from; i < to; i += step {
+			out = append(out, i)
+		}
+		return out
+	}
+	sec := func(n int) time.Time { return base().Add(time.Duration(n) * time.Second) }
+	for _, tc := range []struct {
+		name         string
+		since, until time.Time
+		limit        int
+		want         []int
+	}{
+		{"all, limit 100: every 10th", time.Time{}, time.Time{}, 100, every(0, 1000, 10)},
+		{"all, limit 300: every 4th", time.Time{}, time.Time{}, 300, every(0, 1000, 4)},
+		{"[250s, 750s), limit 100: every 5th", sec(250), sec(750), 100, every(250, 750, 5)},
+		{"[250s, 750s), limit 500: all", sec(250), sec(750), 500, every(250, 750, 1)},
+		{"all, limit 1000: all", time.Time{}, time.Time{}, 1000, every(0, 1000, 1)},
+		{"all, no limit", time.Time{}, time.Time{}, 0, every(0, 1000, 1)},
+		{"empty window", sec(2000), sec(3000), 100, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sample(tc.since, tc.until, tc.limit); !slices.Equal(got, tc.want) {
+				t.Errorf("got %d decisions %v, want %d: %v", len(got), got, len(tc.want), tc.want)
+			}
+		})
 	}
 }
 
