@@ -70,7 +70,7 @@ start_fraudguard() {
 	local name=$1 level=$2 decisions=${3:-true} port
 	mkdir -p "$work/$name"
 	DECISION_LOG=$decisions MODEL_PATH=models DATA_DIR="$work/$name" API_HOST=127.0.0.1 API_PORT=0 API_KEYS_FILE="$work/keys.yaml" \
-		ADMIN_API_KEY=$ADMIN LOG_LEVEL=$level LOG_FILE="$work/$name/fraudguard.log" PPROF=true \
+		ADMIN_API_KEY=$ADMIN LOG_LEVEL=$level LOG_FILE="$work/$name/fraudguard.log" LOG_MAX_FILES=0 PPROF=true \
 		"$fg" serve >"$work/$name/stdout" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
@@ -300,7 +300,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo
 	echo "## Settings"
 	echo
-	echo "fraudguard as in production: \`LOG_LEVEL=INFO\` with \`LOG_FILE\` (the access log on, a line per request),"
+	echo "fraudguard as in production: \`LOG_LEVEL=INFO\` with \`LOG_FILE\` (the access log on, a line per request; \`LOG_MAX_FILES=0\` keeps every rotated file, so that the lines can be counted),"
 	echo "metrics recorded, the whole security chain (keys file, key check, rate limit, blocker, attack detection"
 	echo "on headers and body), \`PPROF=true\` (used only for the profile below); the load's key has a limit of"
 	echo "10,000,000 requests a minute (the most a key may have). Beside it the same with \`LOG_LEVEL=WARN\` (no access log) and the bare"
@@ -313,7 +313,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "reported beside them: the verdict is on the server with \`DECISION_LOG=false\`, and the next column is"
 	echo "the same measure with the decision log on (its default). The $(fmt "$CONNECTIONS") connections are held on the server with it on."
 	echo
-	echo "| target | production settings | with the decision log on | verdict |"
+	echo "| target | production settings, \`DECISION_LOG=false\` | with the decision log on | verdict |"
 	echo "| --- | --- | --- | --- |"
 	echo "| \`/predict\` ≥ 0.9 × the bare handler (saturation) | $ratio_nodec × | $ratio × | $v_ratio |"
 	echo "| p99 ≤ 2 ms at 5,000 req/s | $p99_5k ms | $p99_5k_dec ms | $v_p99 |"

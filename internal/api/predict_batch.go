@@ -106,7 +106,7 @@ func (s *Server) handlePredictBatch(w http.ResponseWriter, r *http.Request) {
 		score := m.Score(&sc.txs[i].Features)
 		sc.scores = append(sc.scores, score)
 		if sc.txs[i].ID == "" {
-			sc.txs[i].ID = newTransactionID()
+			sc.txs[i].ID = newTransactionID(s.opts.Now())
 		}
 		if other != nil {
 			s.opts.Compare.Offer(&compare.Job{TransactionID: sc.txs[i].ID, Features: sc.txs[i].Features, Answer: score, Model: other})

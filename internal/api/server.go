@@ -263,7 +263,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tx.ID == "" {
-		tx.ID = newTransactionID()
+		tx.ID = newTransactionID(s.opts.Now())
 	}
 	// m answers; other, when set, scores the transaction a second time off the hot path.
 	var other *model.Model
@@ -373,15 +373,15 @@ func appendString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-// newTransactionID makes the id of a transaction sent without one: txn_, the time in
+// newTransactionID makes the id of a transaction sent without one at now: txn_, the time in
 // milliseconds (12 hex digits) and 64 random bits (16). Leading with the time keeps the ids
 // the server makes in the order they are made, so the decision log adds each to the end of its
 // index by transaction instead of to a random page of it: that index's writes are most of what
 // recording a decision costs.
-func newTransactionID() string {
+func newTransactionID(now time.Time) string {
 	var buf [4 + 12 + 16]byte
 	copy(buf[:], "txn_")
-	ms := uint64(time.Now().UnixMilli())
+	ms := uint64(now.UnixMilli())
 	for i := 15; i >= 4; i-- {
 		buf[i] = hexDigits[ms&0xf]
 		ms >>= 4

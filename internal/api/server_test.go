@@ -658,3 +658,22 @@ func (d *discardWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 func (d *discardWriter) WriteHeader(code int) { d.code = code }
+
+// TestNewTransactionIDLeadsWithTime checks that a generated id is txn_, the time in
+// milliseconds as 12 hex digits and 16 random ones, so that ids sort as they were made.
+func TestNewTransactionIDLeadsWithTime(t *testing.T) {
+	at := time.Date(2026, 12, 6, 5, 48, 38, 123_000_000, time.UTC)
+	prev := ""
+	for i := range 100 {
+		now := at.Add(time.Duration(i) * time.Millisecond)
+		id := newTransactionID(now)
+		want := fmt.Sprintf("txn_%012x", now.UnixMilli())
+		if len(id) != 32 || !strings.HasPrefix(id, want) || strings.Trim(id[4:], "0123456789abcdef") != "" {
+			t.Fatalf("id at %v: got %q, want %s and 16 hex digits", now, id, want)
+		}
+		if id <= prev {
+			t.Fatalf("id %q made after %q sorts before it", id, prev)
+		}
+		prev = id
+	}
+}

@@ -310,8 +310,12 @@ func TestTreeFastPathMatchesDefinition(t *testing.T) {
 				for i := range xs {
 					x := &xs[i]
 					want := refMargin(trees, opts, x)
-					if got := e.Margin(x); got != want {
+					got := e.Margin(x)
+					if got != want {
 						t.Fatalf("%d trees, row %v: got margin %.17g, want %.17g", ntrees, *x, got, want)
+					}
+					if walked := nodeWalk(e, x); math.Float64bits(got) != math.Float64bits(walked) {
+						t.Fatalf("%d trees, row %v: margin %.17g, the nodes' walk %.17g", ntrees, *x, got, walked)
 					}
 					if batch[i] != want {
 						t.Fatalf("%d trees, row %d of a batch, %v: got margin %.17g, want %.17g", ntrees, i, *x, batch[i], want)
@@ -703,4 +707,50 @@ func FuzzLoadTrees(f *testing.F) {
 			}
 		}
 	})
+}
+
+// nodeWalk is Margin by the nodes' walk (addGroup), whatever layout the ensemble scores with.
+func nodeWalk(e *TreeEnsemble, x *[fraud.NumFeatures]float64) float64 {
+	var r scoringRow
+	r.set(x)
+	if e.float32Sum {
+		s := float32(e.base)
+		for gi := range e.groups {
+			s = addGroup(e.nodes, s, &e.groups[gi], &r)
+		}
+		return float64(s)
+	}
+	s := e.base
+	for gi := range e.groups {
+		s = addGroup(e.nodes, s, &e.groups[gi], &r)
+	}
+	return s
+}
+
+// TestTree3SignedZero checks that complete trees of depth 3 give the sign of a zero sum the
+// nodes' walk gives: its padding leaves (+0) make −0 + −0 + −0 into +0 when the last group of
+// eight is short, and leave it −0 when it is full.
+func TestTree3SignedZero(t *testing.T) {
+	for _, n := range []int{3, 8, 11, 16} {
+		trees := make([][]TreeNode, n)
+		weights := make([]float64, n)
+		for i := range trees {
+			trees[i] = []TreeNode{{IsLeaf: true, Value: 0}}
+			weights[i] = -1 // a leaf worth 0 × −1 = −0
+		}
+		e := mustTreeEnsemble(t, trees, TreeOptions{BaseMargin: math.Copysign(0, -1), TreeWeights: weights})
+		if e.three == nil {
+			t.Fatalf("%d lone leaves: not laid out as complete trees", n)
+		}
+		x := varietyRow(rand.New(rand.NewPCG(1, 1)))
+		got, walked := e.Margin(&x), nodeWalk(e, &x)
+		batch := make([]float64, 1)
+		e.MarginBatch([][fraud.NumFeatures]float64{x}, batch)
+		if math.Signbit(got) != math.Signbit(walked) || math.Signbit(batch[0]) != math.Signbit(walked) {
+			t.Errorf("%d trees: margin %v (sign bit %v), batch %v, the nodes' walk %v (sign bit %v)", n, got, math.Signbit(got), batch[0], walked, math.Signbit(walked))
+		}
+		if wantNeg := n%groupSize == 0; math.Signbit(walked) != wantNeg {
+			t.Errorf("%d trees: the nodes' walk gives %v, want sign bit %v", n, walked, wantNeg)
+		}
+	}
 }

@@ -17,6 +17,9 @@ import (
 // request. Anything else (a group, a value of kind Any or LogValuer, a float that is not
 // finite, an empty key, a year outside 0–9999) goes to slog's own handler, which writes to the
 // same writer; so does everything after WithGroup.
+//
+// Unlike slog's handler it takes no lock around a write: w must be safe for concurrent use,
+// as AsyncWriter is.
 type jsonHandler struct {
 	w     io.Writer // takes each line in one Write, from many goroutines at once (AsyncWriter)
 	level slog.Leveler
@@ -27,12 +30,18 @@ type jsonHandler struct {
 	simple bool
 }
 
+// newJSONHandler returns the handler, for a w safe for concurrent use. With AddSource or
+// ReplaceAttr in opts, which it does not do itself, every record goes to slog's handler.
 func newJSONHandler(w io.Writer, opts *slog.HandlerOptions) *jsonHandler {
+	if opts == nil {
+		opts = &slog.HandlerOptions{}
+	}
 	level := opts.Level
 	if level == nil {
 		level = slog.LevelInfo
 	}
-	return &jsonHandler{w: w, level: level, slow: slog.NewJSONHandler(w, opts), simple: true}
+	simple := !opts.AddSource && opts.ReplaceAttr == nil
+	return &jsonHandler{w: w, level: level, slow: slog.NewJSONHandler(w, opts), simple: simple}
 }
 
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

@@ -94,3 +94,30 @@ func TestJSONHandlerLevelAndGroups(t *testing.T) {
 		t.Errorf("in a group:\n got %s\nwant %s", fast.String(), want.String())
 	}
 }
+
+// TestJSONHandlerOptionsItDoesNotDo checks that with AddSource or ReplaceAttr, which the fast
+// path does not do, the lines are slog's own, and that nil options are slog's defaults.
+func TestJSONHandlerOptionsItDoesNotDo(t *testing.T) {
+	upper := func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == "msg" {
+			a.Value = slog.StringValue("REQUEST")
+		}
+		return a
+	}
+	for _, opts := range []*slog.HandlerOptions{nil, {AddSource: true}, {ReplaceAttr: upper}} {
+		var fast, want bytes.Buffer
+		for _, h := range []slog.Handler{newJSONHandler(&fast, opts), slog.NewJSONHandler(&want, opts)} {
+			if h.Enabled(context.Background(), slog.LevelDebug) {
+				t.Errorf("options %+v: debug enabled, want INFO as the least level", opts)
+			}
+			r := slog.NewRecord(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "request", 0)
+			r.AddAttrs(slog.String("path", "/predict"))
+			if err := h.Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fast.String() != want.String() {
+			t.Errorf("options %+v:\n got %s\nwant %s", opts, fast.String(), want.String())
+		}
+	}
+}

@@ -110,7 +110,7 @@ func BenchmarkRecordDecisions(b *testing.B) {
 					if ids == "ordered" {
 						d.TransactionID = fmt.Sprintf("txn_%012x%016x", d.Time.UnixMilli(), rng.Uint64())
 					} else {
-						d.TransactionID = fmt.Sprintf("txn_%016x", rng.Uint64())
+						d.TransactionID = fmt.Sprintf("txn_%012x%016x", rng.Uint64()>>16, rng.Uint64()) // as long as the ordered ones
 					}
 					d.RequestID, d.ModelVersion = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()), "20261126-000000-573a24c8"
 					d.Probability, d.Threshold, d.Risk = rng.Float64()/100, 0.12739949093274297, fraud.RiskLow
