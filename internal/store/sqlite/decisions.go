@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -346,11 +345,9 @@ func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, 
 	defer func() { _ = tx.Rollback() }()
 	query := `SELECT d.model_version, d.probability, d.inputs FROM decisions d` + cond
 	if limit > 0 {
-		var first, last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns, d.id LIMIT 1`, args...).Scan(&first); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return wrap("scan decisions", err)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns DESC, d.id DESC LIMIT 1`, args...).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var first, last sql.NullInt64 // NULL when the window is empty
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns, d.id LIMIT 1),
+			(SELECT d.id FROM decisions d`+cond+` ORDER BY d.time_ns DESC, d.id DESC LIMIT 1)`, append(args, args...)...).Scan(&first, &last); err != nil {
 			return wrap("scan decisions", err)
 		}
 		if n := last.Int64 - first.Int64 + 1; first.Valid && last.Valid && n > int64(limit) {
