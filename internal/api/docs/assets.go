@@ -3,6 +3,8 @@ package docs
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -30,15 +32,7 @@ func Assets(notFound http.Handler, dirs ...string) http.Handler {
 		if len(dirs) > 0 && !slices.ContainsFunc(dirs, func(dir string) bool { return strings.HasPrefix(name, dir) }) {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		s.files[name] = &asset{
-			data:        data,
-			version:     version(data),
-			contentType: contentType(name),
-		}
+		s.files[name] = &asset{fsys: fsys, name: name, contentType: contentType(name)}
 		return nil
 	})
 	if err != nil {
@@ -52,13 +46,38 @@ type assetServer struct {
 	notFound http.Handler
 }
 
+// An asset is read from the binary when it is served, never copied: the files weigh a few
+// megabytes that most processes never serve.
 type asset struct {
-	data        []byte
-	version     string
+	fsys        fs.FS
+	name        string
 	contentType string
+
+	versionOnce sync.Once
+	version     string
+	err         error
 
 	gzipOnce sync.Once
 	gzipped  []byte // nil when gzip would not make it smaller
+}
+
+// open returns the asset's content, which is read in place.
+func (a *asset) open() (io.ReadSeeker, error) {
+	f, err := a.fsys.Open(a.name)
+	if err != nil {
+		return nil, err
+	}
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		return nil, fmt.Errorf("docs: asset %s cannot seek", a.name)
+	}
+	return rs, nil
+}
+
+// versionOf computes the asset's version on first use.
+func (a *asset) versionOf() (string, error) {
+	a.versionOnce.Do(func() { a.version, a.err = fileVersion(a.fsys, a.name) })
+	return a.version, a.err
 }
 
 // gzipFrom is the size below which gzip saves too little to bother.
@@ -68,14 +87,15 @@ const gzipFrom = 1024
 // processes never serve the docs.
 func (a *asset) gzipData() []byte {
 	a.gzipOnce.Do(func() {
-		if len(a.data) < gzipFrom {
-			return
+		f, err := a.open()
+		if err != nil {
+			return // served uncompressed, where the error shows
 		}
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-		zw.Write(a.data)                                         // a bytes.Buffer does not fail
+		n, err := io.Copy(zw, f)                                 // the file is in memory and a bytes.Buffer does not fail
 		zw.Close()
-		if buf.Len() < len(a.data) {
+		if err == nil && n >= gzipFrom && int64(buf.Len()) < n {
 			a.gzipped = buf.Bytes()
 		}
 	})
@@ -89,23 +109,33 @@ func (s *assetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	version, err := a.versionOf()
+	var body io.ReadSeeker
+	if err == nil {
+		body, err = a.open()
+	}
+	if err != nil { // the files are embedded at compile time
+		http.Error(w, "asset unreadable", http.StatusInternalServerError)
+		return
+	}
+
 	h := w.Header()
 	h.Set("Content-Type", a.contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Vary", "Accept-Encoding")
-	if r.URL.Query().Get("v") == a.version {
+	if r.URL.Query().Get("v") == version {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "public, no-cache")
 	}
 
-	body, etag := a.data, `"`+a.version+`"`
+	etag := `"` + version + `"`
 	if gz := a.gzipData(); gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, etag = gz, `"`+a.version+`-gzip"`
+		body, etag = bytes.NewReader(gz), `"`+version+`-gzip"`
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	http.ServeContent(w, r, "", time.Time{}, body)
 }
 
 // contentType is set by name, not from the system's MIME tables, so that it

@@ -1,10 +1,6 @@
 package docs
 
 import (
-	"bytes"
-	"fmt"
-	"html/template"
-	"io/fs"
 	"net/http"
 	"strings"
 )
@@ -57,22 +53,7 @@ func DashboardPage(assetsPrefix string) http.Handler {
 	if !strings.HasPrefix(assetsPrefix, "/") {
 		panic("docs: the dashboard's assets must be a path on this server") // its policy allows 'self' only
 	}
-	fsys := files()
-	funcs := template.FuncMap{
-		"asset": func(name string) (string, error) {
-			data, err := fs.ReadFile(fsys, name)
-			if err != nil {
-				return "", err
-			}
-			return assetsPrefix + name + "?v=" + version(data), nil
-		},
-	}
-	tmpl := template.Must(template.New("dashboard").Funcs(funcs).Parse(dashboardHTML))
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, nil); err != nil {
-		panic(fmt.Sprintf("docs: render the dashboard: %v", err)) // the template and assets are fixed at compile time
-	}
-	return &page{body: buf.Bytes(), policy: DashboardPolicy}
+	return &page{tmpl: newPageTemplate(dashboardHTML, assetsPrefix), policy: DashboardPolicy}
 }
 
 // DashboardAssets returns the handler of the files the dashboard loads — its own script and

@@ -14,12 +14,13 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 //go:embed assets
@@ -34,11 +35,19 @@ func files() fs.FS {
 	return sub
 }
 
-// version names the content of an asset: its pages ask for it as ?v=version,
-// so a browser may cache it for good, and it is the asset's ETag.
-func version(data []byte) string {
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:8])
+// fileVersion names the content of the file name in fsys, read in place: its pages ask for it
+// as ?v=version, so a browser may cache it for good, and it is the asset's ETag.
+func fileVersion(fsys fs.FS, name string) (string, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
 
 const swaggerHTML = `<!doctype html>
@@ -93,29 +102,35 @@ func RedocPage(specURL, assetsPrefix string) http.Handler {
 	return newPage(redocHTML, specURL, assetsPrefix, "; worker-src blob:")
 }
 
-// page is a documentation page, rendered once.
+// page is a documentation page, rendered on its first request: naming its assets by version
+// reads them, megabytes that most processes never serve.
 type page struct {
-	body   []byte
+	tmpl   *template.Template
+	data   any
 	policy string
+
+	once sync.Once
+	body []byte
+	err  error
 }
 
-func newPage(text, specURL, assetsPrefix, extraPolicy string) *page {
+// newPageTemplate parses text, whose {{asset "name"}} gives the URL of an asset under
+// assetsPrefix with its version.
+func newPageTemplate(text, assetsPrefix string) *template.Template {
 	fsys := files()
 	funcs := template.FuncMap{
 		"asset": func(name string) (string, error) {
-			data, err := fs.ReadFile(fsys, name)
+			v, err := fileVersion(fsys, name)
 			if err != nil {
 				return "", err
 			}
-			return assetsPrefix + name + "?v=" + version(data), nil
+			return assetsPrefix + name + "?v=" + v, nil
 		},
 	}
-	tmpl := template.Must(template.New("page").Funcs(funcs).Parse(text))
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, struct{ SpecURL string }{specURL}); err != nil {
-		panic(fmt.Sprintf("docs: render page: %v", err)) // the templates and assets are fixed at compile time
-	}
+	return template.Must(template.New("page").Funcs(funcs).Parse(text))
+}
 
+func newPage(text, specURL, assetsPrefix, extraPolicy string) *page {
 	assets, spec := origin(assetsPrefix), origin(specURL)
 	// Swagger UI and ReDoc set inline styles (ReDoc through styled-components)
 	// and use data: images; nothing else is inline.
@@ -126,7 +141,18 @@ func newPage(text, specURL, assetsPrefix, extraPolicy string) *page {
 		"; connect-src 'self'" + spec +
 		"; base-uri 'none'; form-action 'self'; frame-ancestors 'self'" +
 		extraPolicy
-	return &page{body: buf.Bytes(), policy: policy}
+	return &page{tmpl: newPageTemplate(text, assetsPrefix), data: struct{ SpecURL string }{specURL}, policy: policy}
+}
+
+// render returns the page's HTML, rendering it on first use.
+func (p *page) render() ([]byte, error) {
+	p.once.Do(func() {
+		var buf bytes.Buffer
+		if p.err = p.tmpl.Execute(&buf, p.data); p.err == nil {
+			p.body = buf.Bytes()
+		}
+	})
+	return p.body, p.err
 }
 
 // origin gives the host of an absolute URL as a CSP source, with a leading
@@ -143,6 +169,11 @@ func origin(ref string) string {
 }
 
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := p.render()
+	if err != nil { // the templates and assets are fixed at compile time
+		http.Error(w, "page unrenderable", http.StatusInternalServerError)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", p.policy)
@@ -150,5 +181,5 @@ func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The page is tiny and names its assets by version, so it is always
 	// fetched afresh and a new build's assets are picked up at once.
 	h.Set("Cache-Control", "no-cache")
-	w.Write(p.body)
+	w.Write(body)
 }
