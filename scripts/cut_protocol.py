@@ -4,6 +4,7 @@
     make build
     scripts/cut_protocol.py                          # default flags against XGBoost, both parts
     scripts/cut_protocol.py --part dev --variant 'no refit=--no-refit' --variant 'depth 3=--max-depth 3'
+    scripts/cut_protocol.py --part report --bootstrap 1000  # and how much of a difference the few frauds can make
 
 The rows of --data are sorted by Time. For each cut c (a share of the rows), `fraudguard train`
 runs with default flags (plus a variant's flags) on the rows before c, exactly as a user would
@@ -22,7 +23,9 @@ report  cuts 0.80, 0.85, 0.90; each scores every row from the cut to the end. Th
 A model's figure for one seed is the mean over the part's cuts; the table gives the mean and the
 standard deviation of that over --seeds, and the per-cut means. For each variant after the
 first, the difference from the first is given per seed, mean ± standard deviation, so that a
-gain can be told from noise. Needs Debian's python3-xgboost and python3-sklearn.
+gain can be told from noise. With --bootstrap N, each difference also gets an interval over N
+resamples of the scored rows, which shows the noise of the few frauds that the seeds do not. Needs
+Debian's python3-xgboost and python3-sklearn.
 """
 import argparse
 import csv
@@ -86,6 +89,30 @@ def xgboost(X, y, head, tail, seed):
     return bst.predict(xgb.DMatrix(X[tail]), output_margin=True)
 
 
+def bootstrap(base, other, windows, y, w, n):
+    """The 2.5% and 97.5% points of the difference other - base over n resamples of the scored rows,
+    and the share of resamples where it is positive, for ROC-AUC and AUPRC.
+
+    base and other hold each seed's scores of each cut's rows. A resample draws, in each cut, as many
+    frauds and as many normal rows as the cut has, with replacement; both models and every seed are
+    measured on the same rows, and the difference is that of the means over seeds and cuts, as in
+    the table."""
+    rng = np.random.default_rng(0)
+    diffs = np.zeros((n, 2))
+    for r in range(n):
+        for b, (_, tail) in enumerate(windows):
+            yt = y[tail]
+            pos, neg = np.flatnonzero(yt == 1), np.flatnonzero(yt == 0)
+            idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+            for sign, runs in ((-1, base), (1, other)):
+                for seed_scores in runs:
+                    sc = seed_scores[b][idx]
+                    diffs[r, 0] += sign * roc_auc_score(yt[idx], sc)
+                    diffs[r, 1] += sign * average_precision_score(yt[idx], sc, sample_weight=w[tail][idx])
+        diffs[r] /= len(windows) * len(base)
+    return np.percentile(diffs, 2.5, axis=0), np.percentile(diffs, 97.5, axis=0), (diffs > 0).mean(0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="datasets/creditcard-sample-train.csv")
@@ -99,6 +126,9 @@ def main():
     ap.add_argument("--synthetic", type=int, default=0, metavar="ROWS",
                     help="add the recipe of the shipped model: the generator fitted on the rows before the cut, "
                          "ROWS synthetic rows, train with default flags on them")
+    ap.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                    help="also give each difference from the first model a 95%% interval over N resamples of the "
+                         "scored rows (frauds and normal rows resampled apart, in each cut): the noise of the few frauds")
     ap.add_argument("--bin", default="bin/fraudguard")
     args = ap.parse_args()
 
@@ -136,15 +166,17 @@ def main():
             print(f"\n{part}: cuts " + ", ".join(f"{c:.2f}" for c in cuts) + f", scored up to {end:.2f}; " +
                   "; ".join(f"{len(tl)} rows / {y[tl].sum()} frauds" for _, tl in windows))
             print(f"{'model':24s} {'ROC-AUC mean ± sd':>20s} {'AUPRC mean ± sd':>20s}   per cut (mean over seeds)")
-            per_seed = {}
+            per_seed, scores = {}, {}
             for name, flags, synthetic in models:
                 res = np.zeros((len(seeds), len(windows), 2))
+                scores[name] = [[None] * len(windows) for _ in seeds]
                 for a, s in enumerate(seeds):
                     for b, (head, tail) in enumerate(windows):
                         if flags is None:
                             score = xgboost(X, y, head, tail, s)
                         else:
                             score = fraudguard(args, lines, head, tail, s, flags, tmp, synthetic)
+                        scores[name][a][b] = score
                         res[a, b] = (roc_auc_score(y[tail], score),
                                      average_precision_score(y[tail], score, sample_weight=w[tail]))
                 seed_means = res.mean(1)
@@ -159,6 +191,10 @@ def main():
                 sd = d.std(0, ddof=1) if len(seeds) > 1 else np.zeros(2)
                 print(f"  {name} - {base}: ROC-AUC {d[:, 0].mean():+.4f} ± {sd[0]:.4f}, "
                       f"AUPRC {d[:, 1].mean():+.4f} ± {sd[1]:.4f} (ahead on {(d[:, 1] > 0).sum()} of {len(seeds)} seeds)")
+                if args.bootstrap:
+                    lo, hi, ahead = bootstrap(scores[base], scores[name], windows, y, w, args.bootstrap)
+                    print(f"    over {args.bootstrap} resamples of the scored rows: ROC-AUC [{lo[0]:+.4f}, {hi[0]:+.4f}] "
+                          f"(ahead in {ahead[0]:.0%}), AUPRC [{lo[1]:+.4f}, {hi[1]:+.4f}] (ahead in {ahead[1]:.0%})")
 
 
 if __name__ == "__main__":
