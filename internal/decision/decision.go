@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,13 +54,19 @@ type entry struct {
 // Log queues decisions for the store. Record never blocks: when the queue is full the
 // decision is dropped and counted, so the log can never slow an answer down.
 //
+// The queue holds pointers to pooled entries rather than the entries themselves: a channel
+// allocates its whole buffer up front, and QueueSize decisions of some 400 bytes would be held
+// (and counted by the garbage collector) for the process's life, though the writer keeps the
+// queue nearly empty unless it falls behind.
+//
 // Run is the writer. At shutdown it must be stopped after the HTTP server has drained: it
 // stores what is queued before it returns.
 type Log struct {
 	store  fraud.DecisionLog
 	logger *slog.Logger
 	opts   Options
-	queue  chan entry
+	queue  chan *entry
+	free   sync.Pool     // of *entry
 	full   chan struct{} // a batch is waiting: wake the writer before its tick
 	names  []string
 
@@ -89,7 +96,7 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 		store:  store,
 		logger: logger.With(slog.String("component", "decisions")),
 		opts:   opts,
-		queue:  make(chan entry, opts.QueueSize),
+		queue:  make(chan *entry, opts.QueueSize),
 		full:   make(chan struct{}, 1),
 		names:  fraud.FeatureNames(),
 	}
@@ -105,8 +112,13 @@ func (l *Log) Record(d fraud.Decision, m Explainer) {
 		l.dropped.Add(1)
 		return
 	}
+	e, _ := l.free.Get().(*entry)
+	if e == nil {
+		e = new(entry)
+	}
+	e.d, e.m = d, m
 	select {
-	case l.queue <- entry{d: d, m: m}:
+	case l.queue <- e:
 		if len(l.queue) >= l.opts.BatchSize {
 			select {
 			case l.full <- struct{}{}:
@@ -114,8 +126,15 @@ func (l *Log) Record(d fraud.Decision, m Explainer) {
 			}
 		}
 	default:
+		l.release(e)
 		l.dropped.Add(1)
 	}
+}
+
+// release returns e to the pool, holding nothing.
+func (l *Log) release(e *entry) {
+	*e = entry{}
+	l.free.Put(e)
 }
 
 // Run stores queued decisions until ctx is done: every FlushInterval, or as soon as a batch
@@ -149,6 +168,7 @@ func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int) {
 		select {
 		case e := <-l.queue:
 			batch = append(batch, l.complete(e))
+			l.release(e)
 			if len(batch) == cap(batch) {
 				batch = l.flush(ctx, batch)
 			}
@@ -164,7 +184,7 @@ func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int) {
 
 // complete adds the reasons of a flagged decision: the ReasonCount features of largest
 // |contribution|. A model that cannot be explained (no covers) gives none.
-func (l *Log) complete(e entry) fraud.Decision {
+func (l *Log) complete(e *entry) fraud.Decision {
 	if !e.d.IsFraud || e.m == nil {
 		return e.d
 	}
@@ -173,7 +193,7 @@ func (l *Log) complete(e entry) fraud.Decision {
 
 // withReasons is complete for a flagged decision; it is apart so that the others are not
 // moved to the heap for the explainer.
-func (l *Log) withReasons(e entry) fraud.Decision {
+func (l *Log) withReasons(e *entry) fraud.Decision {
 	d := e.d
 	var ex model.Explanation
 	if err := e.m.Explain(&d.Features, &ex); err != nil {
