@@ -110,29 +110,24 @@ done
 # The load of every wrk run: the first transaction of creditcard.csv, with the key.
 cp scripts/wrk/predict.lua "$work/predict.lua"
 
-# peak_rss PID FILE: samples PID's VmRSS (kB) every 100 ms into FILE's peak until killed.
-peak_rss() {
-	local pid=$1 file=$2 peak=0 rss
-	echo 0 >"$file"
-	while kill -0 "$pid" 2>/dev/null; do
-		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
-		if [[ -n $rss && $rss -gt $peak ]]; then
-			peak=$rss
-			echo "$peak" >"$file"
-		fi
-		sleep 0.1
-	done
-}
-# with_rss PID NAME CMD...: runs CMD while sampling PID's RSS; the peak in MB goes to $work/NAME.rss.
+# with_rss PID NAME CMD...: runs CMD and puts PID's peak RSS over it, in MB, in $work/NAME.rss.
+# The kernel keeps the peak (VmHWM) and resets it to the current RSS when 5 is written to
+# clear_refs, so nothing samples the process while it is measured.
 with_rss() {
 	local pid=$1 name=$2
 	shift 2
-	peak_rss "$pid" "$work/$name.rsskb" &
-	local sampler=$!
+	hwm "$pid" >/dev/null
+	echo 5 >"/proc/$pid/clear_refs"
 	"$@"
-	kill "$sampler" 2>/dev/null || true
-	wait "$sampler" 2>/dev/null || true
-	echo $(($(cat "$work/$name.rsskb") / 1024)) >"$work/$name.rss"
+	echo $(($(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status") / 1024)) >"$work/$name.rss"
+}
+# hwm PID: the peak RSS of PID since it started, in MB, across the resets of with_rss.
+hwm() {
+	local kb
+	kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$1/status")
+	[[ -f $work/$1.hwm ]] && kb=$(( $(cat "$work/$1.hwm") > kb ? $(cat "$work/$1.hwm") : kb ))
+	echo "$kb" >"$work/$1.hwm"
+	echo $((kb / 1024))
 }
 
 # wrk_rps URL KEYHEADER: requests per second of one saturation run.
@@ -168,7 +163,8 @@ for r in $(seq 1 "$SAT_ROUNDS"); do
 	((r % 2)) || order="bare nodec quiet prod"
 	for s in $order; do
 		url_var="${s}_url"
-		wrk_rps "${!url_var}" >>"$work/sat.$s"
+		pid_var="${s}_pid"
+		with_rss "${!pid_var}" "sat.$s.$r" wrk_rps "${!url_var}" >>"$work/sat.$s"
 	done
 done
 sleep 1 # the writer stores what is queued
@@ -177,6 +173,8 @@ sat_prod=$(median <"$work/sat.prod")
 sat_quiet=$(median <"$work/sat.quiet")
 sat_nodec=$(median <"$work/sat.nodec")
 sat_bare=$(median <"$work/sat.bare")
+# sat_rss SERVER: the server's peak RSS (MB) over its saturation rounds.
+sat_rss() { cat "$work"/sat."$1".*.rss | sort -n | tail -1; }
 # ratios A B: A's throughput over B's in each round, one a line.
 ratios() { paste "$work/sat.$1" "$work/sat.$2" | awk '{ printf "%.4f\n", $1 / $2 }'; }
 # ratio A B: the median of the rounds' ratios, to two places.
@@ -210,10 +208,10 @@ p99s() { sort -k2 -n "$work/rate5000.$1.p99" | awk '{ print $1 }' | paste -sd/ -
 
 echo "bench: /predict at 1,000 req/s, then 5,000 req/s in $RATE_ROUNDS round(s), ${RATE_SECONDS}s each per server..."
 decisions before-1000
-loadtest "$prod_url" --rate 1000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate1000.prod.json" || true
+with_rss "$prod_pid" rate1000.prod loadtest "$prod_url" --rate 1000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate1000.prod.json" || true
 sleep 1
 decisions after-1000
-loadtest "$bare_url" --rate 1000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate1000.bare.json" || true
+with_rss "$bare_pid" rate1000.bare loadtest "$bare_url" --rate 1000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate1000.bare.json" || true
 # A p99 at 5,000 req/s moves by a millisecond from one run to the next here: the servers take
 # turns, round after round, and each is reported by its round of median p99, with all rounds'
 # p99 beside it. The decision log's cost on latency is production settings against the same
@@ -222,7 +220,8 @@ decisions before-5000
 for r in $(seq 1 "$RATE_ROUNDS"); do
 	for s in prod nodec bare; do
 		url_var="${s}_url"
-		loadtest "${!url_var}" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate5000.$s.$r.json" || true
+		pid_var="${s}_pid"
+		with_rss "${!pid_var}" "rate5000.$s.$r" loadtest "${!url_var}" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate5000.$s.$r.json" || true
 	done
 done
 sleep 1
@@ -233,6 +232,7 @@ for s in prod nodec bare; do
 	done >"$work/rate5000.$s.p99"
 	median_round=$(sort -g "$work/rate5000.$s.p99" | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')
 	cp "$work/rate5000.$s.$median_round.json" "$work/rate5000.$s.json" 2>/dev/null || true
+	cp "$work/rate5000.$s.$median_round.rss" "$work/rate5000.$s.rss" 2>/dev/null || true
 done
 
 echo "bench: $CONNECTIONS keep-alive connections for ${CONN_SECONDS}s: the bare handler, the decision log off (Go's defaults, then GOMEMLIMIT=$MEMLIMIT), then on..."
@@ -280,7 +280,7 @@ wait "$load_pid" || true
 dropped=$(curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" | awk '$1 == "fraudguard_log_lines_dropped_total" { print $2 }')
 log_lines=$(cat "$work"/prod/fraudguard*.log | wc -l) # with the files rotated away
 decisions end
-rss_now=$(($(awk '/^VmHWM/ { print $2 }' "/proc/$prod_pid/status") / 1024))
+rss_now=$(hwm "$prod_pid")
 
 echo "bench: a background job of $JOB_ROWS rows (scripts/bench-batch.sh)..."
 job_out=$(ROWS=$JOB_ROWS WRK_SECONDS=$((QUICK == 1 ? 3 : 8)) bash scripts/bench-batch.sh 2>&1 | sed -n '/^batch job/,$p' || true)
@@ -377,12 +377,12 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "÷ bare is the median of the ratios taken within each round (production settings $(ratios prod bare | awk '{ printf "%.2f\n", $1 }' | paste -sd' ' -),"
 	echo "\`LOG_LEVEL=WARN\` $(ratios quiet bare | awk '{ printf "%.2f\n", $1 }' | paste -sd' ' -), \`DECISION_LOG=false\` $(ratios nodec bare | awk '{ printf "%.2f\n", $1 }' | paste -sd' ' -)): the machine's speed drifts between rounds."
 	echo
-	echo "| server | req/s | ÷ bare |"
-	echo "| --- | ---: | ---: |"
-	echo "| fraudguard, production settings (access log on) | $(fmt "$sat_prod") | $ratio |"
-	echo "| fraudguard, \`LOG_LEVEL=WARN\` (access log off) | $(fmt "$sat_quiet") | $ratio_quiet |"
-	echo "| fraudguard, production settings with \`DECISION_LOG=false\` | $(fmt "$sat_nodec") | $ratio_nodec |"
-	echo "| bare net/http + encoding/json | $(fmt "$sat_bare") | 1.00 |"
+	echo "| server | req/s | ÷ bare | peak RSS over the rounds |"
+	echo "| --- | ---: | ---: | ---: |"
+	echo "| fraudguard, production settings (access log on) | $(fmt "$sat_prod") | $ratio | $(sat_rss prod) MB |"
+	echo "| fraudguard, \`LOG_LEVEL=WARN\` (access log off) | $(fmt "$sat_quiet") | $ratio_quiet | $(sat_rss quiet) MB |"
+	echo "| fraudguard, production settings with \`DECISION_LOG=false\` | $(fmt "$sat_nodec") | $ratio_nodec | $(sat_rss nodec) MB |"
+	echo "| bare net/http + encoding/json | $(fmt "$sat_bare") | 1.00 | $(sat_rss bare) MB |"
 	echo
 	if awk -v c="$log_cost" 'BEGIN { exit !(c < 0) }'; then
 		echo "The access log's cost is lost in the noise of this run: production settings answered ${log_cost#-}% *more* than"
@@ -401,8 +401,8 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "At 5,000 req/s the servers take turns for $RATE_ROUNDS round(s); each row is the server's round of median p99, and the p99 of"
 	echo "every round, in order: fraudguard $(p99s prod), with \`DECISION_LOG=false\` $(p99s nodec), bare $(p99s bare) ms."
 	echo
-	echo "| rate | server | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |"
-	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| rate | server | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | peak RSS |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for rate in 1000 5000; do
 		for s in prod nodec bare; do
 			[[ -f $work/rate$rate.$s.json ]] || continue
@@ -412,7 +412,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 			bare) name=bare ;;
 			esac
 			f="rate$rate.$s"
-			echo "| $(fmt $rate) | $name | $(fmt "$(lat "$f" .throughput)") | $(lat "$f" .latency.p50_ms) | $(lat "$f" .latency.p90_ms) | $(lat "$f" .latency.p99_ms) | $(lat "$f" .latency.p99_9_ms) | $(lat "$f" .latency.max_ms) | $(jq '[.errors[]] | add // 0' "$work/$f.json") |"
+			echo "| $(fmt $rate) | $name | $(fmt "$(lat "$f" .throughput)") | $(lat "$f" .latency.p50_ms) | $(lat "$f" .latency.p90_ms) | $(lat "$f" .latency.p99_ms) | $(lat "$f" .latency.p99_9_ms) | $(lat "$f" .latency.max_ms) | $(jq '[.errors[]] | add // 0' "$work/$f.json") | $(cat "$work/$f.rss" 2>/dev/null || echo ?) MB |"
 		done
 	done
 	echo
