@@ -2,7 +2,7 @@
 # bench-batch.sh measures background batch jobs end to end with the real binary (make
 # bench-batch): it builds fraudguard, generates ROWS transactions with `fraudguard gen`,
 # starts `fraudguard serve` on a fresh DATA_DIR and times a CSV job from upload to completed
-# to fully downloaded results, sampling the server's RSS (VmRSS) every 100 ms throughout.
+# to fully downloaded results, with the server's peak RSS (the kernel's VmHWM).
 # Then it measures /predict latency with wrk, first alone and then while a second job of the
 # same size is uploaded and scored, and prints the p50/p99 of both. EXPLAIN=true submits the
 # jobs with ?explain=true, so every result carries its three reasons.
@@ -18,9 +18,7 @@ WRK_CONNECTIONS=${WRK_CONNECTIONS:-8}
 EXPLAIN=${EXPLAIN:-false}
 work=$(mktemp -d)
 server_pid=""
-sampler_pid=""
 cleanup() {
-	[[ -n $sampler_pid ]] && kill "$sampler_pid" 2>/dev/null || true
 	if [[ -n $server_pid ]]; then
 		kill "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
@@ -58,20 +56,9 @@ for _ in $(seq 1 200); do
 done
 [[ -n $url ]] || { echo "bench-batch: the server did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
 
-# RSS sampler: the peak, in kB, kept in a file.
-echo 0 >"$work/rss.peak"
-(
-	peak=0
-	while kill -0 "$server_pid" 2>/dev/null; do
-		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || echo 0)
-		if [[ -n $rss && $rss -gt $peak ]]; then
-			peak=$rss
-			echo "$peak" >"$work/rss.peak"
-		fi
-		sleep 0.1
-	done
-) &
-sampler_pid=$!
+# hwm: the server's peak RSS so far, in kB: the kernel keeps it (VmHWM), so nothing samples the
+# server while it is measured.
+hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
 
 submit() {
 	curl -sS -X POST -H 'Content-Type: text/csv' --data-binary @"$work/tx.csv" "$url/batch?explain=$EXPLAIN" | json_field job_id
@@ -100,7 +87,7 @@ lines=$(($(wc -l <"$work/results.csv") - 1))
 [[ $lines -eq $ROWS ]] || { echo "bench-batch: got $lines results, want $ROWS" >&2; exit 1; }
 total=$(elapsed "$t0" "$t3")
 rate=$(awk -v n="$ROWS" -v s="$total" 'BEGIN { printf "%.0f", n / s * 60 }')
-peak_job=$(cat "$work/rss.peak")
+peak_job=$(hwm)
 
 # /predict alone, then during a second job (its upload and its scoring).
 cat >"$work/predict.lua" <<'EOF'
@@ -126,7 +113,7 @@ echo "  upload        $(elapsed "$t0" "$t1") s"
 echo "  scoring       $(elapsed "$t1" "$t2") s  (after the upload)"
 echo "  download      $(elapsed "$t2" "$t3") s  ($lines results as CSV)"
 echo "  total         $total s  = $rate rows/min"
-echo "  server RSS    peak $((peak_job / 1024)) MB during the job, $(($(cat "$work/rss.peak") / 1024)) MB over the whole run"
+echo "  server RSS    peak $((peak_job / 1024)) MB during the job, $(($(hwm) / 1024)) MB over the whole run"
 echo "/predict with wrk (-t1 -c$WRK_CONNECTIONS, ${WRK_SECONDS}s):"
 echo "  alone         $(percentiles "$work/wrk.alone")"
 echo "  during a job  $(percentiles "$work/wrk.during")  (the second job was at ${progress2}% when wrk ended)"
