@@ -360,25 +360,37 @@ var gzipWriters = sync.Pool{New: func() any {
 	return zw
 }}
 
-// compress gzips answers of gzipMinBytes or more for clients that accept gzip.
+// compress gzips answers of gzipMinBytes or more for clients that accept gzip. Most clients
+// do (Go's among them) and most answers, /predict's first, are too small to compress: deciding
+// so allocates nothing.
 func compress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !acceptsGzip(r.Header.Get("Accept-Encoding")) || r.Method == http.MethodHead {
+		if r.Method == http.MethodHead || !acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Add("Vary", "Accept-Encoding")
-		gw := &gzipWriter{ResponseWriter: w}
-		defer gw.finish()
+		if h := w.Header(); h["Vary"] == nil {
+			h["Vary"] = varyAcceptEncoding
+		} else {
+			h.Add("Vary", "Accept-Encoding")
+		}
+		gw := gzipWriterPool.Get().(*gzipWriter)
+		gw.ResponseWriter = w
+		gw.buf = gw.held[:0]
+		defer gw.release()
 		next.ServeHTTP(gw, r)
 	})
 }
 
+// varyAcceptEncoding is the Vary header of every answer compress sees, shared: nothing writes
+// into a header value's slice, and an Add to it appends to a copy (its capacity is 1).
+var varyAcceptEncoding = []string{"Accept-Encoding"}
+
+// acceptsGzip reports whether an Accept-Encoding header value accepts gzip.
 func acceptsGzip(ae string) bool {
-	if ae == "" {
-		return false
-	}
-	for _, part := range strings.Split(ae, ",") {
+	for ae != "" {
+		var part string
+		part, ae, _ = strings.Cut(ae, ",")
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
 			continue
@@ -394,12 +406,23 @@ func acceptsGzip(ae string) bool {
 }
 
 // gzipWriter holds back the first gzipMinBytes of an answer to decide whether to compress it.
+// It is pooled, with the room to hold them back.
 type gzipWriter struct {
 	http.ResponseWriter
 	status  int
-	buf     []byte
+	buf     []byte // held back: held[:n] until decided
 	zw      *gzip.Writer
 	decided bool
+	held    [gzipMinBytes]byte
+}
+
+var gzipWriterPool = sync.Pool{New: func() any { return new(gzipWriter) }}
+
+// release finishes the answer and puts g back in the pool.
+func (g *gzipWriter) release() {
+	g.finish()
+	g.ResponseWriter, g.status, g.buf, g.zw, g.decided = nil, 0, nil, nil, false
+	gzipWriterPool.Put(g)
 }
 
 func (g *gzipWriter) WriteHeader(code int) {

@@ -12,8 +12,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -411,6 +413,65 @@ func TestGzip(t *testing.T) {
 	}
 }
 
+// TestGzipWritersReused sends answers to be compressed and answers too small for it, with and
+// without CORS's own Vary, one after the other and from several goroutines at once: the pooled
+// writers must carry nothing from one answer to the next.
+func TestGzipWritersReused(t *testing.T) {
+	s := mustServer(t, Options{CORSAllowedOrigins: []string{"https://app.example"}}, staticModels{mustModel(t)})
+	// check reports with Errorf only: it also runs on other goroutines.
+	check := func(t testing.TB, i int) {
+		big := i%2 == 0
+		header := map[string]string{"Accept-Encoding": "gzip"}
+		wantVary := []string{"Accept-Encoding"}
+		if i%3 == 0 {
+			header["Origin"] = "https://app.example"
+			wantVary = []string{"Origin", "Accept-Encoding"}
+		}
+		rq := request{method: "POST", path: "/predict", body: txBody(firstRow, nil, ""), header: header}
+		if big {
+			rq = request{method: "GET", path: "/openapi.json", header: header}
+		}
+		w := do(t, s, rq)
+		if w.Code != 200 {
+			t.Errorf("request %d: got %d", i, w.Code)
+			return
+		}
+		if got := w.Header().Values("Vary"); !slices.Equal(got, wantVary) {
+			t.Errorf("request %d: Vary %q, want %q", i, got, wantVary)
+		}
+		body := w.Body.Bytes()
+		if enc := w.Header().Get("Content-Encoding"); (enc == "gzip") != big {
+			t.Errorf("request %d: Content-Encoding %q, want gzip %v", i, enc, big)
+			return
+		}
+		if big {
+			zr, err := gzip.NewReader(w.Body)
+			if err == nil {
+				body, err = io.ReadAll(zr)
+			}
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+		}
+		if !json.Valid(body) {
+			t.Errorf("request %d: the answer is not JSON: %.80q", i, body)
+		}
+	}
+	for i := range 12 {
+		check(t, i)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 30 {
+				check(t, g+i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestGzipThreshold checks the README's "gzip for answers of 1 KiB or more": an answer of
 // exactly 1024 bytes is compressed for a client that accepts gzip, one of 1023 bytes is sent as
 // it is.
@@ -612,6 +673,16 @@ func BenchmarkPredict(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchPredict(b, s, nil)
+}
+
+// BenchmarkPredictAcceptGzip is BenchmarkPredict from a client that accepts gzip, as Go's and
+// most HTTP clients do: the answer is too small to compress, and deciding so should cost little.
+func BenchmarkPredictAcceptGzip(b *testing.B) {
+	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{}, bareGuard(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPredict(b, s, map[string]string{"Accept-Encoding": "gzip"})
 }
 
 // benchPredict posts the first real transaction to s as fast as it can, with header set.
