@@ -110,22 +110,25 @@ done
 # The load of every wrk run: the first transaction of creditcard.csv, with the key.
 cp scripts/wrk/predict.lua "$work/predict.lua"
 
+# vmhwm PID: PID's peak RSS in kB since it started or since the last reset (VmHWM).
+vmhwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 # with_rss PID NAME CMD...: runs CMD and puts PID's peak RSS over it, in MB, in $work/NAME.rss.
-# The kernel keeps the peak (VmHWM) and resets it to the current RSS when 5 is written to
-# clear_refs, so nothing samples the process while it is measured.
+# The kernel keeps the peak and resets it to the current RSS when 5 is written to clear_refs,
+# so nothing samples the process while it is measured.
 with_rss() {
 	local pid=$1 name=$2
 	shift 2
 	hwm "$pid" >/dev/null
 	echo 5 >"/proc/$pid/clear_refs"
 	"$@"
-	echo $(($(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status") / 1024)) >"$work/$name.rss"
+	echo $(($(vmhwm "$pid") / 1024)) >"$work/$name.rss"
 }
 # hwm PID: the peak RSS of PID since it started, in MB, across the resets of with_rss.
 hwm() {
-	local kb
-	kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$1/status")
-	[[ -f $work/$1.hwm ]] && kb=$(( $(cat "$work/$1.hwm") > kb ? $(cat "$work/$1.hwm") : kb ))
+	local kb prev=0
+	kb=$(vmhwm "$1")
+	[[ -f $work/$1.hwm ]] && prev=$(cat "$work/$1.hwm")
+	((prev > kb)) && kb=$prev
 	echo "$kb" >"$work/$1.hwm"
 	echo $((kb / 1024))
 }
@@ -155,9 +158,9 @@ echo "bench: /predict at saturation, $SAT_ROUNDS round(s) of ${SAT_SECONDS}s per
 decisions before-sat
 : >"$work/sat.prod" >"$work/sat.quiet" >"$work/sat.nodec" >"$work/sat.bare"
 # The machine's speed drifts from one run to the next here (the bare handler has ranged from
-# 22,000 to 28,000 req/s within one make bench): the servers take
-# turns, in the reverse order every other round so that none is always measured last, and a
-# ratio is taken within each round, between runs seconds apart, then the median of the rounds.
+# 22,000 to 28,000 req/s within one make bench): the servers take turns, in the reverse order
+# every other round so that none is always measured last, and a ratio is taken within each
+# round, between runs seconds apart, then the median of the rounds.
 for r in $(seq 1 "$SAT_ROUNDS"); do
 	order="prod quiet nodec bare"
 	((r % 2)) || order="bare nodec quiet prod"

@@ -672,22 +672,23 @@ func TestEveryRouteDocumented(t *testing.T) {
 // BenchmarkPredict measures /predict through the whole middleware chain with the first real
 // transaction of creditcard.csv.
 func BenchmarkPredict(b *testing.B) {
-	// The access log is formatted as in production, then discarded.
+	benchPredict(b, newBenchServer(b), nil)
+}
+
+// newBenchServer is the server of BenchmarkPredict: the access log is formatted as in
+// production, then discarded.
+func newBenchServer(b *testing.B) *Server {
 	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{}, bareGuard(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchPredict(b, s, nil)
+	return s
 }
 
 // BenchmarkPredictAcceptGzip is BenchmarkPredict from a client that accepts gzip, as Go's and
 // most HTTP clients do: the answer is too small to compress, and deciding so should cost little.
 func BenchmarkPredictAcceptGzip(b *testing.B) {
-	s, err := NewServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{Version: "bench"}, staticModels{mustModel(b)}, fixedSystem{}, bareGuard(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchPredict(b, s, map[string]string{"Accept-Encoding": "gzip"})
+	benchPredict(b, newBenchServer(b), map[string]string{"Accept-Encoding": "gzip"})
 }
 
 // benchPredict posts the first real transaction to s as fast as it can, with header set.
