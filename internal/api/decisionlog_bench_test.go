@@ -3,7 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -23,8 +25,8 @@ import (
 )
 
 // BenchmarkDecisionLog measures what the decision log costs /predict over real HTTP on
-// loopback, with the shipped model, the first real transaction and the SQLite store, in one
-// run:
+// loopback, with the shipped model, the first real transaction (each request with a random
+// transaction_id of its own, as a client's traffic has) and the SQLite store, in one run:
 //
 //   - paced: 5,000 requests a second for FRAUDGUARD_BENCH_SECONDS (default 3), with the log
 //     off and then on; latency is measured from each request's scheduled start, so a stall
@@ -64,7 +66,10 @@ func BenchmarkDecisionLog(b *testing.B) {
 	off, on := newServer(nil), newServer(l)
 	defer off.Close()
 	defer on.Close()
-	body := txBody(firstRow, map[string]any{"transaction_id": "txn-bench"}, "")
+	template := txBody(firstRow, map[string]any{"transaction_id": idMark}, "")
+	body := func() []byte { // the template with a random id of UUID's length
+		return bytes.Replace(template, []byte(idMark), fmt.Appendf(nil, "txn-%016x%016x", rand.Uint64(), rand.Uint64()), 1)
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
 	defer client.CloseIdleConnections()
 
@@ -147,7 +152,7 @@ func BenchmarkDecisionLog(b *testing.B) {
 
 // paced sends rate requests a second for d and returns each one's latency from its scheduled
 // start, in milliseconds, and how many were sent.
-func paced(b *testing.B, client *http.Client, url string, body []byte, rate int, d time.Duration) ([]float64, int64) {
+func paced(b *testing.B, client *http.Client, url string, body func() []byte, rate int, d time.Duration) ([]float64, int64) {
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
 	slots := make(chan time.Time, total)
@@ -161,7 +166,7 @@ func paced(b *testing.B, client *http.Client, url string, body []byte, rate int,
 				if wait := time.Until(at); wait > 0 {
 					time.Sleep(wait)
 				}
-				post(b, client, url, body)
+				post(b, client, url, body())
 				own = append(own, float64(time.Since(at))/float64(time.Millisecond))
 			}
 			mu.Lock()
@@ -180,14 +185,14 @@ func paced(b *testing.B, client *http.Client, url string, body []byte, rate int,
 
 // saturate sends requests on conns connections as fast as they are answered for d, and
 // returns how many were answered.
-func saturate(b *testing.B, client *http.Client, url string, body []byte, conns int, d time.Duration) int64 {
+func saturate(b *testing.B, client *http.Client, url string, body func() []byte, conns int, d time.Duration) int64 {
 	var n atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range conns {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				post(b, client, url, body)
+				post(b, client, url, body())
 				n.Add(1)
 			}
 		})
@@ -217,6 +222,9 @@ func pct(v []float64, q float64) float64 {
 	slices.Sort(v)
 	return v[min(len(v)-1, int(q*float64(len(v))))]
 }
+
+// idMark stands for the transaction id in a body template.
+const idMark = "@@transaction-id@@"
 
 // discardDecisions is a decision store that keeps nothing.
 type discardDecisions struct{ fraud.DecisionLog }

@@ -8,10 +8,12 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,6 +37,15 @@ const (
 // Endpoints lists the endpoint names, for messages.
 var Endpoints = []string{EndpointPredict, EndpointBatch, EndpointHealth}
 
+// The ways of making transaction ids.
+const (
+	IDsRandom  = "random"  // UUID version 4: 122 random bits
+	IDsOrdered = "ordered" // UUID version 7: the time in milliseconds, then random bits
+)
+
+// IDKinds lists the ways of making transaction ids, for messages.
+var IDKinds = []string{IDsRandom, IDsOrdered}
+
 // Options describe one load test.
 type Options struct {
 	// URL is the server's base URL, such as http://127.0.0.1:8000.
@@ -53,6 +64,10 @@ type Options struct {
 	BatchSize int
 	// APIKey is sent as X-API-Key when set.
 	APIKey string
+	// IDs is how transaction ids are made: IDsRandom (the default when empty) or IDsOrdered.
+	// Every transaction sent has an id of its own, as a client's traffic does: the decision
+	// log's index costs more for random ids than for ids that follow the clock.
+	IDs string
 	// Timeout bounds each request; 30 s when 0.
 	Timeout time.Duration
 	// Progress, when set, is called about once a second with the figures so far.
@@ -132,6 +147,9 @@ func (o *Options) Check() error {
 	if o.Connections < 1 || o.Connections > 100_000 {
 		return fmt.Errorf("--connections %d: allowed from 1 to 100000", o.Connections)
 	}
+	if o.IDs != "" && !slices.Contains(IDKinds, o.IDs) {
+		return fmt.Errorf("--ids %q is unknown; allowed: %s", o.IDs, strings.Join(IDKinds, ", "))
+	}
 	if o.Endpoint == EndpointBatch && (o.BatchSize < 1 || o.BatchSize > 100_000) {
 		return fmt.Errorf("--batch-size %d: allowed from 1 to 100000", o.BatchSize)
 	}
@@ -155,30 +173,91 @@ func SampleTransaction(id string) wire.TransactionRequest {
 	}
 }
 
-// target builds the one request the test repeats.
-func (o *Options) target() (vegeta.Target, error) {
+// idMark stands for a transaction id in a body template: as long as a UUID, and made of a
+// character that no other part of the body holds.
+const idMark = "####################################"
+
+// targeter builds the requests of the test: the same request each time, but for the
+// transaction ids, which are new in every request.
+func (o *Options) targeter() (vegeta.Targeter, error) {
 	base := strings.TrimRight(o.URL, "/")
 	h := http.Header{}
 	if o.APIKey != "" {
 		h.Set("X-API-Key", o.APIKey)
 	}
+	var (
+		path string
+		v    any
+	)
 	switch o.Endpoint {
 	case EndpointHealth:
-		return vegeta.Target{Method: http.MethodGet, URL: base + "/health", Header: h}, nil
+		return vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: base + "/health", Header: h}), nil
 	case EndpointPredict:
-		body, err := json.Marshal(SampleTransaction("txn-loadtest"))
-		h.Set("Content-Type", "application/json")
-		return vegeta.Target{Method: http.MethodPost, URL: base + "/predict", Body: body, Header: h}, err
+		path, v = "/predict", SampleTransaction(idMark)
 	default:
 		txs := make([]wire.TransactionRequest, o.BatchSize)
 		for i := range txs {
-			txs[i] = SampleTransaction("txn-loadtest-" + strconv.Itoa(i))
+			txs[i] = SampleTransaction(idMark)
 		}
-		body, err := json.Marshal(wire.PredictBatchRequest{Transactions: txs})
-		h.Set("Content-Type", "application/json")
-		return vegeta.Target{Method: http.MethodPost, URL: base + "/predict/batch", Body: body, Header: h}, err
+		path, v = "/predict/batch", wire.PredictBatchRequest{Transactions: txs}
 	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	h.Set("Content-Type", "application/json")
+	tgt := vegeta.Target{Method: http.MethodPost, URL: base + path, Header: h}
+	parts := bytes.Split(body, []byte(idMark))
+	newID := appendUUIDv4
+	if o.IDs == IDsOrdered {
+		newID = appendUUIDv7
+	}
+	return func(t *vegeta.Target) error {
+		*t = tgt
+		b := make([]byte, 0, len(body))
+		for i, p := range parts {
+			if i > 0 {
+				b = newID(b)
+			}
+			b = append(b, p...)
+		}
+		t.Body = b
+		return nil
+	}, nil
 }
+
+// appendUUIDv4 appends a random UUID (RFC 9562, version 4) to b.
+func appendUUIDv4(b []byte) []byte {
+	hi, lo := rand.Uint64(), rand.Uint64()
+	hi = hi&^(0xf<<12) | 4<<12 // version
+	lo = lo&^(0x3<<62) | 2<<62 // variant
+	return appendUUID(b, hi, lo)
+}
+
+// appendUUIDv7 appends a UUID whose first 48 bits are the Unix time in milliseconds (RFC 9562,
+// version 7), so that ids sent later sort later.
+func appendUUIDv7(b []byte) []byte {
+	hi, lo := rand.Uint64(), rand.Uint64()
+	hi = uint64(time.Now().UnixMilli())<<16 | hi&0xfff | 7<<12
+	lo = lo&^(0x3<<62) | 2<<62
+	return appendUUID(b, hi, lo)
+}
+
+// appendUUID appends the 128 bits hi, lo to b as a UUID: 8-4-4-4-12 lowercase hex digits.
+func appendUUID(b []byte, hi, lo uint64) []byte {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], hi)
+	binary.BigEndian.PutUint64(raw[8:], lo)
+	for i, c := range raw {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
 
 // Run sends the load o describes and reports on it. Cancelling ctx stops the load early; the
 // report then covers what was sent.
@@ -186,7 +265,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	tgt, err := o.target()
+	tr, err := o.targeter()
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +293,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		opts = append(opts, vegeta.Workers(uint64(min(o.Connections, max(10, o.Rate/100)))))
 	}
 	atk := vegeta.NewAttacker(opts...)
-	results := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, o.Duration, "")
+	results := atk.Attack(tr, pacer, o.Duration, "")
 
 	stopped := make(chan struct{})
 	go func() {

@@ -3,10 +3,14 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +36,8 @@ func TestCheck(t *testing.T) {
 		{"too short", func(o *Options) { o.Duration = time.Millisecond }, "--duration"},
 		{"no connections", func(o *Options) { o.Connections = 0 }, "--connections"},
 		{"batch of none", func(o *Options) { o.Endpoint, o.BatchSize = EndpointBatch, 0 }, "--batch-size"},
+		{"ordered ids", func(o *Options) { o.IDs = IDsOrdered }, ""},
+		{"unknown ids", func(o *Options) { o.IDs = "uuid" }, "--ids"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,5 +150,90 @@ func TestRunClosedLoop(t *testing.T) {
 	// 3 connections at 5 ms an answer: at most about 600 a second.
 	if rep.Throughput > 650 || rep.Throughput < 100 {
 		t.Errorf("got %.0f req/s, want at most 600", rep.Throughput)
+	}
+}
+
+// uuidPattern is a UUID of version v and RFC 9562's variant, in lowercase hex.
+func uuidPattern(v int) *regexp.Regexp {
+	return regexp.MustCompile(fmt.Sprintf(`^[0-9a-f]{8}-[0-9a-f]{4}-%d[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, v))
+}
+
+// TestTransactionIDs checks that every transaction sent has an id of its own, a version 4
+// UUID by default and a version 7 one, in the order sent, with IDsOrdered, in /predict and
+// in /predict/batch alike.
+func TestTransactionIDs(t *testing.T) {
+	for _, tc := range []struct {
+		ids, endpoint string
+		version       int
+	}{
+		{"", EndpointPredict, 4},
+		{IDsOrdered, EndpointPredict, 7},
+		{IDsRandom, EndpointBatch, 4},
+		{IDsOrdered, EndpointBatch, 7},
+	} {
+		t.Run(tc.endpoint+"/"+tc.ids, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []string
+			var bad atomic.Value
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var txs []wire.TransactionRequest
+				var err error
+				if tc.endpoint == EndpointBatch {
+					var req wire.PredictBatchRequest
+					err = json.NewDecoder(r.Body).Decode(&req)
+					txs = req.Transactions
+				} else {
+					var tx wire.TransactionRequest
+					err = json.NewDecoder(r.Body).Decode(&tx)
+					txs = append(txs, tx)
+				}
+				if err != nil {
+					bad.Store(err.Error())
+				}
+				mu.Lock()
+				for _, tx := range txs {
+					if tx.Amount != 149.62 || tx.V28 != -0.0210530534538215 {
+						bad.Store("the transaction is not the sample's")
+					}
+					got = append(got, tx.TransactionID)
+				}
+				mu.Unlock()
+				w.Write([]byte(`{}`))
+			}))
+			defer srv.Close()
+			o := Options{URL: srv.URL, Endpoint: tc.endpoint, Rate: 100, Duration: 300 * time.Millisecond, Connections: 1, BatchSize: 3, IDs: tc.ids}
+			if _, err := Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			if b := bad.Load(); b != nil {
+				t.Fatal(b)
+			}
+			if len(got) < 20 {
+				t.Fatalf("got %d transactions in 0.3 s at 100 requests a second, want at least 20", len(got))
+			}
+			seen := map[string]bool{}
+			re := uuidPattern(tc.version)
+			for i, id := range got {
+				if !re.MatchString(id) {
+					t.Fatalf("transaction %d has id %q, want a version %d UUID", i, id, tc.version)
+				}
+				if seen[id] {
+					t.Fatalf("id %q sent twice", id)
+				}
+				seen[id] = true
+			}
+			if tc.version == 7 {
+				// One connection sends in turn, so the ids' milliseconds never go back.
+				for i := 1; i < len(got); i++ {
+					if got[i][:13] < got[i-1][:13] {
+						t.Fatalf("id %q sent after %q: its time is earlier", got[i], got[i-1])
+					}
+				}
+				ms, err := strconv.ParseInt(strings.ReplaceAll(got[0][:13], "-", ""), 16, 64)
+				if err != nil || time.Since(time.UnixMilli(ms)).Abs() > time.Minute {
+					t.Errorf("id %q does not start with the time it was sent", got[0])
+				}
+			}
+		})
 	}
 }
