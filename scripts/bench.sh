@@ -10,8 +10,11 @@
 #
 #   - /predict at saturation (wrk, closed loop), rounds taken in turn (the order reversed every
 #     other round), median of the rounds; fraudguard ÷ bare as the median of each round's ratio;
-#   - /predict p50/p99 at 1,000 and 5,000 req/s (fraudguard loadtest, open loop), fraudguard and
-#     bare, and at 5,000 with the decision log off, in rounds taken in turn (median round);
+#   - the decision log on against off at saturation again, every request with a random
+#     transaction_id (scripts/wrk/predict-ids.lua), in rounds taken in turn;
+#   - /predict p50/p99 at 1,000 and 5,000 req/s (fraudguard loadtest, open loop, a random
+#     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
+#     off, in rounds taken in turn (median round);
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
 #   - /predict/batch rows/s and peak RSS, with the decision log on and off, and the share of
@@ -28,9 +31,9 @@ cd "$(dirname "$0")/.."
 QUICK=${QUICK:-0}
 OUT=${OUT:-BENCHMARKS.md}
 if [[ $QUICK == 1 ]]; then
-	SAT_SECONDS=4 SAT_ROUNDS=1 RATE_SECONDS=4 RATE_ROUNDS=1 CONN_SECONDS=8 BATCH_SECONDS=4 HEALTH_SECONDS=4 JOB_ROWS=100000 PROFILE_SECONDS=3
+	SAT_SECONDS=4 SAT_ROUNDS=1 IDS_ROUNDS=1 RATE_SECONDS=4 RATE_ROUNDS=1 CONN_SECONDS=8 BATCH_SECONDS=4 HEALTH_SECONDS=4 JOB_ROWS=100000 PROFILE_SECONDS=3
 else
-	SAT_SECONDS=8 SAT_ROUNDS=5 RATE_SECONDS=12 RATE_ROUNDS=3 CONN_SECONDS=30 BATCH_SECONDS=10 HEALTH_SECONDS=10 JOB_ROWS=1000000 PROFILE_SECONDS=8
+	SAT_SECONDS=8 SAT_ROUNDS=5 IDS_ROUNDS=3 RATE_SECONDS=12 RATE_ROUNDS=3 CONN_SECONDS=30 BATCH_SECONDS=10 HEALTH_SECONDS=10 JOB_ROWS=1000000 PROFILE_SECONDS=8
 fi
 CONNECTIONS=${CONNECTIONS:-2000}
 MEMLIMIT=${MEMLIMIT:-64MiB} # GOMEMLIMIT of the extra 2,000-connection run
@@ -107,8 +110,10 @@ for _ in $(seq 1 200); do
 done
 [[ -n $bare_url ]] || { echo "bench: the bare handler did not start" >&2; exit 1; }
 
-# The load of every wrk run: the first transaction of creditcard.csv, with the key.
-cp scripts/wrk/predict.lua "$work/predict.lua"
+# The load of every wrk run: the first transaction of creditcard.csv, with the key, and no
+# transaction_id (the server makes its own, which follow the clock); predict-ids.lua sends it
+# with random ones.
+cp scripts/wrk/predict.lua scripts/wrk/predict-ids.lua "$work/"
 
 # vmhwm PID: PID's peak RSS in kB since it started or since the last reset (VmHWM).
 vmhwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
@@ -133,9 +138,9 @@ hwm() {
 	echo $((kb / 1024))
 }
 
-# wrk_rps URL KEYHEADER: requests per second of one saturation run.
+# wrk_rps URL [SCRIPT]: requests per second of one saturation run (SCRIPT: predict.lua).
 wrk_rps() {
-	wrk -t2 -c32 -d"${SAT_SECONDS}s" --latency -s "$work/predict.lua" -H "X-API-Key: $KEY" "$1/predict" >"$work/wrk.out"
+	wrk -t2 -c32 -d"${SAT_SECONDS}s" --latency -s "$work/${2:-predict.lua}" -H "X-API-Key: $KEY" "$1/predict" >"$work/wrk.out"
 	awk '/Requests\/sec/ { print $2 }' "$work/wrk.out"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -144,6 +149,17 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 decisions() {
 	curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" |
 		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } END { printf "%d %d\n", r, d }' >"$work/$1.dec"
+}
+# settle_decisions waits until the writer has stored what is queued: the recorded count holds
+# still for half a second (ten seconds at most).
+settle_decisions() {
+	local prev=-1 now
+	for _ in $(seq 1 20); do
+		now=$(curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" | awk '$1 == "fraudguard_decisions_recorded_total" { print $2 }')
+		[[ $now == "$prev" ]] && return
+		prev=$now
+		sleep 0.5
+	done
 }
 # recorded FROM TO: "R of N (P%)", the decisions recorded and all decisions made (recorded or
 # dropped) between two counter readings.
@@ -170,7 +186,7 @@ for r in $(seq 1 "$SAT_ROUNDS"); do
 		with_rss "${!pid_var}" "sat.$s.$r" wrk_rps "${!url_var}" >>"$work/sat.$s"
 	done
 done
-sleep 1 # the writer stores what is queued
+settle_decisions
 decisions after-sat
 sat_prod=$(median <"$work/sat.prod")
 sat_quiet=$(median <"$work/sat.quiet")
@@ -187,6 +203,25 @@ ratio_quiet=$(ratio quiet bare)
 ratio_nodec=$(ratio nodec bare)
 dec_ratio=$(ratio prod nodec)
 log_cost=$(ratios prod quiet | median | awk '{ printf "%.1f", (1 - $1) * 100 }')
+
+# The decision log indexes transaction ids, and a random one costs its writer more than the
+# server's own, which follow the clock: the log on against off again, every request with a
+# random id, in rounds taken in turn.
+echo "bench: the decision log at saturation with random transaction ids, $IDS_ROUNDS round(s) of ${SAT_SECONDS}s per server..."
+decisions before-satids
+: >"$work/satids.prod" >"$work/satids.nodec"
+for r in $(seq 1 "$IDS_ROUNDS"); do
+	order="prod nodec"
+	((r % 2)) || order="nodec prod"
+	for s in $order; do
+		url_var="${s}_url"
+		wrk_rps "${!url_var}" predict-ids.lua >>"$work/satids.$s"
+	done
+done
+settle_decisions
+decisions after-satids
+ids_dec_ratio=$(paste "$work/satids.prod" "$work/satids.nodec" | awk '{ printf "%.4f\n", $1 / $2 }' | median | awk '{ printf "%.2f", $1 }')
+ids_ratios=$(paste "$work/satids.prod" "$work/satids.nodec" | awk '{ printf "%.2f ", $1 / $2 }')
 
 echo "bench: CPU profile of fraudguard at saturation (${PROFILE_SECONDS}s)..."
 wrk -t2 -c32 -d"$((PROFILE_SECONDS + 2))s" -s "$work/predict.lua" -H "X-API-Key: $KEY" "$prod_url/predict" >/dev/null &
@@ -212,7 +247,7 @@ p99s() { sort -k2 -n "$work/rate5000.$1.p99" | awk '{ print $1 }' | paste -sd/ -
 echo "bench: /predict at 1,000 req/s, then 5,000 req/s in $RATE_ROUNDS round(s), ${RATE_SECONDS}s each per server..."
 decisions before-1000
 with_rss "$prod_pid" rate1000.prod loadtest "$prod_url" --rate 1000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate1000.prod.json" || true
-sleep 1
+settle_decisions
 decisions after-1000
 with_rss "$bare_pid" rate1000.bare loadtest "$bare_url" --rate 1000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate1000.bare.json" || true
 # A p99 at 5,000 req/s moves by a millisecond from one run to the next here: the servers take
@@ -227,7 +262,7 @@ for r in $(seq 1 "$RATE_ROUNDS"); do
 		with_rss "${!pid_var}" "rate5000.$s.$r" loadtest "${!url_var}" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/rate5000.$s.$r.json" || true
 	done
 done
-sleep 1
+settle_decisions
 decisions after-5000
 for s in prod nodec bare; do
 	for r in $(seq 1 "$RATE_ROUNDS"); do
@@ -257,7 +292,7 @@ rss_rest=$(($(awk '/^VmRSS/ { print $2 }' "/proc/$prod_pid/status") / 1024))
 heap_pid=$!
 decisions before-conns
 with_rss "$prod_pid" conns loadtest "$prod_url" --max --connections "$CONNECTIONS" --duration "${CONN_SECONDS}s" --timeout 60s >"$work/conns.json" || true
-sleep 1
+settle_decisions
 decisions after-conns
 wait "$heap_pid" || true
 memstat() { awk -v k="# $1 = " 'index($0, k) == 1 { split($0, a, " = "); split(a[2], b, " "); printf "%.0f", b[1] / 1048576 }' "$work/heap.txt" 2>/dev/null; }
@@ -269,7 +304,7 @@ fi
 echo "bench: /predict/batch, ${BATCH_SECONDS}s..."
 decisions before-batch
 with_rss "$prod_pid" batch loadtest "$prod_url" --endpoint batch --batch-size 1000 --max --connections 4 --duration "${BATCH_SECONDS}s" >"$work/batch.json" || true
-sleep 1 # the writer stores what is queued
+settle_decisions
 decisions after-batch
 with_rss "$nodec_pid" batch-nodec loadtest "$nodec_url" --endpoint batch --batch-size 1000 --max --connections 4 --duration "${BATCH_SECONDS}s" >"$work/batch-nodec.json" || true
 
@@ -394,13 +429,17 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 		echo "The access log costs $log_cost% of saturation throughput here (production settings against \`LOG_LEVEL=WARN\`)."
 	fi
 	echo "With the decision log on, production settings answered $dec_ratio × what they answered with it off, and recorded"
-	echo "$(recorded before-sat after-sat) of their decisions over the rounds (the rest dropped and counted)."
+	echo "$(recorded before-sat after-sat) of their decisions over the rounds (the rest dropped and counted). These requests carry no"
+	echo "transaction_id, so the log indexes the server's own, which follow the clock. With a random UUID in every request"
+	echo "(\`scripts/wrk/predict-ids.lua\`, $IDS_ROUNDS round(s) taken in turn), production settings answered $ids_dec_ratio × what they"
+	echo "answered with the log off (by round: ${ids_ratios% }), and recorded $(recorded before-satids after-satids) of their decisions."
 	echo "Over the whole run the decision log recorded $(fmt "$all_rec") decisions and dropped $(fmt "$all_drop") ($all_share% recorded; \`fraudguard_decisions_recorded_total\`, \`fraudguard_decisions_dropped_total\`)."
 	echo "It wrote $(fmt "$log_lines") lines over the whole run and dropped ${dropped:-?} (\`fraudguard_log_lines_dropped_total\`)."
 	echo
 	echo "## /predict at fixed rates (open loop)"
 	echo
-	echo "\`fraudguard loadtest --rate N --duration ${RATE_SECONDS}s --connections 64\`; latency from the moment a request is due."
+	echo "\`fraudguard loadtest --rate N --duration ${RATE_SECONDS}s --connections 64\`, every request with a random transaction_id (its"
+	echo "default, \`--ids random\`); latency from the moment a request is due."
 	echo "At 5,000 req/s the servers take turns for $RATE_ROUNDS round(s); each row is the server's round of median p99, and the p99 of"
 	echo "every round, in order: fraudguard $(p99s prod), with \`DECISION_LOG=false\` $(p99s nodec), bare $(p99s bare) ms."
 	echo
