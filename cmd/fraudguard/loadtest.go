@@ -24,7 +24,10 @@ saturation throughput. --endpoint picks the request: predict (POST /predict with
 transaction of creditcard.csv), batch (POST /predict/batch with --batch-size copies of it) or
 health (GET /health). Every transaction sent has a transaction_id of its own, as a client's
 traffic does: a random UUID (--ids random, version 4) or one that follows the clock (--ids
-ordered, version 7). The decision log indexes the ids, and random ones cost it more.
+ordered, version 7). The decision log indexes the ids, and random ones cost it more. --ids
+fixed sends the same request every time (txn-loadtest, or txn-loadtest-N in a batch): fresh
+ids cost the client about 1 ms of CPU a 1,000-row batch, which on a shared machine the server
+loses.
 
 A progress line is written to standard error every second. Then the report: requests sent,
 throughput (2xx answers a second; rows a second for batch), latency p50, p90, p99, p99.9, max
@@ -45,7 +48,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	connections := fs.Int("connections", 32, "connections to the server: at most this many with --rate, exactly this many with --max")
 	endpoint := fs.String("endpoint", loadtest.EndpointPredict, "predict, batch or health")
 	batchSize := fs.Int("batch-size", 1000, "with --endpoint batch: transactions a request (the server's MAX_BATCH_SIZE is 1000 by default)")
-	ids := fs.String("ids", loadtest.IDsRandom, "transaction ids: random (UUID version 4) or ordered (UUID version 7, by time)")
+	ids := fs.String("ids", loadtest.IDsRandom, "transaction ids: random (UUID version 4), ordered (UUID version 7, by time) or fixed (the same request every time)")
 	apiKey := fs.String("api-key", "", "API key sent as X-API-Key (default: env FRAUDGUARD_API_KEY)")
 	timeout := fs.Duration("timeout", 30*time.Second, "longest wait for one answer")
 	asJSON := fs.Bool("json", false, "write the report as JSON to standard output")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,9 +22,14 @@ const (
 	DefaultQueueSize     = 16384
 	DefaultBatchSize     = 1000
 	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultRestFactor    = 2
 	// ReasonCount is how many reasons a flagged decision keeps.
 	ReasonCount = 3
 )
+
+// waitedAfter is how long a yield of the writer's must take for it to count as requests having
+// waited for a processor: an idle one comes back within microseconds.
+const waitedAfter = 50 * time.Microsecond
 
 // drainTimeout bounds how long Run goes on storing queued decisions once its context is done.
 const drainTimeout = 10 * time.Second
@@ -41,6 +47,12 @@ type Options struct {
 	BatchSize int
 	// FlushInterval is how long a decision waits at most before its batch is stored.
 	FlushInterval time.Duration
+	// RestFactor is how long the writer rests after a transaction during which requests
+	// waited for a processor, as a multiple of the time the transaction took (at most
+	// FlushInterval): with 2, the writer takes at most a third of a core from busy requests, and
+	// its queue, not the answers, takes up the difference. An idle machine sees no rest.
+	// Negative: never rest. 0: DefaultRestFactor.
+	RestFactor float64
 	// Now is the clock of retention; time.Now when nil.
 	Now func() time.Time
 }
@@ -71,7 +83,9 @@ type Log struct {
 	names  []string
 
 	closed        atomic.Bool
+	stop          <-chan struct{} // Run's context's Done: a rest ends with it
 	recorded      atomic.Int64
+	rests         atomic.Int64
 	dropped       atomic.Int64
 	failed        atomic.Int64
 	purged        atomic.Int64
@@ -88,6 +102,9 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = DefaultFlushInterval
+	}
+	if opts.RestFactor == 0 {
+		opts.RestFactor = DefaultRestFactor
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -145,6 +162,11 @@ func (l *Log) Run(ctx context.Context) error {
 	tick := time.NewTicker(l.opts.FlushInterval)
 	defer tick.Stop()
 	store := context.WithoutCancel(ctx)
+	l.stop = ctx.Done()
+	// The writer keeps a thread of its own, so that the thread's CPU time is its work (see
+	// giveWay); SQLite's statements run on it as Go code.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for {
 		select {
 		case <-tick.C:
@@ -212,6 +234,8 @@ func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decisio
 	if len(batch) == 0 {
 		return batch
 	}
+	start := time.Now()
+	cpu0, measured := threadCPU()
 	if err := l.store.RecordDecisions(ctx, batch); err != nil {
 		l.failed.Add(int64(len(batch)))
 		l.logger.Error("decisions not stored", slog.Int("count", len(batch)), slog.String("error", err.Error()))
@@ -219,11 +243,50 @@ func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decisio
 		l.recorded.Add(int64(len(batch)))
 	}
 	clear(batch) // let go of the reasons
+	wall := time.Since(start)
+	cpu1, _ := threadCPU()
+	l.giveWay(wall, cpu1-cpu0, measured)
 	return batch[:0]
+}
+
+// giveWay lets the requests have the processors after a transaction that took wall time, cpu
+// of it on the writer's own thread (when measured). A writer that had its core for less than
+// nine tenths of the time waited for it: requests, or the load beside them, wanted the
+// processors too. It then rests RestFactor × cpu (at most FlushInterval) before it goes on, so
+// that under load it takes at most 1/(1+RestFactor) of a core and its queue, not the answers,
+// takes up the difference (a full queue drops and counts). With processors to spare it does not
+// rest. Where the thread's CPU time cannot be read, a yield that takes long stands for the wait.
+// Once the log is closing it does not rest: the drain stores what is queued as fast as it can.
+func (l *Log) giveWay(wall, cpu time.Duration, measured bool) {
+	if l.opts.RestFactor < 0 || l.closed.Load() {
+		return
+	}
+	if measured {
+		if cpu >= wall*9/10 {
+			return
+		}
+	} else {
+		t0 := time.Now()
+		runtime.Gosched()
+		if time.Since(t0) < waitedAfter {
+			return
+		}
+		cpu = wall
+	}
+	l.rests.Add(1)
+	rest := time.NewTimer(min(time.Duration(float64(cpu)*l.opts.RestFactor), l.opts.FlushInterval))
+	defer rest.Stop()
+	select {
+	case <-rest.C:
+	case <-l.stop:
+	}
 }
 
 // Recorded returns how many decisions were stored.
 func (l *Log) Recorded() int64 { return l.recorded.Load() }
+
+// Rests returns how many times the writer rested to let requests run (see Options.RestFactor).
+func (l *Log) Rests() int64 { return l.rests.Load() }
 
 // Dropped returns how many decisions were not queued because the queue was full or closed.
 func (l *Log) Dropped() int64 { return l.dropped.Load() }

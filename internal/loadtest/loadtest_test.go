@@ -37,6 +37,7 @@ func TestCheck(t *testing.T) {
 		{"no connections", func(o *Options) { o.Connections = 0 }, "--connections"},
 		{"batch of none", func(o *Options) { o.Endpoint, o.BatchSize = EndpointBatch, 0 }, "--batch-size"},
 		{"ordered ids", func(o *Options) { o.IDs = IDsOrdered }, ""},
+		{"fixed ids", func(o *Options) { o.IDs = IDsFixed }, ""},
 		{"unknown ids", func(o *Options) { o.IDs = "uuid" }, "--ids"},
 	}
 	for _, tc := range tests {
@@ -160,16 +161,18 @@ func uuidPattern(v int) *regexp.Regexp {
 
 // TestTransactionIDs checks that every transaction sent has an id of its own, a version 4
 // UUID by default and a version 7 one, in the order sent, with IDsOrdered, in /predict and
-// in /predict/batch alike.
+// in /predict/batch alike; and that IDsFixed sends the same ids every time.
 func TestTransactionIDs(t *testing.T) {
 	for _, tc := range []struct {
 		ids, endpoint string
-		version       int
+		version       int // 0: fixed
 	}{
 		{"", EndpointPredict, 4},
 		{IDsOrdered, EndpointPredict, 7},
 		{IDsRandom, EndpointBatch, 4},
 		{IDsOrdered, EndpointBatch, 7},
+		{IDsFixed, EndpointPredict, 0},
+		{IDsFixed, EndpointBatch, 0},
 	} {
 		t.Run(tc.endpoint+"/"+tc.ids, func(t *testing.T) {
 			var mu sync.Mutex
@@ -210,6 +213,18 @@ func TestTransactionIDs(t *testing.T) {
 			}
 			if len(got) < 20 {
 				t.Fatalf("got %d transactions in 0.3 s at 100 requests a second, want at least 20", len(got))
+			}
+			if tc.version == 0 {
+				for i, id := range got {
+					want := "txn-loadtest"
+					if tc.endpoint == EndpointBatch {
+						want += "-" + strconv.Itoa(i%o.BatchSize)
+					}
+					if id != want {
+						t.Fatalf("transaction %d has id %q, want %q", i, id, want)
+					}
+				}
+				return
 			}
 			seen := map[string]bool{}
 			re := uuidPattern(tc.version)

@@ -108,12 +108,13 @@ type AuditCounts interface {
 
 // DecisionCounts is what the decision log's writer counts: decisions stored (Recorded), not
 // queued because the queue was full (Dropped), refused by the store (Failed), and deleted by
-// retention (Purged).
+// retention (Purged), and the times it rested to let busy requests run (Rests).
 type DecisionCounts interface {
 	Recorded() int64
 	Dropped() int64
 	Failed() int64
 	Purged() int64
+	Rests() int64
 }
 
 // requestKey identifies one series of fraudguard_http_requests_total.
@@ -281,6 +282,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 	decisionsDropped := decisionCounter("dropped_total", "Decisions not recorded because the decision log's queue was full; the answers were not delayed.", DecisionCounts.Dropped)
 	decisionsFailed := decisionCounter("failed_total", "Decisions not recorded because the store refused them.", DecisionCounts.Failed)
 	decisionsPurged := decisionCounter("purged_total", "Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.", DecisionCounts.Purged)
+	decisionsRests := decisionCounter("writer_rests_total", "Times the decision log's writer rested after a transaction because requests kept it waiting for a processor: under load it takes at most a third of a core, and its queue takes up the rest.", DecisionCounts.Rests)
 	traceFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "fraudguard", Subsystem: "trace", Name: "export_failures_total",
 		Help: "Batches of spans that could not be delivered to the OTLP collector.",
@@ -319,7 +321,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		blockBypassed, batchJobs, batchRows, dependencyErrors, breakerOpen, fallbacks, reloads, modelReloadedAt,
 		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
 		logDropped, logFailed,
-		decisionsRecorded, decisionsDropped, decisionsFailed, decisionsPurged,
+		decisionsRecorded, decisionsDropped, decisionsFailed, decisionsPurged, decisionsRests,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {

@@ -122,6 +122,7 @@ func TestNewMetricsRegisters(t *testing.T) {
 		"fraudguard_decisions_dropped_total":                     dto.MetricType_COUNTER,
 		"fraudguard_decisions_failed_total":                      dto.MetricType_COUNTER,
 		"fraudguard_decisions_purged_total":                      dto.MetricType_COUNTER,
+		"fraudguard_decisions_writer_rests_total":                dto.MetricType_COUNTER,
 		"go_goroutines":                                          dto.MetricType_GAUGE,
 		"go_memstats_heap_alloc_bytes":                           dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":                          dto.MetricType_GAUGE,
@@ -261,7 +262,7 @@ fraudguard_trace_export_failures_total 0
 	m.WatchAudit(auditCounts{dropped: 4, failed: 5, purged: 6, purgeFailures: 7})
 	m.WatchTracing(tr)
 	m.WatchLog(logCounts{dropped: 8, failed: 9})
-	m.WatchDecisions(decisionCounts{recorded: 8, dropped: 9, failed: 10, purged: 11})
+	m.WatchDecisions(decisionCounts{recorded: 8, dropped: 9, failed: 10, purged: 11, rests: 12})
 
 	const want = `
 # HELP fraudguard_model_reloads_total Model reloads, by outcome: success or failure (the old model stays live).
@@ -311,9 +312,13 @@ fraudguard_decisions_failed_total 10
 # HELP fraudguard_decisions_purged_total Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.
 # TYPE fraudguard_decisions_purged_total counter
 fraudguard_decisions_purged_total 11
+# HELP fraudguard_decisions_writer_rests_total Times the decision log's writer rested after a transaction because requests kept it waiting for a processor: under load it takes at most a third of a core, and its queue takes up the rest.
+# TYPE fraudguard_decisions_writer_rests_total counter
+fraudguard_decisions_writer_rests_total 12
 `
 	names := []string{
 		"fraudguard_decisions_recorded_total", "fraudguard_decisions_dropped_total", "fraudguard_decisions_failed_total", "fraudguard_decisions_purged_total",
+		"fraudguard_decisions_writer_rests_total",
 		"fraudguard_log_lines_dropped_total", "fraudguard_log_write_failures_total",
 		"fraudguard_model_reloads_total", "fraudguard_key_reloads_total",
 		"fraudguard_model_reload_last_success_timestamp_seconds", "fraudguard_key_reload_last_success_timestamp_seconds",
@@ -659,9 +664,10 @@ type logCounts struct{ dropped, failed int64 }
 func (l logCounts) Dropped() int64 { return l.dropped }
 func (l logCounts) Failed() int64  { return l.failed }
 
-type decisionCounts struct{ recorded, dropped, failed, purged int64 }
+type decisionCounts struct{ recorded, dropped, failed, purged, rests int64 }
 
 func (d decisionCounts) Recorded() int64 { return d.recorded }
 func (d decisionCounts) Dropped() int64  { return d.dropped }
 func (d decisionCounts) Failed() int64   { return d.failed }
 func (d decisionCounts) Purged() int64   { return d.purged }
+func (d decisionCounts) Rests() int64    { return d.rests }
