@@ -148,7 +148,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 # decisions NAME: the decision log's counters of the production server, into $work/NAME.dec.
 decisions() {
 	curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" |
-		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } END { printf "%d %d\n", r, d }' >"$work/$1.dec"
+		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } $1 == "fraudguard_decisions_writer_rests_total" { w = $2 } END { printf "%d %d %d\n", r, d, w }' >"$work/$1.dec"
 }
 # settle_decisions waits until the writer has stored what is queued: the recorded count holds
 # still for half a second (ten seconds at most).
@@ -161,12 +161,19 @@ settle_decisions() {
 		sleep 0.5
 	done
 }
+# rests FROM TO: the times the decision log's writer rested between two counter readings.
+rests() {
+	local w0 w1
+	read -r _ _ w0 <"$work/$1.dec"
+	read -r _ _ w1 <"$work/$2.dec"
+	fmt $((w1 - w0))
+}
 # recorded FROM TO: "R of N (P%)", the decisions recorded and all decisions made (recorded or
 # dropped) between two counter readings.
 recorded() {
 	local r0 d0 r1 d1
-	read -r r0 d0 <"$work/$1.dec"
-	read -r r1 d1 <"$work/$2.dec"
+	read -r r0 d0 _ <"$work/$1.dec"
+	read -r r1 d1 _ <"$work/$2.dec"
 	awk -v r=$((r1 - r0)) -v d=$((d1 - d0)) 'BEGIN { printf "%\047d of %\047d (%.1f%%)", r, r + d, (r + d > 0 ? 100 * r / (r + d) : 0) }'
 }
 
@@ -341,12 +348,12 @@ conns_rss_bare=$(cat "$work/conns-bare.rss")
 conns_rss_memlimit=$(cat "$work/conns-memlimit.rss")
 batch_rows=$(lat batch-nodec .rows_per_second)
 batch_rows_dec=$(lat batch .rows_per_second)
-read -r b_rec0 b_drop0 <"$work/before-batch.dec"
-read -r b_rec1 b_drop1 <"$work/after-batch.dec"
+read -r b_rec0 b_drop0 _ <"$work/before-batch.dec"
+read -r b_rec1 b_drop1 _ <"$work/after-batch.dec"
 batch_recorded=$((b_rec1 - b_rec0))
 batch_dropped=$((b_drop1 - b_drop0))
 batch_share=$(awk -v r="$batch_recorded" -v d="$batch_dropped" 'BEGIN { if (r + d > 0) printf "%.1f", 100 * r / (r + d); else print "?" }')
-read -r all_rec all_drop <"$work/end.dec"
+read -r all_rec all_drop all_rests <"$work/end.dec"
 all_share=$(awk -v r="$all_rec" -v d="$all_drop" 'BEGIN { if (r + d > 0) printf "%.1f", 100 * r / (r + d); else print "?" }')
 v_ratio=$(verdict "$ratio_nodec" 0.9 ">=")
 v_p99=$(verdict "$p99_5k" 2 "<=")
@@ -431,10 +438,12 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 		echo "The access log costs $log_cost% of saturation throughput here (production settings against \`LOG_LEVEL=WARN\`)."
 	fi
 	echo "With the decision log on, production settings answered $dec_ratio × what they answered with it off, and recorded"
-	echo "$(recorded before-sat after-sat) of their decisions over the rounds (the rest dropped and counted). These requests carry no"
-	echo "transaction_id, so the log indexes the server's own, which follow the clock. With a random UUID in every request"
-	echo "(\`scripts/wrk/predict-ids.lua\`, $IDS_ROUNDS round(s) taken in turn), production settings answered $ids_dec_ratio × what they"
-	echo "answered with the log off (by round: ${ids_ratios% }), and recorded $(recorded before-satids after-satids) of their decisions."
+	echo "$(recorded before-sat after-sat) of their decisions over the rounds (the rest dropped and counted); its writer rested"
+	echo "$(rests before-sat after-sat) times (\`fraudguard_decisions_writer_rests_total\`). These requests carry no transaction_id, so the"
+	echo "log indexes the server's own, which follow the clock. With random UUIDs as ids (\`scripts/wrk/predict-ids.lua\`: 16,384"
+	echo "made by each wrk thread before it starts, each sent again after its thread's 16,384 requests; $IDS_ROUNDS round(s) taken in"
+	echo "turn), production settings answered $ids_dec_ratio × what they answered with the log off (by round: ${ids_ratios% }), and"
+	echo "recorded $(recorded before-satids after-satids) of their decisions; the writer rested $(rests before-satids after-satids) times."
 	echo "Over the whole run the decision log recorded $(fmt "$all_rec") decisions and dropped $(fmt "$all_drop") ($all_share% recorded; \`fraudguard_decisions_recorded_total\`, \`fraudguard_decisions_dropped_total\`)."
 	echo "It wrote $(fmt "$log_lines") lines over the whole run and dropped ${dropped:-?} (\`fraudguard_log_lines_dropped_total\`)."
 	echo
@@ -460,7 +469,8 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 		done
 	done
 	echo
-	echo "The decision log recorded $(recorded before-1000 after-1000) of the decisions at 1,000 req/s and $(recorded before-5000 after-5000) at 5,000."
+	echo "The decision log recorded $(recorded before-1000 after-1000) of the decisions at 1,000 req/s and $(recorded before-5000 after-5000) at 5,000;"
+	echo "its writer rested $(rests before-1000 after-1000) times at 1,000 req/s and $(rests before-5000 after-5000) at 5,000."
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo

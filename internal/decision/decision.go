@@ -8,7 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +27,17 @@ const (
 	ReasonCount = 3
 )
 
-// waitedAfter is how long a yield of the writer's must take for it to count as requests having
-// waited for a processor: an idle one comes back within microseconds.
-const waitedAfter = 50 * time.Microsecond
+// waitedLong is how long a goroutine must have waited for a processor, once ready to run, to
+// count as kept waiting; and lateShare is the share of the goroutines made ready during a batch
+// that must have waited so long for the writer to count the processors as busy. On a server
+// with processors to spare a ready goroutine runs within microseconds.
+// Fewer than minReady goroutines counted (the runtime times one wait in eight) are too few to
+// judge by: a short batch on a quiet server, where a late one is a thread slow to wake.
+const (
+	waitedLong = 100 * time.Microsecond
+	lateShare  = 10 // one in ten
+	minReady   = 32
+)
 
 // drainTimeout bounds how long Run goes on storing queued decisions once its context is done.
 const drainTimeout = 10 * time.Second
@@ -47,11 +55,12 @@ type Options struct {
 	BatchSize int
 	// FlushInterval is how long a decision waits at most before its batch is stored.
 	FlushInterval time.Duration
-	// RestFactor is how long the writer rests after a transaction during which requests
-	// waited for a processor, as a multiple of the time the transaction took (at most
-	// FlushInterval): with 2, the writer takes at most a third of a core from busy requests, and
-	// its queue, not the answers, takes up the difference. An idle machine sees no rest.
-	// Negative: never rest. 0: DefaultRestFactor.
+	// RestFactor is how long the writer rests after a batch during which goroutines waited for
+	// a processor, as a multiple of the time the batch took from its first decision taken to its
+	// commit (at most FlushInterval): with 2, the writer spends at most a third of the time on
+	// batches while the processors are busy, and its queue, not the answers, takes up the
+	// difference. With processors to spare it does not rest. Negative: never rest. 0:
+	// DefaultRestFactor.
 	RestFactor float64
 	// Now is the clock of retention; time.Now when nil.
 	Now func() time.Time
@@ -83,7 +92,7 @@ type Log struct {
 	names  []string
 
 	closed        atomic.Bool
-	stop          <-chan struct{} // Run's context's Done: a rest ends with it
+	sched         []metrics.Sample // the scheduler's latencies, read by the writer alone
 	recorded      atomic.Int64
 	rests         atomic.Int64
 	dropped       atomic.Int64
@@ -116,6 +125,7 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 		queue:  make(chan *entry, opts.QueueSize),
 		full:   make(chan struct{}, 1),
 		names:  fraud.FeatureNames(),
+		sched:  []metrics.Sample{{Name: "/sched/latencies:seconds"}},
 	}
 }
 
@@ -162,11 +172,6 @@ func (l *Log) Run(ctx context.Context) error {
 	tick := time.NewTicker(l.opts.FlushInterval)
 	defer tick.Stop()
 	store := context.WithoutCancel(ctx)
-	l.stop = ctx.Done()
-	// The writer keeps a thread of its own, so that the thread's CPU time is its work (see
-	// giveWay); SQLite's statements run on it as Go code.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	for {
 		select {
 		case <-tick.C:
@@ -175,24 +180,30 @@ func (l *Log) Run(ctx context.Context) error {
 			l.closed.Store(true)
 			drain, cancel := context.WithTimeout(store, drainTimeout)
 			defer cancel()
-			l.take(drain, batch, -1)
+			l.take(drain, batch, -1, ctx.Done())
 			return nil
 		}
-		l.take(store, batch, len(l.queue))
+		l.take(store, batch, len(l.queue), ctx.Done())
 	}
 }
 
 // take takes n decisions from the queue (n < 0: until it is empty) and stores them in
 // transactions of up to BatchSize. Taking only what was there when it began lets a writer that
-// cannot keep up leave the rest to the queue, where a full queue drops and counts it.
-func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int) {
+// cannot keep up leave the rest to the queue, where a full queue drops and counts it. After each
+// transaction it gives way to busy requests (see giveWay), until stop is closed.
+func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int, stop <-chan struct{}) {
+	var b began
 	for n != 0 {
 		select {
 		case e := <-l.queue:
+			if len(batch) == 0 {
+				b = l.begin()
+			}
 			batch = append(batch, l.complete(e))
 			l.release(e)
 			if len(batch) == cap(batch) {
 				batch = l.flush(ctx, batch)
+				l.giveWay(b, stop)
 			}
 			if n > 0 {
 				n--
@@ -201,7 +212,10 @@ func (l *Log) take(ctx context.Context, batch []fraud.Decision, n int) {
 			n = 0
 		}
 	}
-	l.flush(ctx, batch)
+	if len(batch) > 0 {
+		l.flush(ctx, batch)
+		l.giveWay(b, stop)
+	}
 }
 
 // complete adds the reasons of a flagged decision: the ReasonCount features of largest
@@ -234,8 +248,6 @@ func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decisio
 	if len(batch) == 0 {
 		return batch
 	}
-	start := time.Now()
-	cpu0, measured := threadCPU()
 	if err := l.store.RecordDecisions(ctx, batch); err != nil {
 		l.failed.Add(int64(len(batch)))
 		l.logger.Error("decisions not stored", slog.Int("count", len(batch)), slog.String("error", err.Error()))
@@ -243,43 +255,75 @@ func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decisio
 		l.recorded.Add(int64(len(batch)))
 	}
 	clear(batch) // let go of the reasons
-	wall := time.Since(start)
-	cpu1, _ := threadCPU()
-	l.giveWay(wall, cpu1-cpu0, measured)
 	return batch[:0]
 }
 
-// giveWay lets the requests have the processors after a transaction that took wall time, cpu
-// of it on the writer's own thread (when measured). A writer that had its core for less than
-// nine tenths of the time waited for it: requests, or the load beside them, wanted the
-// processors too. It then rests RestFactor × cpu (at most FlushInterval) before it goes on, so
-// that under load it takes at most 1/(1+RestFactor) of a core and its queue, not the answers,
-// takes up the difference (a full queue drops and counts). With processors to spare it does not
-// rest. Where the thread's CPU time cannot be read, a yield that takes long stands for the wait.
-// Once the log is closing it does not rest: the drain stores what is queued as fast as it can.
-func (l *Log) giveWay(wall, cpu time.Duration, measured bool) {
-	if l.opts.RestFactor < 0 || l.closed.Load() {
+// began is when a batch began, and the scheduler's counts then.
+type began struct {
+	at          time.Time
+	ready, late uint64
+}
+
+func (l *Log) begin() began {
+	ready, late := l.schedCounts()
+	return began{at: time.Now(), ready: ready, late: late}
+}
+
+// schedCounts returns how many goroutines have been made ready to run so far, and how many of
+// them waited waitedLong or more for a processor (the runtime's /sched/latencies histogram: a
+// sample, the runtime times one in eight of a goroutine's waits).
+func (l *Log) schedCounts() (ready, late uint64) {
+	metrics.Read(l.sched)
+	if l.sched[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return 0, 0
+	}
+	h := l.sched[0].Value.Float64Histogram()
+	for i, n := range h.Counts {
+		ready += n
+		if h.Buckets[i] >= waitedLong.Seconds() { // bucket i holds [Buckets[i], Buckets[i+1])
+			late += n
+		}
+	}
+	return ready, late
+}
+
+// giveWay lets busy requests have the processors after a batch begun at b: when a tenth or more
+// of the goroutines made ready since then waited waitedLong or more to run — requests, on a busy
+// server, or the writer itself behind them — the processors are busy, and the writer rests (see
+// restFor) before the next batch, so that its queue, not the answers, takes up what it cannot
+// store in its share (a full queue drops and counts). It does not rest while closing: the drain
+// stores what is queued as fast as it can. A rest ends when stop is closed.
+func (l *Log) giveWay(b began, stop <-chan struct{}) {
+	if l.closed.Load() {
 		return
 	}
-	if measured {
-		if cpu >= wall*9/10 {
-			return
-		}
-	} else {
-		t0 := time.Now()
-		runtime.Gosched()
-		if time.Since(t0) < waitedAfter {
-			return
-		}
-		cpu = wall
+	ready, late := l.schedCounts()
+	rest := l.restFor(time.Since(b.at), ready-b.ready, late-b.late)
+	if rest <= 0 {
+		return
+	}
+	select {
+	case <-stop:
+		return
+	default:
 	}
 	l.rests.Add(1)
-	rest := time.NewTimer(min(time.Duration(float64(cpu)*l.opts.RestFactor), l.opts.FlushInterval))
-	defer rest.Stop()
+	t := time.NewTimer(rest)
+	defer t.Stop()
 	select {
-	case <-rest.C:
-	case <-l.stop:
+	case <-t.C:
+	case <-stop:
 	}
+}
+
+// restFor is the rest after a batch that took busy, while ready goroutines were counted made
+// ready to run and late of them waited long for a processor: RestFactor × busy (at most
+// FlushInterval) when there were minReady or more and a tenth or more were late, else none.
+func (l *Log) restFor(busy time.Duration, ready, late uint64) time.Duration {
+	if l.opts.RestFactor < 0 || ready < minReady || late*lateShare < ready {
+		return 0
+	}
+	return min(time.Duration(float64(busy)*l.opts.RestFactor), l.opts.FlushInterval)
 }
 
 // Recorded returns how many decisions were stored.

@@ -23,10 +23,10 @@ func busyRequests(t *testing.T) (stop func()) {
 	t.Helper()
 	var done atomic.Bool
 	var wg sync.WaitGroup
-	for range 4 * runtime.GOMAXPROCS(0) {
+	for range 8 * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for !done.Load() {
-				spin(50 * time.Microsecond)
+				spin(20 * time.Microsecond)
 				runtime.Gosched()
 			}
 		})
@@ -53,11 +53,11 @@ func slowStore(work time.Duration, stored *atomic.Int64) *fakeStore {
 // TestWriterGivesWayToBusyRequests checks that the writer rests after its transactions while
 // other goroutines wait for a processor: it rests after nearly every transaction and its share
 // of the time stays near a third (RestFactor 2); with a negative RestFactor it never does.
-// (That it does not rest on an idle machine is TestGiveWayOnlyWhenKeptWaiting's: here the
-// machine running the test may be busy with other work.)
+// (That it does not rest with processors to spare is TestRestOnlyWhenKeptWaiting's: the machine
+// running the test may be busy with other work.)
 func TestWriterGivesWayToBusyRequests(t *testing.T) {
 	const (
-		work         = 2 * time.Millisecond
+		work         = 10 * time.Millisecond // long enough to count dozens of goroutines
 		transactions = 24
 		batch        = 10
 	)
@@ -99,12 +99,12 @@ func TestWriterGivesWayToBusyRequests(t *testing.T) {
 func TestRestEndsAtClose(t *testing.T) {
 	busyRequests(t)
 	var stored atomic.Int64
-	l := New(slowStore(time.Millisecond, &stored), discard(), Options{BatchSize: 10, FlushInterval: time.Hour, RestFactor: 100_000})
+	l := New(slowStore(10*time.Millisecond, &stored), discard(), Options{BatchSize: 10, FlushInterval: time.Hour, RestFactor: 100_000})
 	stop := run(t, l)
 	for range 200 {
 		l.Record(dec("x", 0.1), nil)
 	}
-	waitFor(t, func() bool { return l.Rests() > 0 }) // resting: 100 s at a time, or the hour's bound
+	waitFor(t, func() bool { return l.Rests() > 0 }) // resting: 1,000 s at a time, or the hour's bound
 	start := time.Now()
 	stop()
 	if d := time.Since(start); d > 2*time.Second {
@@ -115,39 +115,53 @@ func TestRestEndsAtClose(t *testing.T) {
 	}
 }
 
-// TestGiveWayOnlyWhenKeptWaiting checks the rule on measured times: no rest while the writer had
-// its core for nine tenths of a transaction or more; otherwise RestFactor × its CPU time, at
-// most FlushInterval; none at all with a negative RestFactor or once closing.
-func TestGiveWayOnlyWhenKeptWaiting(t *testing.T) {
+// TestRestOnlyWhenKeptWaiting checks the rule on counted goroutines: no rest while fewer than a
+// tenth of the goroutines made ready during a batch waited long for a processor, or too few were
+// counted to judge; otherwise RestFactor × the batch's time, at most FlushInterval; none with a
+// negative RestFactor.
+func TestRestOnlyWhenKeptWaiting(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
-		name      string
-		factor    float64
-		wall, cpu time.Duration
-		closed    bool
-		want      time.Duration // 0: no rest
+		name        string
+		factor      float64
+		busy        time.Duration
+		ready, late uint64
+		want        time.Duration
 	}{
-		{"had its core", 2, 10 * ms, 10 * ms, false, 0},
-		{"nine tenths", 2, 10 * ms, 9 * ms, false, 0},
-		{"kept waiting", 2, 10 * ms, 4 * ms, false, 8 * ms},
-		{"bounded", 2, 300 * ms, 100 * ms, false, 50 * ms},
-		{"never", -1, 10 * ms, 1 * ms, false, 0},
-		{"closing", 2, 10 * ms, 1 * ms, true, 0},
+		{"nothing ran", 2, 10 * ms, 0, 0, 0},
+		{"too few to judge", 2, 10 * ms, 31, 31, 0},
+		{"just enough", 2, 10 * ms, 32, 4, 20 * ms},
+		{"none late", 2, 10 * ms, 500, 0, 0},
+		{"few late", 2, 10 * ms, 500, 49, 0},
+		{"a tenth late", 2, 10 * ms, 500, 50, 20 * ms},
+		{"all late", 3, 10 * ms, 500, 500, 30 * ms},
+		{"bounded", 2, 300 * ms, 500, 400, 50 * ms},
+		{"never", -1, 10 * ms, 500, 500, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := New((&memStore{}).store(), discard(), Options{FlushInterval: 50 * ms, RestFactor: tc.factor})
-			l.closed.Store(tc.closed)
-			start := time.Now()
-			l.giveWay(tc.wall, tc.cpu, true)
-			got := time.Since(start)
-			rested := l.Rests() == 1
-			switch {
-			case tc.want == 0 && (rested || got > 5*ms):
-				t.Errorf("rested %v (counted: %v), want no rest", got, rested)
-			case tc.want > 0 && (!rested || got < tc.want || got > tc.want+time.Second):
-				t.Errorf("rested %v (counted: %v), want %v", got, rested, tc.want)
+			if got := l.restFor(tc.busy, tc.ready, tc.late); got != tc.want {
+				t.Errorf("restFor(%v, %d ready, %d late) = %v, want %v", tc.busy, tc.ready, tc.late, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSchedCountsSeeWaiting checks the counts the rule reads: goroutines made ready while the
+// processors are busy are counted, and late.
+func TestSchedCountsSeeWaiting(t *testing.T) {
+	l := New((&memStore{}).store(), discard(), Options{})
+	ready0, late0 := l.schedCounts()
+	stop := busyRequests(t)
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	ready, late := l.schedCounts()
+	// The runtime times one in eight of a goroutine's waits to run.
+	if ready-ready0 < 20 {
+		t.Errorf("%d goroutines counted made ready while %d were busy for 50 ms, want dozens", ready-ready0, 8*runtime.GOMAXPROCS(0))
+	}
+	if (late-late0)*lateShare < ready-ready0 {
+		t.Errorf("%d of %d made ready waited %v or more, want a tenth or more with the processors busy", late-late0, ready-ready0, waitedLong)
 	}
 }
