@@ -5,10 +5,13 @@
 package decision
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +40,7 @@ const (
 	waitedLong = 100 * time.Microsecond
 	lateShare  = 10 // one in ten
 	minReady   = 32
+	stallShare = 4 // a quarter of a batch's time with some task waiting for a CPU
 )
 
 // drainTimeout bounds how long Run goes on storing queued decisions once its context is done.
@@ -55,8 +59,8 @@ type Options struct {
 	BatchSize int
 	// FlushInterval is how long a decision waits at most before its batch is stored.
 	FlushInterval time.Duration
-	// RestFactor is how long the writer rests after a batch during which goroutines waited for
-	// a processor, as a multiple of the time the batch took from its first decision taken to its
+	// RestFactor is how long the writer rests after a batch during which the processors were
+	// busy (see Log.giveWay), as a multiple of the time the batch took from its first decision taken to its
 	// commit (at most FlushInterval): with 2, the writer spends at most a third of the time on
 	// batches while the processors are busy, and its queue, not the answers, takes up the
 	// difference. With processors to spare it does not rest. Negative: never rest. 0:
@@ -262,11 +266,45 @@ func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decisio
 type began struct {
 	at          time.Time
 	ready, late uint64
+	stalled     time.Duration // cpuStalled then, when known
+	stallKnown  bool
 }
 
 func (l *Log) begin() began {
 	ready, late := l.schedCounts()
-	return began{at: time.Now(), ready: ready, late: late}
+	stalled, known := cpuStalled()
+	return began{at: time.Now(), ready: ready, late: late, stalled: stalled, stallKnown: known}
+}
+
+// pressureFile is Linux's account of the time tasks waited for a CPU (pressure stall
+// information, kernel 4.20 on).
+const pressureFile = "/proc/pressure/cpu"
+
+// cpuStalled returns how long, in all, some task on the machine has waited for a CPU that was
+// busy (the "some" line of pressureFile), and whether it could be read.
+func cpuStalled() (time.Duration, bool) {
+	b, err := os.ReadFile(pressureFile)
+	if err != nil {
+		return 0, false
+	}
+	return parseStalled(b)
+}
+
+// parseStalled reads the total of the "some" line of a pressure file, in microseconds.
+func parseStalled(b []byte) (time.Duration, bool) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	if !bytes.HasPrefix(line, []byte("some ")) {
+		return 0, false
+	}
+	_, total, ok := bytes.Cut(line, []byte(" total="))
+	if !ok {
+		return 0, false
+	}
+	us, err := strconv.ParseUint(string(bytes.TrimSpace(total)), 10, 63)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(us) * time.Microsecond, true
 }
 
 // schedCounts returns how many goroutines have been made ready to run so far, and how many of
@@ -287,18 +325,27 @@ func (l *Log) schedCounts() (ready, late uint64) {
 	return ready, late
 }
 
-// giveWay lets busy requests have the processors after a batch begun at b: when a tenth or more
-// of the goroutines made ready since then waited waitedLong or more to run — requests, on a busy
-// server, or the writer itself behind them — the processors are busy, and the writer rests (see
+// giveWay lets busy requests have the processors after a batch begun at b. The processors are
+// busy when, since b, a tenth or more of the goroutines made ready waited waitedLong or more to
+// run (requests, on a busy server, or the writer itself behind them), or when tasks on the
+// machine waited for a CPU a quarter of the time or more (Linux's pressure stall information:
+// the load beside the server, which Go's scheduler does not see). The writer then rests (see
 // restFor) before the next batch, so that its queue, not the answers, takes up what it cannot
-// store in its share (a full queue drops and counts). It does not rest while closing: the drain
-// stores what is queued as fast as it can. A rest ends when stop is closed.
+// store in its share (a full queue drops and counts). It does not rest while closing: the
+// drain stores what is queued as fast as it can. A rest ends when stop is closed.
 func (l *Log) giveWay(b began, stop <-chan struct{}) {
 	if l.closed.Load() {
 		return
 	}
+	busy := time.Since(b.at)
 	ready, late := l.schedCounts()
-	rest := l.restFor(time.Since(b.at), ready-b.ready, late-b.late)
+	var stalled time.Duration
+	if b.stallKnown {
+		if now, ok := cpuStalled(); ok {
+			stalled = now - b.stalled
+		}
+	}
+	rest := l.restFor(busy, ready-b.ready, late-b.late, stalled)
 	if rest <= 0 {
 		return
 	}
@@ -317,10 +364,12 @@ func (l *Log) giveWay(b began, stop <-chan struct{}) {
 }
 
 // restFor is the rest after a batch that took busy, while ready goroutines were counted made
-// ready to run and late of them waited long for a processor: RestFactor × busy (at most
-// FlushInterval) when there were minReady or more and a tenth or more were late, else none.
-func (l *Log) restFor(busy time.Duration, ready, late uint64) time.Duration {
-	if l.opts.RestFactor < 0 || ready < minReady || late*lateShare < ready {
+// ready to run and late of them waited long for a processor, and tasks on the machine waited
+// stalled for a CPU: RestFactor × busy (at most FlushInterval) when there were minReady or more
+// and a tenth or more were late, or when stalled is a quarter of busy or more; else none.
+func (l *Log) restFor(busy time.Duration, ready, late uint64, stalled time.Duration) time.Duration {
+	waited := ready >= minReady && late*lateShare >= ready
+	if l.opts.RestFactor < 0 || busy <= 0 || !(waited || stalled*stallShare >= busy) {
 		return 0
 	}
 	return min(time.Duration(float64(busy)*l.opts.RestFactor), l.opts.FlushInterval)

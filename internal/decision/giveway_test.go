@@ -115,10 +115,11 @@ func TestRestEndsAtClose(t *testing.T) {
 	}
 }
 
-// TestRestOnlyWhenKeptWaiting checks the rule on counted goroutines: no rest while fewer than a
-// tenth of the goroutines made ready during a batch waited long for a processor, or too few were
-// counted to judge; otherwise RestFactor × the batch's time, at most FlushInterval; none with a
-// negative RestFactor.
+// TestRestOnlyWhenKeptWaiting checks the rule: no rest while fewer than a tenth of the
+// goroutines made ready during a batch waited long for a processor (or too few were counted to
+// judge) and tasks on the machine waited for a CPU less than a quarter of the batch's time;
+// otherwise RestFactor × the batch's time, at most FlushInterval; none with a negative
+// RestFactor.
 func TestRestOnlyWhenKeptWaiting(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
@@ -126,25 +127,50 @@ func TestRestOnlyWhenKeptWaiting(t *testing.T) {
 		factor      float64
 		busy        time.Duration
 		ready, late uint64
+		stalled     time.Duration
 		want        time.Duration
 	}{
-		{"nothing ran", 2, 10 * ms, 0, 0, 0},
-		{"too few to judge", 2, 10 * ms, 31, 31, 0},
-		{"just enough", 2, 10 * ms, 32, 4, 20 * ms},
-		{"none late", 2, 10 * ms, 500, 0, 0},
-		{"few late", 2, 10 * ms, 500, 49, 0},
-		{"a tenth late", 2, 10 * ms, 500, 50, 20 * ms},
-		{"all late", 3, 10 * ms, 500, 500, 30 * ms},
-		{"bounded", 2, 300 * ms, 500, 400, 50 * ms},
-		{"never", -1, 10 * ms, 500, 500, 0},
+		{"nothing ran", 2, 10 * ms, 0, 0, 0, 0},
+		{"none late", 2, 10 * ms, 500, 0, 0, 0},
+		{"few late", 2, 10 * ms, 500, 49, 2 * ms, 0},
+		{"too few to judge", 2, 10 * ms, 31, 31, 0, 0},
+		{"just enough", 2, 10 * ms, 32, 4, 0, 20 * ms},
+		{"a tenth late", 2, 10 * ms, 500, 50, 0, 20 * ms},
+		{"all late", 3, 10 * ms, 500, 500, 0, 30 * ms},
+		{"the machine busy", 2, 10 * ms, 500, 0, 2500 * time.Microsecond, 20 * ms},
+		{"the machine a little busy", 2, 10 * ms, 10, 0, 2400 * time.Microsecond, 0},
+		{"bounded", 2, 300 * ms, 500, 400, 0, 50 * ms},
+		{"never", -1, 10 * ms, 500, 500, 10 * ms, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := New((&memStore{}).store(), discard(), Options{FlushInterval: 50 * ms, RestFactor: tc.factor})
-			if got := l.restFor(tc.busy, tc.ready, tc.late); got != tc.want {
-				t.Errorf("restFor(%v, %d ready, %d late) = %v, want %v", tc.busy, tc.ready, tc.late, got, tc.want)
+			if got := l.restFor(tc.busy, tc.ready, tc.late, tc.stalled); got != tc.want {
+				t.Errorf("restFor(%v, %d ready, %d late, %v stalled) = %v, want %v", tc.busy, tc.ready, tc.late, tc.stalled, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseStalled reads the "some" total of a pressure file, and refuses what is not one.
+func TestParseStalled(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"some avg10=0.18 avg60=17.32 avg300=39.75 total=5687000271\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", 5687000271 * time.Microsecond, true},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00 total=12\n", 12 * time.Microsecond, true},
+		{"full avg10=0.00 total=5\n", 0, false},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00\n", 0, false},
+		{"some total=-3\n", 0, false},
+		{"", 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := parseStalled([]byte(tc.in))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseStalled(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }
 

@@ -282,7 +282,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 	decisionsDropped := decisionCounter("dropped_total", "Decisions not recorded because the decision log's queue was full; the answers were not delayed.", DecisionCounts.Dropped)
 	decisionsFailed := decisionCounter("failed_total", "Decisions not recorded because the store refused them.", DecisionCounts.Failed)
 	decisionsPurged := decisionCounter("purged_total", "Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.", DecisionCounts.Purged)
-	decisionsRests := decisionCounter("writer_rests_total", "Times the decision log's writer rested after a batch because goroutines waited for a processor while it stored it: on a busy server it spends at most a third of the time storing, and its queue takes up the rest.", DecisionCounts.Rests)
+	decisionsRests := decisionCounter("writer_rests_total", "Times the decision log's writer rested after a batch because the processors were busy while it stored it (goroutines or other tasks waited for a CPU): it then spends about a third of the time storing at most, and its queue takes up the rest.", DecisionCounts.Rests)
 	traceFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "fraudguard", Subsystem: "trace", Name: "export_failures_total",
 		Help: "Batches of spans that could not be delivered to the OTLP collector.",

@@ -312,7 +312,7 @@ fraudguard_decisions_failed_total 10
 # HELP fraudguard_decisions_purged_total Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.
 # TYPE fraudguard_decisions_purged_total counter
 fraudguard_decisions_purged_total 11
-# HELP fraudguard_decisions_writer_rests_total Times the decision log's writer rested after a batch because goroutines waited for a processor while it stored it: on a busy server it spends at most a third of the time storing, and its queue takes up the rest.
+# HELP fraudguard_decisions_writer_rests_total Times the decision log's writer rested after a batch because the processors were busy while it stored it (goroutines or other tasks waited for a CPU): it then spends about a third of the time storing at most, and its queue takes up the rest.
 # TYPE fraudguard_decisions_writer_rests_total counter
 fraudguard_decisions_writer_rests_total 12
 `

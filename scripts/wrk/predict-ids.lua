@@ -1,7 +1,9 @@
 -- wrk -t2 -c32 -d10s --latency -s scripts/wrk/predict-ids.lua http://127.0.0.1:8000/predict
 -- The first transaction of the public creditcard.csv, as predict.lua sends it, but with a
--- transaction_id: a random UUID (version 4) drawn from 16,384 made by each thread before it
--- starts, so that the load generator does no more work a request than with predict.lua.
+-- transaction_id: a random UUID (version 4), from 16,384 made by each thread before it starts,
+-- so that the load generator does no more work a request than with predict.lua. Each id is sent
+-- again after its thread's 16,384 requests; in the decision log's index it still lands on a
+-- random page, as a fresh one would.
 local pool = 16384
 local counter = 0
 
@@ -11,7 +13,7 @@ function setup(thread)
 end
 
 local requests = {}
-local next = 0
+local sent = 0
 
 local function uuid4()
 	local h = {}
@@ -36,6 +38,6 @@ function init(args)
 end
 
 function request()
-	next = next % pool + 1
-	return requests[next]
+	sent = sent % pool + 1
+	return requests[sent]
 end
