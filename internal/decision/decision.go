@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -97,6 +98,7 @@ type Log struct {
 
 	closed        atomic.Bool
 	sched         []metrics.Sample // the scheduler's latencies, read by the writer alone
+	pressure      string           // the CPU pressure file (see pressureFile); "" for none
 	recorded      atomic.Int64
 	rests         atomic.Int64
 	dropped       atomic.Int64
@@ -123,13 +125,14 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 		opts.Now = time.Now
 	}
 	return &Log{
-		store:  store,
-		logger: logger.With(slog.String("component", "decisions")),
-		opts:   opts,
-		queue:  make(chan *entry, opts.QueueSize),
-		full:   make(chan struct{}, 1),
-		names:  fraud.FeatureNames(),
-		sched:  []metrics.Sample{{Name: "/sched/latencies:seconds"}},
+		store:    store,
+		logger:   logger.With(slog.String("component", "decisions")),
+		opts:     opts,
+		queue:    make(chan *entry, opts.QueueSize),
+		full:     make(chan struct{}, 1),
+		names:    fraud.FeatureNames(),
+		sched:    []metrics.Sample{{Name: "/sched/latencies:seconds"}},
+		pressure: pressureFile(),
 	}
 }
 
@@ -272,18 +275,73 @@ type began struct {
 
 func (l *Log) begin() began {
 	ready, late := l.schedCounts()
-	stalled, known := cpuStalled()
+	stalled, known := cpuStalled(l.pressure)
 	return began{at: time.Now(), ready: ready, late: late, stalled: stalled, stallKnown: known}
 }
 
-// pressureFile is Linux's account of the time tasks waited for a CPU (pressure stall
-// information, kernel 4.20 on).
-const pressureFile = "/proc/pressure/cpu"
+// machinePressure is Linux's account of the time tasks on the machine waited for a CPU
+// (pressure stall information, kernel 4.20 on).
+const machinePressure = "/proc/pressure/cpu"
 
-// cpuStalled returns how long, in all, some task on the machine has waited for a CPU that was
-// busy (the "some" line of pressureFile), and whether it could be read.
-func cpuStalled() (time.Duration, bool) {
-	b, err := os.ReadFile(pressureFile)
+// pressureFile returns the CPU pressure file the writer reads: its cgroup's own (cgroup v2), so
+// that in a container the load of other containers does not count, or else the machine's; ""
+// when neither can be read.
+func pressureFile() string {
+	cgroups, err1 := os.ReadFile("/proc/self/cgroup")
+	mounts, err2 := os.ReadFile("/proc/self/mountinfo")
+	if err1 == nil && err2 == nil {
+		path, ok1 := cgroup2Path(cgroups)
+		mount, ok2 := cgroup2Mount(mounts)
+		if ok1 && ok2 {
+			if f := filepath.Join(mount, path, "cpu.pressure"); stallsReadable(f) {
+				return f
+			}
+		}
+	}
+	if stallsReadable(machinePressure) {
+		return machinePressure
+	}
+	return ""
+}
+
+func stallsReadable(f string) bool {
+	_, ok := cpuStalled(f)
+	return ok
+}
+
+// cgroup2Path returns the process's cgroup v2 path from /proc/self/cgroup (its "0::" line).
+func cgroup2Path(b []byte) (string, bool) {
+	for line := range bytes.Lines(b) {
+		if path, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("0::")); ok && bytes.HasPrefix(path, []byte("/")) {
+			return string(path), true
+		}
+	}
+	return "", false
+}
+
+// cgroup2Mount returns where the cgroup v2 hierarchy's root is mounted, from
+// /proc/self/mountinfo: the mount point of a cgroup2 file system mounted from its root.
+func cgroup2Mount(b []byte) (string, bool) {
+	for line := range bytes.Lines(b) {
+		pre, post, ok := bytes.Cut(line, []byte(" - "))
+		if !ok || !bytes.HasPrefix(post, []byte("cgroup2 ")) {
+			continue
+		}
+		f := bytes.Fields(pre)
+		if len(f) >= 5 && string(f[3]) == "/" {
+			return string(f[4]), true
+		}
+	}
+	return "", false
+}
+
+// cpuStalled returns how long, in all, some task has waited for a CPU that was busy (the "some"
+// line of the pressure file f), and whether it could be read.
+func cpuStalled(f string) (time.Duration, bool) {
+	if f == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile(f)
 	if err != nil {
 		return 0, false
 	}
@@ -327,9 +385,10 @@ func (l *Log) schedCounts() (ready, late uint64) {
 
 // giveWay lets busy requests have the processors after a batch begun at b. The processors are
 // busy when, since b, a tenth or more of the goroutines made ready waited waitedLong or more to
-// run (requests, on a busy server, or the writer itself behind them), or when tasks on the
-// machine waited for a CPU a quarter of the time or more (Linux's pressure stall information:
-// the load beside the server, which Go's scheduler does not see). The writer then rests (see
+// run (requests, on a busy server, or the writer itself behind them), or when tasks of its
+// cgroup (or, without one, of the machine) waited for a CPU a quarter of the time or more
+// (Linux's pressure stall information, see pressureFile: the load beside the server, which Go's
+// scheduler does not see). The writer then rests (see
 // restFor) before the next batch, so that its queue, not the answers, takes up what it cannot
 // store in its share (a full queue drops and counts). It does not rest while closing: the
 // drain stores what is queued as fast as it can. A rest ends when stop is closed.
@@ -341,7 +400,7 @@ func (l *Log) giveWay(b began, stop <-chan struct{}) {
 	ready, late := l.schedCounts()
 	var stalled time.Duration
 	if b.stallKnown {
-		if now, ok := cpuStalled(); ok {
+		if now, ok := cpuStalled(l.pressure); ok {
 			stalled = now - b.stalled
 		}
 	}

@@ -191,3 +191,34 @@ func TestSchedCountsSeeWaiting(t *testing.T) {
 		t.Errorf("%d of %d made ready waited %v or more, want a tenth or more with the processors busy", late-late0, ready-ready0, waitedLong)
 	}
 }
+
+// TestCgroupPressureFile finds the cgroup v2 hierarchy and the process's place in it, whose
+// cpu.pressure the writer reads before the machine's.
+func TestCgroupPressureFile(t *testing.T) {
+	cgroups := "12:memory:/user.slice\n1:name=systemd:/user.slice/session-3.scope\n0::/user.slice/session-3.scope\n"
+	if got, ok := cgroup2Path([]byte(cgroups)); !ok || got != "/user.slice/session-3.scope" {
+		t.Errorf("cgroup2Path = %q, %v; want the 0:: line's path", got, ok)
+	}
+	if _, ok := cgroup2Path([]byte("4:memory:/a\n1:cpu:/\n")); ok {
+		t.Error("cgroup2Path found a path in a cgroup v1 only file")
+	}
+	mounts := "25 30 0:22 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n" +
+		"40 30 0:37 /sub /mnt/elsewhere rw - cgroup2 cgroup2 rw\n" +
+		"41 30 0:37 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
+	if got, ok := cgroup2Mount([]byte(mounts)); !ok || got != "/sys/fs/cgroup/unified" {
+		t.Errorf("cgroup2Mount = %q, %v; want the cgroup2 root's mount point", got, ok)
+	}
+	if _, ok := cgroup2Mount([]byte("25 30 0:22 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n")); ok {
+		t.Error("cgroup2Mount found a cgroup2 mount where there is none")
+	}
+	// What this process reads: a file whose "some" line parses, or none where Linux has no
+	// pressure information.
+	if f := pressureFile(); f != "" {
+		if _, ok := cpuStalled(f); !ok {
+			t.Errorf("pressureFile() = %q, which does not read as a pressure file", f)
+		}
+	}
+	if _, ok := cpuStalled(""); ok {
+		t.Error("cpuStalled read a pressure file with no name")
+	}
+}
