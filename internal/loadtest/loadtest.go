@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,6 +191,14 @@ func (o *Options) targeter() (vegeta.Targeter, error) {
 	if o.APIKey != "" {
 		h.Set("X-API-Key", o.APIKey)
 	}
+	fixed := o.IDs == IDsFixed
+	// txID is the id written in the body: the fixed one, or the mark a fresh id replaces.
+	txID := func(fixedID string) string {
+		if fixed {
+			return fixedID
+		}
+		return idMark
+	}
 	var (
 		path string
 		v    any
@@ -198,17 +207,11 @@ func (o *Options) targeter() (vegeta.Targeter, error) {
 	case EndpointHealth:
 		return vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: base + "/health", Header: h}), nil
 	case EndpointPredict:
-		path, v = "/predict", SampleTransaction(idMark)
-		if o.IDs == IDsFixed {
-			v = SampleTransaction("txn-loadtest")
-		}
+		path, v = "/predict", SampleTransaction(txID("txn-loadtest"))
 	default:
 		txs := make([]wire.TransactionRequest, o.BatchSize)
 		for i := range txs {
-			txs[i] = SampleTransaction(idMark)
-			if o.IDs == IDsFixed {
-				txs[i] = SampleTransaction("txn-loadtest-" + strconv.Itoa(i))
-			}
+			txs[i] = SampleTransaction(txID("txn-loadtest-" + strconv.Itoa(i)))
 		}
 		path, v = "/predict/batch", wire.PredictBatchRequest{Transactions: txs}
 	}
@@ -218,7 +221,7 @@ func (o *Options) targeter() (vegeta.Targeter, error) {
 	}
 	h.Set("Content-Type", "application/json")
 	tgt := vegeta.Target{Method: http.MethodPost, URL: base + path, Header: h}
-	if o.IDs == IDsFixed {
+	if fixed {
 		tgt.Body = body
 		return vegeta.NewStaticTargeter(tgt), nil
 	}
@@ -263,16 +266,14 @@ func appendUUID(b []byte, hi, lo uint64) []byte {
 	var raw [16]byte
 	binary.BigEndian.PutUint64(raw[:8], hi)
 	binary.BigEndian.PutUint64(raw[8:], lo)
-	for i, c := range raw {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
+	for i, group := range [][]byte{raw[:4], raw[4:6], raw[6:8], raw[8:10], raw[10:]} {
+		if i > 0 {
 			b = append(b, '-')
 		}
-		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+		b = hex.AppendEncode(b, group)
 	}
 	return b
 }
-
-const hexDigits = "0123456789abcdef"
 
 // Run sends the load o describes and reports on it. Cancelling ctx stops the load early; the
 // report then covers what was sent.
