@@ -5,14 +5,10 @@
 package decision
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime/metrics"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,17 +27,18 @@ const (
 	ReasonCount = 3
 )
 
-// waitedLong is how long a goroutine must have waited for a processor, once ready to run, to
-// count as kept waiting; and lateShare is the share of the goroutines made ready during a batch
-// that must have waited so long for the writer to count the processors as busy. On a server
-// with processors to spare a ready goroutine runs within microseconds.
-// Fewer than minReady goroutines counted (the runtime times one wait in eight) are too few to
-// judge by: a short batch on a quiet server, where a late one is a thread slow to wake.
+// When the writer counts the processors as busy (see Log.giveWay and Log.restFor).
 const (
+	// waitedLong is how long a goroutine must wait for a processor, once ready to run, to count
+	// as kept waiting; on a server with processors to spare it runs within microseconds.
 	waitedLong = 100 * time.Microsecond
-	lateShare  = 10 // one in ten
-	minReady   = 32
-	stallShare = 4 // a quarter of a batch's time with some task waiting for a CPU
+	// lateShare: one in lateShare of the goroutines made ready during a batch kept waiting.
+	lateShare = 10
+	// minReady: fewer goroutines counted (the runtime times one wait in eight) are too few to
+	// judge by, as in a short batch on a quiet server, where a late one is a thread slow to wake.
+	minReady = 32
+	// stallShare: some task waited for a CPU one stallShare-th of the batch's time or more.
+	stallShare = 4
 )
 
 // drainTimeout bounds how long Run goes on storing queued decisions once its context is done.
@@ -61,10 +58,10 @@ type Options struct {
 	// FlushInterval is how long a decision waits at most before its batch is stored.
 	FlushInterval time.Duration
 	// RestFactor is how long the writer rests after a batch during which the processors were
-	// busy (see Log.giveWay), as a multiple of the time the batch took from its first decision taken to its
-	// commit (at most FlushInterval): with 2, the writer spends at most a third of the time on
-	// batches while the processors are busy, and its queue, not the answers, takes up the
-	// difference. With processors to spare it does not rest. Negative: never rest. 0:
+	// busy (see Log.giveWay), as a multiple of the time the batch took from its first decision
+	// taken to its commit (at most FlushInterval): with 2, the writer spends at most a third of
+	// the time on batches while the processors are busy, and its queue, not the answers, takes
+	// up the difference. With processors to spare it does not rest. Negative: never rest. 0:
 	// DefaultRestFactor.
 	RestFactor float64
 	// Now is the clock of retention; time.Now when nil.
@@ -279,92 +276,6 @@ func (l *Log) begin() began {
 	return began{at: time.Now(), ready: ready, late: late, stalled: stalled, stallKnown: known}
 }
 
-// machinePressure is Linux's account of the time tasks on the machine waited for a CPU
-// (pressure stall information, kernel 4.20 on).
-const machinePressure = "/proc/pressure/cpu"
-
-// pressureFile returns the CPU pressure file the writer reads: its cgroup's own (cgroup v2), so
-// that in a container the load of other containers does not count, or else the machine's; ""
-// when neither can be read.
-func pressureFile() string {
-	cgroups, err1 := os.ReadFile("/proc/self/cgroup")
-	mounts, err2 := os.ReadFile("/proc/self/mountinfo")
-	if err1 == nil && err2 == nil {
-		path, ok1 := cgroup2Path(cgroups)
-		mount, ok2 := cgroup2Mount(mounts)
-		if ok1 && ok2 {
-			if f := filepath.Join(mount, path, "cpu.pressure"); stallsReadable(f) {
-				return f
-			}
-		}
-	}
-	if stallsReadable(machinePressure) {
-		return machinePressure
-	}
-	return ""
-}
-
-func stallsReadable(f string) bool {
-	_, ok := cpuStalled(f)
-	return ok
-}
-
-// cgroup2Path returns the process's cgroup v2 path from /proc/self/cgroup (its "0::" line).
-func cgroup2Path(b []byte) (string, bool) {
-	for line := range bytes.Lines(b) {
-		if path, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("0::")); ok && bytes.HasPrefix(path, []byte("/")) {
-			return string(path), true
-		}
-	}
-	return "", false
-}
-
-// cgroup2Mount returns where the cgroup v2 hierarchy's root is mounted, from
-// /proc/self/mountinfo: the mount point of a cgroup2 file system mounted from its root.
-func cgroup2Mount(b []byte) (string, bool) {
-	for line := range bytes.Lines(b) {
-		pre, post, ok := bytes.Cut(line, []byte(" - "))
-		if !ok || !bytes.HasPrefix(post, []byte("cgroup2 ")) {
-			continue
-		}
-		f := bytes.Fields(pre)
-		if len(f) >= 5 && string(f[3]) == "/" {
-			return string(f[4]), true
-		}
-	}
-	return "", false
-}
-
-// cpuStalled returns how long, in all, some task has waited for a CPU that was busy (the "some"
-// line of the pressure file f), and whether it could be read.
-func cpuStalled(f string) (time.Duration, bool) {
-	if f == "" {
-		return 0, false
-	}
-	b, err := os.ReadFile(f)
-	if err != nil {
-		return 0, false
-	}
-	return parseStalled(b)
-}
-
-// parseStalled reads the total of the "some" line of a pressure file, in microseconds.
-func parseStalled(b []byte) (time.Duration, bool) {
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	if !bytes.HasPrefix(line, []byte("some ")) {
-		return 0, false
-	}
-	_, total, ok := bytes.Cut(line, []byte(" total="))
-	if !ok {
-		return 0, false
-	}
-	us, err := strconv.ParseUint(string(bytes.TrimSpace(total)), 10, 63)
-	if err != nil {
-		return 0, false
-	}
-	return time.Duration(us) * time.Microsecond, true
-}
-
 // schedCounts returns how many goroutines have been made ready to run so far, and how many of
 // them waited waitedLong or more for a processor (the runtime's /sched/latencies histogram: a
 // sample, the runtime times one in eight of a goroutine's waits).
@@ -388,9 +299,9 @@ func (l *Log) schedCounts() (ready, late uint64) {
 // run (requests, on a busy server, or the writer itself behind them), or when tasks of its
 // cgroup (or, without one, of the machine) waited for a CPU a quarter of the time or more
 // (Linux's pressure stall information, see pressureFile: the load beside the server, which Go's
-// scheduler does not see). The writer then rests (see
-// restFor) before the next batch, so that its queue, not the answers, takes up what it cannot
-// store in its share (a full queue drops and counts). It does not rest while closing: the
+// scheduler does not see). The writer then rests (see restFor) before the next batch, so that
+// its queue, not the answers, takes up what it cannot store in its share (a full queue drops
+// and counts). It does not rest while closing: the
 // drain stores what is queued as fast as it can. A rest ends when stop is closed.
 func (l *Log) giveWay(b began, stop <-chan struct{}) {
 	if l.closed.Load() {
@@ -423,8 +334,8 @@ func (l *Log) giveWay(b began, stop <-chan struct{}) {
 }
 
 // restFor is the rest after a batch that took busy, while ready goroutines were counted made
-// ready to run and late of them waited long for a processor, and tasks on the machine waited
-// stalled for a CPU: RestFactor × busy (at most FlushInterval) when there were minReady or more
+// ready to run and late of them waited long for a processor, and tasks of its cgroup (or the
+// machine) waited stalled for a CPU: RestFactor × busy (at most FlushInterval) when there were minReady or more
 // and a tenth or more were late, or when stalled is a quarter of busy or more; else none.
 func (l *Log) restFor(busy time.Duration, ready, late uint64, stalled time.Duration) time.Duration {
 	waited := ready >= minReady && late*lateShare >= ready
