@@ -201,10 +201,10 @@ sat_nodec=$(median <"$work/sat.nodec")
 sat_bare=$(median <"$work/sat.bare")
 # sat_rss SERVER: the server's peak RSS (MB) over its saturation rounds.
 sat_rss() { cat "$work"/sat."$1".*.rss | sort -n | tail -1; }
-# ratios A B: A's throughput over B's in each round, one a line.
-ratios() { paste "$work/sat.$1" "$work/sat.$2" | awk '{ printf "%.4f\n", $1 / $2 }'; }
-# ratio A B: the median of the rounds' ratios, to two places.
-ratio() { ratios "$1" "$2" | median | awk '{ printf "%.2f", $1 }'; }
+# ratios A B [RUN]: A's throughput over B's in each round of RUN (sat), one a line.
+ratios() { paste "$work/${3:-sat}.$1" "$work/${3:-sat}.$2" | awk '{ printf "%.4f\n", $1 / $2 }'; }
+# ratio A B [RUN]: the median of the rounds' ratios, to two places.
+ratio() { ratios "$1" "$2" "${3:-sat}" | median | awk '{ printf "%.2f", $1 }'; }
 ratio=$(ratio prod bare)
 ratio_quiet=$(ratio quiet bare)
 ratio_nodec=$(ratio nodec bare)
@@ -227,8 +227,7 @@ for r in $(seq 1 "$IDS_ROUNDS"); do
 done
 settle_decisions
 decisions after-satids
-ids_dec_ratio=$(paste "$work/satids.prod" "$work/satids.nodec" | awk '{ printf "%.4f\n", $1 / $2 }' | median | awk '{ printf "%.2f", $1 }')
-ids_ratios=$(paste "$work/satids.prod" "$work/satids.nodec" | awk '{ printf "%.2f ", $1 / $2 }')
+ids_dec_ratio=$(ratio prod nodec satids)
 
 echo "bench: CPU profile of fraudguard at saturation (${PROFILE_SECONDS}s)..."
 wrk -t2 -c32 -d"$((PROFILE_SECONDS + 2))s" -s "$work/predict.lua" -H "X-API-Key: $KEY" "$prod_url/predict" >/dev/null &
@@ -353,7 +352,7 @@ read -r b_rec1 b_drop1 _ <"$work/after-batch.dec"
 batch_recorded=$((b_rec1 - b_rec0))
 batch_dropped=$((b_drop1 - b_drop0))
 batch_share=$(awk -v r="$batch_recorded" -v d="$batch_dropped" 'BEGIN { if (r + d > 0) printf "%.1f", 100 * r / (r + d); else print "?" }')
-read -r all_rec all_drop all_rests <"$work/end.dec"
+read -r all_rec all_drop _ <"$work/end.dec"
 all_share=$(awk -v r="$all_rec" -v d="$all_drop" 'BEGIN { if (r + d > 0) printf "%.1f", 100 * r / (r + d); else print "?" }')
 v_ratio=$(verdict "$ratio_nodec" 0.9 ">=")
 v_p99=$(verdict "$p99_5k" 2 "<=")
@@ -442,7 +441,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "$(rests before-sat after-sat) times (\`fraudguard_decisions_writer_rests_total\`). These requests carry no transaction_id, so the"
 	echo "log indexes the server's own, which follow the clock. With random UUIDs as ids (\`scripts/wrk/predict-ids.lua\`: 16,384"
 	echo "made by each wrk thread before it starts, each sent again after its thread's 16,384 requests; $IDS_ROUNDS round(s) taken in"
-	echo "turn), production settings answered $ids_dec_ratio × what they answered with the log off (by round: ${ids_ratios% }), and"
+	echo "turn), production settings answered $ids_dec_ratio × what they answered with the log off (by round: $(ratios prod nodec satids | awk '{ printf "%.2f\n", $1 }' | paste -sd' ' -)), and"
 	echo "recorded $(recorded before-satids after-satids) of their decisions; the writer rested $(rests before-satids after-satids) times."
 	echo "Over the whole run the decision log recorded $(fmt "$all_rec") decisions and dropped $(fmt "$all_drop") ($all_share% recorded; \`fraudguard_decisions_recorded_total\`, \`fraudguard_decisions_dropped_total\`)."
 	echo "It wrote $(fmt "$log_lines") lines over the whole run and dropped ${dropped:-?} (\`fraudguard_log_lines_dropped_total\`)."
