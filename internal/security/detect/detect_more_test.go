@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// payloadPlaces are the places the issue's measurement sends a payload: a query value, a path
+// payloadPlaces are the places the corpus measurement sends a payload: a query value, a path
 // segment of an unknown route, the User-Agent and a JSON string.
 var payloadPlaces = []struct {
 	name    string
@@ -94,7 +94,7 @@ func TestDetectorClasses(t *testing.T) {
 	}
 }
 
-// TestDetectorBenignText holds the strings the issue reported refused, and others of the same
+// TestDetectorBenignText holds benign strings once refused as attacks, and others of the same
 // kinds an API receives, to no finding in any place.
 func TestDetectorBenignText(t *testing.T) {
 	d := New(Options{CacheSize: -1})
