@@ -7,8 +7,8 @@
 //
 //	go run ./tools/decisionload -db /tmp/load.db -rate 5000
 //
-// It stops at SIGINT or SIGTERM, after the batch it is storing, and prints how many decisions
-// it stored.
+// It stops at SIGINT or SIGTERM, after the batch it is storing, or once -count decisions are
+// stored, and prints how many decisions it stored.
 package main
 
 import (
@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db := fs.String("db", "", "the SQLite file to store into (created when missing)")
 	rate := fs.Int("rate", 5000, "decisions a second")
 	interval := fs.Duration("interval", 100*time.Millisecond, "how often a batch is stored")
+	count := fs.Int("count", 0, "stop once this many decisions are stored (0: at SIGINT or SIGTERM)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-rate %d: want 1 to 1,000,000 decisions a second", *rate)
 	case *interval < time.Millisecond || *interval > 10*time.Second:
 		return fmt.Errorf("-interval %s: want 1ms to 10s", *interval)
+	case *count < 0:
+		return fmt.Errorf("-count %d: want 0 or more", *count)
 	}
 	perBatch := int(float64(*rate) * interval.Seconds())
 	if perBatch < 1 {
@@ -72,11 +75,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
 	stored := 0
-	for {
+loop:
+	for *count == 0 || stored < *count {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(stdout, "stored %d decisions\n", stored)
-			return nil
+			break loop
 		case <-tick.C:
 		}
 		fill(batch, time.Now())
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		stored += len(batch)
 	}
+	fmt.Fprintf(stdout, "stored %d decisions\n", stored)
+	return nil
 }
 
 // fill makes every decision of batch new: a random UUID v4 as its transaction_id, a random

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,35 +17,20 @@ import (
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-// TestStoresDecisions runs the load for a moment and reads back what it says it stored: whole
-// batches of rate × interval, each decision with a UUID v4 of its own.
+// TestStoresDecisions stores three batches and reads them back: each decision with a UUID v4
+// of its own as its transaction_id.
 func TestStoresDecisions(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "load.db")
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
-	defer cancel()
 	var stdout, stderr bytes.Buffer
-	if err := run(ctx, []string{"-db", db, "-rate", "2000", "-interval", "50ms"}, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"-db", db, "-rate", "2000", "-interval", "50ms", "-count", "300"}, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v (stderr %q)", err, stderr.String())
 	}
-	var stored int
-	if _, err := fmt.Sscanf(stdout.String(), "stored %d decisions\n", &stored); err != nil {
-		t.Fatalf("output %q: %v", stdout.String(), err)
+	if got := stdout.String(); got != "stored 300 decisions\n" {
+		t.Fatalf("output %q, want three batches of 100 stored", got)
 	}
-	if stored < 100 || stored%100 != 0 {
-		t.Fatalf("stored %d decisions, want whole batches of 100, at least one", stored)
-	}
-
-	s, err := sqlite.Open(context.Background(), db, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
-	ds, err := s.ListDecisions(context.Background(), fraud.DecisionFilter{Limit: stored + 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ds) != stored {
-		t.Fatalf("the store holds %d decisions, the load says it stored %d", len(ds), stored)
+	ds := decisionsIn(t, db)
+	if len(ds) != 300 {
+		t.Fatalf("the store holds %d decisions, want 300", len(ds))
 	}
 	seen := make(map[string]bool, len(ds))
 	for _, d := range ds {
@@ -59,6 +45,71 @@ func TestStoresDecisions(t *testing.T) {
 			t.Fatalf("decision %+v: want a 32-digit request id, low risk and model version decisionload", d)
 		}
 	}
+}
+
+// TestStopsWhenCancelled: a stop (SIGINT or SIGTERM in main) ends the load between batches,
+// and what it says it stored is what the store holds.
+func TestStopsWhenCancelled(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "load.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-db", db, "-rate", "2000", "-interval", "20ms"}, &stdout, &stderr) }()
+	s, err := openWhenThere(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ds, err := s.ListDecisions(context.Background(), fraud.DecisionFilter{Limit: 1})
+		if err == nil && len(ds) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no decision stored in 10 s (last error %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = s.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v (stderr %q)", err, stderr.String())
+	}
+	var stored int
+	if _, err := fmt.Sscanf(stdout.String(), "stored %d decisions\n", &stored); err != nil {
+		t.Fatalf("output %q: %v", stdout.String(), err)
+	}
+	if n := len(decisionsIn(t, db)); stored == 0 || stored%40 != 0 || n != stored {
+		t.Fatalf("said it stored %d, the store holds %d: want the same, in whole batches of 40", stored, n)
+	}
+}
+
+// openWhenThere opens the store at path once the load has created it.
+func openWhenThere(path string) (*sqlite.Store, error) {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := os.Stat(path); err == nil {
+			return sqlite.Open(context.Background(), path, sqlite.Options{})
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s not created in 10 s", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// decisionsIn returns every decision stored at path.
+func decisionsIn(t *testing.T, path string) []fraud.Decision {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	ds, err := s.ListDecisions(context.Background(), fraud.DecisionFilter{Limit: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
 }
 
 // TestRefusesBadFlags: every bad setting is named, and nothing is created.
@@ -76,6 +127,7 @@ func TestRefusesBadFlags(t *testing.T) {
 		{[]string{"-db", db, "-rate", "5", "-interval", "100ms"}, "less than one decision a batch"},
 		{[]string{"-db", db, "extra"}, `unexpected argument "extra"`},
 		{[]string{"-db", db, "-rate", "many"}, "invalid value"},
+		{[]string{"-db", db, "-count", "-1"}, "-count -1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), tc.args, &stdout, &stderr)
