@@ -29,12 +29,33 @@ import (
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 )
 
+// maxBatch is the most decisions a batch may hold (-rate × -interval).
+const maxBatch = 100_000
+
+// usageError is a bad command line: main exits 2 for it (1 for a failure while storing).
+// shown: the flag package has printed it already, with the usage.
+type usageError struct {
+	error
+	shown bool
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "decisionload:", err)
+	// After the first signal the next ones are the default again: a second Ctrl-C ends a
+	// batch that is stuck waiting for the database.
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var usage usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		if !usage.shown {
+			fmt.Fprintln(os.Stderr, "decisionload:", err)
+		}
 		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "decisionload:", err)
+		os.Exit(1)
 	}
 }
 
@@ -46,23 +67,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	interval := fs.Duration("interval", 100*time.Millisecond, "how often a batch is stored")
 	count := fs.Int("count", 0, "stop once this many decisions are stored (0: at SIGINT or SIGTERM)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err, true}
 	}
 	switch {
 	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return usageError{error: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	case *db == "":
-		return errors.New("-db is required")
+		return usageError{error: errors.New("-db is required")}
 	case *rate < 1 || *rate > 1_000_000:
-		return fmt.Errorf("-rate %d: want 1 to 1,000,000 decisions a second", *rate)
+		return usageError{error: fmt.Errorf("-rate %d: want 1 to 1,000,000 decisions a second", *rate)}
 	case *interval < time.Millisecond || *interval > 10*time.Second:
-		return fmt.Errorf("-interval %s: want 1ms to 10s", *interval)
+		return usageError{error: fmt.Errorf("-interval %s: want 1ms to 10s", *interval)}
 	case *count < 0:
-		return fmt.Errorf("-count %d: want 0 or more", *count)
+		return usageError{error: fmt.Errorf("-count %d: want 0 or more", *count)}
 	}
-	perBatch := int(float64(*rate) * interval.Seconds())
-	if perBatch < 1 {
-		return fmt.Errorf("-rate %d with -interval %s stores less than one decision a batch", *rate, *interval)
+	// A batch every interval of rate × interval decisions, a whole number of them, so that the
+	// rate asked is the rate stored while the store keeps up.
+	perBatch := int64(*rate) * int64(*interval)
+	if perBatch%int64(time.Second) != 0 || perBatch/int64(time.Second) > maxBatch {
+		return usageError{error: fmt.Errorf("-rate %d with -interval %s makes batches of %.3g decisions: want a whole number from 1 to %d",
+			*rate, *interval, float64(perBatch)/float64(time.Second), maxBatch)}
 	}
 
 	s, err := sqlite.Open(ctx, *db, sqlite.Options{})
@@ -71,25 +98,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer func() { _ = s.Close() }()
 
-	batch := make([]fraud.Decision, perBatch)
+	batch := make([]fraud.Decision, perBatch/int64(time.Second))
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
+	began := time.Now()
 	stored := 0
-loop:
 	for *count == 0 || stored < *count {
 		select {
 		case <-ctx.Done():
-			break loop
 		case <-tick.C:
 		}
-		fill(batch, time.Now())
+		if ctx.Err() != nil { // a stop and a tick at once: the stop
+			break
+		}
+		b := batch
+		if *count > 0 {
+			b = batch[:min(len(batch), *count-stored)]
+		}
+		fill(b, time.Now())
 		// A batch begun is finished: a stop ends the loop, not a transaction half-way.
-		if err := s.RecordDecisions(context.WithoutCancel(ctx), batch); err != nil {
+		if err := s.RecordDecisions(context.WithoutCancel(ctx), b); err != nil {
 			return fmt.Errorf("after %d decisions: %w", stored, err)
 		}
-		stored += len(batch)
+		stored += len(b)
 	}
-	fmt.Fprintf(stdout, "stored %d decisions\n", stored)
+	// When the store does not keep up, ticks are dropped: the rate achieved says so.
+	took := time.Since(began)
+	fmt.Fprintf(stdout, "stored %d decisions in %.1fs, %.0f a second\n", stored, took.Seconds(), float64(stored)/took.Seconds())
 	return nil
 }
 
