@@ -16,7 +16,8 @@
 #     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
 #     off, in rounds taken in turn (median round);
 #   - at 5,000 req/s on the server with the decision log off, alone and with tools/decisionload
-#     beside it doing the log's storage work in another process (normal priority, then nice 19);
+#     beside it doing the log's storage work in another process (normal priority, then nice 19),
+#     and with the log on, in rounds taken in turn;
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
 #   - /predict/batch rows/s and peak RSS, with the decision log on and off, and the share of
@@ -47,7 +48,12 @@ need jq
 
 work=$(mktemp -d)
 pids=()
+loader="" # the running tools/decisionload, if any
 cleanup() {
+	if [[ -n $loader ]]; then
+		kill "$loader" 2>/dev/null || true
+		wait "$loader" 2>/dev/null || true
+	fi
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -282,30 +288,43 @@ for s in prod nodec bare; do
 	cp "$work/rate5000.$s.$median_round.rss" "$work/rate5000.$s.rss" 2>/dev/null || true
 done
 
-# What the decision log's storage work costs p99 where it runs: the server with the log off at
-# 5,000 req/s again, alone, then with tools/decisionload beside it storing 5,000 decisions a
-# second with random ids (500 every 100 ms, the writer's work at this rate) into a SQLite file
-# of its own, at normal CPU priority and at the lowest (nice 19), in turn. Each loader's file
-# grows over its rounds, as the server's log does.
+# What the decision log's storage work costs p99 where it runs: at 5,000 req/s again, the
+# server with the log off alone, then with tools/decisionload beside it storing 5,000
+# decisions a second with random ids (500 every 100 ms, the writer's work at this rate) into a
+# SQLite file of its own, at normal CPU priority and at the lowest (nice 19), and the server
+# with the log on, in turn (the order reversed every other round). Each loader's file grows over
+# its rounds, as the server's log does.
 echo "bench: the decision log's storage work in another process, $RATE_ROUNDS round(s) of ${RATE_SECONDS}s each..."
-: >"$work/beside.alone" >"$work/beside.normal" >"$work/beside.niced"
+: >"$work/beside.alone" >"$work/beside.normal" >"$work/beside.niced" >"$work/beside.prod"
 for r in $(seq 1 "$RATE_ROUNDS"); do
-	for s in alone normal niced; do
-		loader=""
+	order="alone normal niced prod"
+	((r % 2)) || order="prod niced normal alone"
+	for s in $order; do
+		url=$nodec_url
 		case $s in
-		normal) "$work/decisionload" -db "$work/beside-normal.db" -rate 5000 >>"$work/beside.normal.out" 2>&1 & loader=$! ;;
-		niced) nice -n 19 "$work/decisionload" -db "$work/beside-niced.db" -rate 5000 >>"$work/beside.niced.out" 2>&1 & loader=$! ;;
+		normal) "$work/decisionload" -db "$work/beside-normal.db" -rate 5000 -interval 100ms >>"$work/beside.normal.out" 2>&1 & loader=$! ;;
+		niced) nice -n 19 "$work/decisionload" -db "$work/beside-niced.db" -rate 5000 -interval 100ms >>"$work/beside.niced.out" 2>&1 & loader=$! ;;
+		prod) url=$prod_url ;;
 		esac
-		[[ -n $loader ]] && pids+=("$loader") && sleep 1
-		loadtest "$nodec_url" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/beside.$s.$r.json" || true
-		jq -r '.latency.p99_ms // "?"' "$work/beside.$s.$r.json" >>"$work/beside.$s" 2>/dev/null || echo '?' >>"$work/beside.$s"
-		[[ -n $loader ]] && { kill "$loader" 2>/dev/null || true; wait "$loader" 2>/dev/null || true; }
+		[[ -z $loader ]] || sleep 1
+		loadtest "$url" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/beside.$s.$r.json" || true
+		p99=$(jq -r '.latency.p99_ms // "?"' "$work/beside.$s.$r.json" 2>/dev/null || echo '?')
+		if [[ -n $loader ]]; then
+			kill "$loader" 2>/dev/null || true
+			if ! wait "$loader"; then
+				echo "bench: tools/decisionload ($s) failed:" >&2
+				cat "$work/beside.$s.out" >&2
+				p99='?'
+			fi
+			loader=""
+		fi
+		echo "$p99" >>"$work/beside.$s"
 	done
 done
 # beside SETTING: "median ms (rounds a/b/c)" of the p99s of one setting.
 beside() { echo "$(median <"$work/beside.$1") ms ($(paste -sd/ "$work/beside.$1"))"; }
-# stored SETTING: the decisions the loader stored over its rounds.
-stored() { awk '/^stored/ { n += $2 } END { printf "%\047d", n }' "$work/beside.$1.out" 2>/dev/null; }
+# stored SETTING: the decisions a loader stored over its rounds, and its rate in each.
+stored() { awk '/^stored/ { n += $2; r = r (r == "" ? "" : "/") $6 } END { printf "%d decisions stored, %s a second by round", n, r }' "$work/beside.$1.out" 2>/dev/null; }
 
 echo "bench: $CONNECTIONS keep-alive connections for ${CONN_SECONDS}s: the bare handler, the decision log off (Go's defaults, then GOMEMLIMIT=$MEMLIMIT), then on..."
 with_rss "$bare_pid" conns-bare loadtest "$bare_url" --max --connections "$CONNECTIONS" --duration "${CONN_SECONDS}s" --timeout 60s >"$work/conns-bare.json" || true
@@ -501,18 +520,18 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo
 	echo "## The decision log's storage work in another process"
 	echo
-	echo "The server with \`DECISION_LOG=false\` at 5,000 req/s again (the same \`loadtest\`), alone and with \`tools/decisionload\` beside it:"
+	echo "\`fraudguard loadtest --rate 5000\` again: the server with \`DECISION_LOG=false\` alone, then with \`tools/decisionload\` beside it —"
 	echo "another process that stores 5,000 decisions a second with random ids into a SQLite file of its own, 500 every 100 ms (what"
-	echo "the log's writer does at this rate, without the requests), at normal CPU priority and at the lowest (\`nice -n 19\`);"
-	echo "$RATE_ROUNDS round(s) each, in turn. Each loader's file starts empty and grows over its rounds; the server's log above"
-	echo "already held the decisions of the phases before."
+	echo "the log's writer does at this rate, without the requests) — at normal CPU priority and at the lowest (\`nice -n 19\`), and the"
+	echo "server with the log on; $RATE_ROUNDS round(s) of ${RATE_SECONDS} s each, in turn, the order reversed every other round. Each loader's file starts"
+	echo "empty and grows over its rounds; the server's log already held the decisions of the phases before."
 	echo
 	echo "| | p99, median round (every round) |"
 	echo "| --- | --- |"
 	echo "| \`DECISION_LOG=false\`, alone | $(beside alone) |"
-	echo "| \`DECISION_LOG=false\`, the work beside it | $(beside normal); $(stored normal) decisions stored |"
-	echo "| \`DECISION_LOG=false\`, the work beside it at \`nice -n 19\` | $(beside niced); $(stored niced) decisions stored |"
-	echo "| the decision log on: the same work in the server (above) | $p99_5k_dec ms ($(p99s prod)) |"
+	echo "| \`DECISION_LOG=false\`, the work beside it | $(beside normal); $(stored normal) |"
+	echo "| \`DECISION_LOG=false\`, the work beside it at \`nice -n 19\` | $(beside niced); $(stored niced) |"
+	echo "| the decision log on: the same work in the server | $(beside prod) |"
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo
