@@ -16,7 +16,8 @@
 #     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
 #     off, in rounds taken in turn (median round);
 #   - at 5,000 req/s on the server with the decision log off, alone and with tools/decisionload
-#     beside it doing the log's storage work in another process (normal priority, then nice 19),
+#     beside it doing the log's storage work in another process (normal priority, nice 19 and
+#     SCHED_IDLE),
 #     and with the log on, in rounds taken in turn;
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
@@ -27,7 +28,7 @@
 #   - a CPU profile of fraudguard at saturation (/debug/pprof, PPROF=true, admin key).
 #
 # QUICK=1 runs every measurement short (about two minutes in all; the job has 100,000 rows).
-# OUT names the report (BENCHMARKS.md). Needs wrk, curl and jq (make deps-bench).
+# OUT names the report (BENCHMARKS.md). Needs wrk, curl and jq (make deps-bench), nice and chrt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,8 @@ need() { command -v "$1" >/dev/null || { echo "bench: $1 is needed (make deps-be
 need curl
 need wrk
 need jq
+need nice
+need chrt
 
 work=$(mktemp -d)
 pids=()
@@ -291,19 +294,21 @@ done
 # What the decision log's storage work costs p99 where it runs: at 5,000 req/s again, the
 # server with the log off alone, then with tools/decisionload beside it storing 5,000
 # decisions a second with random ids (500 every 100 ms, the writer's work at this rate) into a
-# SQLite file of its own, at normal CPU priority and at the lowest (nice 19), and the server
+# SQLite file of its own, at normal CPU priority, at the lowest nice value (19) and in the
+# idle scheduling class (SCHED_IDLE: run only when a core has nothing else), and the server
 # with the log on, in turn (the order reversed every other round). Each loader's file grows over
 # its rounds, as the server's log does.
 echo "bench: the decision log's storage work in another process, $RATE_ROUNDS round(s) of ${RATE_SECONDS}s each..."
-: >"$work/beside.alone" >"$work/beside.normal" >"$work/beside.niced" >"$work/beside.prod"
+: >"$work/beside.alone" >"$work/beside.normal" >"$work/beside.niced" >"$work/beside.idle" >"$work/beside.prod"
 for r in $(seq 1 "$RATE_ROUNDS"); do
-	order="alone normal niced prod"
-	((r % 2)) || order="prod niced normal alone"
+	order="alone normal niced idle prod"
+	((r % 2)) || order="prod idle niced normal alone"
 	for s in $order; do
 		url=$nodec_url
 		case $s in
 		normal) "$work/decisionload" -db "$work/beside-normal.db" -rate 5000 -interval 100ms >>"$work/beside.normal.out" 2>&1 & loader=$! ;;
 		niced) nice -n 19 "$work/decisionload" -db "$work/beside-niced.db" -rate 5000 -interval 100ms >>"$work/beside.niced.out" 2>&1 & loader=$! ;;
+		idle) chrt --idle 0 "$work/decisionload" -db "$work/beside-idle.db" -rate 5000 -interval 100ms >>"$work/beside.idle.out" 2>&1 & loader=$! ;;
 		prod) url=$prod_url ;;
 		esac
 		[[ -z $loader ]] || sleep 1
@@ -522,8 +527,8 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo
 	echo "\`fraudguard loadtest --rate 5000\` again: the server with \`DECISION_LOG=false\` alone, then with \`tools/decisionload\` beside it —"
 	echo "another process that stores 5,000 decisions a second with random ids into a SQLite file of its own, 500 every 100 ms (what"
-	echo "the log's writer does at this rate, without the requests) — at normal CPU priority and at the lowest (\`nice -n 19\`), and the"
-	echo "server with the log on; $RATE_ROUNDS round(s) of ${RATE_SECONDS} s each, in turn, the order reversed every other round. Each loader's file starts"
+	echo "the log's writer does at this rate, without the requests) — at normal CPU priority, at the lowest nice value (\`nice -n 19\`) and in"
+	echo "the idle scheduling class (\`chrt --idle 0\`: it runs only when a core has nothing else to run), and the server with the log on; $RATE_ROUNDS round(s) of ${RATE_SECONDS} s each, in turn, the order reversed every other round. Each loader's file starts"
 	echo "empty and grows over its rounds; the server's log already held the decisions of the phases before."
 	echo
 	echo "| | p99, median round (every round) |"
@@ -531,6 +536,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "| \`DECISION_LOG=false\`, alone | $(beside alone) |"
 	echo "| \`DECISION_LOG=false\`, the work beside it | $(beside normal); $(stored normal) |"
 	echo "| \`DECISION_LOG=false\`, the work beside it at \`nice -n 19\` | $(beside niced); $(stored niced) |"
+	echo "| \`DECISION_LOG=false\`, the work beside it at \`chrt --idle 0\` | $(beside idle); $(stored idle) |"
 	echo "| the decision log on: the same work in the server | $(beside prod) |"
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"

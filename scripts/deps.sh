@@ -30,9 +30,10 @@ packages=(
 case "${1:-}" in
 "") ;;
 bench)
-	# HTTP load, command timing, and jq to read fraudguard loadtest's JSON
-	# reports in make bench.
-	packages+=(wrk hyperfine jq)
+	# HTTP load, command timing, jq to read fraudguard loadtest's JSON
+	# reports in make bench, and nice and chrt (coreutils, util-linux) to run
+	# tools/decisionload at a low priority beside the server.
+	packages+=(wrk hyperfine jq coreutils util-linux)
 	;;
 *)
 	echo "deps: unknown argument ${1}: want none, or bench" >&2
