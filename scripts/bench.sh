@@ -16,9 +16,8 @@
 #     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
 #     off, in rounds taken in turn (median round);
 #   - at 5,000 req/s on the server with the decision log off, alone and with tools/decisionload
-#     beside it doing the log's storage work in another process (normal priority, nice 19 and
-#     SCHED_IDLE),
-#     and with the log on, in rounds taken in turn;
+#     beside it doing the log's storage work in another process (normal priority, nice 19,
+#     SCHED_IDLE), and with the log on, in rounds taken in turn;
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
 #   - /predict/batch rows/s and peak RSS, with the decision log on and off, and the share of

@@ -97,7 +97,7 @@ var layers = map[string]place{
 	// The only place that wires everything.
 	"cmd/fraudguard": {rank: 10},
 	// The decision log's storage work without a server, which make bench runs beside one.
-	"tools/decisionload": {rank: 10, only: []string{"internal/fraud", "internal/store/sqlite"}},
+	"tools/decisionload": {rank: 10, only: []string{"internal/fraud", "internal/loadtest", "internal/store/sqlite"}},
 
 	// Test support: imported by test files only.
 	"internal/sharedtest":            {rank: 2, testOnly: true},

@@ -226,7 +226,7 @@ func (o *Options) targeter() (vegeta.Targeter, error) {
 		return vegeta.NewStaticTargeter(tgt), nil
 	}
 	parts := bytes.Split(body, []byte(idMark))
-	newID := appendUUIDv4
+	newID := AppendUUIDv4
 	if o.IDs == IDsOrdered {
 		newID = appendUUIDv7
 	}
@@ -244,8 +244,8 @@ func (o *Options) targeter() (vegeta.Targeter, error) {
 	}, nil
 }
 
-// appendUUIDv4 appends a random UUID (RFC 9562, version 4) to b.
-func appendUUIDv4(b []byte) []byte {
+// AppendUUIDv4 appends a random UUID (RFC 9562, version 4) to b: the ids of --ids random.
+func AppendUUIDv4(b []byte) []byte {
 	hi, lo := rand.Uint64(), rand.Uint64()
 	hi = hi&^(0xf<<12) | 4<<12 // version
 	lo = lo&^(0x3<<62) | 2<<62 // variant

@@ -2,8 +2,8 @@
 // -rate decisions a second into a SQLite file through fraudguard's store, a batch every
 // -interval, each decision with a random UUID as its transaction_id (as clients send) and
 // random inputs. That is what the log's writer does at that rate, less the requests. make bench
-// runs it beside a server with the log off, at normal and at the lowest CPU priority, to measure
-// what the work costs that server's latency when it runs in another process.
+// runs it beside a server with the log off, at normal and at low CPU priorities, to measure what
+// the work costs that server's latency when it runs in another process.
 //
 //	go run ./tools/decisionload -db /tmp/load.db -rate 5000
 //
@@ -13,8 +13,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +24,7 @@ import (
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/loadtest"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 )
 
@@ -134,8 +133,8 @@ func fill(batch []fraud.Decision, now time.Time) {
 	for i := range batch {
 		d := &batch[i]
 		*d = fraud.Decision{
-			TransactionID: uuid4(),
-			RequestID:     hex16(),
+			TransactionID: string(loadtest.AppendUUIDv4(nil)),
+			RequestID:     fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64()), // the server's form
 			Time:          now,
 			ModelVersion:  "decisionload",
 			Probability:   rand.Float64() / 100,
@@ -146,32 +145,4 @@ func fill(batch []fraud.Decision, now time.Time) {
 			d.Features[j] = rand.NormFloat64()
 		}
 	}
-}
-
-// uuid4 returns a random UUID, version 4, in its 36-character form.
-func uuid4() string {
-	u := random16()
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	hex.Encode(b[9:13], u[4:6])
-	hex.Encode(b[14:18], u[6:8])
-	hex.Encode(b[19:23], u[8:10])
-	hex.Encode(b[24:36], u[10:16])
-	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
-	return string(b[:])
-}
-
-// hex16 returns 32 random hexadecimal digits, the form of the server's request ids.
-func hex16() string {
-	u := random16()
-	return hex.EncodeToString(u[:])
-}
-
-// random16 returns 16 random bytes (math/rand/v2: ids for a load, not secrets).
-func random16() (u [16]byte) {
-	binary.LittleEndian.PutUint64(u[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(u[8:], rand.Uint64())
-	return u
 }
