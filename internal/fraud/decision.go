@@ -95,10 +95,15 @@ type DecisionInput struct {
 	Features     [NumFeatures]float64
 }
 
-// DecisionLog stores decisions and their labels durably.
-type DecisionLog interface {
+// DecisionRecorder stores decisions.
+type DecisionRecorder interface {
 	// RecordDecisions stores ds in one transaction.
 	RecordDecisions(ctx context.Context, ds []Decision) error
+}
+
+// DecisionLog stores decisions and their labels durably.
+type DecisionLog interface {
+	DecisionRecorder
 	// DecisionsOf returns the decisions of a transaction, newest first; none is an empty slice.
 	DecisionsOf(ctx context.Context, transactionID string) ([]Decision, error)
 	// ListDecisions returns up to f.Limit decisions that match f, newest first.
@@ -118,8 +123,9 @@ type DecisionLog interface {
 	// window's first to its last, so that a long window costs no more than limit reads. An
 	// error of fn stops the scan and is returned as it is.
 	ScanDecisionInputs(ctx context.Context, since, until time.Time, limit int, fn func(*DecisionInput) error) error
-	// EraseTransaction deletes every decision and label of a transaction, in one transaction,
-	// and returns how many of each it deleted.
+	// EraseTransaction deletes every decision and label of a transaction and returns how many
+	// of each it deleted. A store that cannot do it in one transaction deletes the labels
+	// first, so that erasing again finishes what a failure left.
 	EraseTransaction(ctx context.Context, transactionID string) (decisions, labels int64, err error)
 	// PurgeDecisionsBefore deletes the decisions older than t, and the labels of transactions
 	// left without a decision, and returns how many decisions it deleted.

@@ -40,15 +40,20 @@ func insertDecisions(n int) string {
 	return b.String()
 }
 
-// RecordDecisions stores ds in one transaction.
+// RecordDecisions stores ds in one transaction, in the decisions file.
 func (s *Store) RecordDecisions(ctx context.Context, ds []fraud.Decision) error {
 	if s.closed.Load() {
 		return errClosed("record decisions")
 	}
+	return recordDecisions(ctx, s.dwrite, ds)
+}
+
+// recordDecisions stores ds in one transaction of db, the decisions file's write connection.
+func recordDecisions(ctx context.Context, db *sql.DB, ds []fraud.Decision) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("record decisions", err)
 	}
@@ -221,6 +226,20 @@ func (s *Store) RecordLabels(ctx context.Context, labels []fraud.LabelInput, now
 				Message: "a label is fraud or legit", Details: []fraud.Detail{fraud.FieldError(fmt.Sprintf("labels[%d].label", i), "must be fraud or legit", l.Label)}})
 		}
 	}
+	// The decisions are in their own file, which the write connection does not attach (its
+	// transactions would take that file's write lock too): which transactions have one is read
+	// first, from a read connection.
+	known := make(map[string]bool, len(labels))
+	for _, l := range labels {
+		if _, ok := known[l.TransactionID]; ok {
+			continue
+		}
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE transaction_id = ?)`, l.TransactionID).Scan(&n); err != nil {
+			return nil, wrap("record labels", err)
+		}
+		known[l.TransactionID] = n != 0
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, wrap("record labels", err)
@@ -229,11 +248,7 @@ func (s *Store) RecordLabels(ctx context.Context, labels []fraud.LabelInput, now
 	out := make([]string, len(labels))
 	recorded := clampNano(now)
 	for i, l := range labels {
-		var known int
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE transaction_id = ?)`, l.TransactionID).Scan(&known); err != nil {
-			return nil, wrap("record labels", err)
-		}
-		if known == 0 {
+		if !known[l.TransactionID] {
 			out[i] = fraud.FeedbackUnknownTransaction
 			continue
 		}
@@ -386,34 +401,36 @@ func (s *Store) ScanDecisionInputs(ctx context.Context, since, until time.Time, 
 	return nil
 }
 
-// EraseTransaction deletes the decisions and labels of transactionID in one transaction.
+// EraseTransaction deletes the labels of transactionID, then its decisions: each file in a
+// transaction of its own, the labels first, so that a failure between the two leaves the
+// decisions, and erasing again finishes the work.
 func (s *Store) EraseTransaction(ctx context.Context, transactionID string) (int64, int64, error) {
 	if s.closed.Load() {
 		return 0, 0, errClosed("erase transaction")
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	labels, err := deleteWhere(ctx, s.write, "labels", transactionID)
 	if err != nil {
 		return 0, 0, wrap("erase transaction", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	var n [2]int64
-	for i, table := range []string{"decisions", "labels"} {
-		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE transaction_id = ?`, transactionID)
-		if err != nil {
-			return 0, 0, wrap("erase transaction", err)
-		}
-		if n[i], err = res.RowsAffected(); err != nil {
-			return 0, 0, wrap("erase transaction", err)
-		}
+	decisions, err := deleteWhere(ctx, s.dwrite, "decisions", transactionID)
+	if err != nil {
+		return 0, labels, wrap("erase transaction", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, wrap("erase transaction", err)
+	return decisions, labels, nil
+}
+
+// deleteWhere deletes the rows of table of transactionID through db, and returns how many.
+func deleteWhere(ctx context.Context, db *sql.DB, table, transactionID string) (int64, error) {
+	res, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE transaction_id = ?`, transactionID)
+	if err != nil {
+		return 0, err
 	}
-	return n[0], n[1], nil
+	return res.RowsAffected()
 }
 
 // PurgeDecisionsBefore deletes the decisions older than t in batches, each its own
-// transaction, then the labels of transactions left without a decision.
+// transaction, then the labels of transactions left without a decision (found from a read
+// connection, which attaches both files).
 func (s *Store) PurgeDecisionsBefore(ctx context.Context, t time.Time) (int64, error) {
 	if s.closed.Load() {
 		return 0, errClosed("purge decisions")
@@ -424,7 +441,7 @@ func (s *Store) PurgeDecisionsBefore(ctx context.Context, t time.Time) (int64, e
 		if err := ctx.Err(); err != nil {
 			return total, fmt.Errorf("purge decisions: %w", err)
 		}
-		res, err := s.write.ExecContext(ctx,
+		res, err := s.dwrite.ExecContext(ctx,
 			`DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE time_ns < ? ORDER BY time_ns LIMIT ?)`,
 			cutoff, purgeBatch)
 		if err != nil {
@@ -443,12 +460,7 @@ func (s *Store) PurgeDecisionsBefore(ctx context.Context, t time.Time) (int64, e
 		return 0, nil
 	}
 	for {
-		res, err := s.write.ExecContext(ctx, `DELETE FROM labels WHERE id IN (SELECT l.id FROM labels l
-			WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.transaction_id = l.transaction_id) LIMIT ?)`, purgeBatch)
-		if err != nil {
-			return total, wrap("purge labels", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := s.purgeLabels(ctx)
 		if err != nil {
 			return total, wrap("purge labels", err)
 		}
@@ -456,5 +468,36 @@ func (s *Store) PurgeDecisionsBefore(ctx context.Context, t time.Time) (int64, e
 			break
 		}
 	}
+	if err := reclaimFile(ctx, s.dwrite, s.dvacuum); err != nil {
+		return total, wrap("purge decisions: reclaim space", err)
+	}
 	return total, wrap("purge decisions: reclaim space", s.reclaim(ctx))
+}
+
+// purgeLabels deletes up to purgeBatch labels of transactions without a decision and returns
+// how many it deleted.
+func (s *Store) purgeLabels(ctx context.Context) (int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT l.id FROM labels l
+		WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.transaction_id = l.transaction_id) LIMIT ?`, purgeBatch)
+	if err != nil {
+		return 0, err
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	res, err := s.write.ExecContext(ctx, `DELETE FROM labels WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -1,21 +1,27 @@
-// Package sqlite is fraudguard's embedded default store: one SQLite database file (normally
-// DATA_DIR/fraudguard.db) on the pure-Go modernc.org/sqlite driver, so the binary needs no cgo.
+// Package sqlite is fraudguard's embedded default store: SQLite database files on the pure-Go
+// modernc.org/sqlite driver, so the binary needs no cgo. One file (normally
+// DATA_DIR/fraudguard.db) holds everything but the decision log, which has a file of its own
+// beside it (see DecisionsFile): SQLite has one write lock per file, and the decision log's
+// writer, which may run in a process of its own at the lowest CPU priority (see Recorder), must
+// not keep the labels, the audit log or the jobs waiting while it holds it.
 //
-// Writes go through a single connection, so writers in this process queue in Go instead of
-// fighting over SQLite's file lock and never see SQLITE_BUSY; reads use a small pool of
-// read-only connections, which WAL mode lets run beside the writer. Another process sharing the
-// file is waited for up to the busy timeout.
+// Writes to each file go through a single connection, so writers in this process queue in Go
+// instead of fighting over SQLite's file lock and never see SQLITE_BUSY; reads use a small pool
+// of read-only connections with the decisions file attached, which WAL mode lets run beside
+// the writers. Another process sharing a file is waited for up to the busy timeout.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,18 +52,22 @@ type Options struct {
 type Store struct {
 	path   string
 	write  *sql.DB // one connection: every write transaction in this process queues for it
-	read   *sql.DB // read-only connections
+	dwrite *sql.DB // one connection to the decisions file, likewise
+	read   *sql.DB // read-only connections, the decisions file attached
 	now    func() time.Time
 	closed atomic.Bool
-	// vacuum is true when the database runs incremental auto-vacuum (see reclaim).
-	vacuum bool
+	// vacuum and dvacuum are true when the database and the decisions file run incremental
+	// auto-vacuum (see reclaim).
+	vacuum, dvacuum bool
 }
 
 var _ fraud.AuditLog = (*Store)(nil)
 
-// Open opens the database at path, creating the file (mode 0600) and its directory if they are
-// missing, and brings its schema up to date before it returns. The database runs in WAL mode
-// with foreign keys on. Errors opening or migrating are returned with the path for context.
+// Open opens the database at path and its decisions file (DecisionsFile(path)), creating the
+// files (mode 0600) and their directory if they are missing, and brings their schema up to date
+// before it returns, moving the decisions of a database made before the decisions had a file of
+// their own. Both run in WAL mode, the database with foreign keys on. Errors opening or
+// migrating are returned with the path for context.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite store: no path given")
@@ -84,61 +94,126 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
-	// synchronous=NORMAL is SQLite's recommended setting in WAL mode: a commit survives the
-	// process being killed, and only a power loss can undo the last few.
-	common := "_busy_timeout=" + busy + "&_foreign_keys=on&_synchronous=NORMAL"
-	// Incremental auto-vacuum lets reclaim give the pages of deleted jobs back to the file
-	// system. The driver sets it before the journal mode, and it only takes on a new file: a
-	// database made before keeps its free pages for reuse until a VACUUM.
-	// temp_store=MEMORY keeps statement journals in memory: a multi-row INSERT (the decision
-	// log's) would otherwise write one to a temporary file, and spend most of its time there.
-	// A 16 MiB page cache (SQLite's default is 2 MiB) keeps the indexes the decision log
-	// inserts into from being read back from the file on every batch. The write-ahead log is
-	// copied back into the file every 10,000 pages (40 MB) rather than SQLite's 1,000: the
-	// decision log's index pages are written many times between two checkpoints, and each
-	// checkpoint copies a page once however often it changed.
-	write, err := sql.Open("sqlite", dsn(abs, common+"&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_txlock=immediate&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(10000)"))
-	if err != nil {
+	dabs := DecisionsFile(abs)
+	if err := createFile(dabs); err != nil {
 		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
+	s := &Store{path: path, now: opts.Now}
+	fail := func(err error) (*Store, error) {
+		for _, db := range []*sql.DB{s.read, s.dwrite, s.write} {
+			if db != nil {
+				db.Close()
+			}
+		}
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	// The writers connect first: each switches its file to WAL before any reader opens it.
+	if s.write, err = openWriter(ctx, abs, busy, true, ""); err != nil {
+		return fail(err)
+	}
+	if err := migrate(ctx, s.write, ms); err != nil {
+		return fail(err)
+	}
+	if s.vacuum, err = autoVacuum(ctx, s.write); err != nil {
+		return fail(err)
+	}
+	if s.dwrite, err = openWriter(ctx, dabs, busy, false, ""); err != nil {
+		return fail(err)
+	}
+	if err := migrateDecisions(ctx, s.write, s.dwrite, abs); err != nil {
+		return fail(err)
+	}
+	if s.dvacuum, err = autoVacuum(ctx, s.dwrite); err != nil {
+		return fail(err)
+	}
 
-	s := &Store{path: path, write: write, now: opts.Now}
-	// The writer connects first: it switches the file to WAL before any reader opens it.
-	if err := write.PingContext(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open sqlite store %q: %w", path, storeError(err))
-	}
-	if err := migrate(ctx, write, ms); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
-	}
-	var vacuum int
-	if err := write.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&vacuum); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open sqlite store %q: %w", path, storeError(err))
-	}
-	s.vacuum = vacuum == 2 // INCREMENTAL
-
-	read, err := sql.Open("sqlite", dsn(abs, common+"&_query_only=on"))
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
-	}
+	// The read connections attach the decisions file as decisionsSchema: a query names the
+	// decisions table without its schema, and SQLite finds it there.
+	drv := &sqlite.Driver{}
+	drv.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
+		_, err := conn.ExecContext(context.Background(), "ATTACH DATABASE ? AS "+decisionsSchema,
+			[]driver.NamedValue{{Ordinal: 1, Value: dabs}})
+		return err
+	})
+	read := sql.OpenDB(connector{drv: drv, dsn: dsn(abs, "_busy_timeout="+busy+"&_foreign_keys=on&_query_only=on")})
 	read.SetMaxOpenConns(opts.MaxReadConns)
 	read.SetMaxIdleConns(opts.MaxReadConns)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 	s.read = read
 	if err := read.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open sqlite store %q: %w", path, storeError(err))
+		return fail(storeError(err))
 	}
 	return s, nil
 }
+
+// decisionsSchema is the name the decisions file is attached under.
+const decisionsSchema = "decision_log"
+
+// DecisionsFile returns the path of the decisions file of the database at path: beside it,
+// "-decisions" added to its name before the extension (fraudguard.db: fraudguard-decisions.db).
+func DecisionsFile(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-decisions" + ext
+}
+
+// openWriter opens the single write connection of the file at abs (the database when main,
+// else the decisions file), with more file: URI parameters when extra is not empty, and checks
+// that it works.
+func openWriter(ctx context.Context, abs, busy string, main bool, extra string) (*sql.DB, error) {
+	// synchronous=NORMAL is SQLite's recommended setting in WAL mode: a commit survives the
+	// process being killed, and only a power loss can undo the last few.
+	// Incremental auto-vacuum lets reclaim give the pages of deleted rows back to the file
+	// system. The driver sets it before the journal mode, and it only takes on a new file: a
+	// database made before keeps its free pages for reuse until a VACUUM.
+	params := "_busy_timeout=" + busy + "&_synchronous=NORMAL&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_txlock=immediate"
+	if main {
+		params += "&_foreign_keys=on"
+	} else {
+		// temp_store=MEMORY keeps statement journals in memory: a multi-row INSERT (the
+		// decision log's) would otherwise write one to a temporary file, and spend most of its
+		// time there. A 16 MiB page cache (SQLite's default is 2 MiB) keeps the indexes the
+		// decision log inserts into from being read back from the file on every batch. The
+		// write-ahead log is copied back into the file every 10,000 pages (40 MB) rather than
+		// SQLite's 1,000: the index pages are written many times between two checkpoints, and
+		// each checkpoint copies a page once however often it changed.
+		params += "&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(10000)"
+	}
+	if extra != "" {
+		params += "&" + extra
+	}
+	db, err := sql.Open("sqlite", dsn(abs, params))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, storeError(err)
+	}
+	return db, nil
+}
+
+// autoVacuum reports whether db's file runs incremental auto-vacuum.
+func autoVacuum(ctx context.Context, db *sql.DB) (bool, error) {
+	var mode int
+	if err := db.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return false, storeError(err)
+	}
+	return mode == 2, nil // INCREMENTAL
+}
+
+// connector opens connections of dsn with drv, whose connection hooks apply to them alone.
+type connector struct {
+	drv *sqlite.Driver
+	dsn string
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                       { return c.drv }
 
 // createFile creates the database file with owner-only permissions if it does not exist yet:
 // SQLite would create it with the umask's (often world-readable) mode, and its -wal and -shm
@@ -167,28 +242,32 @@ func dsn(abs, params string) string {
 // reclaim holds the single writer connection only briefly at a time.
 const reclaimPages = 2048
 
-// reclaim gives free pages back to the file system after deletes, in steps of reclaimPages,
-// and checkpoints the write-ahead log so the file shrinks. It does nothing on a database
-// without incremental auto-vacuum.
-func (s *Store) reclaim(ctx context.Context) error {
-	if !s.vacuum {
+// reclaim gives free pages of the database back to the file system after deletes (see
+// reclaimFile).
+func (s *Store) reclaim(ctx context.Context) error { return reclaimFile(ctx, s.write, s.vacuum) }
+
+// reclaimFile gives free pages back to the file system after deletes, in steps of
+// reclaimPages, and checkpoints the write-ahead log so the file shrinks. It does nothing on a
+// file without incremental auto-vacuum (vacuum false). db is the file's write connection.
+func reclaimFile(ctx context.Context, db *sql.DB, vacuum bool) error {
+	if !vacuum {
 		return nil
 	}
 	last := -1
 	for {
 		var free int
-		if err := s.write.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+		if err := db.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
 			return storeError(err)
 		}
 		if free == 0 || free == last { // done, or no headway to be made
 			break
 		}
 		last = free
-		if _, err := s.write.ExecContext(ctx, "PRAGMA incremental_vacuum("+strconv.Itoa(reclaimPages)+")"); err != nil {
+		if _, err := db.ExecContext(ctx, "PRAGMA incremental_vacuum("+strconv.Itoa(reclaimPages)+")"); err != nil {
 			return storeError(err)
 		}
 	}
-	_, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	_, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	return storeError(err)
 }
 
@@ -201,6 +280,9 @@ func (s *Store) Ping(ctx context.Context) error {
 		return errClosed("ping")
 	}
 	if err := s.write.PingContext(ctx); err != nil {
+		return wrap("ping", err)
+	}
+	if err := s.dwrite.PingContext(ctx); err != nil {
 		return wrap("ping", err)
 	}
 	var one int
@@ -217,11 +299,8 @@ func (s *Store) Close() error {
 	}
 	// optimize is cheap and keeps the query planner's statistics fresh across restarts.
 	_, _ = s.write.Exec("PRAGMA optimize")
-	var errs []error
-	if s.read != nil {
-		errs = append(errs, s.read.Close())
-	}
-	errs = append(errs, s.write.Close())
+	_, _ = s.dwrite.Exec("PRAGMA optimize")
+	errs := []error{s.read.Close(), s.dwrite.Close(), s.write.Close()}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close sqlite store %q: %w", s.path, err)
 	}

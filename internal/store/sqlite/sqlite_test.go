@@ -37,19 +37,23 @@ func TestStore(t *testing.T) {
 func TestOpenCreatesPrivateFileInWALMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "fraudguard.db") // the directory is created too
 	s := mustOpen(t, path)
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range []string{path, filepath.Join(filepath.Dir(path), "fraudguard-decisions.db")} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := st.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s: file mode: got %04o, want 0600", f, perm)
+		}
 	}
-	if perm := st.Mode().Perm(); perm != 0o600 {
-		t.Errorf("file mode: got %04o, want 0600", perm)
-	}
-	var mode string
-	if err := s.read.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if mode != "wal" {
-		t.Errorf("journal mode: got %q, want wal", mode)
+	for _, schema := range []string{"main", decisionsSchema} {
+		var mode string
+		if err := s.read.QueryRow("PRAGMA " + schema + ".journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" {
+			t.Errorf("%s: journal mode: got %q, want wal", schema, mode)
+		}
 	}
 	var fk int
 	if err := s.write.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil {
@@ -61,7 +65,7 @@ func TestOpenCreatesPrivateFileInWALMode(t *testing.T) {
 	// The decision log rewrites its index pages often; checkpoints every 10,000 pages copy each
 	// once per checkpoint instead of once per 1,000 pages written.
 	var checkpoint int
-	if err := s.write.QueryRow("PRAGMA wal_autocheckpoint").Scan(&checkpoint); err != nil {
+	if err := s.dwrite.QueryRow("PRAGMA wal_autocheckpoint").Scan(&checkpoint); err != nil {
 		t.Fatal(err)
 	}
 	if checkpoint != 10000 {
