@@ -213,7 +213,7 @@ type connector struct {
 }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
-func (c connector) Driver() driver.Driver                       { return c.drv }
+func (c connector) Driver() driver.Driver                        { return c.drv }
 
 // createFile creates the database file with owner-only permissions if it does not exist yet:
 // SQLite would create it with the umask's (often world-readable) mode, and its -wal and -shm
