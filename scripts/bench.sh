@@ -16,8 +16,9 @@
 #     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
 #     off, in rounds taken in turn (median round);
 #   - at 5,000 req/s on the server with the decision log off, alone and with tools/decisionload
-#     beside it doing the log's storage work in another process (normal priority, nice 19,
-#     SCHED_IDLE), and with the log on, in rounds taken in turn;
+#     beside it doing the log's storage work in another process (nice 19, SCHED_IDLE), and with
+#     the log on, written by its process (the default) and by the server itself
+#     (DECISION_WRITER=inline), in rounds taken in turn;
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
 #   - /predict/batch rows/s and peak RSS, with the decision log on and off, and the share of
@@ -81,11 +82,12 @@ KEY=$(grep -o 'fg_[A-Za-z0-9_-]*' "$work/key.out" | head -1)
 [[ -n $KEY ]] || { echo "bench: no key created:" >&2; cat "$work/key.out" >&2; exit 1; }
 ADMIN=bench-admin-key-0123456789abcdef
 
-# start_fraudguard NAME LOG_LEVEL [DECISION_LOG]: starts a fraudguard and sets NAME_url and NAME_pid.
+# start_fraudguard NAME LOG_LEVEL [DECISION_LOG [DECISION_WRITER]]: starts a fraudguard and sets
+# NAME_url and NAME_pid.
 start_fraudguard() {
-	local name=$1 level=$2 decisions=${3:-true} port
+	local name=$1 level=$2 decisions=${3:-true} writer=${4:-process} port
 	mkdir -p "$work/$name"
-	DECISION_LOG=$decisions MODEL_PATH=models DATA_DIR="$work/$name" API_HOST=127.0.0.1 API_PORT=0 API_KEYS_FILE="$work/keys.yaml" \
+	DECISION_LOG=$decisions DECISION_WRITER=$writer MODEL_PATH=models DATA_DIR="$work/$name" API_HOST=127.0.0.1 API_PORT=0 API_KEYS_FILE="$work/keys.yaml" \
 		ADMIN_API_KEY=$ADMIN LOG_LEVEL=$level LOG_FILE="$work/$name/fraudguard.log" LOG_MAX_FILES=0 PPROF=true \
 		"$fg" serve >"$work/$name/stdout" 2>&1 &
 	local pid=$!
@@ -107,6 +109,7 @@ start_fraudguard() {
 start_fraudguard prod INFO
 start_fraudguard quiet WARN
 start_fraudguard nodec INFO false
+start_fraudguard inline INFO true inline
 "$work/bare" -addr 127.0.0.1:0 >"$work/bare.out" 2>&1 &
 bare_pid=$!
 pids+=("$bare_pid")
@@ -293,22 +296,23 @@ done
 # What the decision log's storage work costs p99 where it runs: at 5,000 req/s again, the
 # server with the log off alone, then with tools/decisionload beside it storing 5,000
 # decisions a second with random ids (500 every 100 ms, the writer's work at this rate) into a
-# SQLite file of its own, at normal CPU priority, at the lowest nice value (19) and in the
-# idle scheduling class (SCHED_IDLE: run only when a core has nothing else), and the server
-# with the log on, in turn (the order reversed every other round). Each loader's file grows over
-# its rounds, as the server's log does.
+# SQLite file of its own, at the lowest nice value (19) and in the idle scheduling class
+# (SCHED_IDLE: run only when a core has nothing else), the server with the log on (its writer
+# process, the default) and the server that writes the log itself (DECISION_WRITER=inline), in
+# turn (the order reversed every other round). Each loader's file grows over its rounds, as the
+# servers' logs do.
 echo "bench: the decision log's storage work in another process, $RATE_ROUNDS round(s) of ${RATE_SECONDS}s each..."
-: >"$work/beside.alone" >"$work/beside.normal" >"$work/beside.niced" >"$work/beside.idle" >"$work/beside.prod"
+: >"$work/beside.alone" >"$work/beside.niced" >"$work/beside.idle" >"$work/beside.prod" >"$work/beside.inline"
 for r in $(seq 1 "$RATE_ROUNDS"); do
-	order="alone normal niced idle prod"
-	((r % 2)) || order="prod idle niced normal alone"
+	order="alone niced idle prod inline"
+	((r % 2)) || order="inline prod idle niced alone"
 	for s in $order; do
 		url=$nodec_url
 		case $s in
-		normal) "$work/decisionload" -db "$work/beside-normal.db" -rate 5000 -interval 100ms >>"$work/beside.normal.out" 2>&1 & loader=$! ;;
 		niced) nice -n 19 "$work/decisionload" -db "$work/beside-niced.db" -rate 5000 -interval 100ms >>"$work/beside.niced.out" 2>&1 & loader=$! ;;
 		idle) chrt --idle 0 "$work/decisionload" -db "$work/beside-idle.db" -rate 5000 -interval 100ms >>"$work/beside.idle.out" 2>&1 & loader=$! ;;
 		prod) url=$prod_url ;;
+		inline) url=$inline_url ;;
 		esac
 		[[ -z $loader ]] || sleep 1
 		loadtest "$url" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/beside.$s.$r.json" || true
@@ -526,17 +530,18 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo
 	echo "\`fraudguard loadtest --rate 5000\` again: the server with \`DECISION_LOG=false\` alone, then with \`tools/decisionload\` beside it —"
 	echo "another process that stores 5,000 decisions a second with random ids into a SQLite file of its own, 500 every 100 ms (what"
-	echo "the log's writer does at this rate, without the requests) — at normal CPU priority, at the lowest nice value (\`nice -n 19\`) and in"
-	echo "the idle scheduling class (\`chrt --idle 0\`: it runs only when a core has nothing else to run), and the server with the log on; $RATE_ROUNDS round(s) of ${RATE_SECONDS} s each, in turn, the order reversed every other round. Each loader's file starts"
-	echo "empty and grows over its rounds; the server's log already held the decisions of the phases before."
+	echo "the log's writer does at this rate, without the requests) — at the lowest nice value (\`nice -n 19\`) and in"
+	echo "the idle scheduling class (\`chrt --idle 0\`: it runs only when a core has nothing else to run), the server with the log on (its"
+	echo "writer process, in the idle class: the default) and the server that stores the log itself (\`DECISION_WRITER=inline\`); $RATE_ROUNDS round(s) of ${RATE_SECONDS} s each, in turn, the order reversed every other round. Each loader's file starts"
+	echo "empty and grows over its rounds; the servers' logs already held the decisions of the phases before (the inline server's, none before this phase)."
 	echo
 	echo "| | p99, median round (every round) |"
 	echo "| --- | --- |"
 	echo "| \`DECISION_LOG=false\`, alone | $(beside alone) |"
-	echo "| \`DECISION_LOG=false\`, the work beside it | $(beside normal); $(stored normal) |"
 	echo "| \`DECISION_LOG=false\`, the work beside it at \`nice -n 19\` | $(beside niced); $(stored niced) |"
 	echo "| \`DECISION_LOG=false\`, the work beside it at \`chrt --idle 0\` | $(beside idle); $(stored idle) |"
-	echo "| the decision log on: the same work in the server | $(beside prod) |"
+	echo "| the decision log on, stored by its writer process (the default) | $(beside prod) |"
+	echo "| the decision log on, \`DECISION_WRITER=inline\`: the same work in the server | $(beside inline) |"
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo

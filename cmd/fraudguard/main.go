@@ -39,6 +39,7 @@ func commands() []command {
 		{"loadtest", "send load to a server and report throughput, latency and errors", runLoadtest},
 		{"export", "write labelled decisions as a creditcard.csv-style file for train", runExport},
 		{"probe", "check a server's probe route, for a container health check", runProbe},
+		{"decision-writer", "store the decisions serve sends (serve starts it)", runDecisionWriter},
 		{"version", "print the version", runVersion},
 	}
 }

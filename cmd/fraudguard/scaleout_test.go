@@ -29,6 +29,11 @@ func pgServer() *pgtest.Server {
 }
 
 func TestMain(m *testing.M) {
+	// serve starts this executable's decision-writer command; under go test that is the test
+	// binary, which runs the command as the real binary would.
+	if len(os.Args) > 1 && os.Args[1] == "decision-writer" {
+		main()
+	}
 	code := m.Run()
 	if pg.srv != nil {
 		pg.srv.Stop()

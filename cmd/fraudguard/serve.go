@@ -52,7 +52,7 @@ type serveStore interface {
 func openStore(ctx context.Context, cfg config.Config) (serveStore, bool, error) {
 	url := cfg.DatabaseURL.Reveal()
 	if url == "" {
-		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "fraudguard.db"), sqlite.Options{})
+		s, err := sqlite.Open(ctx, sqlitePath(cfg), sqlite.Options{})
 		if err != nil {
 			return nil, false, fmt.Errorf("open store: %w", err)
 		}
@@ -70,6 +70,9 @@ func openStore(ctx context.Context, cfg config.Config) (serveStore, bool, error)
 	}
 	return s, true, nil
 }
+
+// sqlitePath is the embedded store's database file.
+func sqlitePath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "fraudguard.db") }
 
 // sharedState is what REDIS_URL brings: the rate limiter, and strikes and blocks shared by
 // every instance.
@@ -310,7 +313,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 
 	auditor := audit.New(jobStore, logger, time.Now, 4096)
 	metrics.WatchAudit(auditor)
-	decisions := decision.New(jobStore, logger, decision.Options{})
+	// With the embedded store, a process of its own at the lowest CPU priority writes the
+	// decision log (DECISION_WRITER=process), so that the answers never wait for its work.
+	var decisionOpts decision.Options
+	closeWriter := func(context.Context) error { return nil }
+	if !sharedDB && cfg.DecisionLog && cfg.DecisionWriter == "process" {
+		w, err := startDecisionWriter(ctx, sqlitePath(cfg), logger)
+		if err != nil {
+			log.Warn("the decision log is written by the server itself", slog.String("error", err.Error()))
+		} else {
+			decisionOpts.Recorder, closeWriter = w, w.Close
+		}
+	}
+	decisions := decision.New(jobStore, logger, decisionOpts)
 	metrics.WatchDecisions(decisions)
 	var recorder api.DecisionRecorder // DECISION_LOG=false records nothing; what is stored stays readable
 	if cfg.DecisionLog {
@@ -449,7 +464,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		Workers: []api.Task{{Name: "batch workers", Run: jobs.Run}},
 		Writers: []api.Task{{Name: "audit writer", Run: auditor.Run}, {Name: "decision log writer", Run: decisions.Run}},
 		Flush:   []api.Step{{Name: "trace exporter", Do: tracing.Shutdown}},
-		Close:   []api.Step{{Name: "store", Do: func(context.Context) error { return store.Close() }}},
+		Close: []api.Step{{Name: "decision writer process", Do: closeWriter},
+			{Name: "store", Do: func(context.Context) error { return store.Close() }}},
 	}
 	return lc.Run(ctx)
 }

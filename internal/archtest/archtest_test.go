@@ -66,6 +66,8 @@ var layers = map[string]place{
 	"internal/api/docs":               {rank: 2, only: none},
 	"internal/store/sqlite":           {rank: 2, only: []string{"internal/fraud"}, drivers: []string{"modernc.org/sqlite"}},
 	"internal/store/postgres":         {rank: 2, only: []string{"internal/fraud"}, drivers: []string{"github.com/jackc/pgx"}},
+	// The decision log's writer process, and the server's side of it: decisions, nothing else.
+	"internal/decision/process": {rank: 3, only: []string{"internal/fraud"}},
 
 	// The synthetic generator, which fits its parameters on rows read by dataset.
 	"internal/synth": {rank: 3},

@@ -70,6 +70,9 @@ type Config struct {
 	AuditRetentionDays int
 	// DecisionLog records every answer of /predict and /predict/batch.
 	DecisionLog bool
+	// DecisionWriter is where the embedded store's decision log is written: "process" (a
+	// process of its own at the lowest CPU priority) or "inline" (a goroutine of the server).
+	DecisionWriter string
 	// DecisionRetentionDays is how many days recorded decisions are kept; 0 keeps them forever.
 	DecisionRetentionDays int
 	// DriftInterval is how often the drift gauges are computed again.
@@ -414,6 +417,14 @@ func settings() []setting {
 		{"HTTPS_ONLY", "false", "refuse plain HTTP (X-Forwarded-Proto believed from TRUSTED_PROXIES only) and send HSTS", boolSetter(func(c *Config) *bool { return &c.HTTPSOnly })},
 		{"AUDIT_RETENTION_DAYS", "90", "days stored audit events are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.AuditRetentionDays })},
 		{"DECISION_LOG", "true", "record every answer of /predict and /predict/batch in the decision log (GET /decisions)", boolSetter(func(c *Config) *bool { return &c.DecisionLog })},
+		{"DECISION_WRITER", "process", "with the embedded store, who writes the decision log: process (a process of its own at the lowest CPU priority, so that the answers never wait for it) or inline (a goroutine of the server)", func(c *Config, v string) error {
+			v = strings.ToLower(v)
+			if v != "process" && v != "inline" {
+				return errors.New("must be process or inline")
+			}
+			c.DecisionWriter = v
+			return nil
+		}},
 		{"DRIFT_INTERVAL", "5m", "how often fraudguard_feature_psi and fraudguard_score_psi are computed again from the decision log", durationSetter(func(c *Config) *time.Duration { return &c.DriftInterval })},
 		{"DRIFT_WINDOW", "1h", "the recorded decisions, up to now, the drift gauges measure", durationSetter(func(c *Config) *time.Duration { return &c.DriftWindow })},
 		{"DECISION_RETENTION_DAYS", "30", "days recorded decisions and their labels are kept; older ones are deleted at start-up and then hourly (0: keep forever)", intSetter(0, 36_500, func(c *Config) *int { return &c.DecisionRetentionDays })},
@@ -683,6 +694,7 @@ func (c *Config) LogAttrs() []slog.Attr {
 		slog.Bool("https_only", c.HTTPSOnly),
 		slog.Int("audit_retention_days", c.AuditRetentionDays),
 		slog.Bool("decision_log", c.DecisionLog),
+		slog.String("decision_writer", c.DecisionWriter),
 		slog.Int("decision_retention_days", c.DecisionRetentionDays),
 		slog.Duration("drift_interval", c.DriftInterval),
 		slog.Duration("drift_window", c.DriftWindow),

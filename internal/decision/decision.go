@@ -66,6 +66,9 @@ type Options struct {
 	RestFactor float64
 	// Now is the clock of retention; time.Now when nil.
 	Now func() time.Time
+	// Recorder stores the batches instead of the store (a writer process, see package
+	// process); the store still purges and reads them.
+	Recorder fraud.DecisionRecorder
 }
 
 // entry is a queued decision and the model that made it, for its reasons.
@@ -86,6 +89,7 @@ type entry struct {
 // stores what is queued before it returns.
 type Log struct {
 	store  fraud.DecisionLog
+	rec    fraud.DecisionRecorder // the store, or Options.Recorder
 	logger *slog.Logger
 	opts   Options
 	queue  chan *entry
@@ -121,8 +125,13 @@ func New(store fraud.DecisionLog, logger *slog.Logger, opts Options) *Log {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	rec := opts.Recorder
+	if rec == nil {
+		rec = store
+	}
 	return &Log{
 		store:    store,
+		rec:      rec,
 		logger:   logger.With(slog.String("component", "decisions")),
 		opts:     opts,
 		queue:    make(chan *entry, opts.QueueSize),
@@ -252,7 +261,7 @@ func (l *Log) flush(ctx context.Context, batch []fraud.Decision) []fraud.Decisio
 	if len(batch) == 0 {
 		return batch
 	}
-	if err := l.store.RecordDecisions(ctx, batch); err != nil {
+	if err := l.rec.RecordDecisions(ctx, batch); err != nil {
 		l.failed.Add(int64(len(batch)))
 		l.logger.Error("decisions not stored", slog.Int("count", len(batch)), slog.String("error", err.Error()))
 	} else {

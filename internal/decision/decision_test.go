@@ -163,6 +163,18 @@ func TestFlushInterval(t *testing.T) {
 	}
 }
 
+func TestRecorderStoresInsteadOfTheStore(t *testing.T) {
+	mem := &memStore{}
+	store := &fakeStore{} // its RecordDecisions is unset: a call panics
+	l := New(store, discard(), Options{FlushInterval: 20 * time.Millisecond, Recorder: mem.store()})
+	run(t, l)
+	l.Record(dec("one", 0.1), nil)
+	waitFor(t, func() bool { return len(mem.all()) == 1 })
+	if l.Recorded() != 1 {
+		t.Errorf("recorded: got %d, want 1", l.Recorded())
+	}
+}
+
 // TestQueueFullDropsWithoutWaiting holds the store (a fault: a stalled disk) so the queue fills;
 // Record must go on returning at once, and count what it could not queue.
 func TestQueueFullDropsWithoutWaiting(t *testing.T) {

@@ -1,0 +1,286 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/store/sqlite"
+)
+
+// childEnv makes the test binary, started again by a test, a writer process: "store" stores in
+// the decisions file named by its argument ("nostore" too, but newWriter makes no store for
+// it), "fail" refuses every batch, "hang" never answers a batch.
+const childEnv = "PROCESS_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(childMain(mode, os.Args[len(os.Args)-1]))
+	}
+	os.Exit(m.Run())
+}
+
+func childMain(mode, path string) int {
+	ctx := context.Background()
+	if _, err := Lower(); err != nil {
+		fmt.Fprintln(os.Stderr, "lower:", err)
+	}
+	var rec fraud.DecisionRecorder
+	var opened error
+	switch mode {
+	case "store", "nostore":
+		r, err := sqlite.OpenRecorder(ctx, path, sqlite.Options{})
+		if err == nil {
+			defer r.Close()
+			rec = r
+		}
+		opened = err
+	case "fail":
+		rec = failing{}
+	case "hang":
+		rec = hanging{}
+	}
+	if err := Serve(ctx, os.Stdin, os.Stdout, rec, opened); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+type failing struct{}
+
+func (failing) RecordDecisions(context.Context, []fraud.Decision) error {
+	return errors.New("the disk is full")
+}
+
+type hanging struct{}
+
+func (hanging) RecordDecisions(context.Context, []fraud.Decision) error {
+	select {}
+}
+
+// newWriter returns a Writer of test-binary processes in mode, storing in the decisions file
+// of a new store (returned, nil for the modes that do not store).
+func newWriter(t *testing.T, mode string, opts Options) (*Writer, *sqlite.Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fraudguard.db")
+	var store *sqlite.Store
+	if mode == "store" {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		store = s
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(func() *exec.Cmd {
+		cmd := exec.Command(exe, "-test.run=^$", sqlite.DecisionsFile(path))
+		cmd.Env = append(os.Environ(), childEnv+"="+mode)
+		return cmd
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
+	t.Cleanup(func() { w.Close(context.Background()) })
+	return w, store
+}
+
+func decisions(prefix string, n int) []fraud.Decision {
+	ds := make([]fraud.Decision, n)
+	for i := range ds {
+		ds[i] = fraud.Decision{TransactionID: fmt.Sprintf("%s-%d", prefix, i), RequestID: "req", Time: time.Now().UTC(),
+			ModelVersion: "v1", Probability: float64(i) / float64(n), Risk: fraud.RiskLow, Threshold: 0.5}
+		ds[i].Features[0] = float64(i)
+	}
+	return ds
+}
+
+func mustStored(t *testing.T, store *sqlite.Store, want []fraud.Decision) {
+	t.Helper()
+	for _, d := range want {
+		got, err := store.DecisionsOf(context.Background(), d.TransactionID)
+		if err != nil || len(got) != 1 || got[0].Probability != d.Probability || got[0].Features != d.Features {
+			t.Fatalf("%s: got %+v, %v; want it stored once as sent", d.TransactionID, got, err)
+		}
+	}
+}
+
+// exited reports whether the process pid has ended (and been reaped).
+func exited(pid int) bool {
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+func TestWriterStoresThroughAProcess(t *testing.T) {
+	ctx := context.Background()
+	w, store := newWriter(t, "store", Options{})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := w.Pid()
+	if pid == 0 || pid == os.Getpid() {
+		t.Fatalf("pid %d: want a process of its own", pid)
+	}
+	a, b := decisions("a", 1000), decisions("b", 3)
+	for _, ds := range [][]fraud.Decision{a, b, nil} {
+		if err := w.RecordDecisions(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustStored(t, store, append(a, b...))
+	if err := w.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if !exited(pid) {
+		t.Errorf("process %d still runs after Close", pid)
+	}
+	if err := w.RecordDecisions(ctx, b); fraud.ErrorCode(err) != fraud.CodeServiceUnavailable {
+		t.Errorf("after Close: got %v, want %s", err, fraud.CodeServiceUnavailable)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestWriterStartsAKilledProcessAgain(t *testing.T) {
+	ctx := context.Background()
+	w, store := newWriter(t, "store", Options{RestartDelay: 300 * time.Millisecond})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := w.Pid()
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// A process that dies between batches is seen at once: no batch is sent to it.
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Pid() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed process is still taken for running after 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := w.RecordDecisions(ctx, decisions("early", 5)); fraud.ErrorCode(err) != fraud.CodeServiceUnavailable || !strings.Contains(err.Error(), "started again in") {
+		t.Errorf("batch within the restart delay: got %v, want %s saying when it starts again", err, fraud.CodeServiceUnavailable)
+	}
+	time.Sleep(300 * time.Millisecond)
+	ds := decisions("after", 5)
+	if err := w.RecordDecisions(ctx, ds); err != nil {
+		t.Fatalf("batch after the restart delay: %v", err)
+	}
+	mustStored(t, store, ds)
+	if second := w.Pid(); second == first || second == 0 {
+		t.Errorf("pid after restart: got %d, want a new process (the first was %d)", second, first)
+	}
+	if n := w.Restarts(); n != 1 {
+		t.Errorf("restarts: got %d, want 1", n)
+	}
+	if !exited(first) {
+		t.Errorf("the killed process %d was not reaped", first)
+	}
+}
+
+func TestStartFailsWhenTheProcessCannotOpenItsStore(t *testing.T) {
+	w, _ := newWriter(t, "nostore", Options{}) // the decisions file does not exist
+	err := w.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "fraudguard-decisions.db") {
+		t.Fatalf("got %v, want an error naming the decisions file", err)
+	}
+	if w.Pid() != 0 {
+		t.Errorf("a process runs after a failed start")
+	}
+}
+
+func TestStoreErrorsComeBackAndTheProcessStays(t *testing.T) {
+	ctx := context.Background()
+	w, _ := newWriter(t, "fail", Options{})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := w.Pid()
+	for range 2 {
+		if err := w.RecordDecisions(ctx, decisions("x", 2)); err == nil || !strings.Contains(err.Error(), "the disk is full") {
+			t.Fatalf("got %v, want the store's error", err)
+		}
+	}
+	if w.Pid() != pid || w.Restarts() != 0 {
+		t.Errorf("pid %d → %d, restarts %d: want the same process", pid, w.Pid(), w.Restarts())
+	}
+}
+
+func TestHungProcessIsKilled(t *testing.T) {
+	ctx := context.Background()
+	w, _ := newWriter(t, "hang", Options{BatchTimeout: 200 * time.Millisecond, StopTimeout: 200 * time.Millisecond})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := w.Pid()
+	err := w.RecordDecisions(ctx, decisions("x", 2))
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("got %v, want a deadline error", err)
+	}
+	if !exited(pid) || w.Pid() != 0 {
+		t.Errorf("the hung process %d was not stopped", pid)
+	}
+	// A deadline of the caller's own applies too.
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := w.RecordDecisions(short, decisions("y", 2)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("with the caller's deadline: got %v, want a deadline error", err)
+	}
+}
+
+func TestProcessRunsInTheIdleClass(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the priority is only lowered on Linux")
+	}
+	w, _ := newWriter(t, "store", Options{})
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pid := w.Pid()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) < 2 {
+		t.Fatalf("%d threads: want the Go runtime's several", len(tasks))
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The fields after the command's name, which is in parentheses: state is field 3;
+		// nice is field 19 and policy field 41.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		if nice, policy := f[19-3], f[41-3]; policy != "5" && nice != "19" {
+			t.Errorf("thread %s: policy %s, nice %s; want SCHED_IDLE (5) or nice 19", task.Name(), policy, nice)
+		}
+	}
+}
+
+func TestServeRefusesAnotherStream(t *testing.T) {
+	err := Serve(context.Background(), strings.NewReader("Time,V1,V2\n1,2,3\n"), io.Discard, failing{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a decision stream") {
+		t.Errorf("got %v, want an error saying it is not a decision stream", err)
+	}
+	opened := errors.New("open decisions file: no such file")
+	if err := Serve(context.Background(), strings.NewReader(""), io.Discard, nil, opened); err != opened {
+		t.Errorf("store not opened: got %v, want %v", err, opened)
+	}
+}
