@@ -17,7 +17,9 @@ import (
 // runDecisionWriter is the decision log's writer process that serve starts
 // (DECISION_WRITER=process): it lowers its CPU priority to the idle class, opens the decisions
 // file and stores the batches serve sends on standard input, answering each on standard output,
-// until its input ends.
+// until its input ends. SIGINT and SIGTERM do not stop it (a service manager may send them to
+// every process of the service at once): the server stops it when it has sent the last batch,
+// and its input ends as well when the server dies.
 func runDecisionWriter(ctx context.Context, args []string, _ func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("decision-writer", "store the decisions serve sends on standard input in the decisions file (serve starts it; not for use by hand)", stderr)
 	db := fs.String("db", "", "the decisions file, made by serve's store (DATA_DIR/fraudguard-decisions.db)")
@@ -39,7 +41,7 @@ func runDecisionWriter(ctx context.Context, args []string, _ func(string) string
 		defer r.Close()
 		rec = r
 	}
-	return process.Serve(ctx, stdin, stdout, rec, err)
+	return process.Serve(context.WithoutCancel(ctx), stdin, stdout, rec, err)
 }
 
 // startDecisionWriter starts the decision log's writer process on the decisions file of the
@@ -51,7 +53,9 @@ func startDecisionWriter(ctx context.Context, dbPath string, logger *slog.Logger
 	}
 	file := sqlite.DecisionsFile(dbPath)
 	w := process.New(func() *exec.Cmd {
-		return exec.Command(exe, "decision-writer", "--db", file)
+		cmd := exec.Command(exe, "decision-writer", "--db", file)
+		cmd.Env = []string{} // it reads no setting: the server's secrets stay out of it
+		return cmd
 	}, logger, process.Options{})
 	if err := w.Start(ctx); err != nil {
 		return nil, err

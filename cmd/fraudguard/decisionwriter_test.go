@@ -41,11 +41,23 @@ func TestServeWritesDecisionsInAProcess(t *testing.T) {
 		t.Errorf("process %d: policy %s, nice %s; want SCHED_IDLE (5) or nice 19", pid, policy, nice)
 	}
 
+	if environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil || len(environ) != 0 {
+		t.Errorf("process %d's environment: got %q, %v; want none (the server's secrets stay out of it)", pid, environ, err)
+	}
+	// A service manager may send SIGTERM to every process of the service: the writer goes on
+	// until the server has sent it the last batch.
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+
 	const n = 20
 	for i := range n {
 		if resp, body := call(t, "POST", s.url+"/predict", "application/json", withID(fmt.Sprintf("txn-proc-%d", i))); resp.StatusCode != 200 {
 			t.Fatalf("predict: %d %v", resp.StatusCode, body)
 		}
+	}
+	if m := regexp.MustCompile(`"component":"decision writer process","pid":(\d+)`).FindAllStringSubmatch(s.logs.String(), -1); len(m) != 1 {
+		t.Errorf("%d processes started, want the one, which SIGTERM did not stop:\n%s", len(m), s.logs)
 	}
 	s.stop(t) // the drain stores what is queued through the process, which then exits
 	if !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
