@@ -15,10 +15,11 @@
 #   - /predict p50/p99 at 1,000 and 5,000 req/s (fraudguard loadtest, open loop, a random
 #     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
 #     off, in rounds taken in turn (median round);
-#   - at 5,000 req/s on the server with the decision log off, alone and with tools/decisionload
-#     beside it doing the log's storage work in another process (nice 19, SCHED_IDLE), and with
-#     the log on, written by its process (the default) and by the server itself
-#     (DECISION_WRITER=inline), in rounds taken in turn;
+#   - whether the decision log changes p99 at 5,000 req/s: the server with the log off, alone
+#     and with tools/decisionload beside it doing the log's storage work in another process in
+#     the idle scheduling class, and with the log on, stored by its writer process (the
+#     default) and by the server itself (DECISION_WRITER=inline), eight rounds of each in turn,
+#     each compared with the log off by a bootstrap interval;
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
 #   - /predict/batch rows/s and peak RSS, with the decision log on and off, and the share of
@@ -28,16 +29,17 @@
 #   - a CPU profile of fraudguard at saturation (/debug/pprof, PPROF=true, admin key).
 #
 # QUICK=1 runs every measurement short (about two minutes in all; the job has 100,000 rows).
-# OUT names the report (BENCHMARKS.md). Needs wrk, curl and jq (make deps-bench), nice and chrt.
+# OUT names the report (BENCHMARKS.md). Needs wrk, curl and jq (make deps-bench), chrt, pgrep
+# and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=${QUICK:-0}
 OUT=${OUT:-BENCHMARKS.md}
 if [[ $QUICK == 1 ]]; then
-	SAT_SECONDS=4 SAT_ROUNDS=1 IDS_ROUNDS=1 RATE_SECONDS=4 RATE_ROUNDS=1 CONN_SECONDS=8 BATCH_SECONDS=4 HEALTH_SECONDS=4 JOB_ROWS=100000 PROFILE_SECONDS=3
+	SAT_SECONDS=4 SAT_ROUNDS=1 IDS_ROUNDS=1 RATE_SECONDS=4 RATE_ROUNDS=1 LOG_SECONDS=4 LOG_ROUNDS=2 CONN_SECONDS=8 BATCH_SECONDS=4 HEALTH_SECONDS=4 JOB_ROWS=100000 PROFILE_SECONDS=3
 else
-	SAT_SECONDS=8 SAT_ROUNDS=5 IDS_ROUNDS=3 RATE_SECONDS=12 RATE_ROUNDS=3 CONN_SECONDS=30 BATCH_SECONDS=10 HEALTH_SECONDS=10 JOB_ROWS=1000000 PROFILE_SECONDS=8
+	SAT_SECONDS=8 SAT_ROUNDS=5 IDS_ROUNDS=3 RATE_SECONDS=12 RATE_ROUNDS=3 LOG_SECONDS=10 LOG_ROUNDS=8 CONN_SECONDS=30 BATCH_SECONDS=10 HEALTH_SECONDS=10 JOB_ROWS=1000000 PROFILE_SECONDS=8
 fi
 CONNECTIONS=${CONNECTIONS:-2000}
 MEMLIMIT=${MEMLIMIT:-64MiB} # GOMEMLIMIT of the extra 2,000-connection run
@@ -46,8 +48,9 @@ need() { command -v "$1" >/dev/null || { echo "bench: $1 is needed (make deps-be
 need curl
 need wrk
 need jq
-need nice
 need chrt
+need pgrep
+need python3
 
 work=$(mktemp -d)
 pids=()
@@ -293,29 +296,31 @@ for s in prod nodec bare; do
 	cp "$work/rate5000.$s.$median_round.rss" "$work/rate5000.$s.rss" 2>/dev/null || true
 done
 
-# What the decision log's storage work costs p99 where it runs: at 5,000 req/s again, the
-# server with the log off alone, then with tools/decisionload beside it storing 5,000
-# decisions a second with random ids (500 every 100 ms, the writer's work at this rate) into a
-# SQLite file of its own, at the lowest nice value (19) and in the idle scheduling class
-# (SCHED_IDLE: run only when a core has nothing else), the server with the log on (its writer
-# process, the default) and the server that writes the log itself (DECISION_WRITER=inline), in
-# turn (the order reversed every other round). Each loader's file grows over its rounds, as the
-# servers' logs do.
-echo "bench: the decision log's storage work in another process, $RATE_ROUNDS round(s) of ${RATE_SECONDS}s each..."
-: >"$work/beside.alone" >"$work/beside.niced" >"$work/beside.idle" >"$work/beside.prod" >"$work/beside.inline"
-for r in $(seq 1 "$RATE_ROUNDS"); do
-	order="alone niced idle prod inline"
-	((r % 2)) || order="inline prod idle niced alone"
+# Whether the decision log changes p99 at 5,000 req/s: a p99 moves by milliseconds from one
+# round to the next here, so this takes LOG_ROUNDS rounds of each setting in turn (the order
+# reversed every other round): the server with the log off alone, with tools/decisionload
+# beside it storing 5,000 decisions a second with random ids (500 every 100 ms, the writer's
+# work at this rate) into a SQLite file of its own in the idle scheduling class (SCHED_IDLE: run
+# only when a core has nothing else), the server with the log on (its writer process, the
+# default) and the server that stores the log itself (DECISION_WRITER=inline). Each setting is
+# compared with the log off by the difference of the medians of their rounds, with a 95%
+# bootstrap interval (the rounds of each resampled 10,000 times). Each loader's file grows over
+# its rounds, as the servers' logs do.
+echo "bench: the decision log at 5,000 req/s, $LOG_ROUNDS round(s) of ${LOG_SECONDS}s per setting..."
+: >"$work/beside.alone" >"$work/beside.idle" >"$work/beside.prod" >"$work/beside.inline"
+decisions before-log
+for r in $(seq 1 "$LOG_ROUNDS"); do
+	order="alone idle prod inline"
+	((r % 2)) || order="inline prod idle alone"
 	for s in $order; do
 		url=$nodec_url
 		case $s in
-		niced) nice -n 19 "$work/decisionload" -db "$work/beside-niced.db" -rate 5000 -interval 100ms >>"$work/beside.niced.out" 2>&1 & loader=$! ;;
 		idle) chrt --idle 0 "$work/decisionload" -db "$work/beside-idle.db" -rate 5000 -interval 100ms >>"$work/beside.idle.out" 2>&1 & loader=$! ;;
 		prod) url=$prod_url ;;
 		inline) url=$inline_url ;;
 		esac
 		[[ -z $loader ]] || sleep 1
-		loadtest "$url" --rate 5000 --duration "${RATE_SECONDS}s" --connections 64 >"$work/beside.$s.$r.json" || true
+		loadtest "$url" --rate 5000 --duration "${LOG_SECONDS}s" --connections 64 >"$work/beside.$s.$r.json" || true
 		p99=$(jq -r '.latency.p99_ms // "?"' "$work/beside.$s.$r.json" 2>/dev/null || echo '?')
 		if [[ -n $loader ]]; then
 			kill "$loader" 2>/dev/null || true
@@ -329,8 +334,40 @@ for r in $(seq 1 "$RATE_ROUNDS"); do
 		echo "$p99" >>"$work/beside.$s"
 	done
 done
+settle_decisions
+decisions after-log
 # beside SETTING: "median ms (rounds a/b/c)" of the p99s of one setting.
 beside() { echo "$(median <"$work/beside.$1") ms ($(paste -sd/ "$work/beside.$1"))"; }
+# shift SETTING: "+d ms [lo, hi]": the median of SETTING's p99s less the log-off server's, and
+# its 95% bootstrap interval; a round without a figure ('?') is left out.
+shift_of() {
+	python3 - "$work/beside.$1" "$work/beside.alone" <<-'PY'
+		import random, statistics, sys
+		def rounds(path):
+		    return [float(x) for x in open(path).read().split() if x != "?"]
+		a, b = rounds(sys.argv[1]), rounds(sys.argv[2])
+		if len(a) < 2 or len(b) < 2:
+		    print("?"); sys.exit()
+		rng = random.Random(1)
+		d = sorted(statistics.median(rng.choices(a, k=len(a))) - statistics.median(rng.choices(b, k=len(b))) for _ in range(10000))
+		print("%+.2f ms [%+.2f, %+.2f]" % (statistics.median(a) - statistics.median(b), d[250], d[9749]))
+	PY
+}
+# unchanged: whether the log-on server's interval holds 0 while the inline server's lies above
+# it (the run can tell a change of that size); "undecided" when neither shows a change.
+p99_verdict() {
+	local on inline
+	on=$(shift_of prod) inline=$(shift_of inline)
+	if [[ $on == "?" || $inline == "?" ]]; then echo "undecided (rounds missing)"; return; fi
+	local on_lo on_hi in_lo
+	read -r on_lo on_hi < <(sed 's/.*\[\([^,]*\), \([^]]*\)\]/\1 \2/' <<<"$on")
+	in_lo=$(sed 's/.*\[\([^,]*\),.*/\1/' <<<"$inline")
+	if awk -v l="$on_lo" -v h="$on_hi" 'BEGIN { exit !(l <= 0 && h >= 0) }'; then
+		if awk -v l="$in_lo" 'BEGIN { exit !(l > 0) }'; then echo "met"; else echo "undecided (this run cannot tell the inline writer's change either)"; fi
+	else
+		echo "**missed**"
+	fi
+}
 # stored SETTING: the decisions a loader stored over its rounds, and its rate in each.
 stored() { awk '/^stored/ { n += $2; r = r (r == "" ? "" : "/") $6 } END { printf "%d decisions stored, %s a second by round", n, r }' "$work/beside.$1.out" 2>/dev/null; }
 
@@ -382,6 +419,11 @@ dropped=$(curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" | awk '$1 == "fraudg
 log_lines=$(cat "$work"/prod/fraudguard*.log | wc -l) # with the files rotated away
 decisions end
 rss_now=$(hwm "$prod_pid")
+# The production server's decision writer process (DECISION_WRITER=process): its peak RSS over
+# its life, which with_rss does not reset.
+writer_rss="?"
+writer_pid=$(pgrep -P "$prod_pid" -f decision-writer | head -1 || true)
+[[ -z $writer_pid ]] || writer_rss=$(($(vmhwm "$writer_pid") / 1024))
 
 echo "bench: a background job of $JOB_ROWS rows (scripts/bench-batch.sh)..."
 job_out=$(ROWS=$JOB_ROWS WRK_SECONDS=$((QUICK == 1 ? 3 : 8)) bash scripts/bench-batch.sh 2>&1 | sed -n '/^batch job/,$p' || true)
@@ -526,22 +568,26 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "The decision log recorded $(recorded before-1000 after-1000) of the decisions at 1,000 req/s and $(recorded before-5000 after-5000) at 5,000;"
 	echo "its writer rested $(rests before-1000 after-1000) times at 1,000 req/s and $(rests before-5000 after-5000) at 5,000."
 	echo
-	echo "## The decision log's storage work in another process"
+	echo "## The decision log at 5,000 req/s: p99 on against off"
 	echo
-	echo "\`fraudguard loadtest --rate 5000\` again: the server with \`DECISION_LOG=false\` alone, then with \`tools/decisionload\` beside it —"
-	echo "another process that stores 5,000 decisions a second with random ids into a SQLite file of its own, 500 every 100 ms (what"
-	echo "the log's writer does at this rate, without the requests) — at the lowest nice value (\`nice -n 19\`) and in"
-	echo "the idle scheduling class (\`chrt --idle 0\`: it runs only when a core has nothing else to run), the server with the log on (its"
-	echo "writer process, in the idle class: the default) and the server that stores the log itself (\`DECISION_WRITER=inline\`); $RATE_ROUNDS round(s) of ${RATE_SECONDS} s each, in turn, the order reversed every other round. Each loader's file starts"
-	echo "empty and grows over its rounds; the servers' logs already held the decisions of the phases before (the inline server's, none before this phase)."
+	echo "\`fraudguard loadtest --rate 5000 --duration ${LOG_SECONDS}s --connections 64\` again, random ids, $LOG_ROUNDS rounds of each setting in turn (the order"
+	echo "reversed every other round): the server with \`DECISION_LOG=false\` alone; the same with \`tools/decisionload\` beside it in the idle"
+	echo "scheduling class (\`chrt --idle 0\`), another process that stores 5,000 decisions a second with random ids into a SQLite file of its"
+	echo "own, 500 every 100 ms: the log's storage work at this rate without the requests; the server with the log on, stored by its writer"
+	echo "process in the idle class (the default); and the server that stores the log itself (\`DECISION_WRITER=inline\`). Each is compared"
+	echo "with the log off alone: the difference of the medians of their rounds' p99, and its 95% bootstrap interval (10,000 resamples of"
+	echo "the rounds). The verdict, p99 unchanged, is met when the log-on server's interval holds 0 while the inline server's lies above it,"
+	echo "so that the run could tell a change of that size. The loader's file starts empty; the log-on server's already held the decisions"
+	echo "of the phases before, the inline server's none."
 	echo
-	echo "| | p99, median round (every round) |"
-	echo "| --- | --- |"
-	echo "| \`DECISION_LOG=false\`, alone | $(beside alone) |"
-	echo "| \`DECISION_LOG=false\`, the work beside it at \`nice -n 19\` | $(beside niced); $(stored niced) |"
-	echo "| \`DECISION_LOG=false\`, the work beside it at \`chrt --idle 0\` | $(beside idle); $(stored idle) |"
-	echo "| the decision log on, stored by its writer process (the default) | $(beside prod) |"
-	echo "| the decision log on, \`DECISION_WRITER=inline\`: the same work in the server | $(beside inline) |"
+	echo "| setting | p99, median round (every round) | on − off |"
+	echo "| --- | --- | --- |"
+	echo "| \`DECISION_LOG=false\`, alone | $(beside alone) | |"
+	echo "| \`DECISION_LOG=false\`, the work beside it at \`chrt --idle 0\` | $(beside idle); $(stored idle) | $(shift_of idle) |"
+	echo "| the decision log on, stored by its writer process (the default) | $(beside prod) | $(shift_of prod) |"
+	echo "| the decision log on, \`DECISION_WRITER=inline\`: the same work in the server | $(beside inline) | $(shift_of inline) |"
+	echo
+	echo "p99 unchanged with the decision log on: $(p99_verdict). The log-on server recorded $(recorded before-log after-log) of its decisions in this phase."
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo
@@ -557,17 +603,18 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "$(jq '[.errors[]] | add // 0' "$work/conns-bare.json") errors, peak RSS $conns_rss_bare MB."
 	echo
 	echo "With the decision log on: $(fmt "$(lat conns .requests)") requests, $(fmt "$(lat conns .throughput)") req/s, p50 $(lat conns .latency.p50_ms) ms, p99 $(lat conns .latency.p99_ms) ms, max $(lat conns .latency.max_ms) ms,"
-	echo "$conns_err errors ($(jq -c '.errors' "$work/conns.json")), server peak RSS $conns_rss MB (its high-water mark over the whole run: $rss_now MB);"
+	echo "$conns_err errors ($(jq -c '.errors' "$work/conns.json")), server peak RSS $conns_rss MB (its high-water mark over the whole run: $rss_now MB), and its decision writer process $writer_rss MB at its peak over the whole run;"
 	echo "the decision log recorded $(recorded before-conns after-conns) of their decisions."
 	echo
 	echo "What the memory is, half-way through (the runtime's account, \`/debug/pprof/heap?debug=1\`): RSS at rest before"
 	echo "the run $rss_rest MB; heap in use $(memstat HeapInuse) MB, goroutine stacks $(memstat Stack) MB, all the runtime holds"
 	echo "$(memstat Sys) MB. Each open connection costs net/http a 4 KiB read buffer, a 4 KiB write buffer and a"
 	echo "goroutine (an 8 KiB stack at least): about 16 KiB, some 32 MB for $(fmt "$CONNECTIONS"); the garbage collector lets"
-	echo "the heap grow to twice what is live before it collects (\`GOGC=100\`). With the decision log on, SQLite's page"
-	echo "cache comes on top, outside the runtime's account: the writer's connection caches 16 MiB of 4 KiB pages, and the C"
+	echo "the heap grow to twice what is live before it collects (\`GOGC=100\`). With the decision log on, its queue comes on top"
+	echo "(up to 16,384 records of some 400 bytes, pooled, and their garbage), which is most of the $((conns_rss - conns_rss_nodec)) MB between the two peaks"
+	echo "above; SQLite's page cache for the decisions is the writer process's: it caches up to 16 MiB of 4 KiB pages, and the C"
 	echo "allocator SQLite runs on (modernc.org/memory) rounds each page with its header up to an 8 KiB slot, so a full"
-	echo "cache holds some 32 MB; that is most of the $((conns_rss - conns_rss_nodec)) MB between the two peaks above. The heap in use by allocation site:"
+	echo "cache holds some 32 MB there. The heap in use by allocation site:"
 	echo
 	echo '```'
 	echo "$heap_top"
