@@ -162,10 +162,11 @@ wrk_rps() {
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# decisions NAME: the decision log's counters of the production server, into $work/NAME.dec.
+# decisions NAME: the decision log's counters of the production server, into $work/NAME.dec:
+# recorded, dropped or failed, and the writer's rests.
 decisions() {
 	curl -sf -H "X-API-Key: $KEY" "$prod_url/metrics" |
-		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } $1 == "fraudguard_decisions_writer_rests_total" { w = $2 } END { printf "%d %d %d\n", r, d, w }' >"$work/$1.dec"
+		awk '$1 == "fraudguard_decisions_recorded_total" { r = $2 } $1 == "fraudguard_decisions_dropped_total" { d = $2 } $1 == "fraudguard_decisions_failed_total" { d += $2 } $1 == "fraudguard_decisions_writer_rests_total" { w = $2 } END { printf "%d %d %d\n", r, d, w }' >"$work/$1.dec"
 }
 # settle_decisions waits until the writer has stored what is queued: the recorded count holds
 # still for half a second (ten seconds at most).
@@ -185,8 +186,9 @@ rests() {
 	read -r _ _ w1 <"$work/$2.dec"
 	fmt $((w1 - w0))
 }
-# recorded FROM TO: "R of N (P%)", the decisions recorded and all decisions made (recorded or
-# dropped) between two counter readings.
+# recorded FROM TO: "R of N (P%)", the decisions recorded and all decisions made (recorded,
+# dropped or failed: decisions() counts the failed with the dropped) between two counter
+# readings.
 recorded() {
 	local r0 d0 r1 d1
 	read -r r0 d0 _ <"$work/$1.dec"
@@ -625,7 +627,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "\`fraudguard loadtest --endpoint batch --batch-size 1000 --max --connections 4 --ids fixed --duration ${BATCH_SECONDS}s\` (the same batch every time: fresh ids would cost the client about 1 ms of CPU a batch, taken from the server):"
 	echo "- production settings, \`DECISION_LOG=false\`: $(fmt "$batch_rows") rows/s ($(fmt "$(lat batch-nodec .throughput)") requests/s), p50 $(lat batch-nodec .latency.p50_ms) ms, p99 $(lat batch-nodec .latency.p99_ms) ms, server peak RSS $(cat "$work/batch-nodec.rss") MB;"
 	echo "- with the decision log on: $(fmt "$batch_rows_dec") rows/s ($(fmt "$(lat batch .throughput)") requests/s), p50 $(lat batch .latency.p50_ms) ms, p99 $(lat batch .latency.p99_ms) ms, server peak RSS $(cat "$work/batch.rss") MB;"
-	echo "  every row answered is a decision: $(fmt "$batch_recorded") recorded and $(fmt "$batch_dropped") dropped ($batch_share%) while it ran."
+	echo "  every row answered is a decision: $(fmt "$batch_recorded") recorded and $(fmt "$batch_dropped") dropped or failed ($batch_share% recorded) while it ran."
 	echo
 	echo "## /health under load"
 	echo

@@ -41,7 +41,20 @@ func runDecisionWriter(ctx context.Context, args []string, _ func(string) string
 		defer r.Close()
 		rec = r
 	}
-	return process.Serve(context.WithoutCancel(ctx), stdin, stdout, rec, err)
+	// While serve says the log is behind, the process leaves the idle class for nice 19, which
+	// a busy CPU still gives a share, and it goes back once the log has caught up.
+	behind := func(behind bool) {
+		var err error
+		if behind {
+			err = process.Behind()
+		} else {
+			_, err = process.Lower()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "CPU priority not changed (behind: %t): %v\n", behind, err)
+		}
+	}
+	return process.Serve(context.WithoutCancel(ctx), stdin, stdout, rec, err, behind)
 }
 
 // startDecisionWriter starts the decision log's writer process on the decisions file of the

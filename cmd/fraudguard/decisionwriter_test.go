@@ -56,6 +56,9 @@ func TestServeWritesDecisionsInAProcess(t *testing.T) {
 			t.Fatalf("predict: %d %v", resp.StatusCode, body)
 		}
 	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Errorf("the decision writer process %d ended after SIGTERM: %v", pid, err)
+	}
 	if m := regexp.MustCompile(`"component":"decision writer process","pid":(\d+)`).FindAllStringSubmatch(s.logs.String(), -1); len(m) != 1 {
 		t.Errorf("%d processes started, want the one, which SIGTERM did not stop:\n%s", len(m), s.logs)
 	}

@@ -22,7 +22,6 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
@@ -33,11 +32,18 @@ const (
 	DefaultRestartDelay = time.Second
 	DefaultBatchTimeout = time.Minute
 	DefaultStopTimeout  = 10 * time.Second
+	DefaultBehindAfter  = time.Second
 )
 
-// batch is what the server sends: decisions to store in one transaction.
+// startTimeout bounds how long a new process may take to open its store, when the caller's
+// context has no deadline.
+const startTimeout = 30 * time.Second
+
+// batch is what the server sends: decisions to store in one transaction, and whether the log
+// is behind (see Options.BehindAfter).
 type batch struct {
 	Decisions []fraud.Decision
+	Behind    bool
 }
 
 // reply is what the process sends back: once when its store is open, then once for each
@@ -57,6 +63,11 @@ type Options struct {
 	// StopTimeout bounds how long Close waits for the process to store what it has and exit
 	// before it kills it.
 	StopTimeout time.Duration
+	// BehindAfter: a batch whose oldest decision was made this long ago or more tells the
+	// process that it is behind (see Serve).
+	BehindAfter time.Duration
+	// Now is the clock decisions' ages are taken by; time.Now when nil.
+	Now func() time.Time
 }
 
 // Writer stores decisions through a writer process. It is safe for concurrent use; batches
@@ -100,6 +111,12 @@ func New(command func() *exec.Cmd, logger *slog.Logger, opts Options) *Writer {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
 	}
+	if opts.BehindAfter <= 0 {
+		opts.BehindAfter = DefaultBehindAfter
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Writer{command: command, logger: logger.With(slog.String("component", "decision writer process")), opts: opts}
 }
 
@@ -130,7 +147,7 @@ func (w *Writer) startLocked(ctx context.Context) error {
 		return fmt.Errorf("start decision writer process: %w", err)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, &lineLogger{logger: w.logger}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	err = cmd.Start()
 	inR.Close() // the process's ends
 	outW.Close()
@@ -146,7 +163,7 @@ func (w *Writer) startLocked(ctx context.Context) error {
 	}()
 	// The first reply says whether the process could open its store.
 	var hello reply
-	err = c.deadline(ctx, w.opts.BatchTimeout)
+	err = c.deadline(ctx, startTimeout)
 	if err == nil {
 		err = c.dec.Decode(&hello)
 	}
@@ -169,9 +186,14 @@ func (w *Writer) watch(c *child) {
 	<-c.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.proc != c { // stopped by RecordDecisions or Close
+	if w.proc != c { // stopped by RecordDecisions or Close, or taken out by RecordDecisions
 		return
 	}
+	w.exitedLocked(c)
+}
+
+// exitedLocked takes c, which has exited on its own between batches, out of service.
+func (w *Writer) exitedLocked(c *child) {
 	w.proc = nil
 	c.in.Close()
 	c.out.Close()
@@ -190,6 +212,13 @@ func (w *Writer) RecordDecisions(ctx context.Context, ds []fraud.Decision) error
 	if w.closed {
 		return errClosed()
 	}
+	if c := w.proc; c != nil {
+		select {
+		case <-c.done: // it died, and the watcher has not taken it out yet
+			w.exitedLocked(c)
+		default:
+		}
+	}
 	if w.proc == nil {
 		if wait := w.opts.RestartDelay - time.Since(w.started); wait > 0 {
 			return fmt.Errorf("record decisions: %w", fraud.Errorf(fraud.CodeServiceUnavailable,
@@ -206,7 +235,7 @@ func (w *Writer) RecordDecisions(ctx context.Context, ds []fraud.Decision) error
 	c := w.proc
 	err := c.deadline(ctx, w.opts.BatchTimeout)
 	if err == nil {
-		err = c.enc.Encode(batch{Decisions: ds})
+		err = c.enc.Encode(batch{Decisions: ds, Behind: w.behind(ds)})
 	}
 	var r reply
 	if err == nil {
@@ -223,6 +252,17 @@ func (w *Writer) RecordDecisions(ctx context.Context, ds []fraud.Decision) error
 		return fmt.Errorf("record decisions: decision writer process: %s", r.Err)
 	}
 	return nil
+}
+
+// behind reports whether the oldest decision of ds was made BehindAfter ago or more.
+func (w *Writer) behind(ds []fraud.Decision) bool {
+	oldest := ds[0].Time
+	for _, d := range ds[1:] {
+		if d.Time.Before(oldest) {
+			oldest = d.Time
+		}
+	}
+	return w.opts.Now().Sub(oldest) >= w.opts.BehindAfter
 }
 
 // Restarts returns how many times a process was started again after the first.
@@ -331,9 +371,11 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 
 // Serve is the process's side: it writes a reply for opened (nil: the store is open; else why
 // it is not, and Serve returns it), then reads batches from r until r ends or ctx is done,
-// stores each with rec and writes a reply for it to w. It returns nil at the end of r, and an
-// error when r holds something else than batches or w cannot be written.
-func Serve(ctx context.Context, r io.Reader, w io.Writer, rec fraud.DecisionRecorder, opened error) error {
+// stores each with rec and writes a reply for it to w. Before a batch that says the log is
+// behind, or the first that says it no longer is, it calls behind (when not nil) with that:
+// the process's priority rises while it catches up (see Behind and Lower). It returns nil at
+// the end of r, and an error when r holds something else than batches or w cannot be written.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, rec fraud.DecisionRecorder, opened error, behind func(bool)) error {
 	enc, dec := gob.NewEncoder(w), gob.NewDecoder(r)
 	if opened != nil {
 		_ = enc.Encode(reply{Err: opened.Error()})
@@ -342,6 +384,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, rec fraud.DecisionReco
 	if err := enc.Encode(reply{}); err != nil {
 		return fmt.Errorf("write reply: %w", err)
 	}
+	was := false
 	for ctx.Err() == nil {
 		var b batch
 		if err := dec.Decode(&b); err != nil {
@@ -350,6 +393,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, rec fraud.DecisionReco
 			}
 			return fmt.Errorf("read batch: not a decision stream from fraudguard serve: %w", err)
 		}
+		if b.Behind != was && behind != nil {
+			behind(b.Behind)
+		}
+		was = b.Behind
 		var out reply
 		if err := rec.RecordDecisions(context.WithoutCancel(ctx), b.Decisions); err != nil {
 			out.Err = err.Error()

@@ -1,7 +1,9 @@
 package process
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +53,14 @@ func childMain(mode, path string) int {
 	case "hang":
 		rec = hanging{}
 	}
-	if err := Serve(ctx, os.Stdin, os.Stdout, rec, opened); err != nil {
+	behind := func(b bool) {
+		if b {
+			_ = Behind()
+		} else {
+			_, _ = Lower()
+		}
+	}
+	if err := Serve(ctx, os.Stdin, os.Stdout, rec, opened, behind); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -155,7 +164,8 @@ func TestWriterStoresThroughAProcess(t *testing.T) {
 
 func TestWriterStartsAKilledProcessAgain(t *testing.T) {
 	ctx := context.Background()
-	w, store := newWriter(t, "store", Options{RestartDelay: 300 * time.Millisecond})
+	const delay = 2 * time.Second // long enough for the kill to be seen on a busy machine
+	w, store := newWriter(t, "store", Options{RestartDelay: delay})
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +184,7 @@ func TestWriterStartsAKilledProcessAgain(t *testing.T) {
 	if err := w.RecordDecisions(ctx, decisions("early", 5)); fraud.ErrorCode(err) != fraud.CodeServiceUnavailable || !strings.Contains(err.Error(), "started again in") {
 		t.Errorf("batch within the restart delay: got %v, want %s saying when it starts again", err, fraud.CodeServiceUnavailable)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(delay)
 	ds := decisions("after", 5)
 	if err := w.RecordDecisions(ctx, ds); err != nil {
 		t.Fatalf("batch after the restart delay: %v", err)
@@ -244,15 +254,10 @@ func TestHungProcessIsKilled(t *testing.T) {
 	}
 }
 
-func TestProcessRunsInTheIdleClass(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the priority is only lowered on Linux")
-	}
-	w, _ := newWriter(t, "store", Options{})
-	if err := w.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pid := w.Pid()
+// classes returns the scheduling policy and nice value of every thread of process pid, as
+// "policy/nice" (SCHED_OTHER is 0, SCHED_IDLE 5), each once.
+func classes(t *testing.T, pid int) map[string]bool {
+	t.Helper()
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		t.Fatal(err)
@@ -260,6 +265,7 @@ func TestProcessRunsInTheIdleClass(t *testing.T) {
 	if len(tasks) < 2 {
 		t.Fatalf("%d threads: want the Go runtime's several", len(tasks))
 	}
+	out := map[string]bool{}
 	for _, task := range tasks {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
 		if err != nil {
@@ -268,19 +274,76 @@ func TestProcessRunsInTheIdleClass(t *testing.T) {
 		// The fields after the command's name, which is in parentheses: state is field 3;
 		// nice is field 19 and policy field 41.
 		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
-		if nice, policy := f[19-3], f[41-3]; policy != "5" && nice != "19" {
-			t.Errorf("thread %s: policy %s, nice %s; want SCHED_IDLE (5) or nice 19", task.Name(), policy, nice)
+		out[f[41-3]+"/"+f[19-3]] = true
+	}
+	return out
+}
+
+// TestProcessLeavesTheIdleClassWhileBehind: the process runs in the idle class; a batch whose
+// oldest decision waited BehindAfter or more moves it to nice 19 until a batch that did not.
+func TestProcessLeavesTheIdleClassWhileBehind(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the priority is only set on Linux")
+	}
+	ctx := context.Background()
+	w, store := newWriter(t, "store", Options{BehindAfter: time.Minute})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := w.Pid()
+	if got := classes(t, pid); len(got) != 1 || !got["5/0"] {
+		t.Fatalf("at start: got %v, want every thread SCHED_IDLE (5/0)", got)
+	}
+	old := decisions("old", 3)
+	old[1].Time = time.Now().Add(-2 * time.Minute) // one decision waited long enough
+	if err := w.RecordDecisions(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if got := classes(t, pid); len(got) != 1 || !got["0/19"] {
+		t.Errorf("behind: got %v, want every thread SCHED_OTHER at nice 19 (0/19)", got)
+	}
+	fresh := decisions("fresh", 3)
+	if err := w.RecordDecisions(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got := classes(t, pid); len(got) != 1 || !got["5/19"] && !got["5/0"] {
+		t.Errorf("caught up: got %v, want every thread SCHED_IDLE again", got)
+	}
+	mustStored(t, store, append(old, fresh...))
+}
+
+func TestServeCallsBehindOnChanges(t *testing.T) {
+	var in bytes.Buffer
+	enc := gob.NewEncoder(&in)
+	for _, b := range []bool{false, true, true, false, false, true} {
+		if err := enc.Encode(batch{Decisions: decisions("x", 1), Behind: b}); err != nil {
+			t.Fatal(err)
 		}
+	}
+	var calls []bool
+	var stored int
+	rec := recorderFunc(func(_ context.Context, ds []fraud.Decision) error { stored += len(ds); return nil })
+	if err := Serve(context.Background(), &in, io.Discard, rec, nil, func(b bool) { calls = append(calls, b) }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(calls) != "[true false true]" || stored != 6 {
+		t.Errorf("calls %v, %d stored: want [true false true] and 6", calls, stored)
 	}
 }
 
+type recorderFunc func(context.Context, []fraud.Decision) error
+
+func (f recorderFunc) RecordDecisions(ctx context.Context, ds []fraud.Decision) error {
+	return f(ctx, ds)
+}
+
 func TestServeRefusesAnotherStream(t *testing.T) {
-	err := Serve(context.Background(), strings.NewReader("Time,V1,V2\n1,2,3\n"), io.Discard, failing{}, nil)
+	err := Serve(context.Background(), strings.NewReader("Time,V1,V2\n1,2,3\n"), io.Discard, failing{}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "not a decision stream") {
 		t.Errorf("got %v, want an error saying it is not a decision stream", err)
 	}
 	opened := errors.New("open decisions file: no such file")
-	if err := Serve(context.Background(), strings.NewReader(""), io.Discard, nil, opened); err != opened {
+	if err := Serve(context.Background(), strings.NewReader(""), io.Discard, nil, opened, nil); err != opened {
 		t.Errorf("store not opened: got %v, want %v", err, opened)
 	}
 }

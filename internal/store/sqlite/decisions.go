@@ -228,7 +228,9 @@ func (s *Store) RecordLabels(ctx context.Context, labels []fraud.LabelInput, now
 	}
 	// The decisions are in their own file, which the write connection does not attach (its
 	// transactions would take that file's write lock too): which transactions have one is read
-	// first, from a read connection.
+	// first, from a read connection, under s.labels.
+	s.labels.Lock()
+	defer s.labels.Unlock()
 	known := make(map[string]bool, len(labels))
 	for _, l := range labels {
 		if _, ok := known[l.TransactionID]; ok {
@@ -408,6 +410,8 @@ func (s *Store) EraseTransaction(ctx context.Context, transactionID string) (int
 	if s.closed.Load() {
 		return 0, 0, errClosed("erase transaction")
 	}
+	s.labels.Lock()
+	defer s.labels.Unlock()
 	labels, err := deleteWhere(ctx, s.write, "labels", transactionID)
 	if err != nil {
 		return 0, 0, wrap("erase transaction", err)
@@ -477,6 +481,8 @@ func (s *Store) PurgeDecisionsBefore(ctx context.Context, t time.Time) (int64, e
 // purgeLabels deletes up to purgeBatch labels of transactions without a decision and returns
 // how many it deleted.
 func (s *Store) purgeLabels(ctx context.Context) (int64, error) {
+	s.labels.Lock()
+	defer s.labels.Unlock()
 	rows, err := s.read.QueryContext(ctx, `SELECT l.id FROM labels l
 		WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.transaction_id = l.transaction_id) LIMIT ?`, purgeBatch)
 	if err != nil {

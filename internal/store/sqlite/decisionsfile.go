@@ -79,15 +79,26 @@ func migrateDecisions(ctx context.Context, write, dwrite *sql.DB, abs string) er
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS moved_from`, abs); err != nil {
 		return fmt.Errorf("decisions file: move decisions: %w", storeError(err))
 	}
+	// The transaction takes both files' write locks at BEGIN: another process opening the same
+	// database at once waits, and then finds the table gone or copies nothing twice.
 	tx, err := conn.BeginTx(ctx, nil)
 	if err == nil {
-		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO main.decisions (`+decisionColumnList+`)
-			SELECT `+decisionColumnList+` FROM moved_from.decisions`)
+		var still int
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM moved_from.sqlite_master WHERE type = 'table' AND name = 'decisions'`).Scan(&still)
+		if err == nil && still > 0 {
+			_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO main.decisions (`+decisionColumnList+`)
+				SELECT `+decisionColumnList+` FROM moved_from.decisions`)
+		}
 		if err == nil {
 			err = tx.Commit()
 		} else {
 			_ = tx.Rollback()
 		}
+	}
+	// With synchronous=NORMAL a commit is durable once checkpointed: the copy is made so
+	// before the table is dropped, so that a power loss cannot keep the drop and lose the copy.
+	if err == nil {
+		_, err = conn.ExecContext(ctx, `PRAGMA main.wal_checkpoint(FULL)`)
 	}
 	if _, derr := conn.ExecContext(ctx, `DETACH DATABASE moved_from`); err == nil {
 		err = derr
@@ -95,7 +106,7 @@ func migrateDecisions(ctx context.Context, write, dwrite *sql.DB, abs string) er
 	if err != nil {
 		return fmt.Errorf("decisions file: move decisions: %w", storeError(err))
 	}
-	if _, err := write.ExecContext(ctx, `DROP TABLE decisions`); err != nil {
+	if _, err := write.ExecContext(ctx, `DROP TABLE IF EXISTS main.decisions`); err != nil {
 		return fmt.Errorf("decisions file: drop the moved decisions: %w", storeError(err))
 	}
 	vacuum, err := autoVacuum(ctx, write)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,25 +126,8 @@ func TestOpenFinishesAnInterruptedMove(t *testing.T) {
 // the database's other writes waiting.
 func TestLabelsDoNotWaitForTheDecisionsWriter(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "fraudguard.db")
-	s, err := Open(ctx, path, Options{BusyTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	at := time.Now().UTC()
-	if err := s.RecordDecisions(ctx, []fraud.Decision{testDecision("txn_a", at, 0.9)}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := OpenRecorder(ctx, DecisionsFile(path), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	tx, err := r.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the file's write lock
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, tx := lockedDecisions(t, testDecision("txn_a", at, 0.9))
 	defer tx.Rollback()
 
 	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -212,4 +196,67 @@ func TestRecorderRefusesFilesTheStoreDidNotMake(t *testing.T) {
 	if _, err := OpenRecorder(ctx, other, Options{}); err == nil || !strings.Contains(err.Error(), "schema is version 0") {
 		t.Errorf("another database: got %v, want an error naming its schema version", err)
 	}
+}
+
+// An erasure that waits for the decisions file (its writer holding the lock) and a label of
+// the same transaction sent meanwhile: the erasure leaves no label behind.
+func TestEraseLeavesNoLabelOfARacingFeedback(t *testing.T) {
+	ctx := context.Background()
+	s, tx := lockedDecisions(t, testDecision("txn_e", time.Now().UTC(), 0.9))
+	erased := make(chan error, 1)
+	go func() { _, _, err := s.EraseTransaction(ctx, "txn_e"); erased <- err }()
+	time.Sleep(100 * time.Millisecond) // the erasure has deleted the labels and waits for the lock
+	labelled := make(chan error, 1)
+	go func() {
+		_, err := s.RecordLabels(ctx, []fraud.LabelInput{{TransactionID: "txn_e", Label: fraud.LabelFraud, Source: "chargeback"}}, time.Now())
+		labelled <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan error{erased, labelled} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("erasure or feedback still waiting 10 s after the lock was released")
+		}
+	}
+	var n int
+	if err := s.read.QueryRow(`SELECT COUNT(*) FROM labels WHERE transaction_id = 'txn_e'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.DecisionsOf(ctx, "txn_e"); err != nil || len(ds) != 0 || n != 0 {
+		t.Errorf("after the erasure: %d decisions (%v), %d labels; want none of either", len(ds), err, n)
+	}
+}
+
+// lockedDecisions returns a store (a minute's busy timeout) holding d, and a transaction of
+// another connection to its decisions file, as the writer process's, holding that file's write
+// lock (BEGIN IMMEDIATE).
+func lockedDecisions(t *testing.T, d fraud.Decision) (*Store, *sql.Tx) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fraudguard.db")
+	s, err := Open(ctx, path, Options{BusyTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.RecordDecisions(ctx, []fraud.Decision{d}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenRecorder(ctx, DecisionsFile(path), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, tx
 }

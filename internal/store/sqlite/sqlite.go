@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,10 @@ type Store struct {
 	read   *sql.DB // read-only connections, the decisions file attached
 	now    func() time.Time
 	closed atomic.Bool
+	// labels serialises RecordLabels, EraseTransaction and the purge of orphan labels: each
+	// reads the decisions file apart from its write to the labels, and without it an erasure or
+	// a purge between the two could leave a label of a transaction without a decision.
+	labels sync.Mutex
 	// vacuum and dvacuum are true when the database and the decisions file run incremental
 	// auto-vacuum (see reclaim).
 	vacuum, dvacuum bool
