@@ -81,6 +81,7 @@ type Writer struct {
 	proc     *child // nil: none running
 	started  time.Time
 	closed   bool
+	late     bool // the running process was last told that the log is behind
 	restarts atomic.Int64
 }
 
@@ -174,7 +175,7 @@ func (w *Writer) startLocked(ctx context.Context) error {
 		_ = c.stop(w.opts.StopTimeout)
 		return fmt.Errorf("start decision writer process: %w", c.failure(err))
 	}
-	w.proc = c
+	w.proc, w.late = c, false // a new process starts in the idle class
 	w.logger.Info("started", slog.Int("pid", cmd.Process.Pid))
 	go w.watch(c)
 	return nil
@@ -233,9 +234,11 @@ func (w *Writer) RecordDecisions(ctx context.Context, ds []fraud.Decision) error
 		}
 	}
 	c := w.proc
+	waited := w.waited(ds)
+	late := waited >= w.opts.BehindAfter
 	err := c.deadline(ctx, w.opts.BatchTimeout)
 	if err == nil {
-		err = c.enc.Encode(batch{Decisions: ds, Behind: w.behind(ds)})
+		err = c.enc.Encode(batch{Decisions: ds, Behind: late})
 	}
 	var r reply
 	if err == nil {
@@ -248,21 +251,29 @@ func (w *Writer) RecordDecisions(ctx context.Context, ds []fraud.Decision) error
 		w.logger.Error("stopped", slog.String("error", err.Error()))
 		return fmt.Errorf("record decisions: decision writer process: %w", err)
 	}
+	if late != w.late {
+		w.late = late
+		if late {
+			w.logger.Warn("behind: out of the idle class to nice 19 until it catches up", slog.Duration("oldest_waited", waited))
+		} else {
+			w.logger.Info("caught up: back in the idle class")
+		}
+	}
 	if r.Err != "" {
 		return fmt.Errorf("record decisions: decision writer process: %s", r.Err)
 	}
 	return nil
 }
 
-// behind reports whether the oldest decision of ds was made BehindAfter ago or more.
-func (w *Writer) behind(ds []fraud.Decision) bool {
+// waited returns how long ago the oldest decision of ds was made.
+func (w *Writer) waited(ds []fraud.Decision) time.Duration {
 	oldest := ds[0].Time
 	for _, d := range ds[1:] {
 		if d.Time.Before(oldest) {
 			oldest = d.Time
 		}
 	}
-	return w.opts.Now().Sub(oldest) >= w.opts.BehindAfter
+	return w.opts.Now().Sub(oldest)
 }
 
 // Restarts returns how many times a process was started again after the first.

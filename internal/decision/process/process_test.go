@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -287,6 +288,8 @@ func TestProcessLeavesTheIdleClassWhileBehind(t *testing.T) {
 	}
 	ctx := context.Background()
 	w, store := newWriter(t, "store", Options{BehindAfter: time.Minute})
+	var logged lockedBuffer
+	w.logger = slog.New(slog.NewTextHandler(&logged, nil))
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -310,6 +313,30 @@ func TestProcessLeavesTheIdleClassWhileBehind(t *testing.T) {
 		t.Errorf("caught up: got %v, want every thread SCHED_IDLE again", got)
 	}
 	mustStored(t, store, append(old, fresh...))
+	// The server's log says when the process left the idle class and when it went back.
+	out := logged.String()
+	if !strings.Contains(out, "level=WARN msg=\"behind: out of the idle class") || !strings.Contains(out, "oldest_waited=2m") ||
+		!strings.Contains(out, "level=INFO msg=\"caught up: back in the idle class\"") {
+		t.Errorf("log:\n%s\nwant a warning that the process is behind, naming the oldest decision's wait, then that it caught up", out)
+	}
+}
+
+// lockedBuffer is a log's output, written by the Writer's goroutines and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestServeCallsBehindOnChanges(t *testing.T) {
