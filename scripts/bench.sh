@@ -15,11 +15,10 @@
 #   - /predict p50/p99 at 1,000 and 5,000 req/s (fraudguard loadtest, open loop, a random
 #     transaction_id in every request), fraudguard and bare, and at 5,000 with the decision log
 #     off, in rounds taken in turn (median round);
-#   - whether the decision log changes p99 at 5,000 req/s: the server with the log off, alone
-#     and with tools/decisionload beside it doing the log's storage work in another process in
-#     the idle scheduling class, and with the log on, stored by its writer process (the
-#     default) and by the server itself (DECISION_WRITER=inline), eight rounds of each in turn,
-#     each compared with the log off by a bootstrap interval;
+#   - whether the decision log changes p99 at 5,000 req/s: the server with the log off, with
+#     the log on, stored by its writer process (the default), and with the log stored by the
+#     server itself (DECISION_WRITER=inline), thirty short rounds of each in turn, each compared
+#     with the log off round by round, with a bootstrap interval;
 #   - 2,000 keep-alive connections for 30 s: errors and peak RSS, on the bare handler, on
 #     fraudguard with the decision log off (Go's defaults, then GOMEMLIMIT=64MiB) and on;
 #   - /predict/batch rows/s and peak RSS, with the decision log on and off, and the share of
@@ -29,17 +28,16 @@
 #   - a CPU profile of fraudguard at saturation (/debug/pprof, PPROF=true, admin key).
 #
 # QUICK=1 runs every measurement short (about two minutes in all; the job has 100,000 rows).
-# OUT names the report (BENCHMARKS.md). Needs wrk, curl and jq (make deps-bench), chrt, pgrep
-# and python3.
+# OUT names the report (BENCHMARKS.md). Needs wrk, curl, jq, pgrep and python3 (make deps-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=${QUICK:-0}
 OUT=${OUT:-BENCHMARKS.md}
 if [[ $QUICK == 1 ]]; then
-	SAT_SECONDS=4 SAT_ROUNDS=1 IDS_ROUNDS=1 RATE_SECONDS=4 RATE_ROUNDS=1 LOG_SECONDS=4 LOG_ROUNDS=2 CONN_SECONDS=8 BATCH_SECONDS=4 HEALTH_SECONDS=4 JOB_ROWS=100000 PROFILE_SECONDS=3
+	SAT_SECONDS=4 SAT_ROUNDS=1 IDS_ROUNDS=1 RATE_SECONDS=4 RATE_ROUNDS=1 LOG_SECONDS=4 LOG_ROUNDS=2 LOG_WARMUP=500ms CONN_SECONDS=8 BATCH_SECONDS=4 HEALTH_SECONDS=4 JOB_ROWS=100000 PROFILE_SECONDS=3
 else
-	SAT_SECONDS=8 SAT_ROUNDS=5 IDS_ROUNDS=3 RATE_SECONDS=12 RATE_ROUNDS=3 LOG_SECONDS=10 LOG_ROUNDS=8 CONN_SECONDS=30 BATCH_SECONDS=10 HEALTH_SECONDS=10 JOB_ROWS=1000000 PROFILE_SECONDS=8
+	SAT_SECONDS=8 SAT_ROUNDS=5 IDS_ROUNDS=3 RATE_SECONDS=12 RATE_ROUNDS=3 LOG_SECONDS=5 LOG_ROUNDS=30 LOG_WARMUP=1s CONN_SECONDS=30 BATCH_SECONDS=10 HEALTH_SECONDS=10 JOB_ROWS=1000000 PROFILE_SECONDS=8
 fi
 CONNECTIONS=${CONNECTIONS:-2000}
 MEMLIMIT=${MEMLIMIT:-64MiB} # GOMEMLIMIT of the extra 2,000-connection run
@@ -48,18 +46,12 @@ need() { command -v "$1" >/dev/null || { echo "bench: $1 is needed (make deps-be
 need curl
 need wrk
 need jq
-need chrt
 need pgrep
 need python3
 
 work=$(mktemp -d)
 pids=()
-loader="" # the running tools/decisionload, if any
 cleanup() {
-	if [[ -n $loader ]]; then
-		kill "$loader" 2>/dev/null || true
-		wait "$loader" 2>/dev/null || true
-	fi
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -76,7 +68,6 @@ t_start=$(date +%s)
 echo "bench: building..."
 go build -trimpath -o "$work/fraudguard" ./cmd/fraudguard
 go build -trimpath -o "$work/bare" ./tools/bare
-go build -trimpath -o "$work/decisionload" ./tools/decisionload
 fg="$work/fraudguard"
 
 # A keys file with one key for the load, its limit far above what any run sends.
@@ -298,61 +289,54 @@ for s in prod nodec bare; do
 	cp "$work/rate5000.$s.$median_round.rss" "$work/rate5000.$s.rss" 2>/dev/null || true
 done
 
-# Whether the decision log changes p99 at 5,000 req/s: a p99 moves by milliseconds from one
-# round to the next here, so this takes LOG_ROUNDS rounds of each setting in turn (the order
-# reversed every other round): the server with the log off alone, with tools/decisionload
-# beside it storing 5,000 decisions a second with random ids (500 every 100 ms, the writer's
-# work at this rate) into a SQLite file of its own in the idle scheduling class (SCHED_IDLE: run
-# only when a core has nothing else), the server with the log on (its writer process, the
-# default) and the server that stores the log itself (DECISION_WRITER=inline). Each setting is
-# compared with the log off by the difference of the medians of their rounds, with a 95%
-# bootstrap interval (the rounds of each resampled 10,000 times). Each loader's file grows over
-# its rounds, as the servers' logs do.
+# Whether the decision log changes p99 at 5,000 req/s. A round's p99 moves by a millisecond or
+# more from one round to the next here, with whatever else the machine does, so this takes
+# LOG_ROUNDS short rounds of each setting in turn (the order reversed every other round): the
+# server with the log off, the server with the log on (its writer process, the default) and
+# the server that stores the log itself (DECISION_WRITER=inline). Each round of a server
+# follows LOG_WARMUP of the same load, not measured: a server left idle while the others were
+# measured starts cold (its first tenth of a second fills a short round's p99), and without it
+# the setting that never follows itself in the order would pay that. Each setting is compared
+# with the log off within each round, seconds apart, which takes out most of what the machine
+# does from one minute to the next: the median of the rounds' differences, with a 95%
+# bootstrap interval (the rounds resampled 10,000 times).
 echo "bench: the decision log at 5,000 req/s, $LOG_ROUNDS round(s) of ${LOG_SECONDS}s per setting..."
-: >"$work/beside.alone" >"$work/beside.idle" >"$work/beside.prod" >"$work/beside.inline"
+: >"$work/beside.alone" >"$work/beside.prod" >"$work/beside.inline"
 decisions before-log
+behind_before=$(grep -c 'behind: out of the idle class' "$work/prod/fraudguard.log" || true)
 for r in $(seq 1 "$LOG_ROUNDS"); do
-	order="alone idle prod inline"
-	((r % 2)) || order="inline prod idle alone"
+	order="alone prod inline"
+	((r % 2)) || order="inline prod alone"
 	for s in $order; do
-		url=$nodec_url
 		case $s in
-		idle) chrt --idle 0 "$work/decisionload" -db "$work/beside-idle.db" -rate 5000 -interval 100ms >>"$work/beside.idle.out" 2>&1 & loader=$! ;;
+		alone) url=$nodec_url ;;
 		prod) url=$prod_url ;;
 		inline) url=$inline_url ;;
 		esac
-		[[ -z $loader ]] || sleep 1
+		loadtest "$url" --rate 5000 --duration "$LOG_WARMUP" --connections 64 >/dev/null || true
 		loadtest "$url" --rate 5000 --duration "${LOG_SECONDS}s" --connections 64 >"$work/beside.$s.$r.json" || true
-		p99=$(jq -r '.latency.p99_ms // "?"' "$work/beside.$s.$r.json" 2>/dev/null || echo '?')
-		if [[ -n $loader ]]; then
-			kill "$loader" 2>/dev/null || true
-			if ! wait "$loader"; then
-				echo "bench: tools/decisionload ($s) failed:" >&2
-				cat "$work/beside.$s.out" >&2
-				p99='?'
-			fi
-			loader=""
-		fi
-		echo "$p99" >>"$work/beside.$s"
+		jq -r '.latency.p99_ms // "?"' "$work/beside.$s.$r.json" 2>/dev/null >>"$work/beside.$s" || echo '?' >>"$work/beside.$s"
 	done
 done
 settle_decisions
 decisions after-log
+behind_after=$(grep -c 'behind: out of the idle class' "$work/prod/fraudguard.log" || true)
 # beside SETTING: "median ms (rounds a/b/c)" of the p99s of one setting.
-beside() { echo "$(median <"$work/beside.$1") ms ($(paste -sd/ "$work/beside.$1"))"; }
-# shift SETTING: "+d ms [lo, hi]": the median of SETTING's p99s less the log-off server's, and
-# its 95% bootstrap interval; a round without a figure ('?') is left out.
+beside() { echo "$(grep -v '?' "$work/beside.$1" | median) ms ($(paste -sd/ "$work/beside.$1"))"; }
+# shift_of SETTING: "+d ms [lo, hi]": the median over the rounds of SETTING's p99 less the
+# log-off server's in the same round, and its 95% bootstrap interval; a round without both
+# figures ('?') is left out.
 shift_of() {
 	python3 - "$work/beside.$1" "$work/beside.alone" <<-'PY'
 		import random, statistics, sys
 		def rounds(path):
-		    return [float(x) for x in open(path).read().split() if x != "?"]
-		a, b = rounds(sys.argv[1]), rounds(sys.argv[2])
-		if len(a) < 2 or len(b) < 2:
+		    return [None if x == "?" else float(x) for x in open(path).read().split()]
+		d = [a - b for a, b in zip(rounds(sys.argv[1]), rounds(sys.argv[2])) if a is not None and b is not None]
+		if len(d) < 2:
 		    print("?"); sys.exit()
 		rng = random.Random(1)
-		d = sorted(statistics.median(rng.choices(a, k=len(a))) - statistics.median(rng.choices(b, k=len(b))) for _ in range(10000))
-		print("%+.2f ms [%+.2f, %+.2f]" % (statistics.median(a) - statistics.median(b), d[250], d[9749]))
+		m = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(10000))
+		print("%+.2f ms [%+.2f, %+.2f]" % (statistics.median(d), m[250], m[9749]))
 	PY
 }
 # p99_verdict: unchanged ("met") when the log-on server's interval holds 0 and reaches no
@@ -377,8 +361,6 @@ p99_verdict() {
 		echo "**not shown** (an increase of up to $on_hi ms is not ruled out)"
 	fi
 }
-# stored SETTING: the decisions a loader stored over its rounds, and its rate in each.
-stored() { awk '/^stored/ { n += $2; r = r (r == "" ? "" : "/") $6 } END { printf "%d decisions stored, %s a second by round", n, r }' "$work/beside.$1.out" 2>/dev/null; }
 
 echo "bench: $CONNECTIONS keep-alive connections for ${CONN_SECONDS}s: the bare handler, the decision log off (Go's defaults, then GOMEMLIMIT=$MEMLIMIT), then on..."
 with_rss "$bare_pid" conns-bare loadtest "$bare_url" --max --connections "$CONNECTIONS" --duration "${CONN_SECONDS}s" --timeout 60s >"$work/conns-bare.json" || true
@@ -580,23 +562,22 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "## The decision log at 5,000 req/s: p99 on against off"
 	echo
 	echo "\`fraudguard loadtest --rate 5000 --duration ${LOG_SECONDS}s --connections 64\` again, random ids, $LOG_ROUNDS rounds of each setting in turn (the order"
-	echo "reversed every other round): the server with \`DECISION_LOG=false\` alone; the same with \`tools/decisionload\` beside it in the idle"
-	echo "scheduling class (\`chrt --idle 0\`), another process that stores 5,000 decisions a second with random ids into a SQLite file of its"
-	echo "own, 500 every 100 ms: the log's storage work at this rate without the requests; the server with the log on, stored by its writer"
-	echo "process in the idle class (the default); and the server that stores the log itself (\`DECISION_WRITER=inline\`). Each is compared"
-	echo "with the log off alone: the difference of the medians of their rounds' p99, and its 95% bootstrap interval (10,000 resamples of"
-	echo "the rounds). The verdict, p99 unchanged, is met when the log-on server's interval holds 0 and reaches no higher than +0.5 ms,"
-	echo "while the inline server's lies above 0, so that the run could tell a change of that size. The loader's file starts empty; the log-on server's already held the decisions"
-	echo "of the phases before, the inline server's none."
+	echo "reversed every other round), each after $LOG_WARMUP of the same load that is not measured (a server left idle while the others are measured"
+	echo "starts cold): the server with \`DECISION_LOG=false\`; the server with the log on, stored by its writer process in the idle scheduling"
+	echo "class (the default); and the server that stores the log itself (\`DECISION_WRITER=inline\`). Each is compared with the log off"
+	echo "within each round, seconds apart: the median of the rounds' differences of p99, and its 95% bootstrap interval (10,000 resamples"
+	echo "of the rounds). The verdict, p99 unchanged, is met when the log-on server's interval holds 0 and reaches no higher than +0.5 ms,"
+	echo "while the inline server's lies above 0, so that the run could tell a change of that size. The log-on server's file already held"
+	echo "the decisions of the phases before, the inline server's none."
 	echo
-	echo "| setting | p99, median round (every round) | on − off |"
+	echo "| setting | p99, median round (every round) | − log off, median of the rounds |"
 	echo "| --- | --- | --- |"
-	echo "| \`DECISION_LOG=false\`, alone | $(beside alone) | |"
-	echo "| \`DECISION_LOG=false\`, the work beside it at \`chrt --idle 0\` | $(beside idle); $(stored idle) | $(shift_of idle) |"
+	echo "| \`DECISION_LOG=false\` | $(beside alone) | |"
 	echo "| the decision log on, stored by its writer process (the default) | $(beside prod) | $(shift_of prod) |"
 	echo "| the decision log on, \`DECISION_WRITER=inline\`: the same work in the server | $(beside inline) | $(shift_of inline) |"
 	echo
-	echo "p99 unchanged with the decision log on: $(p99_verdict). The log-on server recorded $(recorded before-log after-log) of its decisions in this phase."
+	echo "p99 unchanged with the decision log on: $(p99_verdict). The log-on server recorded $(recorded before-log after-log) of its decisions in this phase;"
+	echo "its writer process left the idle class, its batches waiting a second or more, $((behind_after - behind_before)) times in this phase and $behind_after times in the whole run."
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo

@@ -31,10 +31,9 @@ case "${1:-}" in
 "") ;;
 bench)
 	# HTTP load, command timing, jq to read fraudguard loadtest's JSON
-	# reports in make bench, chrt (util-linux) to run tools/decisionload in the
-	# idle scheduling class beside the server, pgrep (procps) to find the
-	# server's decision writer process, and python3 for its bootstrap intervals.
-	packages+=(wrk hyperfine jq util-linux procps python3)
+	# reports in make bench, pgrep (procps) to find the server's decision
+	# writer process, and python3 for its bootstrap intervals.
+	packages+=(wrk hyperfine jq procps python3)
 	;;
 *)
 	echo "deps: unknown argument ${1}: want none, or bench" >&2
