@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/client"
 	"github.com/fraudguard/fraudguard/internal/progress"
 	"github.com/fraudguard/fraudguard/internal/scoring"
@@ -246,7 +247,7 @@ func firstDiff(got, want []byte) string {
 type binaryServer struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *syncBuffer
+	logs *sharedtest.Buffer
 	done chan struct{}
 }
 
@@ -255,7 +256,7 @@ func startBinary(t *testing.T, bin string, env []string) *binaryServer {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = env
-	logs := &syncBuffer{}
+	logs := &sharedtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

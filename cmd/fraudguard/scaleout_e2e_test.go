@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/client"
 	"github.com/fraudguard/fraudguard/internal/redistest"
 	"github.com/fraudguard/fraudguard/internal/store/postgres/pgtest"
@@ -137,7 +138,7 @@ func startCluster(t *testing.T, nginx string) *cluster {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(nginx, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "nginx-error.log"))
-	out := &syncBuffer{}
+	out := &sharedtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start nginx: %v", err)

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
 func callKey(t testing.TB, method, url, key, body string) int {
@@ -226,7 +228,7 @@ func mustServeTLS(t testing.TB, env map[string]string) string {
 	env["MODEL_PATH"] = shippedModels(t)
 	env["DATA_DIR"] = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &sharedtest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--api-host", "127.0.0.1", "--api-port", "0"}, func(k string) string { return env[k] }, nil, logs, io.Discard)

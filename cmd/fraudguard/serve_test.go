@@ -14,34 +14,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/internal/browsertest"
 	"github.com/fraudguard/fraudguard/internal/telemetry/otlptest"
 )
 
 // The first transaction of creditcard.csv, as a user would post it.
 const firstTransaction = `{"Time":0,"V1":-1.3598071336738,"V2":-0.0727811733098497,"V3":2.53634673796914,"V4":1.37815522427443,"V5":-0.338320769942518,"V6":0.462387777762292,"V7":0.239598554061257,"V8":0.0986979012610507,"V9":0.363786969611213,"V10":0.0907941719789316,"V11":-0.551599533260813,"V12":-0.617800855762348,"V13":-0.991389847235408,"V14":-0.311169353699879,"V15":1.46817697209427,"V16":-0.470400525259478,"V17":0.207971241929242,"V18":0.0257905801985591,"V19":0.403992960255733,"V20":0.251412098239705,"V21":-0.018306777944153,"V22":0.277837575558899,"V23":-0.110473910188767,"V24":0.0669280749146731,"V25":0.128539358273528,"V26":-0.189114843888824,"V27":0.133558376740387,"V28":-0.0210530534538215,"Amount":149.62}`
-
-// syncBuffer is a bytes.Buffer safe for the server's writes and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // shippedModels is the repository's default model directory.
 func shippedModels(t testing.TB) string {
@@ -58,7 +40,7 @@ func shippedModels(t testing.TB) string {
 
 type liveServer struct {
 	url    string
-	logs   *syncBuffer
+	logs   *sharedtest.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -67,7 +49,7 @@ type liveServer struct {
 func mustServe(t testing.TB, env map[string]string, args ...string) *liveServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &sharedtest.Buffer{}
 	getenv := func(k string) string { return env[k] }
 	if env == nil {
 		env = map[string]string{}

@@ -5,8 +5,10 @@
 package sharedtest
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -50,4 +52,24 @@ func mustExist(t testing.TB, path string) string {
 		t.Fatalf("test data file of the repository: %v", err)
 	}
 	return path
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: a log's output that goroutines of the code
+// under test write while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what has been written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -1,37 +1,20 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestAsyncWriterFlushesInBackground(t *testing.T) {
-	var dst lockedBuffer
+	var dst sharedtest.Buffer
 	w := NewAsyncWriter(&dst, 0)
 	defer w.Close()
 	if _, err := w.Write([]byte("line\n")); err != nil {
@@ -53,12 +36,12 @@ func TestAsyncWriterFlushesInBackground(t *testing.T) {
 // answering, and keeps what it was given.
 type stalledWriter struct {
 	release chan struct{}
-	lockedBuffer
+	sharedtest.Buffer
 }
 
 func (s *stalledWriter) Write(p []byte) (int, error) {
 	<-s.release
-	return s.lockedBuffer.Write(p)
+	return s.Buffer.Write(p)
 }
 
 // TestAsyncWriterDropsWhenStalled checks that a stalled destination never makes Write wait:

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/internal/telemetry/otlptest"
 )
 
@@ -246,7 +247,7 @@ func TestTracingShutdownReportsFailedFlush(t *testing.T) {
 		http.Error(w, "no", http.StatusBadRequest)
 	}))
 	t.Cleanup(srv.Close)
-	var logs lockedBuffer
+	var logs sharedtest.Buffer
 	tr, err := NewTracing(context.Background(), TracingOptions{
 		Endpoint: srv.URL,
 		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),

@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fraudguard/fraudguard/internal/fraud"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/internal/store/sqlite"
 )
 
@@ -288,7 +288,7 @@ func TestProcessLeavesTheIdleClassWhileBehind(t *testing.T) {
 	}
 	ctx := context.Background()
 	w, store := newWriter(t, "store", Options{BehindAfter: time.Minute})
-	var logged lockedBuffer
+	var logged sharedtest.Buffer
 	w.logger = slog.New(slog.NewTextHandler(&logged, nil))
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -319,24 +319,6 @@ func TestProcessLeavesTheIdleClassWhileBehind(t *testing.T) {
 		!strings.Contains(out, "level=INFO msg=\"caught up: back in the idle class\"") {
 		t.Errorf("log:\n%s\nwant a warning that the process is behind, naming the oldest decision's wait, then that it caught up", out)
 	}
-}
-
-// lockedBuffer is a log's output, written by the Writer's goroutines and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestServeCallsBehindOnChanges(t *testing.T) {
