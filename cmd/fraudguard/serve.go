@@ -323,6 +323,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 			log.Warn("the decision log is written by the server itself", slog.String("error", err.Error()))
 		} else {
 			decisionOpts.Recorder, closeWriter = w, w.Close
+			metrics.WatchWriterProcess(w)
 			defer w.Close(context.Background()) // for the returns before the lifecycle stops it; a no-op after
 		}
 	}

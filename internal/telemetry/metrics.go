@@ -85,6 +85,7 @@ type Metrics struct {
 	// The sources that the audit and tracing counters read on scrape; nil reads as zero.
 	audit     atomic.Pointer[AuditCounts]
 	decisions atomic.Pointer[DecisionCounts]
+	writer    atomic.Pointer[WriterProcess]
 	tracing   atomic.Pointer[Tracing]
 	log       atomic.Pointer[LogCounts]
 }
@@ -115,6 +116,14 @@ type DecisionCounts interface {
 	Failed() int64
 	Purged() int64
 	Rests() int64
+}
+
+// WriterProcess is the decision log's writer process as the server sees it: how many times it
+// was started again after the first (it died, or was stopped for failing a batch), and whether
+// it is out of the idle scheduling class because the log is behind.
+type WriterProcess interface {
+	Restarts() int64
+	Behind() bool
 }
 
 // requestKey identifies one series of fraudguard_http_requests_total.
@@ -283,6 +292,24 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 	decisionsFailed := decisionCounter("failed_total", "Decisions not recorded because the store refused them.", DecisionCounts.Failed)
 	decisionsPurged := decisionCounter("purged_total", "Recorded decisions deleted because they were older than DECISION_RETENTION_DAYS.", DecisionCounts.Purged)
 	decisionsRests := decisionCounter("writer_rests_total", "Times the decision log's writer rested after a batch because the processors were busy while it stored it (goroutines or other tasks waited for a CPU): it then spends about a third of the time storing at most, and its queue takes up the rest.", DecisionCounts.Rests)
+	writerRestarts := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "fraudguard", Subsystem: "decisions", Name: "writer_process_restarts_total",
+		Help: "Times the decision log's writer process was started again after the first: it had died, or was stopped for failing or not answering a batch.",
+	}, func() float64 {
+		if w := m.writer.Load(); w != nil {
+			return float64((*w).Restarts())
+		}
+		return 0
+	})
+	writerBehind := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "fraudguard", Subsystem: "decisions", Name: "writer_process_behind",
+		Help: "1 while the decision log's writer process is out of the idle scheduling class, at nice 19, because its batches waited a second or more; 0 otherwise, and without a writer process.",
+	}, func() float64 {
+		if w := m.writer.Load(); w != nil && (*w).Behind() {
+			return 1
+		}
+		return 0
+	})
 	traceFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "fraudguard", Subsystem: "trace", Name: "export_failures_total",
 		Help: "Batches of spans that could not be delivered to the OTLP collector.",
@@ -321,7 +348,7 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) (*Metrics, error
 		blockBypassed, batchJobs, batchRows, dependencyErrors, breakerOpen, fallbacks, reloads, modelReloadedAt,
 		keyReloads, keysReloadedAt, auditDropped, auditFailed, auditPurged, auditPurgeFailures, traceFailures,
 		logDropped, logFailed,
-		decisionsRecorded, decisionsDropped, decisionsFailed, decisionsPurged, decisionsRests,
+		decisionsRecorded, decisionsDropped, decisionsFailed, decisionsPurged, decisionsRests, writerRestarts, writerBehind,
 	}
 	var registered []prometheus.Collector
 	unregister := func() {
@@ -504,6 +531,16 @@ func (m *Metrics) WatchDecisions(d DecisionCounts) {
 		return
 	}
 	m.decisions.Store(&d)
+}
+
+// WatchWriterProcess makes fraudguard_decisions_writer_process_* read w on every scrape; nil
+// (the log stored by the server itself) reads as zero.
+func (m *Metrics) WatchWriterProcess(w WriterProcess) {
+	if w == nil {
+		m.writer.Store(nil)
+		return
+	}
+	m.writer.Store(&w)
 }
 
 // SetDrift makes fraudguard_feature_psi and fraudguard_score_psi show the latest drift: one

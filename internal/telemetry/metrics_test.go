@@ -123,6 +123,8 @@ func TestNewMetricsRegisters(t *testing.T) {
 		"fraudguard_decisions_failed_total":                      dto.MetricType_COUNTER,
 		"fraudguard_decisions_purged_total":                      dto.MetricType_COUNTER,
 		"fraudguard_decisions_writer_rests_total":                dto.MetricType_COUNTER,
+		"fraudguard_decisions_writer_process_restarts_total":     dto.MetricType_COUNTER,
+		"fraudguard_decisions_writer_process_behind":             dto.MetricType_GAUGE,
 		"go_goroutines":                                          dto.MetricType_GAUGE,
 		"go_memstats_heap_alloc_bytes":                           dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":                          dto.MetricType_GAUGE,
@@ -255,14 +257,19 @@ fraudguard_audit_events_dropped_total 0
 # HELP fraudguard_trace_export_failures_total Batches of spans that could not be delivered to the OTLP collector.
 # TYPE fraudguard_trace_export_failures_total counter
 fraudguard_trace_export_failures_total 0
+# HELP fraudguard_decisions_writer_process_behind 1 while the decision log's writer process is out of the idle scheduling class, at nice 19, because its batches waited a second or more; 0 otherwise, and without a writer process.
+# TYPE fraudguard_decisions_writer_process_behind gauge
+fraudguard_decisions_writer_process_behind 0
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(before), "fraudguard_audit_events_dropped_total", "fraudguard_trace_export_failures_total"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(before), "fraudguard_audit_events_dropped_total", "fraudguard_trace_export_failures_total",
+		"fraudguard_decisions_writer_process_behind"); err != nil {
 		t.Error(err)
 	}
 	m.WatchAudit(auditCounts{dropped: 4, failed: 5, purged: 6, purgeFailures: 7})
 	m.WatchTracing(tr)
 	m.WatchLog(logCounts{dropped: 8, failed: 9})
 	m.WatchDecisions(decisionCounts{recorded: 8, dropped: 9, failed: 10, purged: 11, rests: 12})
+	m.WatchWriterProcess(writerProcess{restarts: 13, behind: true})
 
 	const want = `
 # HELP fraudguard_model_reloads_total Model reloads, by outcome: success or failure (the old model stays live).
@@ -315,10 +322,16 @@ fraudguard_decisions_purged_total 11
 # HELP fraudguard_decisions_writer_rests_total Times the decision log's writer rested after a batch because the processors were busy while it stored it (goroutines or other tasks waited for a CPU): it then spends about a third of the time storing at most, and its queue takes up the rest.
 # TYPE fraudguard_decisions_writer_rests_total counter
 fraudguard_decisions_writer_rests_total 12
+# HELP fraudguard_decisions_writer_process_restarts_total Times the decision log's writer process was started again after the first: it had died, or was stopped for failing or not answering a batch.
+# TYPE fraudguard_decisions_writer_process_restarts_total counter
+fraudguard_decisions_writer_process_restarts_total 13
+# HELP fraudguard_decisions_writer_process_behind 1 while the decision log's writer process is out of the idle scheduling class, at nice 19, because its batches waited a second or more; 0 otherwise, and without a writer process.
+# TYPE fraudguard_decisions_writer_process_behind gauge
+fraudguard_decisions_writer_process_behind 1
 `
 	names := []string{
 		"fraudguard_decisions_recorded_total", "fraudguard_decisions_dropped_total", "fraudguard_decisions_failed_total", "fraudguard_decisions_purged_total",
-		"fraudguard_decisions_writer_rests_total",
+		"fraudguard_decisions_writer_rests_total", "fraudguard_decisions_writer_process_restarts_total", "fraudguard_decisions_writer_process_behind",
 		"fraudguard_log_lines_dropped_total", "fraudguard_log_write_failures_total",
 		"fraudguard_model_reloads_total", "fraudguard_key_reloads_total",
 		"fraudguard_model_reload_last_success_timestamp_seconds", "fraudguard_key_reload_last_success_timestamp_seconds",
@@ -671,3 +684,11 @@ func (d decisionCounts) Dropped() int64  { return d.dropped }
 func (d decisionCounts) Failed() int64   { return d.failed }
 func (d decisionCounts) Purged() int64   { return d.purged }
 func (d decisionCounts) Rests() int64    { return d.rests }
+
+type writerProcess struct {
+	restarts int64
+	behind   bool
+}
+
+func (w writerProcess) Restarts() int64 { return w.restarts }
+func (w writerProcess) Behind() bool    { return w.behind }

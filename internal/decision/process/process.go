@@ -81,7 +81,7 @@ type Writer struct {
 	proc     *child // nil: none running
 	started  time.Time
 	closed   bool
-	late     bool // the running process was last told that the log is behind
+	late     atomic.Bool // a process runs and was last told that the log is behind
 	restarts atomic.Int64
 }
 
@@ -175,7 +175,8 @@ func (w *Writer) startLocked(ctx context.Context) error {
 		_ = c.stop(w.opts.StopTimeout)
 		return fmt.Errorf("start decision writer process: %w", c.failure(err))
 	}
-	w.proc, w.late = c, false // a new process starts in the idle class
+	w.proc = c
+	w.late.Store(false) // a new process starts in the idle class
 	w.logger.Info("started", slog.Int("pid", cmd.Process.Pid))
 	go w.watch(c)
 	return nil
@@ -196,6 +197,7 @@ func (w *Writer) watch(c *child) {
 // exitedLocked takes c, which has exited on its own between batches, out of service.
 func (w *Writer) exitedLocked(c *child) {
 	w.proc = nil
+	w.late.Store(false) // no process, none behind
 	c.in.Close()
 	c.out.Close()
 	w.logger.Error("exited", slog.String("error", c.failure(errors.New("between batches")).Error()))
@@ -247,12 +249,13 @@ func (w *Writer) RecordDecisions(ctx context.Context, ds []fraud.Decision) error
 	if err != nil {
 		_ = c.stop(w.opts.StopTimeout)
 		w.proc = nil
+		w.late.Store(false) // no process, none behind
 		err = c.failure(err)
 		w.logger.Error("stopped", slog.String("error", err.Error()))
 		return fmt.Errorf("record decisions: decision writer process: %w", err)
 	}
-	if late != w.late {
-		w.late = late
+	if late != w.late.Load() {
+		w.late.Store(late)
 		if late {
 			w.logger.Warn("behind: out of the idle class to nice 19 until it catches up", slog.Duration("oldest_waited", waited))
 		} else {
@@ -279,6 +282,10 @@ func (w *Writer) waited(ds []fraud.Decision) time.Duration {
 // Restarts returns how many times a process was started again after the first.
 func (w *Writer) Restarts() int64 { return w.restarts.Load() }
 
+// Behind reports whether the running process was last told that the log is behind: it is out of
+// the idle class, at nice 19.
+func (w *Writer) Behind() bool { return w.late.Load() }
+
 // Pid returns the running process's ID, 0 when none runs.
 func (w *Writer) Pid() int {
 	w.mu.Lock()
@@ -301,6 +308,7 @@ func (w *Writer) Close(context.Context) error {
 	w.closed = true
 	c := w.proc
 	w.proc = nil
+	w.late.Store(false) // no process, none behind
 	if c == nil {
 		return nil
 	}

@@ -305,12 +305,18 @@ func TestProcessLeavesTheIdleClassWhileBehind(t *testing.T) {
 	if got := classes(t, pid); len(got) != 1 || !got["0/19"] {
 		t.Errorf("behind: got %v, want every thread SCHED_OTHER at nice 19 (0/19)", got)
 	}
+	if !w.Behind() {
+		t.Error("behind: Behind() = false, want true")
+	}
 	fresh := decisions("fresh", 3)
 	if err := w.RecordDecisions(ctx, fresh); err != nil {
 		t.Fatal(err)
 	}
 	if got := classes(t, pid); len(got) != 1 || !got["5/19"] && !got["5/0"] {
 		t.Errorf("caught up: got %v, want every thread SCHED_IDLE again", got)
+	}
+	if w.Behind() {
+		t.Error("caught up: Behind() = true, want false")
 	}
 	mustStored(t, store, append(old, fresh...))
 	// The server's log says when the process left the idle class and when it went back.
