@@ -21,10 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/client"
 	"github.com/fraudguard/fraudguard/internal/progress"
 	"github.com/fraudguard/fraudguard/internal/scoring"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/wire"
 )
 

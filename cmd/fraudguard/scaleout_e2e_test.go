@@ -24,9 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/client"
 	"github.com/fraudguard/fraudguard/internal/redistest"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/internal/store/postgres/pgtest"
 	"github.com/fraudguard/fraudguard/wire"
 )

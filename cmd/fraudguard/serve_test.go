@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/internal/browsertest"
+	"github.com/fraudguard/fraudguard/internal/sharedtest"
 	"github.com/fraudguard/fraudguard/internal/telemetry/otlptest"
 )
 
