@@ -303,7 +303,10 @@ done
 echo "bench: the decision log at 5,000 req/s, $LOG_ROUNDS round(s) of ${LOG_SECONDS}s per setting..."
 : >"$work/beside.alone" >"$work/beside.prod" >"$work/beside.inline"
 decisions before-log
-behind_before=$(grep -c 'behind: out of the idle class' "$work/prod/fraudguard.log" || true)
+# behind_count: how many times the log-on server's writer process has left the idle class, from
+# its log (the files rotated away included).
+behind_count() { cat "$work"/prod/fraudguard*.log | grep -c 'behind: out of the idle class' || true; }
+behind_before=$(behind_count)
 for r in $(seq 1 "$LOG_ROUNDS"); do
 	order="alone prod inline"
 	((r % 2)) || order="inline prod alone"
@@ -320,7 +323,7 @@ for r in $(seq 1 "$LOG_ROUNDS"); do
 done
 settle_decisions
 decisions after-log
-behind_after=$(grep -c 'behind: out of the idle class' "$work/prod/fraudguard.log" || true)
+behind_after=$(behind_count)
 # beside SETTING: "median ms (rounds a/b/c)" of the p99s of one setting.
 beside() { echo "$(grep -v '?' "$work/beside.$1" | median) ms ($(paste -sd/ "$work/beside.$1"))"; }
 # shift_of SETTING: "+d ms [lo, hi]": the median over the rounds of SETTING's p99 less the
@@ -418,6 +421,7 @@ writer_pid=$(pgrep -P "$prod_pid" -f decision-writer | head -1 || true)
 
 echo "bench: a background job of $JOB_ROWS rows (scripts/bench-batch.sh)..."
 job_out=$(ROWS=$JOB_ROWS WRK_SECONDS=$((QUICK == 1 ? 3 : 8)) bash scripts/bench-batch.sh 2>&1 | sed -n '/^batch job/,$p' || true)
+behind_run=$(behind_count)
 
 t_end=$(date +%s)
 
@@ -577,7 +581,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "| the decision log on, \`DECISION_WRITER=inline\`: the same work in the server | $(beside inline) | $(shift_of inline) |"
 	echo
 	echo "p99 unchanged with the decision log on: $(p99_verdict). The log-on server recorded $(recorded before-log after-log) of its decisions in this phase;"
-	echo "its writer process left the idle class, its batches waiting a second or more, $((behind_after - behind_before)) times in this phase and $behind_after times in the whole run."
+	echo "its writer process left the idle class, its batches waiting a second or more, $((behind_after - behind_before)) times in this phase and $behind_run times in the whole run."
 	echo
 	echo "## $(fmt "$CONNECTIONS") keep-alive connections"
 	echo
